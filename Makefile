@@ -1,0 +1,116 @@
+# evkit - Unix filters for event-driven systems.  One non-recursive Makefile.
+#
+#   make            build every tool into $(BUILD)/bin
+#   make demo       install missing packages, build, run examples/demo.sh
+#   make test       install missing packages, build, run every test
+#                   (again under ASan+UBSan)
+#   make bench      measure against jq, awk, cat and wc in the same run
+#   make lint       check the man pages
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+# Debian's libjq-dev (jq 1.6) ships no pkg-config file.
+JQ_CFLAGS ?=
+JQ_LIBS ?= -ljq
+SQLITE_CFLAGS ?=
+SQLITE_LIBS ?= -lsqlite3
+
+BUILD ?= build
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(JQ_CFLAGS) \
+	$(SQLITE_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS = $(JQ_LIBS) $(SQLITE_LIBS) -lm
+
+TOOLS = evmatch
+MAN1 = $(TOOLS:%=man/%.1)
+MAN7 = man/evkit.7
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A = $(BUILD)/libevkit.a
+UNIT_SRC = $(sort $(wildcard test/unit/*.c))
+UNIT_BIN = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+BINS = $(TOOLS:%=$(BUILD)/bin/%)
+
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+.PHONY: all deps demo test check unit bats asan bench lint install \
+	uninstall clean
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+
+# Install the Debian packages the build, tests and bench need, if missing.
+deps:
+	@sh .ci/deps
+
+demo: deps all
+	@sh examples/demo.sh
+
+# The full suite: unit and Bats tests on the normal build, then again on
+# an ASan+UBSan build.
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check BUILD=build/asan \
+	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined"
+
+check: $(BINS) $(UNIT_BIN)
+	@sh test/run $(BUILD)
+
+unit: $(UNIT_BIN)
+	@sh test/run $(BUILD) unit
+
+bats: $(BINS)
+	@sh test/run $(BUILD) bats
+
+bench: deps all
+	@sh bench/run $(BUILD)
+
+lint:
+	@for m in $(MAN1) $(MAN7); do mandoc -Tlint -Wwarning $$m || exit 1; done
+	@for m in $(MAN1) $(MAN7); do groff -mdoc -ww -z $$m || exit 1; done
+	@echo "lint: man pages clean"
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do \
+	    cp $(BUILD)/bin/$$t $(DESTDIR)$(BINDIR)/$$t || exit 1; done
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
+	rm -f $(DESTDIR)$(MANDIR)/man7/evkit.7
+
+clean:
+	rm -rf build
+
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

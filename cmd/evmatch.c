@@ -1,0 +1,219 @@
+/*
+ * evmatch - keep the events that match Amazon EventBridge event patterns.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit.h"
+
+static const char usage_text[] =
+    "usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] "
+    "[--reject FILE]\n"
+    "               {PATTERN | -f PATTERNFILE ...} [FILE ...]\n";
+
+enum { OPT_EXPLAIN = 256, OPT_MAX_LINE, OPT_REJECT, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "count", no_argument, NULL, 'c' },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "file", required_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "invert-match", no_argument, NULL, 'v' },
+	{ "line-number", no_argument, NULL, 'n' },
+	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
+	{ "names", no_argument, NULL, 'N' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "reject", required_argument, NULL, OPT_REJECT },
+	{ "test", no_argument, NULL, 't' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct {
+	int count, explain, invert, names, numbers, quiet;
+} opt;
+
+static struct ev_rules *rules;
+static struct ev_matcher *matcher;
+static unsigned long selected;
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EV_EXIT_ERROR);
+}
+
+static void
+print_prefix(const struct ev_line *ln)
+{
+	if (opt.numbers)
+		ev_out_printf("%s:%lu:", ln->file, ln->lineno);
+}
+
+struct explain_ctx {
+	const struct ev_line *ln;
+};
+
+static void
+print_reason(void *ctx, const char *rule, const char *why)
+{
+	const struct ev_line *ln = ((struct explain_ctx *)ctx)->ln;
+
+	ev_out_printf("%s:%lu: %s: %s\n", ln->file, ln->lineno, rule, why);
+}
+
+static enum ev_verdict
+on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	enum ev_match_mode mode = opt.names ? EV_MATCH_ALL : EV_MATCH_ANY;
+	const size_t *hits;
+	size_t nhits, i;
+	int r;
+
+	r = ev_match(matcher, ln->buf, ln->len, mode, err);
+	if (r < 0)
+		return EV_BAD;
+	if (opt.explain && r == 0) {
+		struct explain_ctx ec = { ln };
+
+		if (ev_rules_explain(rules, ln->buf, ln->len, print_reason,
+		    &ec, err) < 0)
+			return EV_BAD;
+	}
+	if ((r > 0) == opt.invert)
+		return EV_NEXT;
+	selected++;
+	if (opt.quiet)
+		return EV_STOP;
+	if (opt.count || opt.explain)
+		return EV_NEXT;
+	print_prefix(ln);
+	if (opt.names && !opt.invert) {
+		hits = ev_matched(matcher, &nhits);
+		for (i = 0; i < nhits; i++)
+			ev_out_printf("%s%s", i ? "," : "",
+			    ev_rules_name(rules, hits[i]));
+		ev_out_write("\t", 1);
+	}
+	ev_out_line(ln->buf, ln->len);
+	return EV_NEXT;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ev_input_opts in = { 0, NULL };
+	struct ev_err err;
+	const char **pfiles = NULL;
+	int npfiles = 0, test = 0, c, bad;
+
+	ev_setprogname(argv[0]);
+	ev_out_init();
+	rules = ev_rules_new();
+	pfiles = calloc((size_t)argc, sizeof(*pfiles));
+	if (rules == NULL || pfiles == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	while ((c = getopt_long(argc, argv, "Ncf:hnqtv", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'N':
+			opt.names = 1;
+			break;
+		case 'c':
+			opt.count = 1;
+			break;
+		case 'f':
+			pfiles[npfiles++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EV_EXIT_OK;
+		case 'n':
+			opt.numbers = 1;
+			break;
+		case 'q':
+			opt.quiet = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			opt.invert = 1;
+			break;
+		case OPT_EXPLAIN:
+			opt.explain = 1;
+			break;
+		case OPT_MAX_LINE:
+			ev_err_clear(&err);
+			if (ev_size_parse(optarg, &in.max_line, &err) < 0 ||
+			    in.max_line == 0) {
+				if (in.max_line == 0 && !err.msg[0])
+					ev_err_set(&err, "invalid size '%s'",
+					    optarg);
+				ev_diag(&err);
+				usage();
+			}
+			break;
+		case OPT_REJECT:
+			in.reject_path = optarg;
+			break;
+		case OPT_VERSION:
+			puts("evmatch (evkit) " EV_VERSION);
+			return EV_EXIT_OK;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (npfiles == 0) {
+		if (argc < 1)
+			usage();
+		ev_err_clear(&err);
+		if (ev_rules_add(rules, "pattern", argv[0], strlen(argv[0]),
+		    &err) < 0) {
+			err.file = "<pattern>";
+			ev_diag(&err);
+			return EV_EXIT_ERROR;
+		}
+		argc--;
+		argv++;
+	}
+	for (c = 0; c < npfiles; c++) {
+		ev_err_clear(&err);
+		if (ev_rules_load(rules, pfiles[c], &err) < 0) {
+			ev_diag(&err);
+			return EV_EXIT_ERROR;
+		}
+	}
+	ev_err_clear(&err);
+	if (ev_rules_finish(rules, &err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	if (test)
+		return EV_EXIT_OK;
+
+	matcher = ev_matcher_new(rules);
+	bad = ev_input_loop(argv, argc, &in, on_line, NULL);
+	if (opt.count && !opt.quiet)
+		ev_out_printf("%lu\n", selected);
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	ev_matcher_free(matcher);
+	ev_rules_free(rules);
+	free(pfiles);
+	if (opt.quiet && selected)
+		return EV_EXIT_OK;
+	if (bad != 0)
+		return EV_EXIT_ERROR;
+	return selected ? EV_EXIT_OK : EV_EXIT_NONE;
+}

@@ -1,0 +1,168 @@
+/*
+ * json_int.h - evkit's strict, zero-copy JSON scanner (library-internal).
+ *
+ * Two faces over one RFC 8259 grammar:
+ *  - ev_scan(): a single validating pass over one event line that reports
+ *    only the values found at the paths in a path set and skips every other
+ *    subtree (still validating it).  Nothing is allocated, nothing copied.
+ *  - ev_jdoc_parse(): a small tree with byte offsets, for patterns and
+ *    configuration files, where positions in diagnostics matter.
+ *
+ * Strictness: the input must be valid UTF-8 (no overlongs, no surrogates
+ * encoded in UTF-8, nothing above U+10FFFF), strings must not hold raw
+ * control characters, escapes are the RFC's eight plus \uXXXX (a \uD800-
+ * \uDBFF escape must be followed by a \uDC00-\uDFFF one), numbers follow
+ * the RFC grammar (no leading zeros, no "+", no "." without digits, no
+ * NaN/Infinity), nesting deeper than EV_JSON_MAX_DEPTH is rejected, and
+ * nothing but whitespace may follow the top-level value.
+ */
+#ifndef EV_JSON_INT_H
+#define EV_JSON_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evkit.h"
+
+#define EV_JSON_MAX_DEPTH 512
+
+enum ev_jtype {
+	EV_J_NULL = 0,
+	EV_J_FALSE,
+	EV_J_TRUE,
+	EV_J_NUMBER,
+	EV_J_STRING,
+	EV_J_OBJECT,
+	EV_J_ARRAY
+};
+
+/*
+ * A scalar (or container) value seen in the input: a view into the line.
+ * For a string, p/len cover the contents between the quotes (still
+ * escaped); esc is nonzero when the contents hold a backslash.  For other
+ * types p/len cover the raw token (for containers: from the bracket to the
+ * matching bracket, inclusive).
+ */
+struct ev_jval {
+	enum ev_jtype type;
+	const char *p;
+	size_t len;
+	int esc;
+};
+
+/*
+ * Decode the contents of a string value into buf (size at least v->len; the
+ * decoded text is never longer).  Returns the decoded length.  The scanner
+ * has already validated the escapes.
+ */
+size_t ev_json_unescape(const struct ev_jval *v, char *buf);
+
+/* ------------------------------------------------------------ path sets */
+
+/*
+ * A path set is a trie over field names.  A path is a list of segments; an
+ * event member "a.b" walks the same edges as "a" then "b" (EventBridge
+ * joins nested names with dots, so both spell the same path).  Each node
+ * added with ev_pathset_add() gets a small integer id (0, 1, 2, ... in the
+ * order first added); interior nodes that were never added have no id.
+ */
+struct ev_pathset;
+
+struct ev_pathset *ev_pathset_new(void);
+void ev_pathset_free(struct ev_pathset *ps);
+/*
+ * Add the dotted path (e.g. "detail.state"; split at every '.').  Returns
+ * the path's id (the same id when added twice), or -1 on allocation failure.
+ */
+int ev_pathset_add(struct ev_pathset *ps, const char *dotted, size_t len);
+/* Number of ids handed out. */
+int ev_pathset_count(const struct ev_pathset *ps);
+
+/* --------------------------------------------------------------- ev_scan */
+
+/*
+ * Array membership of a value: for each array the scanner descended through
+ * to reach it (outermost first), the array's number within this event
+ * (0, 1, 2, ... in document order) and the element's index in it.
+ */
+struct ev_arrpos {
+	uint32_t array;
+	uint32_t index;
+};
+
+/*
+ * Called for each value found at a path with an id.  Arrays are never
+ * reported as such: the scanner descends into them (at any depth, nested
+ * arrays flattened) and reports their elements, each with the membership
+ * extended by one ev_arrpos.  Objects at an id'd path are reported with
+ * type EV_J_OBJECT (the scanner also descends into them when the path has
+ * children, after reporting the object itself).  An empty array reports
+ * nothing.  Return 0 to go on; nonzero
+ * stops reporting (the line is still validated to its end).
+ */
+typedef int (*ev_scan_fn)(void *ctx, int path_id, const struct ev_jval *v,
+    const struct ev_arrpos *memb, int depth);
+
+/*
+ * Validate line[0..len) as one JSON object and report the values at the
+ * paths in ps (which may be NULL: validate only).  Returns 0, or -1 with
+ * err->col (1-based byte column of the offending byte) and err->msg set,
+ * e.g. "invalid JSON: unterminated string", "not a JSON object".
+ */
+int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
+    ev_scan_fn fn, void *ctx, struct ev_err *err);
+
+/* --------------------------------------------------------------- numbers */
+
+/*
+ * Classify a number token (already validated): store its value in *d and
+ * return 1 if it survives a round trip through a double (the shortest
+ * decimal that reads back as *d equals the token's value, e.g. 300, 3e2,
+ * 0.1, 1e308), else 0 (e.g. 123456789012345678901, 1e400).  -0 reads as 0.
+ */
+int ev_json_number(const char *p, size_t len, double *d);
+
+/* ------------------------------------------------------------ documents */
+
+/*
+ * A parsed document: nodes in an array, children linked by index.  Member
+ * order and duplicate keys are kept as written.  Keys and string values are
+ * decoded (NUL-terminated, may hold embedded NULs: use the length).
+ */
+struct ev_jnode {
+	enum ev_jtype type;
+	size_t off;		/* byte offset of the value in the text */
+	size_t koff;		/* byte offset of the member's key, if any */
+	const char *key;	/* member name (decoded), or NULL */
+	size_t keylen;
+	const char *str;	/* decoded string, raw number token (both in
+				   the arena), or a container's raw text */
+	size_t len;
+	int first;		/* index of first child, -1 if none */
+	int next;		/* index of next sibling, -1 if none */
+	int nchild;
+};
+
+struct ev_jdoc {
+	struct ev_jnode *n;	/* n[0] is the root */
+	int count;
+	const char *text;	/* borrowed */
+	size_t textlen;
+	char *arena;		/* owns decoded strings */
+};
+
+/*
+ * Parse text[0..len) (any JSON value) into doc.  Returns 0, or -1 with
+ * err->line/col (1-based; col counts bytes) and err->msg set ("out of
+ * memory" with line/col 0).  ev_jdoc_free() releases it.
+ */
+int ev_jdoc_parse(struct ev_jdoc *doc, const char *text, size_t len,
+    struct ev_err *err);
+void ev_jdoc_free(struct ev_jdoc *doc);
+/* 1-based line and column of byte offset off in doc's text. */
+void ev_jdoc_locate(const struct ev_jdoc *doc, size_t off,
+    unsigned long *line, unsigned long *col);
+/* Member of object node o named key (last one wins), or -1. */
+int ev_jdoc_member(const struct ev_jdoc *doc, int o, const char *key);
+
+#endif

@@ -1,0 +1,937 @@
+/*
+ * match.c - match events against a compiled rule set.
+ *
+ * The rule set is indexed by path.  Exact values, prefixes, suffixes and
+ * their ignore-case forms go into one hash table keyed by (path, kind,
+ * bytes): a value is looked up once for exact and equals-ignore-case, and
+ * once per distinct prefix/suffix length for the affix forms, so its cost
+ * does not grow with the number of rules.  Numeric ranges, cidr, wildcard
+ * and anything-but are tested value by value against the conditions on
+ * that path.
+ *
+ * For each event the scanner reports the values at the rule set's paths;
+ * each value yields hits (field, value).  A sub-rule matches when every
+ * field has a hit (or, for exists:false, its path holds no value) and the
+ * hits can be chosen so that values inside the same array of objects come
+ * from the same element (event-ruler's array consistency).  A rule matches
+ * when one of its sub-rules does.  Nothing depends on which other rules are
+ * loaded.
+ */
+#include <arpa/inet.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "evkit.h"
+#include "json_int.h"
+#include "pattern_int.h"
+
+/* ------------------------------------------------------------- hashing */
+
+static uint64_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h ^= w * 0x87c37b91114253d5ULL;
+		h = (h << 31 | h >> 33) * 0x4cf5ad432745937fULL;
+		s += 8;
+		n -= 8;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h ^= w * 0x87c37b91114253d5ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Key layout: 4 bytes path id, 1 byte kind, payload. */
+static size_t
+make_key(char *buf, int path, int kind, const void *payload, size_t n)
+{
+	uint32_t p = (uint32_t)path;
+
+	memcpy(buf, &p, 4);
+	buf[4] = (char)kind;
+	if (n)
+		memcpy(buf + 5, payload, n);
+	return n + 5;
+}
+
+static struct ev_hent *
+ht_find(const struct ev_rules *rs, const char *key, size_t n, uint64_t h)
+{
+	size_t mask = rs->htcap - 1, i;
+
+	if (rs->htcap == 0)
+		return NULL;
+	for (i = h & mask;; i = (i + 1) & mask) {
+		struct ev_hent *e = &rs->ht[i];
+
+		if (e->klen == 0)
+			return NULL;
+		if (e->hash == h && e->klen == n &&
+		    memcmp(rs->keys + e->koff, key, n) == 0)
+			return e;
+	}
+}
+
+static void
+ht_resize(struct ev_rules *rs)
+{
+	struct ev_hent *old = rs->ht;
+	size_t oldcap = rs->htcap, i, mask;
+
+	rs->htcap = oldcap ? oldcap * 2 : 64;
+	rs->ht = ev_xcalloc(rs->htcap, sizeof(*rs->ht));
+	mask = rs->htcap - 1;
+	for (i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (old[i].klen == 0)
+			continue;
+		for (j = old[i].hash & mask; rs->ht[j].klen; j = (j + 1) & mask)
+			;
+		rs->ht[j] = old[i];
+	}
+	free(old);
+}
+
+/* Add field to the list of key (built in key[0..n)). */
+static void
+ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
+{
+	uint64_t h = hash_bytes(key, n);
+	struct ev_hent *e = ht_find(rs, key, n, h);
+
+	if (e == NULL) {
+		size_t mask, i;
+
+		if ((rs->htn + 1) * 2 > rs->htcap)
+			ht_resize(rs);
+		mask = rs->htcap - 1;
+		for (i = h & mask; rs->ht[i].klen; i = (i + 1) & mask)
+			;
+		e = &rs->ht[i];
+		ev_grow(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
+		memcpy(rs->keys + rs->nkeys, key, n);
+		e->hash = h;
+		e->koff = (uint32_t)rs->nkeys;
+		e->klen = (uint32_t)n;
+		rs->nkeys += n;
+		rs->htn++;
+	}
+	if (e->tn && e->tmp[e->tn - 1] == field)
+		return;
+	if (e->tn == e->tcap) {
+		e->tcap = e->tcap ? e->tcap * 2 : 2;
+		e->tmp = realloc(e->tmp, e->tcap * sizeof(int));
+		if (e->tmp == NULL)
+			abort();
+	}
+	e->tmp[e->tn++] = field;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static locale_t utf8_locale;
+
+/*
+ * Decode one UTF-8 sequence at s (valid, as the scanner checked); store
+ * the code point and return its length.
+ */
+static size_t
+utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	if (s[0] < 0x80 || n < 2) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xe0) {
+		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		return 2;
+	}
+	if (s[0] < 0xf0 && n >= 3) {
+		*cp = (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		return 3;
+	}
+	if (n >= 4) {
+		*cp = (uint32_t)(s[0] & 0x07) << 18 |
+		    (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+		return 4;
+	}
+	*cp = s[0];
+	return 1;
+}
+
+static size_t
+utf8_enc(uint32_t cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+size_t
+ev_casefold(const char *s, size_t n, char *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		uint32_t cp;
+
+		if (u[i] < 0x80) {
+			out[o++] = (char)(u[i] >= 'A' && u[i] <= 'Z' ?
+			    u[i] + 32 : u[i]);
+			i++;
+			continue;
+		}
+		i += utf8_dec(u + i, n - i, &cp);
+		if (utf8_locale == (locale_t)0)
+			utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8",
+			    (locale_t)0);
+		if (utf8_locale != (locale_t)0)
+			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+		o += utf8_enc(cp, out + o);
+	}
+	return o;
+}
+
+int
+ev_ip_parse(const char *s, size_t n, uint8_t out[16])
+{
+	char buf[64];
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (memchr(buf, ':', n) == NULL) {
+		if (inet_pton(AF_INET, buf, out) == 1)
+			return 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, out) == 1)
+		return 6;
+	return 0;
+}
+
+int
+ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n)
+{
+	size_t p = 0, i = 0, star_p = (size_t)-1, star_i = 0;
+
+	while (i < n) {
+		if (p < np && pat[p] == '*') {
+			star_p = ++p;
+			star_i = i;
+			continue;
+		}
+		if (p < np) {
+			char want = pat[p];
+			size_t step = 1;
+
+			if (want == '\\' && p + 1 < np) {
+				want = pat[p + 1];
+				step = 2;
+			}
+			if (want == s[i]) {
+				p += step;
+				i++;
+				continue;
+			}
+		}
+		if (star_p == (size_t)-1)
+			return 0;
+		p = star_p;
+		i = ++star_i;
+	}
+	while (p < np && pat[p] == '*')
+		p++;
+	return p == np;
+}
+
+static const char *
+value_fold(struct ev_val *v, char *scratch)
+{
+	if (v->fold == NULL) {
+		v->nfold = ev_casefold(v->s, v->n, scratch);
+		v->fold = scratch;
+	}
+	return v->fold;
+}
+
+static int
+in_ip_range(const struct ev_cond *c, const struct ev_val *v)
+{
+	uint8_t ip[16];
+	int fam, nb;
+
+	if (v->type != EV_J_STRING)
+		return 0;
+	fam = ev_ip_parse(v->s, v->n, ip);
+	if (fam != c->family)
+		return 0;
+	nb = fam == 4 ? 4 : 16;
+	return memcmp(ip, c->ip_lo, nb) >= 0 && memcmp(ip, c->ip_hi, nb) <= 0;
+}
+
+static int
+has_prefix(const struct ev_str *p, const char *s, size_t n)
+{
+	return n >= p->n && memcmp(s, p->p, p->n) == 0;
+}
+
+static int
+has_suffix(const struct ev_str *p, const char *s, size_t n)
+{
+	return n >= p->n && memcmp(s + n - p->n, p->p, p->n) == 0;
+}
+
+/*
+ * Does value v satisfy condition c?  scratch holds at least 2*v->n+8
+ * bytes, for case folding.
+ */
+int
+ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch)
+{
+	size_t i;
+
+	if (v->type == EV_J_OBJECT || v->type == EV_J_ARRAY)
+		return 0;
+	switch (c->op) {
+	case EV_OP_EXACT:
+		switch (c->keykind) {
+		case EV_K_STRING:
+			return v->type == EV_J_STRING && v->n == c->strs[0].n &&
+			    memcmp(v->s, c->strs[0].p, v->n) == 0;
+		case EV_K_NUMBER:
+			return v->type == EV_J_NUMBER && v->num_ok &&
+			    v->num == c->num;
+		case EV_K_TEXT:
+			return v->type == EV_J_NUMBER && !v->num_ok &&
+			    v->n == c->strs[0].n &&
+			    memcmp(v->s, c->strs[0].p, v->n) == 0;
+		case EV_K_TRUE:
+			return v->type == EV_J_TRUE;
+		case EV_K_FALSE:
+			return v->type == EV_J_FALSE;
+		default:
+			return v->type == EV_J_NULL;
+		}
+	case EV_OP_PREFIX:
+		return v->type == EV_J_STRING && has_prefix(c->strs, v->s, v->n);
+	case EV_OP_SUFFIX:
+		return v->type == EV_J_STRING && has_suffix(c->strs, v->s, v->n);
+	case EV_OP_EQ_IC:
+	case EV_OP_PREFIX_IC:
+	case EV_OP_SUFFIX_IC: {
+		const char *f;
+
+		if (v->type != EV_J_STRING)
+			return 0;
+		f = value_fold(v, scratch);
+		if (c->op == EV_OP_EQ_IC)
+			return v->nfold == c->strs[0].n &&
+			    memcmp(f, c->strs[0].p, v->nfold) == 0;
+		if (c->op == EV_OP_PREFIX_IC)
+			return has_prefix(c->strs, f, v->nfold);
+		return has_suffix(c->strs, f, v->nfold);
+	}
+	case EV_OP_WILDCARD:
+		return v->type == EV_J_STRING &&
+		    ev_wildcard_match(c->strs[0].p, c->strs[0].n, v->s, v->n);
+	case EV_OP_NUMERIC:
+		if (v->type != EV_J_NUMBER || !v->num_ok)
+			return 0;
+		if (v->num < c->lo || (c->lo_open && v->num == c->lo))
+			return 0;
+		if (v->num > c->hi || (c->hi_open && v->num == c->hi))
+			return 0;
+		return 1;
+	case EV_OP_CIDR:
+		return in_ip_range(c, v);
+	case EV_OP_EXISTS:
+		return 1;
+	case EV_OP_ABSENT:
+		return 0;
+	case EV_OP_ANYBUT:
+		if (c->anybut_numbers) {
+			if (v->type != EV_J_NUMBER || !v->num_ok)
+				return 1;
+			for (i = 0; i < c->nnums; i++)
+				if (c->nums[i] == v->num)
+					return 0;
+			return 1;
+		}
+		if (v->type != EV_J_STRING)
+			return 1;
+		for (i = 0; i < c->nstrs; i++)
+			if (c->strs[i].n == v->n &&
+			    memcmp(c->strs[i].p, v->s, v->n) == 0)
+				return 0;
+		return 1;
+	case EV_OP_ANYBUT_PREFIX:
+	case EV_OP_ANYBUT_SUFFIX:
+	case EV_OP_ANYBUT_WILDCARD:
+		if (v->type != EV_J_STRING)
+			return 1;
+		for (i = 0; i < c->nstrs; i++) {
+			int hit;
+
+			if (c->op == EV_OP_ANYBUT_PREFIX)
+				hit = has_prefix(&c->strs[i], v->s, v->n);
+			else if (c->op == EV_OP_ANYBUT_SUFFIX)
+				hit = has_suffix(&c->strs[i], v->s, v->n);
+			else
+				hit = ev_wildcard_match(c->strs[i].p,
+				    c->strs[i].n, v->s, v->n);
+			if (hit)
+				return 0;
+		}
+		return 1;
+	case EV_OP_ANYBUT_IC: {
+		const char *f;
+
+		if (v->type != EV_J_STRING)
+			return 1;
+		f = value_fold(v, scratch);
+		for (i = 0; i < c->nstrs; i++)
+			if (c->strs[i].n == v->nfold &&
+			    memcmp(c->strs[i].p, f, v->nfold) == 0)
+				return 0;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- index */
+
+enum { L_PREFIX, L_SUFFIX, L_PREFIX_IC, L_SUFFIX_IC };
+
+static void
+add_len(struct ev_pidx *px, int which, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < px->nlens[which]; i++)
+		if (px->lens[which][i] == len)
+			return;
+	ev_grow(&px->lens[which], &px->caplens[which], px->nlens[which] + 1,
+	    sizeof(size_t));
+	px->lens[which][px->nlens[which]++] = len;
+}
+
+static void
+index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
+    const struct ev_cond *c, int field)
+{
+	char kbuf[64], *key;
+	size_t n, plen = 0;
+	const void *payload = NULL;
+	int kind;
+
+	switch (c->op) {
+	case EV_OP_EXACT:
+		kind = c->keykind;
+		if (kind == EV_K_NUMBER) {
+			payload = &c->num;
+			plen = sizeof(double);
+		} else if (kind == EV_K_STRING || kind == EV_K_TEXT) {
+			payload = c->strs[0].p;
+			plen = c->strs[0].n;
+		}
+		break;
+	case EV_OP_PREFIX:
+		kind = 'p';
+		add_len(px, L_PREFIX, c->strs[0].n);
+		break;
+	case EV_OP_SUFFIX:
+		kind = 'x';
+		add_len(px, L_SUFFIX, c->strs[0].n);
+		break;
+	case EV_OP_EQ_IC:
+		kind = 'i';
+		px->has_eq_ic = 1;
+		break;
+	case EV_OP_PREFIX_IC:
+		kind = 'P';
+		add_len(px, L_PREFIX_IC, c->strs[0].n);
+		break;
+	case EV_OP_SUFFIX_IC:
+		kind = 'X';
+		add_len(px, L_SUFFIX_IC, c->strs[0].n);
+		break;
+	case EV_OP_EXISTS:
+		ev_grow(&px->exists, &px->capexists, px->nexists + 1,
+		    sizeof(int));
+		px->exists[px->nexists++] = field;
+		return;
+	case EV_OP_ABSENT:
+		return;
+	default:
+		ev_grow(&px->lin, &px->caplin, px->nlin + 1, sizeof(*px->lin));
+		px->lin[px->nlin].c = c;
+		px->lin[px->nlin++].field = field;
+		return;
+	}
+	if (c->op != EV_OP_EXACT) {
+		payload = c->strs[0].p;
+		plen = c->strs[0].n;
+	}
+	key = plen + 5 <= sizeof(kbuf) ? kbuf : ev_xmalloc(plen + 5);
+	n = make_key(key, path, kind, payload, plen);
+	ht_add(rs, key, n, field);
+	if (key != kbuf)
+		free(key);
+}
+
+int
+ev_rules_index(struct ev_rules *rs, struct ev_err *err)
+{
+	size_t f, i, k, total = 0;
+
+	rs->npidx = (size_t)ev_pathset_count(rs->ps);
+	rs->pidx = ev_xcalloc(rs->npidx + 1, sizeof(*rs->pidx));
+	for (f = 0; f < rs->nfields; f++) {
+		const struct ev_field *fd = &rs->fields[f];
+		struct ev_pidx *px = &rs->pidx[fd->path_id];
+
+		if (fd->absent_ok)
+			px->nabsent++;
+		for (i = 0; i < fd->nconds; i++)
+			index_cond(rs, px, fd->path_id, &fd->conds[i], (int)f);
+	}
+	for (i = 0; i < rs->nsubs; i++)
+		if (rs->subs[i].npositive == 0) {
+			rs->always = realloc(rs->always,
+			    (rs->nalways + 1) * sizeof(int));
+			if (rs->always == NULL)
+				abort();
+			rs->always[rs->nalways++] = (int)i;
+		}
+	/* flatten the hash lists */
+	for (k = 0; k < rs->htcap; k++)
+		total += rs->ht[k].tn;
+	rs->flist = ev_xmalloc((total + 1) * sizeof(int));
+	for (k = 0; k < rs->htcap; k++) {
+		struct ev_hent *e = &rs->ht[k];
+
+		if (e->klen == 0)
+			continue;
+		e->loff = (uint32_t)rs->nflist;
+		e->ln = e->tn;
+		memcpy(rs->flist + rs->nflist, e->tmp, e->tn * sizeof(int));
+		rs->nflist += e->tn;
+		free(e->tmp);
+		e->tmp = NULL;
+	}
+	(void)err;
+	return 0;
+}
+
+void
+ev_rules_index_free(struct ev_rules *rs)
+{
+	size_t i;
+	int k;
+
+	if (rs->pidx)
+		for (i = 0; i < rs->npidx; i++) {
+			free(rs->pidx[i].lin);
+			free(rs->pidx[i].exists);
+			for (k = 0; k < 4; k++)
+				free(rs->pidx[i].lens[k]);
+		}
+	free(rs->pidx);
+	for (i = 0; i < rs->htcap; i++)
+		free(rs->ht[i].tmp);
+	free(rs->ht);
+	free(rs->keys);
+	free(rs->flist);
+	free(rs->always);
+}
+
+/* ------------------------------------------------------------ matcher */
+
+struct occ {
+	uint32_t memb_off;
+	uint32_t depth;
+};
+
+struct hit {
+	int occ;
+	int next;
+};
+
+struct ev_matcher {
+	const struct ev_rules *rs;
+	uint32_t epoch;
+	uint32_t *field_epoch;
+	int *field_head;
+	uint8_t *field_deep;
+	uint32_t *sub_epoch;
+	uint32_t *rule_epoch;
+	uint32_t *path_epoch;	/* path has a leaf value in this event */
+	int *touched;
+	size_t ntouched;
+	struct occ *occ;
+	size_t nocc, capocc;
+	struct ev_arrpos *memb;
+	size_t nmemb, capmemb;
+	struct hit *hits;
+	size_t nhits, caphits;
+	size_t *matched;
+	size_t nmatched;
+	char *scratch;		/* decoded strings, folded strings, keys */
+	size_t capscratch;
+	int *choice;		/* backtracking */
+	const char *line;
+};
+
+struct ev_matcher *
+ev_matcher_new(const struct ev_rules *rs)
+{
+	struct ev_matcher *m = ev_xcalloc(1, sizeof(*m));
+	size_t nf = rs->nfields + 1;
+
+	m->rs = rs;
+	m->field_epoch = ev_xcalloc(nf, sizeof(uint32_t));
+	m->field_head = ev_xcalloc(nf, sizeof(int));
+	m->field_deep = ev_xcalloc(nf, 1);
+	m->sub_epoch = ev_xcalloc(rs->nsubs + 1, sizeof(uint32_t));
+	m->rule_epoch = ev_xcalloc(rs->nrules + 1, sizeof(uint32_t));
+	m->path_epoch = ev_xcalloc(rs->npidx + 1, sizeof(uint32_t));
+	m->touched = ev_xcalloc(rs->nsubs + 1, sizeof(int));
+	m->matched = ev_xcalloc(rs->nrules + 1, sizeof(size_t));
+	m->choice = ev_xcalloc(nf, sizeof(int));
+	return m;
+}
+
+void
+ev_matcher_free(struct ev_matcher *m)
+{
+	if (m == NULL)
+		return;
+	free(m->field_epoch);
+	free(m->field_head);
+	free(m->field_deep);
+	free(m->sub_epoch);
+	free(m->rule_epoch);
+	free(m->path_epoch);
+	free(m->touched);
+	free(m->occ);
+	free(m->memb);
+	free(m->hits);
+	free(m->matched);
+	free(m->scratch);
+	free(m->choice);
+	free(m);
+}
+
+static void
+hit(struct ev_matcher *m, int field, int occ, int deep)
+{
+	const struct ev_rules *rs = m->rs;
+	struct hit *h;
+	int sub;
+
+	if (m->field_epoch[field] != m->epoch) {
+		m->field_epoch[field] = m->epoch;
+		m->field_head[field] = -1;
+		m->field_deep[field] = 0;
+		sub = rs->fields[field].subrule;
+		if (m->sub_epoch[sub] != m->epoch) {
+			m->sub_epoch[sub] = m->epoch;
+			m->touched[m->ntouched++] = sub;
+		}
+	} else if (m->hits[m->field_head[field]].occ == occ) {
+		return;
+	}
+	if (m->nhits == m->caphits)
+		ev_grow(&m->hits, &m->caphits, m->nhits + 1, sizeof(*m->hits));
+	h = &m->hits[m->nhits];
+	h->occ = occ;
+	h->next = m->field_head[field];
+	m->field_head[field] = (int)m->nhits++;
+	m->field_deep[field] |= deep;
+}
+
+static void
+lookup(struct ev_matcher *m, int path, int kind, const char *p, size_t n,
+    int occ, int deep, char *kbuf)
+{
+	const struct ev_rules *rs = m->rs;
+	size_t kn = make_key(kbuf, path, kind, p, n);
+	const struct ev_hent *e = ht_find(rs, kbuf, kn, hash_bytes(kbuf, kn));
+	uint32_t i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->ln; i++)
+		hit(m, rs->flist[e->loff + i], occ, deep);
+}
+
+static void
+scratch_need(struct ev_matcher *m, size_t n)
+{
+	if (n > m->capscratch) {
+		free(m->scratch);
+		m->capscratch = n < 4096 ? 4096 : n * 2;
+		m->scratch = ev_xmalloc(m->capscratch);
+	}
+}
+
+static int
+on_value(void *ctx, int path, const struct ev_jval *jv,
+    const struct ev_arrpos *memb, int depth)
+{
+	struct ev_matcher *m = ctx;
+	const struct ev_rules *rs = m->rs;
+	const struct ev_pidx *px = &rs->pidx[path];
+	struct ev_val v;
+	char *dec, *fold, *kbuf;
+	int occ, deep = depth > 0, kind;
+	size_t i, k;
+
+	if (jv->type == EV_J_OBJECT || jv->type == EV_J_ARRAY)
+		return 0;
+	m->path_epoch[path] = m->epoch;
+	/* record the occurrence with its array membership */
+	ev_grow(&m->occ, &m->capocc, m->nocc + 1, sizeof(*m->occ));
+	ev_grow(&m->memb, &m->capmemb, m->nmemb + (size_t)depth + 1,
+	    sizeof(*m->memb));
+	occ = (int)m->nocc++;
+	m->occ[occ].memb_off = (uint32_t)m->nmemb;
+	m->occ[occ].depth = (uint32_t)depth;
+	if (depth)
+		memcpy(m->memb + m->nmemb, memb, (size_t)depth * sizeof(*memb));
+	m->nmemb += (size_t)depth;
+
+	/* scratch: decoded value | folded value | key buffer */
+	scratch_need(m, 5 * jv->len + 64);
+	dec = m->scratch;
+	fold = dec + jv->len + 8;
+	kbuf = fold + 2 * jv->len + 16;	/* 2 * len + 40 bytes */
+	memset(&v, 0, sizeof(v));
+	v.type = jv->type;
+	v.s = jv->p;
+	v.n = jv->len;
+	if (jv->type == EV_J_STRING && jv->esc) {
+		v.n = ev_json_unescape(jv, dec);
+		v.s = dec;
+	}
+	switch (jv->type) {
+	case EV_J_STRING:
+		lookup(m, path, EV_K_STRING, v.s, v.n, occ, deep, kbuf);
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < px->nlens[k]; i++) {
+				size_t l = px->lens[k][i];
+
+				if (l <= v.n)
+					lookup(m, path, k == L_PREFIX ? 'p' :
+					    'x', k == L_PREFIX ? v.s :
+					    v.s + v.n - l, l, occ, deep, kbuf);
+			}
+		if (px->has_eq_ic || px->nlens[L_PREFIX_IC] ||
+		    px->nlens[L_SUFFIX_IC]) {
+			const char *f = value_fold(&v, fold);
+
+			if (px->has_eq_ic)
+				lookup(m, path, 'i', f, v.nfold, occ, deep,
+				    kbuf);
+			for (k = L_PREFIX_IC; k <= L_SUFFIX_IC; k++)
+				for (i = 0; i < px->nlens[k]; i++) {
+					size_t l = px->lens[k][i];
+
+					if (l <= v.nfold)
+						lookup(m, path, k == L_PREFIX_IC
+						    ? 'P' : 'X', k ==
+						    L_PREFIX_IC ? f : f +
+						    v.nfold - l, l, occ, deep,
+						    kbuf);
+				}
+		}
+		break;
+	case EV_J_NUMBER:
+		v.num_ok = ev_json_number(jv->p, jv->len, &v.num);
+		if (v.num_ok) {
+			if (v.num == 0)
+				v.num = 0;	/* -0 */
+			lookup(m, path, EV_K_NUMBER, (const char *)&v.num,
+			    sizeof(double), occ, deep, kbuf);
+		} else {
+			lookup(m, path, EV_K_TEXT, v.s, v.n, occ, deep, kbuf);
+		}
+		break;
+	default:
+		kind = jv->type == EV_J_TRUE ? EV_K_TRUE :
+		    jv->type == EV_J_FALSE ? EV_K_FALSE : EV_K_NULL;
+		lookup(m, path, kind, NULL, 0, occ, deep, kbuf);
+		break;
+	}
+	for (i = 0; i < px->nexists; i++)
+		hit(m, px->exists[i], occ, deep);
+	for (i = 0; i < px->nlin; i++)
+		if (ev_cond_test(px->lin[i].c, &v, fold))
+			hit(m, px->lin[i].field, occ, deep);
+	return 0;
+}
+
+/* Are the array positions of occurrences a and b compatible? */
+static int
+consistent(const struct ev_matcher *m, int a, int b)
+{
+	const struct occ *oa = &m->occ[a], *ob = &m->occ[b];
+	uint32_t i, j;
+
+	for (i = 0; i < oa->depth; i++)
+		for (j = 0; j < ob->depth; j++) {
+			const struct ev_arrpos *pa = &m->memb[oa->memb_off + i];
+			const struct ev_arrpos *pb = &m->memb[ob->memb_off + j];
+
+			if (pa->array == pb->array && pa->index != pb->index)
+				return 0;
+		}
+	return 1;
+}
+
+/*
+ * Choose one hit for each of the fields in list[k..n) consistent with the
+ * choices already made for list[0..k).
+ */
+static int
+choose(struct ev_matcher *m, const int *list, int k, int n)
+{
+	int h, j;
+
+	if (k == n)
+		return 1;
+	for (h = m->field_head[list[k]]; h >= 0; h = m->hits[h].next) {
+		int o = m->hits[h].occ;
+
+		for (j = 0; j < k; j++)
+			if (!consistent(m, m->choice[j], o))
+				break;
+		if (j < k)
+			continue;
+		m->choice[k] = o;
+		if (choose(m, list, k + 1, n))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+sub_matches(struct ev_matcher *m, int s)
+{
+	const struct ev_rules *rs = m->rs;
+	const struct ev_subrule *sr = &rs->subs[s];
+	int list[64], *lp = list, n = 0, ndeep = 0, f, r;
+
+	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++) {
+		if (m->field_epoch[f] == m->epoch) {
+			if (m->field_deep[f])
+				ndeep++;
+			continue;
+		}
+		if (rs->fields[f].absent_ok &&
+		    m->path_epoch[rs->fields[f].path_id] != m->epoch)
+			continue;
+		return 0;
+	}
+	if (ndeep < 2)
+		return 1;
+	/* array consistency: search over the fields with hits */
+	if (sr->nfields > 64)
+		lp = ev_xmalloc((size_t)sr->nfields * sizeof(int));
+	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++)
+		if (m->field_epoch[f] == m->epoch && m->field_deep[f])
+			lp[n++] = f;
+	r = choose(m, lp, 0, n);
+	if (lp != list)
+		free(lp);
+	return r;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+ev_match(struct ev_matcher *m, const char *line, size_t len,
+    enum ev_match_mode mode, struct ev_err *err)
+{
+	const struct ev_rules *rs = m->rs;
+	size_t i;
+
+	if (++m->epoch == 0) {
+		memset(m->field_epoch, 0, (rs->nfields + 1) * sizeof(uint32_t));
+		memset(m->sub_epoch, 0, (rs->nsubs + 1) * sizeof(uint32_t));
+		memset(m->rule_epoch, 0, (rs->nrules + 1) * sizeof(uint32_t));
+		memset(m->path_epoch, 0, (rs->npidx + 1) * sizeof(uint32_t));
+		m->epoch = 1;
+	}
+	m->ntouched = m->nocc = m->nmemb = m->nhits = m->nmatched = 0;
+	if (ev_scan(line, len, rs->npidx ? rs->ps : NULL, on_value, m,
+	    err) < 0)
+		return -1;
+	for (i = 0; i < m->ntouched + rs->nalways; i++) {
+		int s = i < m->ntouched ? m->touched[i] :
+		    rs->always[i - m->ntouched];
+		int r = rs->subs[s].rule;
+
+		if (m->rule_epoch[r] == m->epoch)
+			continue;
+		if (!sub_matches(m, s))
+			continue;
+		m->rule_epoch[r] = m->epoch;
+		m->matched[m->nmatched++] = (size_t)r;
+		if (mode == EV_MATCH_ANY)
+			break;
+	}
+	if (m->nmatched > 1)
+		qsort(m->matched, m->nmatched, sizeof(size_t), cmp_size);
+	return (int)m->nmatched;
+}
+
+const size_t *
+ev_matched(const struct ev_matcher *m, size_t *n)
+{
+	*n = m->nmatched;
+	return m->matched;
+}

@@ -1,0 +1,197 @@
+/*
+ * pattern_int.h - compiled EventBridge patterns (library-internal).
+ *
+ * A pattern compiles, as event-ruler's JsonRuleCompiler does it, into one
+ * or more sub-rules ($or expands into its branches, each carrying the
+ * fields of its siblings).  A sub-rule is a conjunction of fields; a field
+ * is a path and a disjunction of conditions on the values found there.
+ * Fields get global ids; the matcher (match.c) indexes conditions by path
+ * and value so that the cost of an event does not grow with the number of
+ * rules.
+ */
+#ifndef EV_PATTERN_INT_H
+#define EV_PATTERN_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evkit.h"
+#include "json_int.h"
+
+enum ev_op {
+	EV_OP_EXACT,		/* key: string, number, text number, literal */
+	EV_OP_PREFIX,
+	EV_OP_SUFFIX,
+	EV_OP_EQ_IC,		/* equals-ignore-case */
+	EV_OP_PREFIX_IC,
+	EV_OP_SUFFIX_IC,
+	EV_OP_WILDCARD,
+	EV_OP_NUMERIC,		/* range; "=" is a closed range lo == hi */
+	EV_OP_CIDR,
+	EV_OP_EXISTS,		/* exists: true */
+	EV_OP_ABSENT,		/* exists: false */
+	EV_OP_ANYBUT,		/* anything-but strings or numbers */
+	EV_OP_ANYBUT_PREFIX,
+	EV_OP_ANYBUT_SUFFIX,
+	EV_OP_ANYBUT_IC,
+	EV_OP_ANYBUT_WILDCARD
+};
+
+/* Kinds of exact-match key (the first byte of a key). */
+enum ev_keykind {
+	EV_K_STRING = 's',	/* decoded string */
+	EV_K_NUMBER = 'n',	/* 8 bytes: a double that survives a round trip */
+	EV_K_TEXT = 't',	/* raw text of a number that does not */
+	EV_K_TRUE = 'T',
+	EV_K_FALSE = 'F',
+	EV_K_NULL = 'Z'
+};
+
+/* A string with its length; owned by whatever holds it. */
+struct ev_str {
+	char *p;
+	size_t n;
+};
+
+struct ev_cond {
+	enum ev_op op;
+	/* EXACT: one key; PREFIX/SUFFIX/..._IC/WILDCARD: one string (the IC
+	 * forms case-folded); ANYBUT_*: a set of strings (folded for IC). */
+	struct ev_str *strs;
+	size_t nstrs;
+	int keykind;		/* EXACT */
+	double num;		/* EXACT number */
+	/* NUMERIC: lo..hi, each bound open or closed; ANYBUT numbers */
+	double lo, hi;
+	int lo_open, hi_open;
+	double *nums;
+	size_t nnums;
+	int anybut_numbers;	/* ANYBUT: the set holds numbers */
+	/* CIDR: family 4 or 6, inclusive byte ranges */
+	int family;
+	uint8_t ip_lo[16], ip_hi[16];
+};
+
+struct ev_field {
+	char *path;		/* dotted */
+	int path_id;		/* id in the rule set's path set */
+	struct ev_cond *conds;
+	size_t nconds;
+	int absent_ok;		/* holds an exists:false condition */
+	int subrule;		/* global sub-rule id */
+};
+
+struct ev_subrule {
+	int rule;		/* index of the rule it belongs to */
+	int first_field;	/* global field ids first_field .. + nfields */
+	int nfields;
+	int npositive;		/* fields that need a value (not absent_ok) */
+};
+
+/* Satisfy-check of one condition against one scalar value (the slow,
+ * general path used for the conditions that are not hashed). */
+struct ev_val {
+	enum ev_jtype type;
+	const char *s;		/* decoded string, or raw number text */
+	size_t n;
+	int num_ok;		/* number survives a round trip */
+	double num;
+	const char *fold;	/* case-folded string, lazily (NULL: not yet) */
+	size_t nfold;
+};
+
+int ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch);
+
+/*
+ * Case-fold UTF-8 s[0..n) (simple Unicode lower-casing) into out, which
+ * must hold 2*n+4 bytes; returns the folded length.
+ */
+size_t ev_casefold(const char *s, size_t n, char *out);
+
+/* Parse an IPv4 or IPv6 address; returns 4 or 6 (bytes in out), or 0. */
+int ev_ip_parse(const char *s, size_t n, uint8_t out[16]);
+
+/*
+ * Wildcard match: pattern pat (with '*' runs and escapes \* \\ already
+ * validated) against s.
+ */
+int ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n);
+
+/* The original text of rule i, for --explain. */
+const char *ev_rules_text(const struct ev_rules *rs, size_t i, size_t *len);
+
+#endif
+
+/* ------------------------------------------------------------ rule sets */
+
+/* Hash table entry: an exact/prefix/suffix/ignore-case key of one path. */
+struct ev_hent {
+	uint64_t hash;
+	uint32_t koff, klen;	/* key bytes in keys arena */
+	uint32_t loff, ln;	/* field ids in flist (after finish) */
+	int *tmp;		/* field ids while building */
+	uint32_t tn, tcap;
+};
+
+/* A condition that is tested value by value (not hashed). */
+struct ev_lcond {
+	const struct ev_cond *c;
+	int field;
+};
+
+/* Per-path index. */
+struct ev_pidx {
+	struct ev_lcond *lin;	/* linear conditions */
+	size_t nlin, caplin;
+	int *exists;		/* fields with exists:true */
+	size_t nexists, capexists;
+	/* distinct key lengths of the prefix, suffix, prefix-ic and
+	 * suffix-ic keys on this path */
+	size_t *lens[4];
+	size_t nlens[4], caplens[4];
+	int has_eq_ic;
+	int nabsent;		/* fields with exists:false on this path */
+};
+
+struct ev_rule {
+	char *name;
+	char *text;
+	size_t textlen;
+	int first_sub, nsub;
+};
+
+struct ev_rules {
+	struct ev_rule *rules;
+	size_t nrules, caprules;
+	struct ev_subrule *subs;
+	size_t nsubs, capsubs;
+	struct ev_field *fields;
+	size_t nfields, capfields;
+	struct ev_pathset *ps;
+	struct ev_pidx *pidx;	/* by path id */
+	size_t npidx;
+	/* hash of keys */
+	struct ev_hent *ht;
+	size_t htcap, htn;
+	char *keys;
+	size_t nkeys, capkeys;
+	int *flist;
+	size_t nflist;
+	int *always;		/* sub-rules to check on every event */
+	size_t nalways;
+	int finished;
+	/* ownership of condition arrays shared between sub-rules */
+	struct ev_cond **condblocks;
+	size_t *condcounts;
+	size_t ncondblocks, capcondblocks;
+};
+
+/* Build the matching indexes (match.c); called by ev_rules_finish(). */
+int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
+void ev_rules_index_free(struct ev_rules *rs);
+
+/* Grow *p (of *cap elements of size sz) to hold at least n; abort on OOM. */
+void ev_grow(void *pp, size_t *cap, size_t n, size_t sz);
+void *ev_xmalloc(size_t n);
+void *ev_xcalloc(size_t n, size_t sz);
+char *ev_xstrndup(const char *s, size_t n);

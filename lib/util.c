@@ -1,0 +1,72 @@
+/*
+ * util.c - allocation helpers.  evkit treats running out of memory as
+ * fatal, as jq and sqlite3's shell do: the message names the program.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit.h"
+#include "pattern_int.h"
+
+static void
+oom(void)
+{
+	ev_warnx("out of memory");
+	exit(EV_EXIT_ERROR);
+}
+
+/* malloc(n) that never returns NULL. */
+void *
+ev_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+/* calloc(n, sz) that never returns NULL. */
+void *
+ev_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+/* A NUL-terminated copy of s[0..n). */
+char *
+ev_xstrndup(const char *s, size_t n)
+{
+	char *p = ev_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/*
+ * Make the array *pp (capacity *cap elements of sz bytes) hold at least n
+ * elements, doubling; new space is zeroed.
+ */
+void
+ev_grow(void *pp, size_t *cap, size_t n, size_t sz)
+{
+	void **p = pp;
+	size_t ncap = *cap ? *cap : 8;
+	void *q;
+
+	if (n <= *cap)
+		return;
+	while (ncap < n)
+		ncap *= 2;
+	q = realloc(*p, ncap * sz);
+	if (q == NULL)
+		oom();
+	memset((char *)q + *cap * sz, 0, (ncap - *cap) * sz);
+	*p = q;
+	*cap = ncap;
+}
