@@ -1,0 +1,94 @@
+/*
+ * diag.c - the toolkit's only printer of diagnostics.  Every message goes
+ * to stderr as "PROG: FILE:LINE:COL: message", location parts only when
+ * known.  Each diagnostic is one fprintf() call on unbuffered stderr, so
+ * it reaches the terminal as one write.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "evkit.h"
+
+static const char *progname = "evkit";
+
+/*
+ * Remember the program name for diagnostics: the basename of argv0, which
+ * is borrowed (argv outlives every diagnostic).  NULL or "" keeps "evkit".
+ */
+void
+ev_setprogname(const char *argv0)
+{
+	const char *slash;
+
+	if (argv0 == NULL || *argv0 == '\0')
+		return;
+	slash = strrchr(argv0, '/');
+	if (slash == NULL)
+		progname = argv0;
+	else if (slash[1] != '\0')
+		progname = slash + 1;
+}
+
+/* The name set by ev_setprogname(), or "evkit". */
+const char *
+ev_progname(void)
+{
+	return progname;
+}
+
+/*
+ * Print err on stderr as "prog: file:line:col: msg".  Each location part is
+ * left out when unknown: the file when err->file is NULL, the line when it
+ * is 0, the column when it (or the line) is 0.
+ */
+void
+ev_diag(const struct ev_err *err)
+{
+	char pos[64];
+	const char *file = err->file != NULL ? err->file : "";
+	const char *sep = err->file != NULL ? ":" : "";
+	const char *msg = err->msg;
+	unsigned long line = err->line, col = err->col;
+
+	pos[0] = '\0';
+	if (line != 0 && col != 0)
+		snprintf(pos, sizeof(pos), "%s%lu:%lu", sep, line, col);
+	else if (line != 0)
+		snprintf(pos, sizeof(pos), "%s%lu", sep, line);
+	if (err->file == NULL && line == 0)
+		fprintf(stderr, "%s: %s\n", progname, msg);
+	else
+		fprintf(stderr, "%s: %s%s: %s\n", progname, file, pos, msg);
+}
+
+/* Print "prog: <formatted>" on stderr. */
+void
+ev_warnx(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", progname, msg);
+}
+
+/*
+ * Print "prog: <formatted>: <strerror(errno)>" on stderr, with errno as it
+ * was on entry.
+ */
+void
+ev_warn(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(saved));
+}

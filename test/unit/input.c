@@ -1,0 +1,420 @@
+/*
+ * Unit tests for lib/input.c: line splitting, blank lines, CRLF, the length
+ * limit, the bad-line policy, the reject file, operands and stdin.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evkit.h"
+#include "tap.h"
+
+static char tmpdir[] = "/tmp/evkit-input-XXXXXX";
+
+/* What the callbacks saw: "FILE:LINE:text|" per call. */
+struct seen {
+	char log[1 << 16];
+	size_t len;
+	int calls;
+	int stop_after; /* answer EV_STOP on this call (1-based) */
+	int fail_after; /* answer EV_FAIL on this call */
+	int out;	/* write each line to stdout */
+};
+
+static enum ev_verdict
+collect(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct seen *s = ctx;
+	int n;
+
+	s->calls++;
+	n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "%s:%lu:%.*s|",
+	    ln->file, ln->lineno, (int)(ln->len > 40 ? 40 : ln->len), ln->buf);
+	if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
+		s->len += (size_t)n;
+	if (s->out) {
+		ev_out_line(ln->buf, ln->len);
+		ev_out_flush();
+	}
+	if (s->stop_after != 0 && s->calls == s->stop_after)
+		return EV_STOP;
+	if (s->fail_after != 0 && s->calls == s->fail_after) {
+		ev_err_set(err, "database is locked");
+		return EV_FAIL;
+	}
+	if (ln->len >= 3 && memcmp(ln->buf, "bad", 3) == 0) {
+		err->col = 4;
+		ev_err_set(err, "invalid JSON: unexpected 'b'");
+		return EV_BAD;
+	}
+	return EV_NEXT;
+}
+
+static void
+put_file(const char *name, const char *data, size_t len)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) != 0) {
+		perror(name);
+		exit(1);
+	}
+}
+
+static void
+put(const char *name, const char *data)
+{
+	put_file(name, data, strlen(data));
+}
+
+/* The contents of a small file (static buffer), "" when missing. */
+static char *
+slurp(const char *name, size_t *lenp)
+{
+	static char *buf;
+	size_t cap = 1 << 22, len = 0;
+	ssize_t r;
+	int fd;
+
+	free(buf);
+	buf = malloc(cap + 1);
+	fd = open(name, O_RDONLY);
+	while (fd >= 0 && (r = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)r;
+	if (fd >= 0)
+		close(fd);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+static char errtext[1 << 16];
+
+/* Run the loop with stderr captured into errtext. */
+static int
+run(char *const *files, int n, const struct ev_input_opts *o, struct seen *s)
+{
+	int saved = dup(2), fd, r;
+
+	fd = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	memset(s, 0, offsetof(struct seen, stop_after));
+	r = ev_input_loop(files, n, o, collect, s);
+	dup2(saved, 2);
+	close(saved);
+	snprintf(errtext, sizeof(errtext), "%s", slurp("stderr.txt", NULL));
+	return r;
+}
+
+/* Run with stdin taken from the named file. */
+static int
+run_stdin(const char *name, char *const *files, int n,
+    const struct ev_input_opts *o, struct seen *s)
+{
+	int saved = dup(0), fd, r;
+
+	fd = open(name, O_RDONLY);
+	dup2(fd, 0);
+	close(fd);
+	r = run(files, n, o, s);
+	dup2(saved, 0);
+	close(saved);
+	return r;
+}
+
+static void
+test_lines(void)
+{
+	struct seen s = {0};
+	char *f[] = {"a.ndjson"};
+	int r;
+
+	put("a.ndjson", "{\"a\":1}\n\n   \n\t \r\n{\"b\":2}\r\n\r\n{\"c\":3}");
+	r = run(f, 1, NULL, &s);
+	is_int(r, 0, "lines: all good returns 0");
+	is_str(s.log,
+	    "a.ndjson:1:{\"a\":1}|a.ndjson:5:{\"b\":2}|"
+	    "a.ndjson:7:{\"c\":3}|",
+	    "lines: blank lines skipped but counted, CR stripped, "
+	    "last line without newline");
+	is_str(errtext, "", "lines: nothing on stderr");
+
+	put("a.ndjson", "");
+	r = run(f, 1, NULL, &s);
+	ok(r == 0 && s.calls == 0, "lines: empty file");
+
+	put("a.ndjson", "x\r\r\n \rx\n");
+	r = run(f, 1, NULL, &s);
+	is_str(s.log, "a.ndjson:1:x\r|a.ndjson:2: \rx|",
+	    "lines: only one trailing CR stripped, inner CR kept");
+
+	put("a.ndjson", "x\n\r");
+	r = run(f, 1, NULL, &s);
+	is_str(s.log, "a.ndjson:1:x|", "lines: lone CR at end is blank");
+}
+
+static void
+test_bad(void)
+{
+	struct seen s = {0};
+	struct ev_input_opts o = {0, "rej.ndjson"};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	int r;
+
+	put("a.ndjson", "ok1\nbad1\r\nok2\n");
+	put("b.ndjson", "\nbad2");
+	r = run(f, 2, &o, &s);
+	is_int(r, 1, "bad: returns 1");
+	is_str(errtext,
+	    "test: a.ndjson:2:4: invalid JSON: unexpected 'b'\n"
+	    "test: b.ndjson:2:4: invalid JSON: unexpected 'b'\n",
+	    "bad: diagnostics located");
+	is_str(s.log,
+	    "a.ndjson:1:ok1|a.ndjson:2:bad1|a.ndjson:3:ok2|"
+	    "b.ndjson:2:bad2|",
+	    "bad: reading goes on after a bad line");
+	is_str(slurp("rej.ndjson", NULL), "bad1\r\nbad2\n",
+	    "bad: reject file holds raw lines, newline-terminated");
+
+	put("a.ndjson", "ok\n");
+	r = run(f, 1, &o, &s);
+	ok(r == 0 && access("rej.ndjson", F_OK) == 0 &&
+		slurp("rej.ndjson", NULL)[0] == '\0',
+	    "bad: reject file created empty (truncated) when nothing bad");
+
+	put("a.ndjson", "bad\n");
+	r = run(f, 1, NULL, &s);
+	is_int(r, 1, "bad: no reject file is fine");
+
+	o.reject_path = "/dev/full";
+	r = run(f, 1, &o, &s);
+	is_int(r, -1, "bad: failed reject write is fatal");
+	is_str(errtext,
+	    "test: a.ndjson:1:4: invalid JSON: unexpected 'b'\n"
+	    "test: write error on '/dev/full': No space left on device\n",
+	    "bad: reject write error reported");
+
+	o.reject_path = "nosuchdir/rej";
+	r = run(f, 1, &o, &s);
+	ok(r == -1 && s.calls == 0, "bad: unopenable reject file is fatal");
+	is_str(errtext, "test: nosuchdir/rej: No such file or directory\n",
+	    "bad: unopenable reject file reported");
+
+	o.reject_path = "a.ndjson";
+	put("a.ndjson", "bad\n");
+	r = run(f, 1, &o, &s);
+	ok(r == 1 && s.calls == 0, "bad: input that is the reject file "
+				   "is skipped");
+	is_str(errtext, "test: a.ndjson: input file is also the reject file\n",
+	    "bad: input that is the reject file reported");
+}
+
+static void
+test_long(void)
+{
+	struct seen s = {0};
+	struct ev_input_opts o = {5, "rej.ndjson"};
+	char *f[] = {"a.ndjson"};
+	char *big, *want;
+	size_t n, len;
+	int r;
+
+	put("a.ndjson", "12345\n123456\n12345\r\n123456\r\nab\n1234567");
+	r = run(f, 1, &o, &s);
+	is_int(r, 1, "long: returns 1");
+	is_str(s.log, "a.ndjson:1:12345|a.ndjson:3:12345|a.ndjson:5:ab|",
+	    "long: exactly max_line accepted (CR not counted), max+1 not");
+	is_str(errtext,
+	    "test: a.ndjson:2: line too long (more than 5 bytes)\n"
+	    "test: a.ndjson:4: line too long (more than 5 bytes)\n"
+	    "test: a.ndjson:6: line too long (more than 5 bytes)\n",
+	    "long: diagnostics");
+	is_str(slurp("rej.ndjson", NULL), "123456\n123456\r\n1234567\n",
+	    "long: raw long lines in the reject file");
+
+	/* Lines far larger than the read buffer, around a small limit. */
+	n = 3 * 1024 * 1024;
+	big = malloc(n + 100);
+	memset(big, 'x', n);
+	memcpy(big + n, "\nok\n", 5);
+	put_file("a.ndjson", big, n + 4);
+	r = run(f, 1, &o, &s);
+	ok(r == 1 && strcmp(s.log, "a.ndjson:2:ok|") == 0,
+	    "long: 3 MiB line skipped, next line read");
+	want = slurp("rej.ndjson", &len);
+	ok(len == n + 1 && memcmp(want, big, n) == 0 && want[n] == '\n',
+	    "long: 3 MiB line copied whole to the reject file");
+
+	/* A line just under a large limit spans several reads. */
+	o.max_line = n;
+	big[n - 1] = 'y';
+	r = run(f, 1, &o, &s);
+	ok(r == 0 && s.calls == 2, "long: line of exactly max_line (3 MiB) "
+				   "accepted");
+	o.max_line = n - 1;
+	r = run(f, 1, &o, &s);
+	ok(r == 1 && s.calls == 1, "long: line of max_line+1 (3 MiB) "
+				   "rejected");
+	is_str(errtext,
+	    "test: a.ndjson:1: line too long (more than 3145727 "
+	    "bytes)\n",
+	    "long: large limit in the diagnostic");
+	free(big);
+}
+
+static void
+test_operands(void)
+{
+	struct seen s = {0};
+	char *f[] = {"nosuch.ndjson", "a.ndjson", ".", "b.ndjson"};
+	char *dash[] = {"a.ndjson", "-"};
+	int r;
+
+	put("a.ndjson", "a\n");
+	put("b.ndjson", "b\n");
+	r = run(f, 4, NULL, &s);
+	is_int(r, 1, "operands: missing file gives 1");
+	is_str(errtext,
+	    "test: nosuch.ndjson: No such file or directory\n"
+	    "test: .: Is a directory\n",
+	    "operands: diagnostics");
+	is_str(s.log, "a.ndjson:1:a|b.ndjson:1:b|",
+	    "operands: the others are read");
+
+	r = run_stdin("b.ndjson", NULL, 0, NULL, &s);
+	ok(r == 0 && strcmp(s.log, "<stdin>:1:b|") == 0,
+	    "operands: no operand reads stdin");
+	r = run_stdin("b.ndjson", dash, 2, NULL, &s);
+	ok(r == 0 && strcmp(s.log, "a.ndjson:1:a|<stdin>:1:b|") == 0,
+	    "operands: '-' reads stdin, named <stdin>");
+}
+
+/* stdin from a pipe, written in small pieces by a child. */
+static void
+test_pipe(void)
+{
+	struct seen s = {0};
+	struct ev_input_opts o = {4, NULL};
+	const char *pieces[] = {
+	    "ab", "c\nde", "f", "\n123", "45", "678", "\nlast"};
+	int p[2], saved, r, st;
+	size_t i;
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+			if (write(p[1], pieces[i], strlen(pieces[i])) < 0)
+				_exit(1);
+			usleep(10000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	saved = dup(0);
+	dup2(p[0], 0);
+	close(p[0]);
+	r = run(NULL, 0, &o, &s);
+	dup2(saved, 0);
+	close(saved);
+	waitpid(pid, &st, 0);
+	is_int(r, 1, "pipe: long line gives 1");
+	is_str(s.log, "<stdin>:1:abc|<stdin>:2:def|<stdin>:4:last|",
+	    "pipe: lines reassembled across reads");
+	is_str(errtext, "test: <stdin>:3: line too long (more than 4 bytes)\n",
+	    "pipe: long line split across reads");
+}
+
+static void
+test_stop(void)
+{
+	struct seen s = {0};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	int r;
+
+	put("a.ndjson", "1\nbad\n3\n4\n");
+	put("b.ndjson", "5\n");
+	s.stop_after = 3;
+	r = run(f, 2, NULL, &s);
+	ok(r == 1 && s.calls == 3, "stop: EV_STOP after a bad line gives 1");
+	s.stop_after = 1;
+	r = run(f, 2, NULL, &s);
+	ok(r == 0 && s.calls == 1 && errtext[0] == '\0',
+	    "stop: EV_STOP stops quietly");
+	s.stop_after = 0;
+	s.fail_after = 3;
+	r = run(f, 2, NULL, &s);
+	ok(r == -1 && s.calls == 3, "stop: EV_FAIL returns -1");
+	is_str(errtext,
+	    "test: a.ndjson:2:4: invalid JSON: unexpected 'b'\n"
+	    "test: database is locked\n",
+	    "stop: EV_FAIL reported");
+}
+
+/* A reader that went away stops the loop after the current line. */
+static void
+test_closed(void)
+{
+	struct seen s = {0};
+	char *f[] = {"a.ndjson"};
+	struct ev_err err;
+	int p[2], saved, r;
+
+	put("a.ndjson", "1\n2\n3\n");
+	if (pipe(p) != 0)
+		exit(1);
+	close(p[0]);
+	saved = dup(1);
+	dup2(p[1], 1);
+	close(p[1]);
+	ev_out_init();
+	s.out = 1;
+	r = run(f, 1, NULL, &s);
+	ok(r == 0 && s.calls == 1 && ev_out_closed(),
+	    "closed: loop stops after the line that met EPIPE");
+	is_int(ev_out_close(&err), 0, "closed: not an error");
+	dup2(saved, 1);
+	close(saved);
+	s.out = 0;
+}
+
+static void
+cleanup(void)
+{
+	const char *names[] = {
+	    "a.ndjson", "b.ndjson", "rej.ndjson", "stderr.txt"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unlink(names[i]);
+	if (chdir("/") == 0)
+		rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	ev_setprogname("/usr/bin/test");
+	signal(SIGPIPE, SIG_IGN);
+	if (mkdtemp(tmpdir) == NULL || chdir(tmpdir) != 0)
+		return 1;
+	test_lines();
+	test_bad();
+	test_long();
+	test_operands();
+	test_pipe();
+	test_stop();
+	test_closed();
+	cleanup();
+	return tap_done();
+}

@@ -1,0 +1,202 @@
+/*
+ * Unit tests for the pattern compiler (pattern.c) and the matcher
+ * (match.c): compile errors with their locations, the list of matched
+ * rules, and verdicts that do not depend on the other rules loaded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit.h"
+#include "pattern_int.h"
+#include "tap.h"
+
+/* Compile pattern p alone; return the error message or "" */
+static const char *
+compile_error(const char *p, unsigned long *line, unsigned long *col)
+{
+	static struct ev_err err;
+	struct ev_rules *rs = ev_rules_new();
+
+	ev_err_clear(&err);
+	if (ev_rules_add(rs, "r", p, strlen(p), &err) == 0)
+		err.msg[0] = '\0';
+	if (line)
+		*line = err.line;
+	if (col)
+		*col = err.col;
+	ev_rules_free(rs);
+	return err.msg;
+}
+
+/* Match event e against the single pattern p: 1, 0, or -1. */
+static int
+match1(const char *p, const char *e)
+{
+	struct ev_rules *rs = ev_rules_new();
+	struct ev_matcher *m;
+	struct ev_err err;
+	int r;
+
+	ev_err_clear(&err);
+	if (ev_rules_add(rs, "r", p, strlen(p), &err) < 0 ||
+	    ev_rules_finish(rs, &err) < 0) {
+		printf("# compile: %s\n", err.msg);
+		ev_rules_free(rs);
+		return -2;
+	}
+	m = ev_matcher_new(rs);
+	r = ev_match(m, e, strlen(e), EV_MATCH_ALL, &err);
+	ev_matcher_free(m);
+	ev_rules_free(rs);
+	return r;
+}
+
+static void
+test_errors(void)
+{
+	unsigned long line, col;
+
+	is_str(compile_error("[1]", NULL, NULL),
+	    "invalid pattern: Filter is not an object", "top level array");
+	is_str(compile_error("{}", NULL, NULL),
+	    "invalid pattern: Empty objects are not allowed", "empty pattern");
+	is_str(compile_error("{\"a\":{\"b\":[]}}", &line, &col),
+	    "invalid pattern at 'a.b': Empty arrays are not allowed",
+	    "empty value list names its path");
+	is_int(col, 11, "empty value list: column of the list");
+	is_str(compile_error("{\n  \"a\": 1\n}", &line, &col),
+	    "invalid pattern at 'a': \"a\" must be an object or an array",
+	    "scalar field");
+	is_int(line, 2, "scalar field: line");
+	is_int(col, 8, "scalar field: column");
+	is_str(compile_error("{\"a\":[{\"numeric\":[\">\",5,\"<\",1]}]}", NULL,
+	    NULL), "invalid pattern at 'a': Bottom must be less than top",
+	    "inverted range");
+	is_str(compile_error("{\"a\":[{\"wildcard\":\"x**\"}]}", NULL, NULL),
+	    "invalid pattern at 'a': Consecutive wildcard characters at pos 2",
+	    "consecutive wildcards");
+	is_str(compile_error("{\"a\":[{\"foo\":1}]}", NULL, NULL),
+	    "invalid pattern at 'a': Unrecognized match type foo",
+	    "unknown operator");
+	is_str(compile_error("{\"$or\":[{\"a\":[1]}]}", NULL, NULL),
+	    "invalid pattern: There must have at least 2 Objects in $or "
+	    "relationship.", "lone $or branch");
+	ok(strncmp(compile_error("{\"a\":[\"x\"]", NULL, NULL),
+	    "invalid JSON: ", 14) == 0, "a pattern that is not JSON");
+}
+
+static void
+test_or_expansion_limit(void)
+{
+	char p[4096];
+	size_t n = 0;
+	int i;
+
+	/* 2^13 combinations: refused, not expanded without bound */
+	n += (size_t)snprintf(p + n, sizeof(p) - n, "{");
+	for (i = 0; i < 13; i++)
+		n += (size_t)snprintf(p + n, sizeof(p) - n,
+		    "%s\"x%d\":{\"$or\":[{\"a\":[1]},{\"b\":[2]}]}",
+		    i ? "," : "", i);
+	snprintf(p + n, sizeof(p) - n, "}");
+	ok(strstr(compile_error(p, NULL, NULL), "pattern too complex") != NULL,
+	    "$or expansion is bounded");
+}
+
+static void
+test_values(void)
+{
+	is_int(match1("{\"a\":[0]}", "{\"a\":-0}"), 1, "-0 equals 0");
+	is_int(match1("{\"a\":[300]}", "{\"a\":3e2}"), 1, "3e2 equals 300");
+	is_int(match1("{\"a\":[300]}", "{\"a\":\"300\"}"), 0,
+	    "a number never equals a string");
+	is_int(match1("{\"a\":[\"x\"]}", "{\"a\":\"\\u0078\"}"), 1,
+	    "escaped event strings are decoded");
+	is_int(match1("{\"a\":[\"x\"]}", "{\"a\":\"x\""), -1,
+	    "invalid JSON is an error even when nothing could match");
+	is_int(match1("{\"a\":[{\"prefix\":\"\"}]}", "{\"a\":\"\"}"), 1,
+	    "empty prefix matches the empty string");
+	is_int(match1("{\"a\":[{\"exists\":false}],\"b\":[1]}", "{\"b\":1}"), 1,
+	    "exists false beside a positive field");
+	is_int(match1("{\"a\":[{\"exists\":false}]}", "{\"a\":{\"c\":1}}"), 1,
+	    "an object is not a value: exists false holds");
+	is_int(match1("{\"a\":[{\"exists\":true}]}", "{\"a\":[]}"), 0,
+	    "an empty array is not a value");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]}}",
+	    "{\"x\":[{\"a\":1,\"b\":3},{\"a\":3,\"b\":2}]}"), 0,
+	    "array consistency across elements");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]}}",
+	    "{\"x\":[{\"a\":1,\"b\":3},{\"a\":1,\"b\":2}]}"), 1,
+	    "array consistency finds the consistent element");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]},\"y\":[5]}",
+	    "{\"y\":5,\"x\":[{\"a\":[1,7],\"b\":[0,2]}]}"), 1,
+	    "values in nested scalar arrays of one element are consistent");
+}
+
+/*
+ * The regression event-ruler has: a rule's verdict changes with the rules
+ * loaded beside it.  Load 600 generated rules plus the probe and check
+ * the probe's verdict against the probe alone.
+ */
+static void
+test_independence(void)
+{
+	static const char *const ops[] = {
+		"\"%s\"", "{\"prefix\":\"%s\"}", "{\"suffix\":\"%s\"}",
+		"{\"equals-ignore-case\":\"%s\"}", "{\"anything-but\":\"%s\"}",
+		"{\"wildcard\":\"%s*\"}",
+		"{\"prefix\":{\"equals-ignore-case\":\"%s\"}}",
+	};
+	static const char *const words[] = { "x", "beta", "b", "be", "eta",
+		"alpha", "X", "BETA", "bet" };
+	const char *probe = "{\"detail\":{\"a\":[{\"equals-ignore-case\":"
+	    "\"x\"}]}}";
+	const char *events[] = { "{\"detail\":{\"a\":\"beta\"}}",
+		"{\"detail\":{\"a\":\"X\"}}", "{\"detail\":{\"a\":\"b\"}}" };
+	struct ev_rules *rs = ev_rules_new();
+	struct ev_matcher *m;
+	struct ev_err err;
+	char p[256], v[64];
+	int i, e, bad = 0;
+
+	srand(7);
+	for (i = 0; i < 600; i++) {
+		snprintf(v, sizeof(v), ops[rand() % 7], words[rand() % 9]);
+		snprintf(p, sizeof(p), "{\"detail\":{\"a\":[%s]}}", v);
+		ev_err_clear(&err);
+		if (ev_rules_add(rs, NULL, p, strlen(p), &err) < 0)
+			printf("# %s: %s\n", p, err.msg);
+	}
+	ev_rules_add(rs, "probe", probe, strlen(probe), &err);
+	ev_rules_finish(rs, &err);
+	m = ev_matcher_new(rs);
+	for (e = 0; e < 3; e++) {
+		const size_t *hits;
+		size_t n, k;
+		int all = 0;
+
+		ev_match(m, events[e], strlen(events[e]), EV_MATCH_ALL, &err);
+		hits = ev_matched(m, &n);
+		for (k = 0; k < n; k++)
+			if (strcmp(ev_rules_name(rs, hits[k]), "probe") == 0)
+				all = 1;
+		if (all != match1(probe, events[e]))
+			bad++;
+		for (k = 1; k < n; k++)
+			if (hits[k - 1] >= hits[k])
+				bad++;
+	}
+	is_int(bad, 0, "verdicts with 600 rules loaded equal verdicts alone");
+	ev_matcher_free(m);
+	ev_rules_free(rs);
+}
+
+int
+main(void)
+{
+	test_errors();
+	test_or_expansion_limit();
+	test_values();
+	test_independence();
+	return tap_done();
+}
