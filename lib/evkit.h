@@ -87,7 +87,10 @@ void ev_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write buf, then a newline. */
 void ev_out_line(const void *buf, size_t len);
 int ev_out_flush(void);
-/* True once the reader of stdout has gone away (EPIPE). */
+/*
+ * True once output is dropped: the reader of stdout has gone away (EPIPE)
+ * or a write failed (reported later by ev_out_close()).  Input loops stop.
+ */
 int ev_out_closed(void);
 /*
  * Flush and close stdout.  Returns 0, or -1 with err set ("write error on

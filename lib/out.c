@@ -173,11 +173,15 @@ ev_out_printf(const char *fmt, ...)
 	free(tmp);
 }
 
-/* True once the reader of stdout has gone away (EPIPE). */
+/*
+ * True once output is being dropped: the reader of stdout has gone away
+ * (EPIPE) or a write failed.  The input loop stops reading then; a failed
+ * write is reported by ev_out_close().
+ */
 int
 ev_out_closed(void)
 {
-	return out_closed;
+	return out_closed || out_errno != 0;
 }
 
 /*

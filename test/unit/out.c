@@ -118,7 +118,7 @@ test_full(void)
 	is_str(err.msg, "write error on '<stdout>': No space left on device",
 	    "full: message");
 	ok(err.file == NULL && err.line == 0, "full: no location");
-	ok(!ev_out_closed(), "full: a write error is not a closed pipe");
+	ok(ev_out_closed(), "full: output stops after a write error");
 }
 
 static void
