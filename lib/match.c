@@ -230,19 +230,47 @@ int
 ev_ip_parse(const char *s, size_t n, uint8_t out[16])
 {
 	char buf[64];
+	size_t i, dots = 0, colons = 0, run = 0;
+	unsigned v = 0;
+	int k = 0;
 
-	if (n == 0 || n >= sizeof(buf))
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (s[i] == ':')
+			colons++;
+		else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	}
+	if (dots == 3 && colons == 0) {
+		/* [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+, octets read as decimal */
+		for (i = 0; i <= n; i++) {
+			if (i == n || s[i] == '.') {
+				if (run == 0)
+					return 0;
+				if (v > 255)
+					return -1;
+				out[k++] = (uint8_t)v;
+				v = 0;
+				run = 0;
+			} else if (s[i] >= '0' && s[i] <= '9') {
+				if (v <= 255)
+					v = v * 10 + (unsigned)(s[i] - '0');
+				run++;
+			} else {
+				return 0;
+			}
+		}
+		return 4;
+	}
+	if (dots || colons == 0)
 		return 0;
+	if (n >= sizeof(buf))
+		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	if (memchr(buf, ':', n) == NULL) {
-		if (inet_pton(AF_INET, buf, out) == 1)
-			return 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, out) == 1)
-		return 6;
-	return 0;
+	return inet_pton(AF_INET6, buf, out) == 1 ? 6 : -1;
 }
 
 int
@@ -299,7 +327,7 @@ in_ip_range(const struct ev_cond *c, const struct ev_val *v)
 	if (v->type != EV_J_STRING)
 		return 0;
 	fam = ev_ip_parse(v->s, v->n, ip);
-	if (fam != c->family)
+	if (fam <= 0 || fam != c->family)
 		return 0;
 	nb = fam == 4 ? 4 : 16;
 	return memcmp(ip, c->ip_lo, nb) >= 0 && memcmp(ip, c->ip_hi, nb) <= 0;
@@ -452,13 +480,16 @@ add_len(struct ev_pidx *px, int which, size_t len)
 	px->lens[which][px->nlens[which]++] = len;
 }
 
-static void
-index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
-    const struct ev_cond *c, int field)
+/*
+ * The hash key of a hashed condition (exact, affix and ignore-case forms)
+ * in buf (at least payload + 5 bytes); returns its length, or 0 for a
+ * condition that is tested value by value.
+ */
+static size_t
+cond_key(const struct ev_cond *c, int path, char *buf)
 {
-	char kbuf[64], *key;
-	size_t n, plen = 0;
 	const void *payload = NULL;
+	size_t plen = 0;
 	int kind;
 
 	switch (c->op) {
@@ -471,25 +502,55 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
 			payload = c->strs[0].p;
 			plen = c->strs[0].n;
 		}
-		break;
+		return make_key(buf, path, kind, payload, plen);
 	case EV_OP_PREFIX:
 		kind = 'p';
-		add_len(px, L_PREFIX, c->strs[0].n);
 		break;
 	case EV_OP_SUFFIX:
 		kind = 'x';
-		add_len(px, L_SUFFIX, c->strs[0].n);
 		break;
 	case EV_OP_EQ_IC:
 		kind = 'i';
-		px->has_eq_ic = 1;
 		break;
 	case EV_OP_PREFIX_IC:
 		kind = 'P';
-		add_len(px, L_PREFIX_IC, c->strs[0].n);
 		break;
 	case EV_OP_SUFFIX_IC:
 		kind = 'X';
+		break;
+	default:
+		return 0;
+	}
+	return make_key(buf, path, kind, c->strs[0].p, c->strs[0].n);
+}
+
+static size_t
+cond_keysize(const struct ev_cond *c)
+{
+	return (c->nstrs ? c->strs[0].n : 0) + sizeof(double) + 5;
+}
+
+static void
+index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
+    const struct ev_cond *c, int field)
+{
+	char kbuf[128], *key;
+	size_t n;
+
+	switch (c->op) {
+	case EV_OP_PREFIX:
+		add_len(px, L_PREFIX, c->strs[0].n);
+		break;
+	case EV_OP_SUFFIX:
+		add_len(px, L_SUFFIX, c->strs[0].n);
+		break;
+	case EV_OP_EQ_IC:
+		px->has_eq_ic = 1;
+		break;
+	case EV_OP_PREFIX_IC:
+		add_len(px, L_PREFIX_IC, c->strs[0].n);
+		break;
+	case EV_OP_SUFFIX_IC:
 		add_len(px, L_SUFFIX_IC, c->strs[0].n);
 		break;
 	case EV_OP_EXISTS:
@@ -499,27 +560,58 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
 		return;
 	case EV_OP_ABSENT:
 		return;
+	case EV_OP_EXACT:
+		break;
 	default:
 		ev_grow(&px->lin, &px->caplin, px->nlin + 1, sizeof(*px->lin));
 		px->lin[px->nlin].c = c;
 		px->lin[px->nlin++].field = field;
 		return;
 	}
-	if (c->op != EV_OP_EXACT) {
-		payload = c->strs[0].p;
-		plen = c->strs[0].n;
-	}
-	key = plen + 5 <= sizeof(kbuf) ? kbuf : ev_xmalloc(plen + 5);
-	n = make_key(key, path, kind, payload, plen);
+	key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
+	    ev_xmalloc(cond_keysize(c));
+	n = cond_key(c, path, key);
 	ht_add(rs, key, n, field);
+	px->nhashed++;
 	if (key != kbuf)
 		free(key);
 }
 
-int
-ev_rules_index(struct ev_rules *rs, struct ev_err *err)
+/*
+ * How many other fields a field's hits come with: the fields sharing each
+ * of its hash keys, or every field for a condition tested value by value
+ * (those hit most values: anything-but, exists, ranges).
+ */
+static size_t
+field_cost(const struct ev_rules *rs, const struct ev_field *fd)
 {
-	size_t f, i, k, total = 0;
+	char kbuf[128], *key;
+	size_t cost = 0, i, n;
+
+	for (i = 0; i < fd->nconds; i++) {
+		const struct ev_cond *c = &fd->conds[i];
+		const struct ev_hent *e;
+
+		key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
+		    ev_xmalloc(cond_keysize(c));
+		n = cond_key(c, fd->path_id, key);
+		if (n == 0) {
+			cost += rs->nfields + 1;
+		} else {
+			e = ht_find(rs, key, n, hash_bytes(key, n));
+			cost += e ? e->tn : 1;
+		}
+		if (key != kbuf)
+			free(key);
+	}
+	return cost;
+}
+
+/* Index the conditions of every field, or of the anchors only. */
+static void
+build_index(struct ev_rules *rs, int anchors_only)
+{
+	size_t f, i;
 
 	rs->npidx = (size_t)ev_pathset_count(rs->ps);
 	rs->pidx = ev_xcalloc(rs->npidx + 1, sizeof(*rs->pidx));
@@ -529,11 +621,49 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 
 		if (fd->absent_ok)
 			px->nabsent++;
+		if (anchors_only && !fd->anchor)
+			continue;
 		for (i = 0; i < fd->nconds; i++)
 			index_cond(rs, px, fd->path_id, &fd->conds[i], (int)f);
 	}
+}
+
+/*
+ * Index the rule set.  Each sub-rule is triggered by one field, its
+ * anchor: the one whose values the fewest other fields share (so 3,000
+ * rules on "source": ["aws.ec2"] that differ in detail-type are found by
+ * detail-type).  Its other fields are checked only when it triggers.
+ */
+int
+ev_rules_index(struct ev_rules *rs, struct ev_err *err)
+{
+	size_t i, k, total = 0;
+
+	build_index(rs, 0);
+	for (i = 0; i < rs->nsubs; i++) {
+		struct ev_subrule *s = &rs->subs[i];
+		size_t best = (size_t)-1;
+		int f;
+
+		s->anchor = -1;
+		for (f = s->first_field; f < s->first_field + s->nfields; f++) {
+			size_t cost;
+
+			if (rs->fields[f].absent_ok)
+				continue;
+			cost = field_cost(rs, &rs->fields[f]);
+			if (cost < best) {
+				best = cost;
+				s->anchor = f;
+			}
+		}
+		if (s->anchor >= 0)
+			rs->fields[s->anchor].anchor = 1;
+	}
+	ev_rules_index_free(rs);
+	build_index(rs, 1);
 	for (i = 0; i < rs->nsubs; i++)
-		if (rs->subs[i].npositive == 0) {
+		if (rs->subs[i].anchor < 0) {
 			rs->always = realloc(rs->always,
 			    (rs->nalways + 1) * sizeof(int));
 			if (rs->always == NULL)
@@ -580,13 +710,26 @@ ev_rules_index_free(struct ev_rules *rs)
 	free(rs->keys);
 	free(rs->flist);
 	free(rs->always);
+	rs->pidx = NULL;
+	rs->npidx = 0;
+	rs->ht = NULL;
+	rs->htcap = rs->htn = 0;
+	rs->keys = NULL;
+	rs->nkeys = rs->capkeys = 0;
+	rs->flist = NULL;
+	rs->nflist = 0;
+	rs->always = NULL;
+	rs->nalways = 0;
 }
 
 /* ------------------------------------------------------------ matcher */
 
+/* A value seen at one of the rule set's paths in the current event. */
 struct occ {
-	uint32_t memb_off;
+	uint32_t memb_off;	/* its array positions in memb[] */
 	uint32_t depth;
+	int next;		/* previous value at the same path, or -1 */
+	struct ev_jval v;
 };
 
 struct hit {
@@ -603,6 +746,7 @@ struct ev_matcher {
 	uint32_t *sub_epoch;
 	uint32_t *rule_epoch;
 	uint32_t *path_epoch;	/* path has a leaf value in this event */
+	int *path_head;		/* its last value (occ index) */
 	int *touched;
 	size_t ntouched;
 	struct occ *occ;
@@ -632,6 +776,7 @@ ev_matcher_new(const struct ev_rules *rs)
 	m->sub_epoch = ev_xcalloc(rs->nsubs + 1, sizeof(uint32_t));
 	m->rule_epoch = ev_xcalloc(rs->nrules + 1, sizeof(uint32_t));
 	m->path_epoch = ev_xcalloc(rs->npidx + 1, sizeof(uint32_t));
+	m->path_head = ev_xcalloc(rs->npidx + 1, sizeof(int));
 	m->touched = ev_xcalloc(rs->nsubs + 1, sizeof(int));
 	m->matched = ev_xcalloc(rs->nrules + 1, sizeof(size_t));
 	m->choice = ev_xcalloc(nf, sizeof(int));
@@ -649,6 +794,7 @@ ev_matcher_free(struct ev_matcher *m)
 	free(m->sub_epoch);
 	free(m->rule_epoch);
 	free(m->path_epoch);
+	free(m->path_head);
 	free(m->touched);
 	free(m->occ);
 	free(m->memb);
@@ -659,24 +805,20 @@ ev_matcher_free(struct ev_matcher *m)
 	free(m);
 }
 
-static void
-hit(struct ev_matcher *m, int field, int occ, int deep)
+/* Record that value occ satisfies field; returns 1 if it is the first. */
+static int
+add_hit(struct ev_matcher *m, int field, int occ, int deep)
 {
-	const struct ev_rules *rs = m->rs;
 	struct hit *h;
-	int sub;
+	int first = 0;
 
 	if (m->field_epoch[field] != m->epoch) {
 		m->field_epoch[field] = m->epoch;
 		m->field_head[field] = -1;
 		m->field_deep[field] = 0;
-		sub = rs->fields[field].subrule;
-		if (m->sub_epoch[sub] != m->epoch) {
-			m->sub_epoch[sub] = m->epoch;
-			m->touched[m->ntouched++] = sub;
-		}
+		first = 1;
 	} else if (m->hits[m->field_head[field]].occ == occ) {
-		return;
+		return 0;
 	}
 	if (m->nhits == m->caphits)
 		ev_grow(&m->hits, &m->caphits, m->nhits + 1, sizeof(*m->hits));
@@ -685,6 +827,22 @@ hit(struct ev_matcher *m, int field, int occ, int deep)
 	h->next = m->field_head[field];
 	m->field_head[field] = (int)m->nhits++;
 	m->field_deep[field] |= deep;
+	return first;
+}
+
+/* An anchor field is satisfied by occ: its sub-rule is a candidate. */
+static void
+hit(struct ev_matcher *m, int field, int occ, int deep)
+{
+	int sub;
+
+	if (!add_hit(m, field, occ, deep))
+		return;
+	sub = m->rs->fields[field].subrule;
+	if (m->sub_epoch[sub] != m->epoch) {
+		m->sub_epoch[sub] = m->epoch;
+		m->touched[m->ntouched++] = sub;
+	}
 }
 
 static void
@@ -726,17 +884,28 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 
 	if (jv->type == EV_J_OBJECT || jv->type == EV_J_ARRAY)
 		return 0;
-	m->path_epoch[path] = m->epoch;
-	/* record the occurrence with its array membership */
-	ev_grow(&m->occ, &m->capocc, m->nocc + 1, sizeof(*m->occ));
-	ev_grow(&m->memb, &m->capmemb, m->nmemb + (size_t)depth + 1,
-	    sizeof(*m->memb));
+	/* record the value, with its array membership, on its path's list */
+	if (m->nocc == m->capocc)
+		ev_grow(&m->occ, &m->capocc, m->nocc + 1, sizeof(*m->occ));
+	if (m->nmemb + (size_t)depth + 1 > m->capmemb)
+		ev_grow(&m->memb, &m->capmemb, m->nmemb + (size_t)depth + 1,
+		    sizeof(*m->memb));
 	occ = (int)m->nocc++;
 	m->occ[occ].memb_off = (uint32_t)m->nmemb;
 	m->occ[occ].depth = (uint32_t)depth;
+	m->occ[occ].v = *jv;
+	if (m->path_epoch[path] != m->epoch) {
+		m->path_epoch[path] = m->epoch;
+		m->occ[occ].next = -1;
+	} else {
+		m->occ[occ].next = m->path_head[path];
+	}
+	m->path_head[path] = occ;
 	if (depth)
 		memcpy(m->memb + m->nmemb, memb, (size_t)depth * sizeof(*memb));
 	m->nmemb += (size_t)depth;
+	if (px->nhashed == 0 && px->nexists == 0 && px->nlin == 0)
+		return 0;
 
 	/* scratch: decoded value | folded value | key buffer */
 	scratch_need(m, 5 * jv->len + 64);
@@ -852,6 +1021,51 @@ choose(struct ev_matcher *m, const int *list, int k, int n)
 	return 0;
 }
 
+/* Make the ev_val of a recorded value (decoding a string into buf). */
+static void
+occ_value(struct ev_matcher *m, int o, struct ev_val *v, char *buf)
+{
+	const struct ev_jval *jv = &m->occ[o].v;
+
+	memset(v, 0, sizeof(*v));
+	v->type = jv->type;
+	v->s = jv->p;
+	v->n = jv->len;
+	if (jv->type == EV_J_STRING && jv->esc) {
+		v->n = ev_json_unescape(jv, buf);
+		v->s = buf;
+	} else if (jv->type == EV_J_NUMBER) {
+		v->num_ok = ev_json_number(jv->p, jv->len, &v->num);
+		if (v->num == 0)
+			v->num = 0;
+	}
+}
+
+/* Test a field that is not an anchor against the values at its path. */
+static void
+verify(struct ev_matcher *m, int f)
+{
+	const struct ev_field *fd = &m->rs->fields[f];
+	struct ev_val v;
+	char *dec, *fold;
+	size_t i;
+	int o;
+
+	if (m->path_epoch[fd->path_id] != m->epoch)
+		return;
+	for (o = m->path_head[fd->path_id]; o >= 0; o = m->occ[o].next) {
+		scratch_need(m, 3 * m->occ[o].v.len + 32);
+		dec = m->scratch;
+		fold = dec + m->occ[o].v.len + 8;
+		occ_value(m, o, &v, dec);
+		for (i = 0; i < fd->nconds; i++)
+			if (ev_cond_test(&fd->conds[i], &v, fold)) {
+				add_hit(m, f, o, m->occ[o].depth > 0);
+				break;
+			}
+	}
+}
+
 static int
 sub_matches(struct ev_matcher *m, int s)
 {
@@ -860,6 +1074,8 @@ sub_matches(struct ev_matcher *m, int s)
 	int list[64], *lp = list, n = 0, ndeep = 0, f, r;
 
 	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++) {
+		if (f != sr->anchor && m->field_epoch[f] != m->epoch)
+			verify(m, f);
 		if (m->field_epoch[f] == m->epoch) {
 			if (m->field_deep[f])
 				ndeep++;

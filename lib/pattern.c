@@ -145,8 +145,7 @@ number_operand(struct compiler *c, int node, const char *field, double *d)
 	const struct ev_jnode *n = N(c, node);
 
 	if (!ev_json_number(n->str, n->len, d))
-		return fail(c, node, field,
-		    "Value %.*s cannot be represented as a double",
+		return fail(c, node, field, "Cannot compare number : %.*s",
 		    (int)n->len, n->str);
 	return 0;
 }
@@ -197,32 +196,54 @@ ip_range(int fam, const uint8_t ip[16], int bits, uint8_t lo[16],
 	}
 }
 
-/* Parse "a.b.c.d/n" or "x:y::z/n" into c; returns 0 or -1 (err set). */
+/*
+ * Parse "a.b.c.d/n" or "x:y::z/n" into cd, with event-ruler's checks in
+ * its order (CIDR.cidr): the range runs from the address as written to the
+ * address with all host bits set.  Returns 0 or -1 (err set).
+ */
 static int
 parse_cidr(struct compiler *c, int node, const char *field, const char *s,
     size_t n, struct ev_cond *cd)
 {
-	const char *slash = memchr(s, '/', n);
-	uint8_t ip[16];
-	char *end;
-	long bits;
-	int fam;
+	const char *slash = memchr(s, '/', n), *m, *end = s + n;
+	uint8_t ip[16], zero[16];
+	long long bits = 0;
+	int fam, neg = 0, digits = 0;
 
-	if (slash == NULL)
-		goto bad;
+	/* Java's split("/") drops trailing empty parts */
+	while (end > s && end[-1] == '/')
+		end--;
+	if (slash == NULL || slash >= end ||
+	    memchr(slash + 1, '/', (size_t)(end - slash - 1)) != NULL)
+		return fail(c, node, field, "Malformed CIDR, one '/' required");
+	m = slash + 1;
+	if (m < end && (*m == '+' || *m == '-'))
+		neg = *m++ == '-';
+	for (; m < end && *m >= '0' && *m <= '9'; m++, digits++)
+		if ((bits = bits * 10 + (*m - '0')) > 2147483648LL)
+			break;
+	if (m != end || digits == 0 || bits > 2147483647LL + neg)
+		return fail(c, node, field,
+		    "Malformed CIDR, mask bits must be an integer");
+	if (neg && bits > 0)
+		return fail(c, node, field,
+		    "Malformed CIDR, mask bits must not be negative");
 	fam = ev_ip_parse(s, (size_t)(slash - s), ip);
-	if (fam == 0 || slash + 1 == s + n || slash[1] < '0' || slash[1] > '9')
-		goto bad;
-	errno = 0;
-	bits = strtol(slash + 1, &end, 10);
-	if (end != s + n || errno || bits > (fam == 4 ? 32 : 128))
-		goto bad;
+	if (fam < 0)
+		return fail(c, node, field, "Invalid IP address: %.*s",
+		    (int)(slash - s), s);
+	if (fam == 0)
+		return fail(c, node, field, "Nonstandard IP address: %.*s",
+		    (int)(slash - s), s);
+	if (fam == 4 && bits > 31)
+		return fail(c, node, field, "IPv4 mask bits must be < 32");
+	if (fam == 6 && bits > 127)
+		return fail(c, node, field, "IPv6 mask bits must be < 128");
 	cd->op = EV_OP_CIDR;
 	cd->family = fam;
-	ip_range(fam, ip, (int)bits, cd->ip_lo, cd->ip_hi);
+	ip_range(fam, ip, (int)bits, zero, cd->ip_hi);
+	memcpy(cd->ip_lo, ip, sizeof(cd->ip_lo));
 	return 0;
-bad:
-	return fail(c, node, field, "Malformed CIDR, one '/' required");
 }
 
 /* ------------------------------------------------------ match values */
@@ -247,7 +268,7 @@ compile_literal(struct compiler *c, int node, const char *field,
 	switch (n->type) {
 	case EV_J_STRING:
 		fam = ev_ip_parse(n->str, n->len, ip);
-		if (fam) {
+		if (fam > 0) {
 			cd->op = EV_OP_CIDR;
 			cd->family = fam;
 			ip_range(fam, ip, fam == 4 ? 32 : 128, cd->ip_lo,
@@ -608,7 +629,7 @@ compile_expr(struct compiler *c, int obj, const char *field,
 		return fail(c, obj, field, "Match expression name not found");
 	val = N(c, obj)->first;
 	m = N(c, val);
-	if (keyis(m, "exact"))
+	if (keyis(m, "exactly"))
 		return compile_simple(c, obj, val, field, EV_OP_EXACT, "exact",
 		    cd);
 	if (keyis(m, "prefix")) {
@@ -828,9 +849,13 @@ parse_or(struct compiler *c, int arr)
 static int
 is_reserved_in_or(const struct ev_jnode *m)
 {
-	static const char *const words[] = { "anything-but", "cidr",
-		"equals-ignore-case", "exact", "exists", "numeric", "prefix",
-		"suffix", "wildcard" };
+	static const char *const words[] = { "exactly", "equals-ignore-case",
+		"prefix", "suffix", "anything-but", "exists", "wildcard",
+		"numeric", "cidr", "=", "<", "<=", ">", ">=", "regex",
+		"not-wildcard", "not-equals-ignore-case", "date-after",
+		"date-on-or-after", "date-before", "date-on-or-before",
+		"in-date-range", "ip-address-in-range",
+		"ip-address-not-in-range" };
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -79,6 +79,7 @@ struct ev_field {
 	size_t nconds;
 	int absent_ok;		/* holds an exists:false condition */
 	int subrule;		/* global sub-rule id */
+	int anchor;		/* indexed: its hits trigger the sub-rule */
 };
 
 struct ev_subrule {
@@ -86,6 +87,7 @@ struct ev_subrule {
 	int first_field;	/* global field ids first_field .. + nfields */
 	int nfields;
 	int npositive;		/* fields that need a value (not absent_ok) */
+	int anchor;		/* the field whose hits trigger it, or -1 */
 };
 
 /* Satisfy-check of one condition against one scalar value (the slow,
@@ -108,7 +110,12 @@ int ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch);
  */
 size_t ev_casefold(const char *s, size_t n, char *out);
 
-/* Parse an IPv4 or IPv6 address; returns 4 or 6 (bytes in out), or 0. */
+/*
+ * Parse an IP address literal as event-ruler does: text shaped like IPv4
+ * (four dot-separated decimal runs) or IPv6 (hex digits and colons) is
+ * parsed; returns 4 or 6 (address in out), 0 when the text does not have
+ * either shape, -1 when it has the shape but is not a valid address.
+ */
 int ev_ip_parse(const char *s, size_t n, uint8_t out[16]);
 
 /*
@@ -151,6 +158,7 @@ struct ev_pidx {
 	size_t nlens[4], caplens[4];
 	int has_eq_ic;
 	int nabsent;		/* fields with exists:false on this path */
+	int nhashed;		/* conditions in the hash table */
 };
 
 struct ev_rule {

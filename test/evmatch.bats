@@ -1,0 +1,1367 @@
+#!/usr/bin/env bats
+# evmatch: EventBridge event patterns over NDJSON.  Matching semantics follow
+# aws/event-ruler (JsonRuleCompiler, Machine.rulesForJSONEvent); the pattern
+# error reasons are listed in doc/event-ruler-errors.md.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	D=$EVKIT_ROOT/test/data/evmatch
+}
+
+# selects ARG... <<EOF
+# Feed evmatch ARG... the events of the here-document: lines '+ EVENT' must be
+# selected, lines '- EVENT' must not ('#' lines are comments).  The output
+# must be exactly the '+' events in order, the exit status 0 (1 when no line
+# is marked '+'), stderr empty.
+selects() {
+	local line events= want= st=1
+	while IFS= read -r line; do
+		case $line in
+		'+ '*) events+=${line:2}$'\n' want+=${line:2}$'\n' st=0 ;;
+		'- '*) events+=${line:2}$'\n' ;;
+		'' | '#'*) ;;
+		*) echo "bad fixture line: $line"; return 1 ;;
+		esac
+	done
+	printf '%s' "$events" >"$BATS_TEST_TMPDIR/events"
+	# Not bats' run: it costs several times the evmatch process itself.
+	local out err status=0
+	out=$(evmatch "$@" <"$BATS_TEST_TMPDIR/events" \
+	    2>"$BATS_TEST_TMPDIR/stderr") || status=$?
+	err=$(<"$BATS_TEST_TMPDIR/stderr")
+	if [ "$status" -eq "$st" ] && [ "$out" = "${want%$'\n'}" ] &&
+	    [ -z "$err" ]; then
+		return 0
+	fi
+	printf 'evmatch %s\n--- events\n%s--- want (exit %d)\n%s--- got (exit %d)\n%s\n--- stderr\n%s\n' \
+	    "$*" "$events" "$st" "$want" "$status" "$out" "$err"
+	return 1
+}
+
+# rejects PATTERN PATH REASON
+# evmatch -t must refuse PATTERN with exit 2, nothing on stdout and exactly
+# "evmatch: <pattern>:1:COL: invalid pattern at 'PATH': REASON" on stderr
+# ("invalid pattern: REASON" when PATH is empty).  The column is not pinned.
+rejects() {
+	local want re='^evmatch: <pattern>:1:[0-9]+: (.*)$'
+	if [ -n "$2" ]; then
+		want="invalid pattern at '$2': $3"
+	else
+		want="invalid pattern: $3"
+	fi
+	local out err status=0
+	out=$(evmatch -t "$1" </dev/null 2>"$BATS_TEST_TMPDIR/stderr") ||
+	    status=$?
+	err=$(<"$BATS_TEST_TMPDIR/stderr")
+	if [ "$status" -eq 2 ] && [ -z "$out" ] && [[ $err =~ $re ]] &&
+	    [ "${BASH_REMATCH[1]}" = "$want" ]; then
+		return 0
+	fi
+	printf 'pattern: %s\nwant:    %s\ngot:     %s\nstdout:  %s\nexit:    %d\n' \
+	    "$1" "$want" "$err" "$out" "$status"
+	return 1
+}
+
+# ------------------------------------------------------- exact values
+
+@test "evmatch: exact string matches the whole string, case-sensitively" {
+	selects '{"a":["x"]}' <<'EOF'
++ {"a":"x"}
++ {"b":1,"a":"x"}
+- {"a":"X"}
+- {"a":"xy"}
+- {"a":" x"}
+- {"b":"x"}
+EOF
+}
+
+@test "evmatch: exact string compares decoded text (unicode escapes)" {
+	selects '{"a":["é\"q"]}' <<'EOF'
++ {"a":"\u00e9\"q"}
++ {"a":"é\u0022q"}
+- {"a":"e\"q"}
+EOF
+}
+
+@test "evmatch: true, false, null and empty string are distinct literals" {
+	selects '{"a":[true]}' <<'EOF'
++ {"a":true}
+- {"a":"true"}
+- {"a":false}
+- {"a":1}
+EOF
+	selects '{"a":[false]}' <<'EOF'
++ {"a":false}
+- {"a":"false"}
+- {"a":null}
+- {"a":0}
+EOF
+	selects '{"a":[null]}' <<'EOF'
++ {"a":null}
+- {"a":"null"}
+- {"a":""}
+- {"b":1}
+EOF
+	selects '{"a":[""]}' <<'EOF'
++ {"a":""}
+- {"a":null}
+- {"a":" "}
+EOF
+}
+
+@test "evmatch: numbers match by value, never strings" {
+	selects '{"a":[300]}' <<'EOF'
++ {"a":300}
++ {"a":300.0}
++ {"a":3e2}
++ {"a":3.00E+2}
+- {"a":"300"}
+- {"a":301}
+- {"a":300.5}
+EOF
+	selects '{"a":["300"]}' <<'EOF'
++ {"a":"300"}
+- {"a":300}
+EOF
+	selects '{"a":[-0.25]}' <<'EOF'
++ {"a":-0.25}
++ {"a":-2.5e-1}
+- {"a":0.25}
+EOF
+}
+
+@test "evmatch: numbers a double cannot hold are compared as text only" {
+	selects '{"a":[123456789012345678901]}' <<'EOF'
++ {"a":123456789012345678901}
+- {"a":123456789012345678900}
+- {"a":1.23456789012345678901e20}
+- {"a":"123456789012345678901"}
+EOF
+}
+
+@test "evmatch: values in a list are OR-ed" {
+	selects '{"a":["x","y",5]}' <<'EOF'
++ {"a":"x"}
++ {"a":"y"}
++ {"a":5}
+- {"a":"z"}
+- {"a":"5"}
+EOF
+}
+
+@test "evmatch: fields are AND-ed and extra event fields are ignored" {
+	selects '{"a":["x"],"b":["y"]}' <<'EOF'
++ {"a":"x","b":"y"}
++ {"c":1,"b":"y","d":{"e":[2]},"a":"x"}
+- {"a":"x"}
+- {"b":"y"}
+- {"a":"x","b":"z"}
+EOF
+}
+
+@test "evmatch: nested pattern objects address nested event fields" {
+	selects '{"detail":{"state":["running"]}}' <<'EOF'
++ {"detail":{"state":"running"}}
++ {"detail":{"x":1,"state":"running"},"state":"stopped"}
+- {"state":"running"}
+- {"detail":"running"}
+- {"detail":{"state":{"state":"running"}}}
+EOF
+}
+
+@test "evmatch: an object value never matches a leaf pattern" {
+	selects '{"a":["x"]}' <<'EOF'
+- {"a":{"b":"x"}}
+- {"a":{}}
+- {"a":{"a":"x"}}
+EOF
+}
+
+@test "evmatch: event arrays match when any element matches, nested arrays flattened" {
+	selects '{"a":["x"]}' <<'EOF'
++ {"a":["y","x"]}
++ {"a":[["x"]]}
++ {"a":[1,[2,["x"]]]}
+- {"a":[]}
+- {"a":["y",["z"]]}
+EOF
+	selects '{"a":{"b":[1]}}' <<'EOF'
++ {"a":[{"b":2},{"b":1}]}
++ {"a":[{"b":[3,1]}]}
+- {"a":[{"c":1}]}
+EOF
+}
+
+@test "evmatch: dotted keys in a pattern are paths" {
+	selects '{"a.b":[1]}' <<'EOF'
++ {"a":{"b":1}}
+- {"a":{"c":1}}
+- {"a":1}
+EOF
+	selects '{"x":{"a.b":[1]}}' <<'EOF'
++ {"x":{"a":{"b":1}}}
+- {"a":{"b":1}}
+EOF
+}
+
+@test "evmatch: a duplicate key in a pattern: the last one wins" {
+	selects '{"a":["x"],"a":["y"]}' <<'EOF'
++ {"a":"y"}
+- {"a":"x"}
+EOF
+}
+
+@test "evmatch: duplicate object keys in a pattern merge their distinct paths" {
+	# event-ruler overrides per path: d.a from the first "d" survives.
+	selects '{"d":{"a":["x"]},"d":{"b":["y"]}}' <<'EOF'
++ {"d":{"a":"x","b":"y"}}
+- {"d":{"b":"y"}}
+- {"d":{"a":"x"}}
+EOF
+}
+
+# -------------------------------------------- prefix, suffix, ignore-case
+
+@test "evmatch: prefix matches string starts only" {
+	selects '{"a":[{"prefix":"ab"}]}' <<'EOF'
++ {"a":"ab"}
++ {"a":"abc"}
+- {"a":"xab"}
+- {"a":"Abc"}
+- {"a":"a"}
+EOF
+	selects '{"a":[{"prefix":"1"}]}' <<'EOF'
++ {"a":"12"}
+- {"a":12}
+EOF
+}
+
+@test "evmatch: an empty prefix matches every string and nothing else" {
+	selects '{"a":[{"prefix":""}]}' <<'EOF'
++ {"a":""}
++ {"a":"x"}
+- {"a":5}
+- {"a":null}
+- {"a":true}
+EOF
+}
+
+@test "evmatch: suffix matches string ends only" {
+	selects '{"a":[{"suffix":".png"}]}' <<'EOF'
++ {"a":"x.png"}
++ {"a":".png"}
+- {"a":"x.PNG"}
+- {"a":"x.png.gz"}
+EOF
+	selects '{"a":[{"suffix":"5"}]}' <<'EOF'
++ {"a":"15"}
+- {"a":15}
+EOF
+}
+
+@test "evmatch: equals-ignore-case folds ASCII and non-ASCII letters" {
+	selects '{"a":[{"equals-ignore-case":"ÉCOLE"}]}' <<'EOF'
++ {"a":"école"}
++ {"a":"École"}
++ {"a":"ÉCOLE"}
++ {"a":"\u00e9cole"}
+- {"a":"ecole"}
+- {"a":"écoles"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"alice"}]}' <<'EOF'
++ {"a":"ALICE"}
++ {"a":"aLiCe"}
+- {"a":"alice "}
+- {"a":["bob"]}
+EOF
+}
+
+@test "evmatch: prefix and suffix with equals-ignore-case" {
+	selects '{"a":[{"prefix":{"equals-ignore-case":"eventb"}}]}' <<'EOF'
++ {"a":"EventBridge"}
++ {"a":"EVENTBUS"}
++ {"a":"eventb"}
+- {"a":"xeventb"}
+EOF
+	selects '{"a":[{"suffix":{"equals-ignore-case":"tBridge"}}]}' <<'EOF'
++ {"a":"eventbridge"}
++ {"a":"TBRIDGE"}
+- {"a":"tbridges"}
+EOF
+}
+
+# --------------------------------------------------------- anything-but
+
+@test "evmatch: anything-but a string excludes it; other types are never excluded" {
+	selects '{"a":[{"anything-but":"x"}]}' <<'EOF'
+- {"a":"x"}
++ {"a":"y"}
++ {"a":"X"}
++ {"a":""}
++ {"a":null}
++ {"a":true}
++ {"a":5}
+EOF
+}
+
+@test "evmatch: anything-but needs the field to exist" {
+	selects '{"a":[{"anything-but":"x"}]}' <<'EOF'
+- {"b":"y"}
+- {"a":[]}
+- {"a":{}}
+- {"a":{"b":"y"}}
++ {"a":"y"}
+EOF
+}
+
+@test "evmatch: anything-but on an array matches when some element is not excluded" {
+	selects '{"a":[{"anything-but":"x"}]}' <<'EOF'
++ {"a":["x","y"]}
+- {"a":["x"]}
+- {"a":["x","x"]}
+EOF
+}
+
+@test "evmatch: anything-but a number excludes it by value" {
+	selects '{"a":[{"anything-but":5}]}' <<'EOF'
+- {"a":5}
+- {"a":5.0}
+- {"a":5e0}
++ {"a":6}
++ {"a":"5"}
++ {"a":null}
+EOF
+}
+
+@test "evmatch: anything-but a list of strings" {
+	selects '{"a":[{"anything-but":["stopped","overloaded"]}]}' <<'EOF'
+- {"a":"stopped"}
+- {"a":"overloaded"}
++ {"a":"running"}
++ {"a":1}
+EOF
+}
+
+@test "evmatch: anything-but a list of numbers" {
+	selects '{"a":[{"anything-but":[100,200,300]}]}' <<'EOF'
+- {"a":100}
+- {"a":200.0}
+- {"a":3e2}
++ {"a":150}
++ {"a":"100"}
+EOF
+}
+
+@test "evmatch: anything-but prefix" {
+	selects '{"a":[{"anything-but":{"prefix":"init"}}]}' <<'EOF'
+- {"a":"init"}
+- {"a":"initializing"}
++ {"a":"running"}
++ {"a":"Init"}
++ {"a":5}
+- {"b":"running"}
+EOF
+	selects '{"a":[{"anything-but":{"prefix":["us-","eu-"]}}]}' <<'EOF'
+- {"a":"us-east-1"}
+- {"a":"eu-west-1"}
++ {"a":"ap-south-1"}
+EOF
+}
+
+@test "evmatch: anything-but suffix" {
+	selects '{"a":[{"anything-but":{"suffix":".png"}}]}' <<'EOF'
+- {"a":"x.png"}
++ {"a":"x.jpg"}
++ {"a":"x.PNG"}
+EOF
+}
+
+@test "evmatch: anything-but equals-ignore-case" {
+	selects '{"a":[{"anything-but":{"equals-ignore-case":["Stopped","x"]}}]}' <<'EOF'
+- {"a":"STOPPED"}
+- {"a":"stopped"}
+- {"a":"X"}
++ {"a":"running"}
++ {"a":"stopped!"}
+EOF
+}
+
+@test "evmatch: anything-but wildcard" {
+	selects '{"a":[{"anything-but":{"wildcard":"*/lib/*"}}]}' <<'EOF'
+- {"a":"/usr/lib/x"}
+- {"a":"/lib/"}
++ {"a":"/usr/bin/x"}
++ {"a":"lib"}
+EOF
+}
+
+# ------------------------------------------------------------- numeric
+
+@test "evmatch: numeric =" {
+	selects '{"a":[{"numeric":["=",300]}]}' <<'EOF'
++ {"a":300}
++ {"a":3e2}
++ {"a":300.000}
+- {"a":"300"}
+- {"a":301}
+EOF
+	selects '{"a":[{"numeric":["=",0.1]}]}' <<'EOF'
++ {"a":0.1}
++ {"a":0.10}
++ {"a":1e-1}
+- {"a":0.1000001}
+EOF
+}
+
+@test "evmatch: numeric <, <=, >, >= bounds" {
+	selects '{"a":[{"numeric":["<",10]}]}' <<'EOF'
++ {"a":9.999}
++ {"a":-1e9}
+- {"a":10}
+- {"a":11}
+- {"a":"5"}
+EOF
+	selects '{"a":[{"numeric":["<=",10]}]}' <<'EOF'
++ {"a":10}
+- {"a":10.0001}
+EOF
+	selects '{"a":[{"numeric":[">",10]}]}' <<'EOF'
++ {"a":10.5}
+- {"a":10}
+- {"a":true}
+EOF
+	selects '{"a":[{"numeric":[">=",10]}]}' <<'EOF'
++ {"a":10}
++ {"a":1e10}
+- {"a":9.99}
+EOF
+}
+
+@test "evmatch: numeric two-sided ranges" {
+	selects '{"a":[{"numeric":[">",0,"<=",5]}]}' <<'EOF'
+- {"a":0}
++ {"a":0.000001}
++ {"a":5}
+- {"a":5.000001}
+- {"a":-1}
+- {"a":"3"}
+EOF
+	selects '{"a":[{"numeric":[">=",0,"<",5]}]}' <<'EOF'
++ {"a":0}
++ {"a":4.99}
+- {"a":5}
+EOF
+}
+
+@test "evmatch: numeric with negative bounds" {
+	selects '{"a":[{"numeric":[">=",-10.5,"<",-1.5]}]}' <<'EOF'
++ {"a":-10.5}
++ {"a":-2}
+- {"a":-1.5}
+- {"a":-1}
+- {"a":-11}
+EOF
+}
+
+@test "evmatch: numeric covers the full double range" {
+	selects '{"a":[{"numeric":[">",1e300]}]}' <<'EOF'
++ {"a":1e301}
++ {"a":1.7976931348623157e308}
+- {"a":1e299}
+- {"a":5e9}
+EOF
+	selects '{"a":[{"numeric":["<",-1e300]}]}' <<'EOF'
++ {"a":-1e301}
+- {"a":-1e299}
+EOF
+	selects '{"a":[{"numeric":[">",5e9]}]}' <<'EOF'
++ {"a":5000000001}
+- {"a":5e9}
+EOF
+}
+
+# --------------------------------------------------------------- exists
+
+@test "evmatch: exists true: any leaf, null included; [] and {} do not exist" {
+	selects '{"a":[{"exists":true}]}' <<'EOF'
++ {"a":"x"}
++ {"a":null}
++ {"a":0}
++ {"a":false}
++ {"a":""}
++ {"a":[1]}
+- {"a":[]}
+- {"a":{}}
+- {"a":{"b":1}}
+- {"b":1}
+EOF
+}
+
+@test "evmatch: exists false: no leaf at the path" {
+	selects '{"a":[{"exists":false}]}' <<'EOF'
+- {"a":"x"}
+- {"a":null}
+- {"a":[1]}
++ {"a":[]}
++ {"a":{}}
++ {"a":{"b":1}}
++ {"b":1}
+EOF
+}
+
+@test "evmatch: exists under a missing parent" {
+	selects '{"a":{"b":[{"exists":false}]}}' <<'EOF'
++ {"c":1}
++ {"a":5}
++ {"a":{"c":1}}
+- {"a":{"b":2}}
+EOF
+	selects '{"a":{"b":[{"exists":true}]}}' <<'EOF'
+- {"c":1}
+- {"a":5}
++ {"a":{"b":null}}
+EOF
+}
+
+@test "evmatch: exists and anything-but OR-ed with other values in one list" {
+	selects '{"a":["x",{"exists":false}]}' <<'EOF'
++ {"a":"x"}
++ {"b":1}
+- {"a":"y"}
+EOF
+	selects '{"a":[{"anything-but":["x","y"]},"y"]}' <<'EOF'
++ {"a":"y"}
++ {"a":"z"}
+- {"a":"x"}
+EOF
+	selects '{"a":[{"prefix":"p"},{"numeric":[">",10]},null]}' <<'EOF'
++ {"a":"pq"}
++ {"a":11}
++ {"a":null}
+- {"a":5}
+- {"a":"q"}
+EOF
+}
+
+# ------------------------------------------------------ cidr and IP strings
+
+@test "evmatch: cidr IPv4" {
+	selects '{"ip":[{"cidr":"10.0.0.0/24"}]}' <<'EOF'
++ {"ip":"10.0.0.0"}
++ {"ip":"10.0.0.1"}
++ {"ip":"10.0.0.255"}
+- {"ip":"10.0.1.0"}
+- {"ip":"9.255.255.255"}
+- {"ip":"10.0.0"}
+- {"ip":10}
+EOF
+	selects '{"ip":[{"cidr":"192.168.1.128/25"}]}' <<'EOF'
++ {"ip":"192.168.1.200"}
+- {"ip":"192.168.1.127"}
+EOF
+}
+
+@test "evmatch: cidr IPv6 normalises the event's address text" {
+	selects '{"ip":[{"cidr":"2001:db8::/32"}]}' <<'EOF'
++ {"ip":"2001:db8::1"}
++ {"ip":"2001:DB8:0:0:0:0:0:1"}
++ {"ip":"2001:0db8:ffff:ffff:ffff:ffff:ffff:ffff"}
+- {"ip":"2001:db9::1"}
+- {"ip":"10.0.0.1"}
+EOF
+}
+
+@test "evmatch: a plain IP string pattern matches that address" {
+	selects '{"ip":["10.0.0.1"]}' <<'EOF'
++ {"ip":"10.0.0.1"}
+- {"ip":"10.0.0.2"}
+- {"ip":"10.0.0.10"}
+EOF
+	selects '{"ip":["2001:db8::1"]}' <<'EOF'
++ {"ip":"2001:db8::1"}
++ {"ip":"2001:DB8:0::1"}
+- {"ip":"2001:db8::2"}
+EOF
+}
+
+# ------------------------------------------------------------- wildcard
+
+@test "evmatch: wildcard * matches any run of characters" {
+	selects '{"a":[{"wildcard":"*.png"}]}' <<'EOF'
++ {"a":"a.png"}
++ {"a":".png"}
++ {"a":"dir/a.png"}
+- {"a":"a.PNG"}
+- {"a":"a.png.gz"}
+EOF
+	selects '{"a":[{"wildcard":"a*b*c"}]}' <<'EOF'
++ {"a":"abc"}
++ {"a":"aXbYc"}
++ {"a":"abbcbc"}
+- {"a":"acb"}
+- {"a":"abcd"}
+EOF
+}
+
+@test "evmatch: wildcard without * is an exact string match, strings only" {
+	selects '{"a":[{"wildcard":"abc"}]}' <<'EOF'
++ {"a":"abc"}
+- {"a":"abcd"}
+EOF
+	selects '{"a":[{"wildcard":"1*"}]}' <<'EOF'
++ {"a":"12"}
+- {"a":12}
+EOF
+}
+
+@test "evmatch: wildcard escape backslash-star is a literal star" {
+	# JSON "a\\*b" is the wildcard text a\*b.
+	selects '{"a":[{"wildcard":"a\\*b"}]}' <<'EOF'
++ {"a":"a*b"}
+- {"a":"aXb"}
+- {"a":"ab"}
+EOF
+}
+
+@test "evmatch: wildcard escape backslash-backslash is a literal backslash" {
+	# JSON "a\\\\b*" is the wildcard text a\\b*: a, backslash, b, anything.
+	selects '{"a":[{"wildcard":"a\\\\b*"}]}' <<'EOF'
++ {"a":"a\\b"}
++ {"a":"a\\bcd"}
+- {"a":"ab"}
+- {"a":"a\\\\b"}
+EOF
+}
+
+# ------------------------------------------------------------------ $or
+
+@test "evmatch: \$or at the top level" {
+	selects '{"$or":[{"a":["x"]},{"b":["y"]}]}' <<'EOF'
++ {"a":"x"}
++ {"b":"y"}
++ {"a":"x","b":"y"}
+- {"a":"y","b":"x"}
+- {"$or":"x"}
+EOF
+}
+
+@test "evmatch: \$or nested in an object" {
+	selects '{"detail":{"$or":[{"a":[1]},{"b":[2]}]}}' <<'EOF'
++ {"detail":{"a":1}}
++ {"detail":{"b":2}}
+- {"a":1}
+- {"detail":{"a":2,"b":1}}
+EOF
+}
+
+@test "evmatch: \$or is expanded against its siblings, before and after" {
+	selects '{"s":["s"],"$or":[{"a":[1]},{"b":[2],"$or":[{"c":[3]},{"d":[4]}]}],"z":[0]}' <<'EOF'
++ {"s":"s","a":1,"z":0}
+- {"s":"s","a":1}
+- {"a":1,"z":0}
++ {"s":"s","b":2,"c":3,"z":0}
++ {"s":"s","b":2,"d":4,"z":0}
+- {"s":"s","b":2,"z":0}
+- {"s":"s","c":3,"z":0}
+EOF
+}
+
+# --------------------------------------------------- array consistency
+
+@test "evmatch: fields matched in one array of objects must come from the same element" {
+	selects '{"employees":{"first":["Anna"],"last":["Jones"]}}' <<'EOF'
+- {"employees":[{"first":"Anna","last":"Smith"},{"first":"Peter","last":"Jones"}]}
++ {"employees":[{"first":"Peter","last":"Smith"},{"first":"Anna","last":"Jones"}]}
++ {"employees":{"first":"Anna","last":"Jones"}}
+EOF
+}
+
+@test "evmatch: fields from different arrays combine freely" {
+	selects '{"a":{"x":[1]},"b":{"y":[2]}}' <<'EOF'
++ {"a":[{"x":0},{"x":1}],"b":[{"y":2},{"y":3}]}
+- {"a":[{"x":0}],"b":[{"y":2}]}
+EOF
+}
+
+# -------------------------------------------------- invalid patterns
+
+@test "evmatch: pattern error: Filter is not an object" {
+	rejects '[1]' '' 'Filter is not an object'
+	rejects '"x"' '' 'Filter is not an object'
+}
+
+@test "evmatch: pattern error: Empty objects are not allowed" {
+	rejects '{"a":{}}' 'a' 'Empty objects are not allowed'
+	rejects '{}' '' 'Empty objects are not allowed'
+}
+
+@test "evmatch: pattern error: field must be an object or an array" {
+	rejects '{"detail":{"a":1}}' 'detail.a' '"a" must be an object or an array'
+	rejects '{"a":null}' 'a' '"a" must be an object or an array'
+}
+
+@test "evmatch: pattern error: Empty arrays are not allowed" {
+	rejects '{"detail":{"a":[]}}' 'detail.a' 'Empty arrays are not allowed'
+}
+
+@test "evmatch: pattern error: Match value must be String, number, true, false, or null" {
+	rejects '{"a":[[1]]}' 'a' 'Match value must be String, number, true, false, or null'
+}
+
+@test "evmatch: pattern error: Match expression name not found" {
+	rejects '{"a":[{}]}' 'a' 'Match expression name not found'
+}
+
+@test "evmatch: pattern error: Unrecognized match type" {
+	rejects '{"a":[{"foo":1}]}' 'a' 'Unrecognized match type foo'
+}
+
+@test "evmatch: pattern error: Only one key allowed in match expression" {
+	rejects '{"a":[{"prefix":"x","suffix":"y"}]}' 'a' 'Only one key allowed in match expression'
+	rejects '{"a":[{"exists":true,"x":1}]}' 'a' 'Only one key allowed in match expression'
+	rejects '{"a":[{"prefix":{"equals-ignore-case":"x"},"y":1}]}' 'a' 'Only one key allowed in match expression'
+}
+
+@test "evmatch: pattern error: \$or must be an array" {
+	rejects '{"$or":{"a":[1]}}' '' 'It must be an Array followed with $or.'
+}
+
+@test "evmatch: pattern error: \$or holds only objects" {
+	rejects '{"$or":[{"a":[1]},2]}' '' 'Only JSON object is allowed in array of $or relationship.'
+}
+
+@test "evmatch: pattern error: \$or needs two objects" {
+	rejects '{"$or":[{"a":[1]}]}' '' 'There must have at least 2 Objects in $or relationship.'
+}
+
+@test "evmatch: pattern error: reserved field name inside \$or" {
+	# the path is that of the object holding the key, as for $or errors
+	rejects '{"$or":[{"numeric":[1]},{"b":[2]}]}' '' 'numeric is Ruler reserved fieldName which cannot be used inside $or.'
+	rejects '{"x":{"$or":[{"a":[1]},{"prefix":[2]}]}}' 'x' 'prefix is Ruler reserved fieldName which cannot be used inside $or.'
+}
+
+@test "evmatch: a reserved word outside \$or is an ordinary field name" {
+	selects '{"numeric":[1]}' <<'EOF'
++ {"numeric":1}
+EOF
+}
+
+@test "evmatch: pattern error: exact match pattern must be a string" {
+	rejects '{"a":[{"exactly":33}]}' 'a' 'exact match pattern must be a string'
+}
+
+@test "evmatch: exactly matches a string literally" {
+	selects '{"a":[{"exactly":"10.0.0.1"}]}' <<'EOF'
++ {"a":"10.0.0.1"}
+- {"a":"10.0.0.01"}
+EOF
+}
+
+@test "evmatch: pattern error: prefix match pattern must be a string" {
+	rejects '{"a":[{"prefix":3}]}' 'a' 'prefix match pattern must be a string'
+}
+
+@test "evmatch: pattern error: Prefix expression name not found" {
+	rejects '{"a":[{"prefix":{}}]}' 'a' 'Prefix expression name not found'
+}
+
+@test "evmatch: pattern error: Unsupported prefix pattern" {
+	rejects '{"a":[{"prefix":{"foo":"x"}}]}' 'a' 'Unsupported prefix pattern: foo'
+}
+
+@test "evmatch: pattern error: suffix match pattern must be a string" {
+	rejects '{"a":[{"suffix":["x"]}]}' 'a' 'suffix match pattern must be a string'
+}
+
+@test "evmatch: pattern error: Suffix expression name not found" {
+	rejects '{"a":[{"suffix":{}}]}' 'a' 'Suffix expression name not found'
+}
+
+@test "evmatch: pattern error: Unsupported suffix pattern" {
+	rejects '{"a":[{"suffix":{"wildcard":"x"}}]}' 'a' 'Unsupported suffix pattern: wildcard'
+}
+
+@test "evmatch: pattern error: equals-ignore-case match pattern must be a string" {
+	rejects '{"a":[{"equals-ignore-case":5}]}' 'a' 'equals-ignore-case match pattern must be a string'
+	rejects '{"a":[{"prefix":{"equals-ignore-case":["x"]}}]}' 'a' 'equals-ignore-case match pattern must be a string'
+}
+
+@test "evmatch: pattern error: wildcard match pattern must be a string" {
+	rejects '{"a":[{"wildcard":5}]}' 'a' 'wildcard match pattern must be a string'
+}
+
+@test "evmatch: pattern error: ** is rejected (Consecutive wildcard characters)" {
+	# pos counts bytes of the value with its opening quote: "a** -> 2
+	rejects '{"a":[{"wildcard":"a**"}]}' 'a' 'Consecutive wildcard characters at pos 2'
+	rejects '{"a":[{"wildcard":"**"}]}' 'a' 'Consecutive wildcard characters at pos 1'
+	rejects '{"a":[{"wildcard":"é**"}]}' 'a' 'Consecutive wildcard characters at pos 3'
+}
+
+@test "evmatch: pattern error: Invalid escape character in a wildcard" {
+	# wildcard text a\b, then a trailing backslash ab\
+	rejects '{"a":[{"wildcard":"a\\b"}]}' 'a' 'Invalid escape character at pos 2'
+	rejects '{"a":[{"wildcard":"ab\\"}]}' 'a' 'Invalid escape character at pos 3'
+}
+
+@test "evmatch: pattern error: exists match pattern must be either true or false" {
+	rejects '{"a":[{"exists":"true"}]}' 'a' 'exists match pattern must be either true or false.'
+}
+
+@test "evmatch: pattern error: Value of numeric must be an array" {
+	rejects '{"a":[{"numeric":5}]}' 'a' 'Value of numeric must be an array.'
+}
+
+@test "evmatch: pattern error: Invalid member in numeric match" {
+	rejects '{"a":[{"numeric":[5]}]}' 'a' 'Invalid member in numeric match: 5'
+	rejects '{"a":[{"numeric":[]}]}' 'a' 'Invalid member in numeric match: ]'
+}
+
+@test "evmatch: pattern error: Unrecognized numeric range operator" {
+	rejects '{"a":[{"numeric":["==",5]}]}' 'a' 'Unrecognized numeric range operator: =='
+}
+
+@test "evmatch: pattern error: Value of OP must be numeric" {
+	rejects '{"a":[{"numeric":[">=","5"]}]}' 'a' 'Value of >= must be numeric'
+	# "=" is spelled out in this one message
+	rejects '{"a":[{"numeric":["="]}]}' 'a' 'Value of equals must be numeric'
+	rejects '{"a":[{"numeric":[">",0,"<"]}]}' 'a' 'Value of < must be numeric'
+}
+
+@test "evmatch: pattern error: Too many elements in numeric expression" {
+	rejects '{"a":[{"numeric":["=",5,6]}]}' 'a' 'Too many elements in numeric expression'
+	rejects '{"a":[{"numeric":["<",5,">",0]}]}' 'a' 'Too many elements in numeric expression'
+}
+
+@test "evmatch: pattern error: a second key after anything-but reuses the numeric message" {
+	rejects '{"a":[{"anything-but":"x","y":1}]}' 'a' 'Too many elements in numeric expression'
+	rejects '{"a":[{"anything-but":{"prefix":"x","y":1}}]}' 'a' 'Too many elements in numeric expression'
+}
+
+@test "evmatch: pattern error: Bad value in numeric range" {
+	rejects '{"a":[{"numeric":[">",0,5]}]}' 'a' 'Bad value in numeric range: 5'
+}
+
+@test "evmatch: pattern error: Bad numeric range operator" {
+	rejects '{"a":[{"numeric":[">",0,">",5]}]}' 'a' 'Bad numeric range operator: >'
+}
+
+@test "evmatch: pattern error: Too many terms in numeric range expression" {
+	rejects '{"a":[{"numeric":[">",0,"<",5,6]}]}' 'a' 'Too many terms in numeric range expression'
+}
+
+@test "evmatch: pattern error: Bottom must be less than top" {
+	rejects '{"a":[{"numeric":[">",5,"<",5]}]}' 'a' 'Bottom must be less than top'
+	rejects '{"a":[{"numeric":[">=",0,"<=",0]}]}' 'a' 'Bottom must be less than top'
+	rejects '{"a":[{"numeric":[">=",30,"<=",1]}]}' 'a' 'Bottom must be less than top'
+}
+
+@test "evmatch: pattern error: Cannot compare number (not exactly a double)" {
+	rejects '{"a":[{"numeric":["<",123456789012345678901]}]}' 'a' 'Cannot compare number : 123456789012345678901'
+	rejects '{"a":[{"anything-but":[1,123456789012345678901]}]}' 'a' 'Cannot compare number : 123456789012345678901'
+}
+
+@test "evmatch: pattern error: Anything-But expression name not found" {
+	rejects '{"a":[{"anything-but":{}}]}' 'a' 'Anything-But expression name not found'
+}
+
+@test "evmatch: pattern error: Unsupported anything-but pattern" {
+	rejects '{"a":[{"anything-but":{"numeric":[">",1]}}]}' 'a' 'Unsupported anything-but pattern: numeric'
+}
+
+@test "evmatch: pattern error: Value of anything-but must be an array or single string/number value" {
+	rejects '{"a":[{"anything-but":true}]}' 'a' 'Value of anything-but must be an array or single string/number value.'
+	rejects '{"a":[{"anything-but":{"prefix":null}}]}' 'a' 'Value of anything-but must be an array or single string/number value.'
+}
+
+@test "evmatch: pattern error: anything-but list with null or boolean" {
+	rejects '{"a":[{"anything-but":["x",null]}]}' 'a' 'Inside anything but list, start|null|boolean is not supported.'
+}
+
+@test "evmatch: pattern error: anything-but list of mixed types" {
+	rejects '{"a":[{"anything-but":["x",1]}]}' 'a' 'Inside anything but list, either all values are number or string, mixed type is not supported'
+	rejects '{"a":[{"anything-but":[]}]}' 'a' 'Inside anything but list, either all values are number or string, mixed type is not supported'
+}
+
+@test "evmatch: pattern error: Null prefix/suffix not allowed" {
+	rejects '{"a":[{"anything-but":{"prefix":""}}]}' 'a' 'Null prefix/suffix not allowed'
+	rejects '{"a":[{"anything-but":{"suffix":["x",""]}}]}' 'a' 'Null prefix/suffix not allowed'
+}
+
+@test "evmatch: pattern error: anything-but prefix/suffix list of non-strings" {
+	rejects '{"a":[{"anything-but":{"suffix":[1]}}]}' 'a' 'prefix/suffix match pattern must be a string'
+}
+
+@test "evmatch: pattern error: anything-but equals-ignore-case list of non-strings" {
+	rejects '{"a":[{"anything-but":{"equals-ignore-case":[1]}}]}' 'a' 'Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.'
+}
+
+@test "evmatch: pattern error: anything-but wildcard" {
+	rejects '{"a":[{"anything-but":{"wildcard":[1]}}]}' 'a' 'wildcard match pattern must be a string'
+	rejects '{"a":[{"anything-but":{"wildcard":"a**"}}]}' 'a' 'Consecutive wildcard characters at pos 2'
+}
+
+@test "evmatch: pattern error: Malformed CIDR" {
+	rejects '{"a":[{"cidr":"10.0.0.0"}]}' 'a' "Malformed CIDR, one '/' required"
+	rejects '{"a":[{"cidr":"10.0.0.0/x"}]}' 'a' 'Malformed CIDR, mask bits must be an integer'
+	rejects '{"a":[{"cidr":"10.0.0.0/-1"}]}' 'a' 'Malformed CIDR, mask bits must not be negative'
+}
+
+@test "evmatch: pattern error: CIDR with a bad address" {
+	rejects '{"a":[{"cidr":"foo/8"}]}' 'a' 'Nonstandard IP address: foo'
+	rejects '{"a":[{"cidr":"999.1.1.1/8"}]}' 'a' 'Invalid IP address: 999.1.1.1'
+}
+
+@test "evmatch: pattern error: CIDR mask bits too large (/32, /128 rejected)" {
+	rejects '{"a":[{"cidr":"10.0.0.1/32"}]}' 'a' 'IPv4 mask bits must be < 32'
+	rejects '{"a":[{"cidr":"::1/128"}]}' 'a' 'IPv6 mask bits must be < 128'
+}
+
+@test "evmatch: pattern error: a non-string cidr has event-ruler's prefix message" {
+	rejects '{"a":[{"cidr":5}]}' 'a' 'prefix match pattern must be a string'
+}
+
+@test "evmatch: invalid JSON in a pattern is located in <pattern>" {
+	run -2 --separate-stderr evmatch -t '{"a":[' </dev/null
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr =~ ^'evmatch: <pattern>:1:'[0-9]+': '.+$ ]]
+}
+
+@test "evmatch: an invalid pattern in a rule file is located in the file" {
+	printf '%s\n' '{"name":"ok","pattern":{"a":["x"]}}' \
+	    '{"name":"bad","pattern":{"a":[]}}' >rules.ndjson
+	run -2 --separate-stderr evmatch -t -f rules.ndjson </dev/null
+	[ -z "$output" ]
+	[[ $stderr =~ ^'evmatch: rules.ndjson:2:'[0-9]+": invalid pattern at 'a': Empty arrays are not allowed"$ ]]
+}
+
+@test "evmatch: an invalid pattern stops evmatch before it reads input" {
+	run -2 --separate-stderr evmatch '{"a":[]}' <<<'{"a":"x"}'
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+# ----------------------------------------------------- exit status
+
+@test "evmatch: exit 0 when a line is selected, 1 when none is" {
+	run -0 --separate-stderr evmatch '{"a":["x"]}' <<<'{"a":"x"}'
+	[ "$output" = '{"a":"x"}' ]
+	run -1 --separate-stderr evmatch '{"a":["x"]}' <<<'{"a":"y"}'
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -1 --separate-stderr evmatch '{"a":["x"]}' </dev/null
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: an error wins over 1 (nothing selected)" {
+	run -2 --separate-stderr evmatch '{"a":["x"]}' <<<'{"a":'
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "evmatch: processing goes on after a bad line and the exit status is 2" {
+	printf '%s\n' '{"a":"x","n":1}' 'nonsense' '{"a":"y"}' '{"a":"x","n":2}' >in
+	run -2 --separate-stderr evmatch '{"a":["x"]}' in
+	[ "$output" = $'{"a":"x","n":1}\n{"a":"x","n":2}' ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr =~ ^'evmatch: in:2:'[0-9]+': invalid JSON: '.+$ ]]
+}
+
+# ----------------------------------------------------------- options
+
+@test "evmatch: -c counts selected lines over the whole run" {
+	printf '%s\n' '{"a":"x"}' '{"a":"y"}' '{"a":"x"}' >f1
+	printf '%s\n' '{"a":"x"}' >f2
+	run -0 --separate-stderr evmatch -c '{"a":["x"]}' f1 f2
+	[ "$output" = 3 ] && [ -z "$stderr" ]
+	run -1 --separate-stderr evmatch -c '{"a":["z"]}' f1 f2
+	[ "$output" = 0 ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: -q prints nothing and exits 0 at the first selected line" {
+	printf '%s\n' '{"a":"y"}' '{"a":"x"}' 'not json' '[1]' >in
+	run -0 --separate-stderr evmatch -q '{"a":["x"]}' in
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -1 --separate-stderr evmatch -q '{"a":["z"]}' <<<'{"a":"x"}'
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: -q stops reading at the first match (endless input)" {
+	run -0 --separate-stderr timeout 10 sh -c \
+	    'yes "{\"a\":\"x\"}" | evmatch -q "{\"a\":[\"x\"]}"'
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: -v selects the lines that match no rule" {
+	printf '%s\n' '{"a":"x"}' '{"a":"y"}' '{"b":1}' >in
+	run -0 --separate-stderr evmatch -v '{"a":["x"]}' in
+	[ "$output" = $'{"a":"y"}\n{"b":1}' ] && [ -z "$stderr" ]
+	run -1 --separate-stderr evmatch -v '{"a":[{"exists":true}]}' <<<'{"a":1}'
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: -v never selects a bad line" {
+	printf '%s\n' '{"a":"y"}' '{"a":' >in
+	run -2 --separate-stderr evmatch -v '{"a":["x"]}' in
+	[ "$output" = '{"a":"y"}' ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "evmatch: -n prefixes FILE:LINE:, counting blank lines, <stdin> for stdin" {
+	printf '\n{"a":"x"}\n\n{"a":"y"}\n{"a":"x","n":2}\n' >in
+	run -0 --separate-stderr evmatch -n '{"a":["x"]}' in
+	[ "$output" = $'in:2:{"a":"x"}\nin:5:{"a":"x","n":2}' ]
+	run -0 --separate-stderr evmatch -n '{"a":["x"]}' <in
+	[ "$output" = $'<stdin>:2:{"a":"x"}\n<stdin>:5:{"a":"x","n":2}' ]
+}
+
+@test "evmatch: -N prefixes the matched rule names, comma-joined, then a TAB" {
+	printf '%s\n' '{"name":"r1","pattern":{"a":["x"]}}' \
+	    '{"name":"r2","pattern":{"b":[{"exists":true}]}}' >rules.ndjson
+	printf '%s\n' '{"a":"x","b":1}' '{"b":2}' '{"a":"x"}' '{"c":3}' >in
+	run -0 --separate-stderr evmatch -N -f rules.ndjson in
+	[ "$output" = $'r1,r2\t{"a":"x","b":1}\nr2\t{"b":2}\nr1\t{"a":"x"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -N names a PATTERN operand 'pattern'" {
+	run -0 --separate-stderr evmatch -N '{"a":["x"]}' <<<'{"a":"x"}'
+	[ "$output" = $'pattern\t{"a":"x"}' ]
+}
+
+@test "evmatch: -n with -N puts FILE:LINE: first" {
+	printf '%s\n' '{"a":"y"}' '{"a":"x"}' >in
+	run -0 --separate-stderr evmatch -nN '{"a":["x"]}' in
+	[ "$output" = $'in:2:pattern\t{"a":"x"}' ]
+}
+
+@test "evmatch: -t checks the patterns without reading input" {
+	run -0 --separate-stderr evmatch -t '{"a":[{"numeric":[">",0,"<",1]}]}' </dev/null
+	[ -z "$output" ] && [ -z "$stderr" ]
+	printf '%s\n' '{"name":"a","pattern":{"a":["x"]}}' >rules.ndjson
+	run -0 --separate-stderr evmatch -t -f rules.ndjson </dev/null
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: several -f files: a line is selected when any rule matches" {
+	printf '%s\n' '{"a":["x"]}' >a.json
+	printf '%s\n' '{"b":["y"]}' >b.json
+	printf '%s\n' '{"a":"x"}' '{"b":"y"}' '{"a":"y","b":"x"}' '{"a":"x","b":"y"}' >in
+	run -0 --separate-stderr evmatch -N -f a.json -f b.json in
+	[ "$output" = $'a.json\t{"a":"x"}\nb.json\t{"b":"y"}\na.json,b.json\t{"a":"x","b":"y"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: with -f every operand is an input file" {
+	printf '%s\n' '{"a":["x"]}' >p.json
+	printf '%s\n' '{"a":"x"}' >in
+	run -0 --separate-stderr evmatch -f p.json in
+	[ "$output" = '{"a":"x"}' ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: --explain prints FILE:LINE: RULE: REASON for each non-matching event" {
+	printf '%s\n' '{"detail":{"state":"pending"}}' '{"detail":{"state":"running"}}' >in
+	# The reason's wording is not pinned; its shape and the field are.
+	run --separate-stderr evmatch --explain '{"detail":{"state":["running"]}}' <in
+	[ "${#lines[@]}" -eq 1 ]
+	[[ ${lines[0]} == '<stdin>:1: pattern: '* ]]
+	[[ ${lines[0]} == *detail.state* ]]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: --max-line-bytes accepts a line of exactly SIZE bytes, rejects SIZE+1" {
+	# {"a":"xxxxxxxx"} is 16 bytes
+	printf '%s\n' '{"a":"xxxxxxxx"}' '{"a":"xxxxxxxxx"}' '{"a":"x"}' >in
+	run -2 --separate-stderr evmatch --max-line-bytes=16 '{"a":[{"prefix":"x"}]}' <in
+	[ "$output" = $'{"a":"xxxxxxxx"}\n{"a":"x"}' ]
+	[ "$stderr" = 'evmatch: <stdin>:2: line too long (more than 16 bytes)' ]
+}
+
+@test "evmatch: --max-line-bytes takes K, M and G suffixes" {
+	run -0 --separate-stderr evmatch --max-line-bytes 1K '{"a":["x"]}' <<<'{"a":"x"}'
+	[ "$output" = '{"a":"x"}' ] && [ -z "$stderr" ]
+	head -c 1100 /dev/zero | tr '\0' x | sed 's/^/{"a":"/; s/$/"}/' >in
+	run -2 --separate-stderr evmatch --max-line-bytes=1K '{"a":["x"]}' in
+	[ "$stderr" = 'evmatch: in:1: line too long (more than 1024 bytes)' ]
+}
+
+@test "evmatch: --max-line-bytes with a bad size is a usage error" {
+	run -2 --separate-stderr evmatch --max-line-bytes=12Q '{"a":["x"]}' </dev/null
+	[ -z "$output" ]
+	[[ $stderr == evmatch:\ * ]]
+}
+
+@test "evmatch: --reject=FILE receives the raw bad lines (file truncated)" {
+	printf 'old contents\n' >rej
+	printf '%s\n' '{"a":"x"}' '{"a":' '[1]' '{"a":"yyyyyyyyyyyyyyyyyyyyyyyy"}' '{"a":"z"}' >in
+	run -2 --separate-stderr evmatch --max-line-bytes=20 --reject=rej '{"a":[{"exists":true}]}' in
+	[ "$output" = $'{"a":"x"}\n{"a":"z"}' ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	printf '%s\n' '{"a":' '[1]' '{"a":"yyyyyyyyyyyyyyyyyyyyyyyy"}' >want
+	cmp rej want
+}
+
+@test "evmatch: --reject keeps invalid UTF-8 lines byte for byte" {
+	printf '{"a":"\xff"}\n{"a":"x"}\n' >in
+	run -2 --separate-stderr evmatch --reject rej '{"a":["x"]}' in
+	[ "$output" = '{"a":"x"}' ]
+	printf '{"a":"\xff"}\n' >want
+	cmp rej want
+}
+
+# --------------------------------------------------------- bad input lines
+
+@test "evmatch: invalid JSON is reported with its line and column" {
+	printf '%s\n' '{"a":"x"}' '{"a":"x",}' >in
+	run -2 --separate-stderr evmatch '{"a":["x"]}' <in
+	[ "$output" = '{"a":"x"}' ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr =~ ^'evmatch: <stdin>:2:'[0-9]+': invalid JSON: '.+$ ]]
+}
+
+@test "evmatch: a line that is not an object is reported" {
+	printf '%s\n' '{"a":"x"}' '["a"]' '5' >in
+	run -2 --separate-stderr evmatch '{"a":["x"]}' <in
+	[ "$output" = '{"a":"x"}' ]
+	[ "$stderr" = $'evmatch: <stdin>:2:1: not a JSON object\nevmatch: <stdin>:3:1: not a JSON object' ]
+}
+
+@test "evmatch: invalid UTF-8 is a bad line even in a field no rule reads" {
+	printf '{"b":"\xff","a":"x"}\n{"a":"x"}\n' >in
+	run -2 --separate-stderr evmatch '{"a":["x"]}' <in
+	[ "$output" = '{"a":"x"}' ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr =~ ^'evmatch: <stdin>:1:'[0-9]+': '.*'UTF-8' ]]
+}
+
+@test "evmatch: a line holding trailing garbage after the object is bad" {
+	printf '%s\n' '{"a":"x"} {"a":"x"}' >in
+	run -2 --separate-stderr evmatch '{"a":["x"]}' <in
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr =~ ^'evmatch: <stdin>:1:'[0-9]+': invalid JSON: '.+$ ]]
+}
+
+# ---------------------------------------------------- lines and files
+
+@test "evmatch: CRLF line ends are accepted" {
+	printf '{"a":"x"}\r\n{"a":"y"}\r\n' >in
+	run -0 --separate-stderr evmatch -n '{"a":["x"]}' in
+	[ "$output" = 'in:1:{"a":"x"}' ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: blank lines are skipped" {
+	printf '\n\n{"a":"x"}\n\n' >in
+	run -0 --separate-stderr evmatch '{"a":["x"]}' in
+	[ "$output" = '{"a":"x"}' ] && [ -z "$stderr" ]
+	run -1 --separate-stderr evmatch -v '{"a":["x"]}' in
+	[ -z "$output" ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: a last line without a newline is read and printed with one" {
+	printf '{"a":"y"}\n{"a":"x"}' >in
+	evmatch '{"a":["x"]}' in >out
+	printf '{"a":"x"}\n' >want
+	cmp out want
+}
+
+@test "evmatch: file operands and - are read in order" {
+	printf '%s\n' '{"a":"x","f":1}' >f1
+	printf '%s\n' '{"a":"x","f":2}' >f2
+	run -0 --separate-stderr evmatch -n '{"a":["x"]}' f1 - f2 <<<'{"a":"x","f":"stdin"}'
+	[ "$output" = $'f1:1:{"a":"x","f":1}\n<stdin>:1:{"a":"x","f":"stdin"}\nf2:1:{"a":"x","f":2}' ]
+}
+
+@test "evmatch: a missing file is reported and the others are read" {
+	printf '%s\n' '{"a":"x"}' >f1
+	run -2 --separate-stderr evmatch '{"a":["x"]}' nosuch f1
+	[ "$output" = '{"a":"x"}' ]
+	[ "$stderr" = 'evmatch: nosuch: No such file or directory' ]
+}
+
+@test "evmatch: a missing pattern file is an error" {
+	run -2 --separate-stderr evmatch -f nosuch.json </dev/null
+	[ -z "$output" ]
+	[ "$stderr" = 'evmatch: nosuch.json: No such file or directory' ]
+}
+
+# ------------------------------------------------------------- output
+
+@test "evmatch: selected lines are output byte for byte" {
+	evmatch '{"source":["aws.ec2"]}' "$D/bytes.in" >out
+	cmp out "$D/bytes.out"
+}
+
+@test "evmatch: a write error on stdout exits 2" {
+	printf '%s\n' '{"a":"x"}' >in
+	run -2 --separate-stderr sh -c 'evmatch "{\"a\":[\"x\"]}" in >/dev/full'
+	[ "$stderr" = "evmatch: write error on '<stdout>': No space left on device" ]
+}
+
+@test "evmatch: a closed pipe ends evmatch quietly" {
+	yes '{"a":"x"}' | head -n 300000 >big
+	run --separate-stderr timeout 10 bash -c \
+	    'evmatch "{\"a\":[\"x\"]}" big | head -n 1; exit "${PIPESTATUS[0]}"'
+	# killed by SIGPIPE (141) or a quiet exit 0; never the error status
+	[ "$status" -eq 0 ] || [ "$status" -eq 141 ]
+	[ "$output" = '{"a":"x"}' ]
+	[ -z "$stderr" ]
+}
+
+# ------------------------------------------------------ usage and info
+
+@test "evmatch: no operand is a usage error" {
+	run -2 --separate-stderr evmatch </dev/null
+	[ -z "$output" ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[[ ${stderr_lines[-1]} =~ ^\ +\{PATTERN\ \|\ -f\ PATTERNFILE\ \.\.\.\}\ \[FILE\ \.\.\.\]$ ]]
+}
+
+@test "evmatch: an unknown option is a usage error" {
+	run -2 --separate-stderr evmatch -z '{"a":["x"]}' </dev/null
+	[ -z "$output" ]
+	[[ ${stderr_lines[0]} == evmatch:\ * ]]
+	[[ ${stderr_lines[0]} == *z* ]]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	run -2 --separate-stderr evmatch --bogus '{"a":["x"]}' </dev/null
+	[[ ${stderr_lines[0]} == evmatch:\ *bogus* ]]
+}
+
+@test "evmatch: an option missing its argument is a usage error" {
+	run -2 --separate-stderr evmatch -f </dev/null
+	[ -z "$output" ]
+	[[ ${stderr_lines[0]} == evmatch:\ * ]]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+}
+
+@test "evmatch: --help prints the usage on stdout and exits 0" {
+	run -0 --separate-stderr evmatch --help
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr evmatch -h
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+}
+
+@test "evmatch: --version" {
+	run -0 --separate-stderr evmatch --version
+	[ "$output" = 'evmatch (evkit) 0.1.0' ] && [ -z "$stderr" ]
+}
+
+# ------------------------------------------------- pattern file shapes
+
+@test "evmatch: -f with one pattern, named by the file name as given" {
+	cat >p.json <<'EOF'
+{
+  "source": ["aws.ec2"],
+  "detail": { "state": ["running"] }
+}
+EOF
+	mkdir d && cp p.json d/q.json
+	printf '%s\n' '{"source":"aws.ec2","detail":{"state":"running"}}' '{"source":"aws.ec2"}' >in
+	run -0 --separate-stderr evmatch -N -f p.json -f d/q.json in
+	[ "$output" = $'p.json,d/q.json\t{"source":"aws.ec2","detail":{"state":"running"}}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -f with a JSON array of named rules (object or string patterns)" {
+	cat >rules.json <<'EOF'
+[
+  {"name": "ec2", "pattern": {"source": ["aws.ec2"]}},
+  {"name": "s3", "pattern": "{\"source\": [\"aws.s3\"]}"},
+  {"pattern": {"source": [{"prefix": "aws."}]}}
+]
+EOF
+	printf '%s\n' '{"source":"aws.ec2"}' '{"source":"aws.s3"}' '{"source":"aws.sns"}' '{"source":"x"}' >in
+	run -0 --separate-stderr evmatch -N -f rules.json in
+	[ "$output" = $'ec2,rules.json:3\t{"source":"aws.ec2"}\ns3,rules.json:3\t{"source":"aws.s3"}\nrules.json:3\t{"source":"aws.sns"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -f with NDJSON named rules" {
+	printf '%s\n' '{"name":"ec2","pattern":{"source":["aws.ec2"]}}' \
+	    '{"name":"any","pattern":"{\"source\":[{\"exists\":true}]}"}' \
+	    '{"pattern":{"source":["aws.s3"]}}' >rules.ndjson
+	printf '%s\n' '{"source":"aws.ec2"}' '{"source":"aws.s3"}' '{"x":1}' >in
+	run -0 --separate-stderr evmatch -N -f rules.ndjson in
+	[ "$output" = $'ec2,any\t{"source":"aws.ec2"}\nany,rules.ndjson:3\t{"source":"aws.s3"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -f with a CloudFormation template uses its AWS::Events::Rule resources" {
+	cat >template.json <<'EOF'
+{
+  "AWSTemplateFormatVersion": "2010-09-09",
+  "Description": "rules",
+  "Resources": {
+    "Topic": {
+      "Type": "AWS::SNS::Topic",
+      "Properties": { "EventPattern": { "source": ["aws.sns"] } }
+    },
+    "Ec2StateRule": {
+      "Type": "AWS::Events::Rule",
+      "Properties": {
+        "EventBusName": "default",
+        "EventPattern": { "source": ["aws.ec2"], "detail": { "state": ["running"] } },
+        "State": "ENABLED",
+        "Targets": [ { "Arn": { "Ref": "Topic" }, "Id": "t" } ]
+      }
+    },
+    "S3Rule": {
+      "Type": "AWS::Events::Rule",
+      "Properties": { "EventPattern": { "source": ["aws.s3"] } }
+    }
+  }
+}
+EOF
+	printf '%s\n' '{"source":"aws.ec2","detail":{"state":"running"}}' \
+	    '{"source":"aws.s3"}' '{"source":"aws.sns"}' '{"source":"aws.ec2"}' >in
+	run -0 --separate-stderr evmatch -N -f template.json in
+	[ "$output" = $'Ec2StateRule\t{"source":"aws.ec2","detail":{"state":"running"}}\nS3Rule\t{"source":"aws.s3"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -f with 'aws events describe-rule' output" {
+	cat >rule.json <<'EOF'
+{
+    "Name": "ec2-state",
+    "Arn": "arn:aws:events:us-east-1:123456789012:rule/ec2-state",
+    "EventPattern": "{\"source\":[\"aws.ec2\"],\"detail-type\":[\"EC2 Instance State-change Notification\"]}",
+    "State": "ENABLED",
+    "EventBusName": "default",
+    "CreatedBy": "123456789012"
+}
+EOF
+	printf '%s\n' '{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification"}' \
+	    '{"source":"aws.ec2","detail-type":"other"}' >in
+	run -0 --separate-stderr evmatch -N -f rule.json in
+	[ "$output" = $'ec2-state\t{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: -f with 'aws events list-rules' output" {
+	cat >rules.json <<'EOF'
+{
+    "Rules": [
+        {
+            "Name": "ec2",
+            "Arn": "arn:aws:events:us-east-1:123456789012:rule/ec2",
+            "EventPattern": "{\"source\":[\"aws.ec2\"]}",
+            "State": "ENABLED",
+            "EventBusName": "default"
+        },
+        {
+            "Name": "not-s3",
+            "Arn": "arn:aws:events:us-east-1:123456789012:rule/not-s3",
+            "EventPattern": "{\"source\":[{\"anything-but\":\"aws.s3\"}]}",
+            "State": "ENABLED",
+            "EventBusName": "default"
+        }
+    ]
+}
+EOF
+	printf '%s\n' '{"source":"aws.ec2"}' '{"source":"aws.s3"}' '{"source":"aws.sns"}' >in
+	run -0 --separate-stderr evmatch -N -f rules.json in
+	[ "$output" = $'ec2,not-s3\t{"source":"aws.ec2"}\nnot-s3\t{"source":"aws.sns"}' ]
+	[ -z "$stderr" ]
+}
