@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
@@ -562,6 +563,21 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
 		return;
 	case EV_OP_EXACT:
 		break;
+	case EV_OP_NUMERIC: {
+		struct ev_nrange r = { c->lo, c->hi, c->lo_open, c->hi_open,
+			field };
+
+		if (isinf(c->lo)) {
+			ev_grow(&px->byhi, &px->capbyhi, px->nbyhi + 1,
+			    sizeof(r));
+			px->byhi[px->nbyhi++] = r;
+		} else {
+			ev_grow(&px->bylo, &px->capbylo, px->nbylo + 1,
+			    sizeof(r));
+			px->bylo[px->nbylo++] = r;
+		}
+		return;
+	}
 	default:
 		ev_grow(&px->lin, &px->caplin, px->nlin + 1, sizeof(*px->lin));
 		px->lin[px->nlin].c = c;
@@ -595,7 +611,12 @@ field_cost(const struct ev_rules *rs, const struct ev_field *fd)
 		key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
 		    ev_xmalloc(cond_keysize(c));
 		n = cond_key(c, fd->path_id, key);
-		if (n == 0) {
+		if (c->op == EV_OP_NUMERIC) {
+			/* a range index finds about half of its ranges */
+			const struct ev_pidx *px = &rs->pidx[fd->path_id];
+
+			cost += (px->nbylo + px->nbyhi) / 2 + 1;
+		} else if (n == 0) {
 			cost += rs->nfields + 1;
 		} else {
 			e = ht_find(rs, key, n, hash_bytes(key, n));
@@ -605,6 +626,24 @@ field_cost(const struct ev_rules *rs, const struct ev_field *fd)
 			free(key);
 	}
 	return cost;
+}
+
+static int
+cmp_lo(const void *a, const void *b)
+{
+	double x = ((const struct ev_nrange *)a)->lo;
+	double y = ((const struct ev_nrange *)b)->lo;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_hi(const void *a, const void *b)
+{
+	double x = ((const struct ev_nrange *)a)->hi;
+	double y = ((const struct ev_nrange *)b)->hi;
+
+	return x < y ? -1 : x > y;
 }
 
 /* Index the conditions of every field, or of the anchors only. */
@@ -625,6 +664,14 @@ build_index(struct ev_rules *rs, int anchors_only)
 			continue;
 		for (i = 0; i < fd->nconds; i++)
 			index_cond(rs, px, fd->path_id, &fd->conds[i], (int)f);
+	}
+	for (i = 0; i < rs->npidx; i++) {
+		struct ev_pidx *px = &rs->pidx[i];
+
+		if (px->nbylo > 1)
+			qsort(px->bylo, px->nbylo, sizeof(*px->bylo), cmp_lo);
+		if (px->nbyhi > 1)
+			qsort(px->byhi, px->nbyhi, sizeof(*px->byhi), cmp_hi);
 	}
 }
 
@@ -700,6 +747,8 @@ ev_rules_index_free(struct ev_rules *rs)
 		for (i = 0; i < rs->npidx; i++) {
 			free(rs->pidx[i].lin);
 			free(rs->pidx[i].exists);
+			free(rs->pidx[i].bylo);
+			free(rs->pidx[i].byhi);
 			for (k = 0; k < 4; k++)
 				free(rs->pidx[i].lens[k]);
 		}
@@ -729,6 +778,8 @@ struct occ {
 	uint32_t memb_off;	/* its array positions in memb[] */
 	uint32_t depth;
 	int next;		/* previous value at the same path, or -1 */
+	int numstate;		/* number: 0 not read yet, 1 exact, 2 not */
+	double num;
 	struct ev_jval v;
 };
 
@@ -870,6 +921,44 @@ scratch_need(struct ev_matcher *m, size_t n)
 	}
 }
 
+/* Hit the fields whose numeric range holds x. */
+static void
+ranges(struct ev_matcher *m, const struct ev_pidx *px, double x, int occ,
+    int deep)
+{
+	size_t lo, hi, i;
+
+	/* bylo: the ranges with lo <= x, then check hi */
+	for (lo = 0, hi = px->nbylo; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (px->bylo[mid].lo <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = 0; i < lo; i++) {
+		const struct ev_nrange *r = &px->bylo[i];
+
+		if ((r->lo_open && x == r->lo) || x > r->hi ||
+		    (r->hi_open && x == r->hi))
+			continue;
+		hit(m, r->field, occ, deep);
+	}
+	/* byhi (no lower bound): the ranges with hi >= x */
+	for (lo = 0, hi = px->nbyhi; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (px->byhi[mid].hi < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < px->nbyhi; i++)
+		if (!(px->byhi[i].hi_open && x == px->byhi[i].hi))
+			hit(m, px->byhi[i].field, occ, deep);
+}
+
 static int
 on_value(void *ctx, int path, const struct ev_jval *jv,
     const struct ev_arrpos *memb, int depth)
@@ -894,6 +983,7 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 	m->occ[occ].memb_off = (uint32_t)m->nmemb;
 	m->occ[occ].depth = (uint32_t)depth;
 	m->occ[occ].v = *jv;
+	m->occ[occ].numstate = 0;
 	if (m->path_epoch[path] != m->epoch) {
 		m->path_epoch[path] = m->epoch;
 		m->occ[occ].next = -1;
@@ -904,7 +994,8 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 	if (depth)
 		memcpy(m->memb + m->nmemb, memb, (size_t)depth * sizeof(*memb));
 	m->nmemb += (size_t)depth;
-	if (px->nhashed == 0 && px->nexists == 0 && px->nlin == 0)
+	if (px->nhashed == 0 && px->nexists == 0 && px->nlin == 0 &&
+	    px->nbylo == 0 && px->nbyhi == 0)
 		return 0;
 
 	/* scratch: decoded value | folded value | key buffer */
@@ -954,11 +1045,14 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 		break;
 	case EV_J_NUMBER:
 		v.num_ok = ev_json_number(jv->p, jv->len, &v.num);
+		if (v.num == 0)
+			v.num = 0;	/* -0 */
+		m->occ[occ].num = v.num;
+		m->occ[occ].numstate = v.num_ok ? 1 : 2;
 		if (v.num_ok) {
-			if (v.num == 0)
-				v.num = 0;	/* -0 */
 			lookup(m, path, EV_K_NUMBER, (const char *)&v.num,
 			    sizeof(double), occ, deep, kbuf);
+			ranges(m, px, v.num, occ, deep);
 		} else {
 			lookup(m, path, EV_K_TEXT, v.s, v.n, occ, deep, kbuf);
 		}
@@ -1035,9 +1129,16 @@ occ_value(struct ev_matcher *m, int o, struct ev_val *v, char *buf)
 		v->n = ev_json_unescape(jv, buf);
 		v->s = buf;
 	} else if (jv->type == EV_J_NUMBER) {
-		v->num_ok = ev_json_number(jv->p, jv->len, &v->num);
-		if (v->num == 0)
-			v->num = 0;
+		struct occ *oc = &m->occ[o];
+
+		if (oc->numstate == 0) {
+			oc->numstate = ev_json_number(jv->p, jv->len,
+			    &oc->num) ? 1 : 2;
+			if (oc->num == 0)
+				oc->num = 0;	/* -0 */
+		}
+		v->num_ok = oc->numstate == 1;
+		v->num = oc->num;
 	}
 }
 

@@ -146,8 +146,18 @@ struct ev_lcond {
 	int field;
 };
 
+/* A numeric range in a path's sorted range lists. */
+struct ev_nrange {
+	double lo, hi;
+	int lo_open, hi_open;
+	int field;
+};
+
 /* Per-path index. */
 struct ev_pidx {
+	/* numeric ranges with a lower bound, by lo; the others, by hi */
+	struct ev_nrange *bylo, *byhi;
+	size_t nbylo, capbylo, nbyhi, capbyhi;
 	struct ev_lcond *lin;	/* linear conditions */
 	size_t nlin, caplin;
 	int *exists;		/* fields with exists:true */
