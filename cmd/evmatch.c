@@ -36,6 +36,7 @@ static struct {
 
 static struct ev_rules *rules;
 static struct ev_matcher *matcher;
+static const char **pfiles;	/* -f operands */
 static unsigned long selected;
 
 static void
@@ -106,10 +107,10 @@ main(int argc, char *argv[])
 {
 	struct ev_input_opts in = { 0, NULL };
 	struct ev_err err;
-	const char **pfiles = NULL;
 	int npfiles = 0, test = 0, c, bad;
 
 	ev_setprogname(argv[0]);
+	argv[0] = (char *)ev_progname();	/* for getopt's messages */
 	ev_out_init();
 	rules = ev_rules_new();
 	pfiles = calloc((size_t)argc, sizeof(*pfiles));

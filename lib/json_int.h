@@ -97,17 +97,32 @@ struct ev_arrpos {
  * extended by one ev_arrpos.  Objects at an id'd path are reported with
  * type EV_J_OBJECT (the scanner also descends into them when the path has
  * children, after reporting the object itself).  An empty array reports
- * nothing.  Return 0 to go on; nonzero
- * stops reporting (the line is still validated to its end).
+ * nothing.  Array numbers count, in document order, the arrays the scanner
+ * descends into: those at a path of the set or on the way to one.  Values
+ * come in document order; v and memb are valid during the call only.
+ * Return 0 to go on; nonzero stops reporting (the line is still validated
+ * to its end).
  */
 typedef int (*ev_scan_fn)(void *ctx, int path_id, const struct ev_jval *v,
     const struct ev_arrpos *memb, int depth);
 
 /*
  * Validate line[0..len) as one JSON object and report the values at the
- * paths in ps (which may be NULL: validate only).  Returns 0, or -1 with
- * err->col (1-based byte column of the offending byte) and err->msg set,
- * e.g. "invalid JSON: unterminated string", "not a JSON object".
+ * paths in ps (which may be NULL: validate only; fn may be NULL too).
+ * Returns 0, or -1 with err->col (1-based byte column of the offending
+ * byte) and err->msg set, e.g. "invalid JSON: unterminated string", "not a
+ * JSON object"; err->file and err->line are left alone.  The column is
+ * len + 1 for errors at the end of the line (unterminated string,
+ * unexpected end of input), the first byte of a bad UTF-8 sequence, the
+ * backslash of a bad escape or lone surrogate, the first byte of a
+ * top-level value that is not an object (which is validated first).
+ * The messages after "invalid JSON: " are: unexpected end of input,
+ * unterminated string, invalid UTF-8, control character in string,
+ * invalid escape, lone surrogate, invalid number, invalid literal,
+ * expected value, expected member name, expected ':', expected ',' or '}',
+ * expected ',' or ']', trailing characters, nesting too deep.
+ * Reentrant: no state outside the call, a few KB of stack (up to ~100 KB
+ * for arrays nested hundreds deep at a path of ps).
  */
 int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
     ev_scan_fn fn, void *ctx, struct ev_err *err);
