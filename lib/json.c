@@ -1012,6 +1012,7 @@ struct scan {
 	int stop;
 	int depth; /* open containers around the cursor */
 	int nmemb;
+	int elem;	/* the value being scanned is an array element */
 	uint32_t narr;
 	struct ev_arrpos memb[EV_JSON_MAX_DEPTH];
 };
@@ -1026,6 +1027,7 @@ report(struct scan *c, int id, enum ev_jtype t, const uchar *p, size_t len,
 	v.p = (const char *)p;
 	v.len = len;
 	v.esc = esc;
+	v.elem = c->elem;
 	if (c->fn(c->ctx, id, &v, c->memb, c->nmemb) != 0)
 		c->stop = 1;
 }
@@ -1136,8 +1138,10 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 			p = lex_string(lx, p + 1, &esc);
 		else if (cn == NULL)
 			p = skip_value(lx, p, c->depth);
-		else
+		else {
+			c->elem = 0;
 			p = scan_value(c, p, cn);
+		}
 		if (p == NULL)
 			return NULL;
 		p = skip_ws(p, end);
@@ -1172,6 +1176,7 @@ scan_array(struct scan *c, const uchar *s, const struct pnode *n)
 		return lex_fail(lx, end, M_EOF);
 	if (*p != ']') {
 		for (;;) {
+			c->elem = 1;
 			if ((p = scan_value(c, p, n)) == NULL)
 				return NULL;
 			p = skip_ws(p, end);
@@ -1286,6 +1291,7 @@ ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
 		c.stop = 0;
 		c.depth = 1;
 		c.nmemb = 0;
+		c.elem = 0;
 		c.narr = 0;
 		p = scan_object(&c, p + 1, &ps->nodes[0]);
 	} else {

@@ -48,6 +48,9 @@ struct ev_jval {
 	const char *p;
 	size_t len;
 	int esc;
+	int elem;	/* ev_scan: the value is itself an element of the
+			 * innermost array in its membership (not a member
+			 * of an object inside it) */
 };
 
 /*

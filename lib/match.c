@@ -201,6 +201,34 @@ utf8_enc(uint32_t cp, char *o)
 	return 4;
 }
 
+static locale_t
+case_locale(void)
+{
+	if (utf8_locale == (locale_t)0)
+		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return utf8_locale;
+}
+
+static uint32_t
+cp_lower(uint32_t c)
+{
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	if (case_locale() == (locale_t)0)
+		return c;
+	return (uint32_t)towlower_l((wint_t)c, utf8_locale);
+}
+
+static uint32_t
+cp_upper(uint32_t c)
+{
+	if (c < 0x80)
+		return c >= 'a' && c <= 'z' ? c - 32 : c;
+	if (case_locale() == (locale_t)0)
+		return c;
+	return (uint32_t)towupper_l((wint_t)c, utf8_locale);
+}
+
 size_t
 ev_casefold(const char *s, size_t n, char *out)
 {
@@ -217,14 +245,47 @@ ev_casefold(const char *s, size_t n, char *out)
 			continue;
 		}
 		i += utf8_dec(u + i, n - i, &cp);
-		if (utf8_locale == (locale_t)0)
-			utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8",
-			    (locale_t)0);
-		if (utf8_locale != (locale_t)0)
-			cp = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
-		o += utf8_enc(cp, out + o);
+		o += utf8_enc(cp_lower(cp_upper(cp)), out + o);
 	}
 	return o;
+}
+
+/* Decode UTF-8 into code points; *out is buf or malloc'd.  Returns count. */
+static size_t
+decode_all(const char *s, size_t n, uint32_t *buf, size_t cap,
+    uint32_t **out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
+
+	*out = n <= cap ? buf : ev_xmalloc(n * sizeof(uint32_t));
+	while (i < n)
+		i += utf8_dec(u + i, n - i, &(*out)[k++]);
+	return k;
+}
+
+int
+ev_ic_match(const char *pat, size_t np, const char *s, size_t n, int mode)
+{
+	uint32_t pb[64], sb[64], *pc, *sc;
+	size_t kp = decode_all(pat, np, pb, 64, &pc);
+	size_t ks = decode_all(s, n, sb, 64, &sc);
+	size_t i, off;
+	int ok = 1;
+
+	if (ks < kp || (mode == 0 && ks != kp)) {
+		ok = 0;
+	} else {
+		off = mode == 2 ? ks - kp : 0;
+		for (i = 0; i < kp && ok; i++)
+			ok = sc[off + i] == cp_lower(pc[i]) ||
+			    sc[off + i] == cp_upper(pc[i]);
+	}
+	if (pc != pb)
+		free(pc);
+	if (sc != sb)
+		free(sc);
+	return ok;
 }
 
 int
@@ -271,7 +332,14 @@ ev_ip_parse(const char *s, size_t n, uint8_t out[16])
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	return inet_pton(AF_INET6, buf, out) == 1 ? 6 : -1;
+	if (inet_pton(AF_INET6, buf, out) != 1)
+		return -1;
+	/* Java's InetAddress reads ::ffff:a.b.c.d as the IPv4 address */
+	if (memcmp(out, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(out, out + 12, 4);
+		return 4;
+	}
+	return 6;
 }
 
 int
@@ -383,19 +451,10 @@ ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch)
 		return v->type == EV_J_STRING && has_suffix(c->strs, v->s, v->n);
 	case EV_OP_EQ_IC:
 	case EV_OP_PREFIX_IC:
-	case EV_OP_SUFFIX_IC: {
-		const char *f;
-
-		if (v->type != EV_J_STRING)
-			return 0;
-		f = value_fold(v, scratch);
-		if (c->op == EV_OP_EQ_IC)
-			return v->nfold == c->strs[0].n &&
-			    memcmp(f, c->strs[0].p, v->nfold) == 0;
-		if (c->op == EV_OP_PREFIX_IC)
-			return has_prefix(c->strs, f, v->nfold);
-		return has_suffix(c->strs, f, v->nfold);
-	}
+	case EV_OP_SUFFIX_IC:
+		return v->type == EV_J_STRING && ev_ic_match(c->strs[1].p,
+		    c->strs[1].n, v->s, v->n, c->op == EV_OP_EQ_IC ? 0 :
+		    c->op == EV_OP_PREFIX_IC ? 1 : 2);
 	case EV_OP_WILDCARD:
 		return v->type == EV_J_STRING &&
 		    ev_wildcard_match(c->strs[0].p, c->strs[0].n, v->s, v->n);
@@ -448,18 +507,14 @@ ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch)
 				return 0;
 		}
 		return 1;
-	case EV_OP_ANYBUT_IC: {
-		const char *f;
-
+	case EV_OP_ANYBUT_IC:
 		if (v->type != EV_J_STRING)
 			return 1;
-		f = value_fold(v, scratch);
 		for (i = 0; i < c->nstrs; i++)
-			if (c->strs[i].n == v->nfold &&
-			    memcmp(c->strs[i].p, f, v->nfold) == 0)
+			if (ev_ic_match(c->strs[i].p, c->strs[i].n, v->s, v->n,
+			    0))
 				return 0;
 		return 1;
-	}
 	}
 	return 0;
 }
@@ -896,9 +951,33 @@ hit(struct ev_matcher *m, int field, int occ, int deep)
 	}
 }
 
+/*
+ * The case fold only finds candidates: does some ignore-case condition of
+ * fd really match v?
+ */
+static int
+ic_ok(const struct ev_field *fd, struct ev_val *v)
+{
+	size_t i;
+
+	for (i = 0; i < fd->nconds; i++) {
+		enum ev_op op = fd->conds[i].op;
+
+		if ((op == EV_OP_EQ_IC || op == EV_OP_PREFIX_IC ||
+		    op == EV_OP_SUFFIX_IC) && ev_cond_test(&fd->conds[i], v,
+		    NULL))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Hit the fields listed under a key; v, when not NULL, is the value to
+ * check ignore-case candidates against.
+ */
 static void
 lookup(struct ev_matcher *m, int path, int kind, const char *p, size_t n,
-    int occ, int deep, char *kbuf)
+    int occ, int deep, char *kbuf, struct ev_val *v)
 {
 	const struct ev_rules *rs = m->rs;
 	size_t kn = make_key(kbuf, path, kind, p, n);
@@ -907,8 +986,13 @@ lookup(struct ev_matcher *m, int path, int kind, const char *p, size_t n,
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->ln; i++)
-		hit(m, rs->flist[e->loff + i], occ, deep);
+	for (i = 0; i < e->ln; i++) {
+		int f = rs->flist[e->loff + i];
+
+		if (v != NULL && !ic_ok(&rs->fields[f], v))
+			continue;
+		hit(m, f, occ, deep);
+	}
 }
 
 static void
@@ -973,6 +1057,13 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 
 	if (jv->type == EV_J_OBJECT || jv->type == EV_J_ARRAY)
 		return 0;
+	/*
+	 * As in event-ruler, a scalar element of an array is not tied to its
+	 * position there: only the arrays that hold it inside an object or an
+	 * inner array count for consistency.
+	 */
+	if (jv->elem && depth > 0)
+		deep = --depth > 0;
 	/* record the value, with its array membership, on its path's list */
 	if (m->nocc == m->capocc)
 		ev_grow(&m->occ, &m->capocc, m->nocc + 1, sizeof(*m->occ));
@@ -1013,7 +1104,7 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 	}
 	switch (jv->type) {
 	case EV_J_STRING:
-		lookup(m, path, EV_K_STRING, v.s, v.n, occ, deep, kbuf);
+		lookup(m, path, EV_K_STRING, v.s, v.n, occ, deep, kbuf, NULL);
 		for (k = 0; k < 2; k++)
 			for (i = 0; i < px->nlens[k]; i++) {
 				size_t l = px->lens[k][i];
@@ -1021,7 +1112,8 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 				if (l <= v.n)
 					lookup(m, path, k == L_PREFIX ? 'p' :
 					    'x', k == L_PREFIX ? v.s :
-					    v.s + v.n - l, l, occ, deep, kbuf);
+					    v.s + v.n - l, l, occ, deep, kbuf,
+					    NULL);
 			}
 		if (px->has_eq_ic || px->nlens[L_PREFIX_IC] ||
 		    px->nlens[L_SUFFIX_IC]) {
@@ -1029,7 +1121,7 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 
 			if (px->has_eq_ic)
 				lookup(m, path, 'i', f, v.nfold, occ, deep,
-				    kbuf);
+				    kbuf, &v);
 			for (k = L_PREFIX_IC; k <= L_SUFFIX_IC; k++)
 				for (i = 0; i < px->nlens[k]; i++) {
 					size_t l = px->lens[k][i];
@@ -1039,7 +1131,7 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 						    ? 'P' : 'X', k ==
 						    L_PREFIX_IC ? f : f +
 						    v.nfold - l, l, occ, deep,
-						    kbuf);
+						    kbuf, &v);
 				}
 		}
 		break;
@@ -1051,16 +1143,17 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 		m->occ[occ].numstate = v.num_ok ? 1 : 2;
 		if (v.num_ok) {
 			lookup(m, path, EV_K_NUMBER, (const char *)&v.num,
-			    sizeof(double), occ, deep, kbuf);
+			    sizeof(double), occ, deep, kbuf, NULL);
 			ranges(m, px, v.num, occ, deep);
 		} else {
-			lookup(m, path, EV_K_TEXT, v.s, v.n, occ, deep, kbuf);
+			lookup(m, path, EV_K_TEXT, v.s, v.n, occ, deep, kbuf,
+			    NULL);
 		}
 		break;
 	default:
 		kind = jv->type == EV_J_TRUE ? EV_K_TRUE :
 		    jv->type == EV_J_FALSE ? EV_K_FALSE : EV_K_NULL;
-		lookup(m, path, kind, NULL, 0, occ, deep, kbuf);
+		lookup(m, path, kind, NULL, 0, occ, deep, kbuf, NULL);
 		break;
 	}
 	for (i = 0; i < px->nexists; i++)
@@ -1089,30 +1182,52 @@ consistent(const struct ev_matcher *m, int a, int b)
 	return 1;
 }
 
+/* Is occurrence o consistent with the n occurrences chosen so far? */
+static int
+fits(const struct ev_matcher *m, int o, int n)
+{
+	int j;
+
+	if (m->occ[o].depth == 0)
+		return 1;
+	for (j = 0; j < n; j++)
+		if (!consistent(m, m->choice[j], o))
+			return 0;
+	return 1;
+}
+
 /*
- * Choose one hit for each of the fields in list[k..n) consistent with the
- * choices already made for list[0..k).
+ * event-ruler's search over a sub-rule's fields, in path order: each field
+ * takes a value consistent with the values taken before it, or, when it
+ * holds exists:false, is absent if no value at its path is consistent with
+ * them (the fields after it do not constrain it).  nch values are chosen.
  */
 static int
-choose(struct ev_matcher *m, const int *list, int k, int n)
+search(struct ev_matcher *m, const struct ev_subrule *sr, int k, int nch)
 {
-	int h, j;
+	const struct ev_field *fd;
+	int f, h, o;
 
-	if (k == n)
+	if (k == sr->nfields)
 		return 1;
-	for (h = m->field_head[list[k]]; h >= 0; h = m->hits[h].next) {
-		int o = m->hits[h].occ;
-
-		for (j = 0; j < k; j++)
-			if (!consistent(m, m->choice[j], o))
-				break;
-		if (j < k)
-			continue;
-		m->choice[k] = o;
-		if (choose(m, list, k + 1, n))
-			return 1;
-	}
-	return 0;
+	f = sr->first_field + k;
+	fd = &m->rs->fields[f];
+	if (m->field_epoch[f] == m->epoch)
+		for (h = m->field_head[f]; h >= 0; h = m->hits[h].next) {
+			o = m->hits[h].occ;
+			if (!fits(m, o, nch))
+				continue;
+			m->choice[nch] = o;
+			if (search(m, sr, k + 1, nch + 1))
+				return 1;
+		}
+	if (!fd->absent_ok)
+		return 0;
+	if (m->path_epoch[fd->path_id] == m->epoch)
+		for (o = m->path_head[fd->path_id]; o >= 0; o = m->occ[o].next)
+			if (fits(m, o, nch))
+				return 0;
+	return search(m, sr, k + 1, nch);
 }
 
 /* Make the ev_val of a recorded value (decoding a string into buf). */
@@ -1172,9 +1287,11 @@ sub_matches(struct ev_matcher *m, int s)
 {
 	const struct ev_rules *rs = m->rs;
 	const struct ev_subrule *sr = &rs->subs[s];
-	int list[64], *lp = list, n = 0, ndeep = 0, f, r;
+	int ndeep = 0, hard = 0, f;
 
 	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++) {
+		const struct ev_field *fd = &rs->fields[f];
+
 		if (f != sr->anchor && m->field_epoch[f] != m->epoch)
 			verify(m, f);
 		if (m->field_epoch[f] == m->epoch) {
@@ -1182,23 +1299,14 @@ sub_matches(struct ev_matcher *m, int s)
 				ndeep++;
 			continue;
 		}
-		if (rs->fields[f].absent_ok &&
-		    m->path_epoch[rs->fields[f].path_id] != m->epoch)
-			continue;
-		return 0;
+		if (!fd->absent_ok)
+			return 0;
+		if (m->path_epoch[fd->path_id] == m->epoch)
+			hard = 1;	/* absent only beside some elements */
 	}
-	if (ndeep < 2)
+	if (ndeep < 2 && !hard)
 		return 1;
-	/* array consistency: search over the fields with hits */
-	if (sr->nfields > 64)
-		lp = ev_xmalloc((size_t)sr->nfields * sizeof(int));
-	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++)
-		if (m->field_epoch[f] == m->epoch && m->field_deep[f])
-			lp[n++] = f;
-	r = choose(m, lp, 0, n);
-	if (lp != list)
-		free(lp);
-	return r;
+	return search(m, sr, 0, 0);
 }
 
 static int

@@ -434,8 +434,7 @@ ab_add_string(struct compiler *c, int node, const char *field,
 	cd->strs = realloc(cd->strs, (cd->nstrs + 1) * sizeof(struct ev_str));
 	if (cd->strs == NULL)
 		abort();
-	cd->strs[cd->nstrs++] = k == AB_IC ? mkfold(n->str, n->len) :
-	    mkstr(n->str, n->len);
+	cd->strs[cd->nstrs++] = mkstr(n->str, n->len);
 	return 0;
 }
 
@@ -578,9 +577,10 @@ compile_affix_ic(struct compiler *c, int obj, int val, const char *field,
 	if (want_string(c, N(c, val)->first, field, "equals-ignore-case") < 0)
 		return -1;
 	cd->op = prefix ? EV_OP_PREFIX_IC : EV_OP_SUFFIX_IC;
-	cd->strs = ev_xmalloc(sizeof(struct ev_str));
+	cd->strs = ev_xmalloc(2 * sizeof(struct ev_str));
 	cd->strs[0] = mkfold(in->str, in->len);
-	cd->nstrs = 1;
+	cd->strs[1] = mkstr(in->str, in->len);
+	cd->nstrs = 2;
 	if (one_key(c, val, field, ONLY_ONE) < 0)
 		return -1;
 	return one_key(c, obj, field, ONLY_ONE);
@@ -602,10 +602,15 @@ compile_simple(struct compiler *c, int obj, int val, const char *field,
 	cd->op = op;
 	if (op == EV_OP_EXACT)
 		cd->keykind = EV_K_STRING;
-	cd->strs = ev_xmalloc(sizeof(struct ev_str));
-	cd->strs[0] = op == EV_OP_EQ_IC ? mkfold(n->str, n->len) :
-	    mkstr(n->str, n->len);
-	cd->nstrs = 1;
+	cd->strs = ev_xmalloc(2 * sizeof(struct ev_str));
+	if (op == EV_OP_EQ_IC) {
+		cd->strs[0] = mkfold(n->str, n->len);
+		cd->strs[1] = mkstr(n->str, n->len);
+		cd->nstrs = 2;
+	} else {
+		cd->strs[0] = mkstr(n->str, n->len);
+		cd->nstrs = 1;
+	}
 	return one_key(c, obj, field, ONLY_ONE);
 }
 
@@ -713,7 +718,8 @@ branch_copy(const struct branch *b)
 	struct branch nb = { NULL, 0, 0 };
 
 	ev_grow(&nb.f, &nb.cap, b->n + 1, sizeof(*nb.f));
-	memcpy(nb.f, b->f, b->n * sizeof(*nb.f));
+	if (b->n)
+		memcpy(nb.f, b->f, b->n * sizeof(*nb.f));
 	nb.n = b->n;
 	return nb;
 }
@@ -822,7 +828,8 @@ parse_or(struct compiler *c, int arr)
 		}
 		r = parse_object(c, i, 1);
 		ev_grow(&out, &capout, nout + c->nbr + 1, sizeof(*out));
-		memcpy(out + nout, c->br, c->nbr * sizeof(*out));
+		if (c->nbr)
+			memcpy(out + nout, c->br, c->nbr * sizeof(*out));
 		nout += c->nbr;
 		c->nbr = 0;
 		if (r < 0)
@@ -980,6 +987,13 @@ compiler_free(struct compiler *c, int keep_conds)
 	free(c->all);
 }
 
+static int
+cmp_tfield(const void *a, const void *b)
+{
+	return strcmp((*(struct tfield *const *)a)->path,
+	    (*(struct tfield *const *)b)->path);
+}
+
 /* Move the compiled branches of c into rs as rule `name`. */
 static int
 commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
@@ -998,6 +1012,8 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 	for (k = 0; k < c->nbr; k++) {
 		struct ev_subrule *s;
 
+		/* fields in path order: event-ruler checks them that way */
+		qsort(c->br[k].f, c->br[k].n, sizeof(*c->br[k].f), cmp_tfield);
 		ev_grow(&rs->subs, &rs->capsubs, rs->nsubs + 1,
 		    sizeof(*rs->subs));
 		s = &rs->subs[rs->nsubs];

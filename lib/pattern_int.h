@@ -55,8 +55,9 @@ struct ev_str {
 
 struct ev_cond {
 	enum ev_op op;
-	/* EXACT: one key; PREFIX/SUFFIX/..._IC/WILDCARD: one string (the IC
-	 * forms case-folded); ANYBUT_*: a set of strings (folded for IC). */
+	/* EXACT: one key; PREFIX/SUFFIX/WILDCARD: one string; EQ_IC and
+	 * PREFIX_IC/SUFFIX_IC: the case-folded string (hash key) and the
+	 * string as written (the test); ANYBUT_*: a set of strings. */
 	struct ev_str *strs;
 	size_t nstrs;
 	int keykind;		/* EXACT */
@@ -105,10 +106,20 @@ struct ev_val {
 int ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch);
 
 /*
- * Case-fold UTF-8 s[0..n) (simple Unicode lower-casing) into out, which
- * must hold 2*n+4 bytes; returns the folded length.
+ * Case-fold UTF-8 s[0..n) into out (each code point c becomes
+ * lower(upper(c))), which must hold 2*n+4 bytes; returns the folded
+ * length.  Strings that match ignoring case fold alike, so the fold finds
+ * candidates; ev_ic_match() decides.
  */
 size_t ev_casefold(const char *s, size_t n, char *out);
+
+/*
+ * event-ruler's equals-ignore-case: each code point of s must be the lower
+ * or the upper case of the pattern's code point at the same place.  mode
+ * 0 compares whole strings, 1 a prefix of s, 2 a suffix of s.
+ */
+int ev_ic_match(const char *pat, size_t np, const char *s, size_t n,
+    int mode);
 
 /*
  * Parse an IP address literal as event-ruler does: text shaped like IPv4
