@@ -749,6 +749,25 @@ ev_json_number(const char *p, size_t len, double *d)
 	else
 		k = nz;	  /* trim trailing zeros */
 	sci = pt + e - 1; /* value = d1.d2d3... x 10^sci */
+	if (!sticky && k <= 15 && pt + e - k >= -22 && pt + e - k <= 22) {
+		/*
+		 * Clinger's fast path: an integer below 2^53 times or divided
+		 * by an exact power of ten is correctly rounded by one IEEE
+		 * operation, and 15 digits always survive the round trip.
+		 */
+		static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5,
+			1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+			1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+		long ex = pt + e - k;
+		int64_t mant = 0;
+		int j;
+
+		for (j = 0; j < k; j++)
+			mant = mant * 10 + (buf[j] - '0');
+		x = ex >= 0 ? (double)mant * p10[ex] : (double)mant / p10[-ex];
+		*d = neg ? -x : x;
+		return 1;
+	}
 	snprintf(buf + k, sizeof(buf) - (size_t)k, "e%ld", pt + e - k);
 	x = strtod(buf, NULL);
 	*d = neg ? -x : x;

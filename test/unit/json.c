@@ -766,9 +766,58 @@ test_jdoc_errors(void)
 	    3, "control character");
 }
 
+/*
+ * The fast path of ev_json_number (Clinger's) against strtod on random
+ * decimals of up to 15 digits with small exponents, where both must give
+ * the same correctly rounded double.
+ */
+static void
+test_number_fast_path(void)
+{
+	char tok[64];
+	int i, bad = 0;
+	double d;
+	unsigned long long seed = 12345;
+
+	for (i = 0; i < 200000; i++) {
+		unsigned long long r;
+		int digits, point, ex;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		r = seed >> 11;
+		digits = 1 + (int)(r % 15);
+		point = (int)((r >> 8) % (unsigned)(digits + 1));
+		ex = (int)((r >> 16) % 41) - 20;
+		snprintf(tok, sizeof(tok), "%s%.*llu", (r >> 30) & 1 ? "-" : "",
+		    digits, (r >> 20) % 1000000000000000ULL);
+		if (point > 0 && point < (int)strlen(tok) &&
+		    tok[point] != '-' && tok[point - 1] != '-') {
+			memmove(tok + point + 1, tok + point,
+			    strlen(tok + point) + 1);
+			tok[point] = '.';
+		}
+		snprintf(tok + strlen(tok), sizeof(tok) - strlen(tok), "e%d",
+		    ex);
+		if (tok[0] == '0' && tok[1] >= '0' && tok[1] <= '9')
+			continue;	/* not RFC 8259 */
+		if (tok[0] == '-' && tok[1] == '0' && tok[2] >= '0' &&
+		    tok[2] <= '9')
+			continue;
+		ev_json_number(tok, strlen(tok), &d);
+		if (d != strtod(tok, NULL) && !(d == 0 && strtod(tok,
+		    NULL) == 0)) {
+			if (bad++ < 5)
+				printf("# %s: %.17g != %.17g\n", tok, d,
+				    strtod(tok, NULL));
+		}
+	}
+	is_int(bad, 0, "number values equal strtod's on 200000 decimals");
+}
+
 int
 main(void)
 {
+	test_number_fast_path();
 	test_valid();
 	test_errors();
 	test_strings();
