@@ -1,0 +1,525 @@
+/*
+ * rulefile.c - load the rules of a pattern file (evmatch -f).
+ *
+ * One reader for every shape a user is likely to hold rules in:
+ *  1. one pattern: a JSON object with no wrapper keys, named by the path;
+ *  2. a JSON array of rules {"name"|"Name": ..., "pattern"|"EventPattern":
+ *     object or JSON text}; an element without a pattern key is a bare
+ *     pattern; unnamed rules are named PATH:N (N: 1-based position);
+ *  3. NDJSON: one such rule, or one bare pattern, per line; unnamed ones
+ *     are named PATH:LINE;
+ *  4. a CloudFormation/SAM template (JSON): each AWS::Events::Rule's
+ *     Properties.EventPattern, named by its logical id, and each
+ *     EventBridgeRule/CloudWatchEvent event source of a SAM function or
+ *     state machine, named LOGICALID.EVENTNAME;
+ *  5. `aws events describe-rule` output (one wrapped rule) and
+ *     `aws events list-rules` output ({"Rules": [...]}).
+ * Rules without an event pattern (scheduled rules) are skipped.  YAML is
+ * not read: it is reported as invalid JSON.
+ *
+ * Errors are located in the file.  A pattern written as a JSON object is
+ * compiled from its own bytes, so a compile error inside it maps back to a
+ * line and column of the file; a pattern written as a JSON string is
+ * compiled from the decoded text and its errors point at the string.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit.h"
+#include "json_int.h"
+
+/* What a load works with. */
+struct load {
+	struct ev_rules *rs;
+	const char *disp;	/* file name in messages and rule names */
+	const char *text;	/* the whole file */
+	size_t len;
+	int added;
+};
+
+/*
+ * Read all of path ("-": standard input) into a malloc'd buffer.  Returns
+ * 0, or -1 with err set to the system's reason.
+ */
+static int
+slurp(const char *path, char **buf, size_t *len, struct ev_err *err)
+{
+	FILE *fp;
+	char *p = NULL, *t;
+	size_t n = 0, cap = 0, r;
+	int stdin_ = strcmp(path, "-") == 0;
+
+	if (stdin_)
+		fp = stdin;
+	else if ((fp = fopen(path, "rb")) == NULL) {
+		ev_err_set(err, "%s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((t = realloc(p, cap + 1)) == NULL) {
+				ev_err_set(err, "out of memory");
+				goto fail;
+			}
+			p = t;
+		}
+		r = fread(p + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		ev_err_set(err, "%s", strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	if (!stdin_)
+		fclose(fp);
+	p[n] = '\0';
+	*buf = p;
+	*len = n;
+	return 0;
+fail:
+	if (!stdin_)
+		fclose(fp);
+	free(p);
+	return -1;
+}
+
+/* Put err at byte offset off of the file (line and column from 1). */
+static void
+locate(struct load *ld, struct ev_err *err, size_t off)
+{
+	struct ev_jdoc d;
+
+	memset(&d, 0, sizeof(d));
+	d.text = ld->text;
+	d.textlen = ld->len;
+	ev_jdoc_locate(&d, off, &err->line, &err->col);
+	err->file = ld->disp;
+}
+
+/*
+ * Compile the pattern written at file offset off: an object node (its
+ * bytes are compiled, errors mapped back into the file) or a string node
+ * (its decoded text is compiled, errors reported at the string).
+ */
+static int
+add_pattern(struct load *ld, const struct ev_jdoc *doc, size_t base,
+    int ni, const char *name, struct ev_err *err)
+{
+	const struct ev_jnode *n = &doc->n[ni];
+	size_t off = base + n->off;
+	unsigned long pl, pc, l, c;
+
+	if (n->type == EV_J_STRING) {
+		if (ev_rules_add(ld->rs, name, n->str, n->len, err) < 0) {
+			locate(ld, err, off);
+			return -1;
+		}
+	} else if (ev_rules_add(ld->rs, name, n->str, n->len, err) < 0) {
+		l = err->line;
+		c = err->col;
+		locate(ld, err, off);
+		pl = err->line;
+		pc = err->col;
+		if (l >= 1 && c >= 1) {
+			/* err is relative to the object's first byte */
+			err->line = pl + l - 1;
+			err->col = l == 1 ? pc + c - 1 : c;
+		}
+		return -1;
+	}
+	ld->added++;
+	return 0;
+}
+
+/* Member key of object o holding a string, or NULL. */
+static const char *
+member_str(const struct ev_jdoc *doc, int o, const char *key, int *ni)
+{
+	int m = ev_jdoc_member(doc, o, key);
+
+	if (ni != NULL)
+		*ni = m;
+	if (m < 0 || doc->n[m].type != EV_J_STRING)
+		return NULL;
+	return doc->n[m].str;
+}
+
+/* The pattern member of a rule object (object or string), or -1. */
+static int
+pattern_member(const struct ev_jdoc *doc, int o)
+{
+	static const char *const keys[] = { "EventPattern", "pattern", NULL };
+	const char *const *k;
+	int m;
+
+	for (k = keys; *k != NULL; k++) {
+		m = ev_jdoc_member(doc, o, *k);
+		if (m >= 0 && (doc->n[m].type == EV_J_OBJECT ||
+		    doc->n[m].type == EV_J_STRING))
+			return m;
+	}
+	return -1;
+}
+
+/*
+ * Is object o a rule wrapper (a pattern key, and nothing but the keys of
+ * a rule: its name, description, state and the like) rather than a bare
+ * pattern?  A scheduled rule from `aws events` has no pattern but is a
+ * wrapper too (*scheduled is set).
+ */
+static int
+is_wrapper(const struct ev_jdoc *doc, int o, int *scheduled)
+{
+	static const char *const known[] = {
+		"name", "Name", "pattern", "EventPattern", "description",
+		"Description", "Arn", "State", "EventBusName", "CreatedBy",
+		"ManagedBy", "RoleArn", "ScheduleExpression", NULL
+	};
+	const char *const *k;
+	int i, has_pattern = pattern_member(doc, o) >= 0;
+
+	*scheduled = 0;
+	for (i = doc->n[o].first; i >= 0; i = doc->n[i].next) {
+		for (k = known; *k != NULL; k++)
+			if (strlen(*k) == doc->n[i].keylen &&
+			    memcmp(*k, doc->n[i].key, doc->n[i].keylen) == 0)
+				break;
+		if (*k == NULL)
+			return 0;
+	}
+	if (!has_pattern && ev_jdoc_member(doc, o, "ScheduleExpression") >= 0)
+		*scheduled = 1;
+	return has_pattern || *scheduled;
+}
+
+/*
+ * Add the rule in object o: a wrapper (named by its name member, else
+ * dflt) or a bare pattern (named dflt).
+ */
+static int
+add_rule_object(struct load *ld, const struct ev_jdoc *doc, size_t base,
+    int o, const char *dflt, struct ev_err *err)
+{
+	int scheduled, ni, pi;
+	const char *name;
+
+	if (!is_wrapper(doc, o, &scheduled))
+		return add_pattern(ld, doc, base, o, dflt, err);
+	if (scheduled)
+		return 0;
+	name = member_str(doc, o, "Name", &ni);
+	if (ni < 0)
+		name = member_str(doc, o, "name", &ni);
+	if (ni >= 0 && name == NULL) {
+		ev_err_set(err, "rule name must be a string");
+		locate(ld, err, base + doc->n[ni].off);
+		return -1;
+	}
+	pi = pattern_member(doc, o);
+	return add_pattern(ld, doc, base, pi, name != NULL ? name : dflt, err);
+}
+
+/* A JSON array of rules. */
+static int
+load_array(struct load *ld, const struct ev_jdoc *doc, int a,
+    struct ev_err *err)
+{
+	char name[4096];
+	int i, pos = 0;
+
+	for (i = doc->n[a].first; i >= 0; i = doc->n[i].next) {
+		pos++;
+		if (doc->n[i].type != EV_J_OBJECT) {
+			ev_err_set(err, "a rule must be a JSON object");
+			locate(ld, err, doc->n[i].off);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s:%d", ld->disp, pos);
+		if (add_rule_object(ld, doc, 0, i, name, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Does type node t (a string) equal s? */
+static int
+type_is(const struct ev_jdoc *doc, int o, const char *s)
+{
+	const char *t = member_str(doc, o, "Type", NULL);
+
+	return t != NULL && strcmp(t, s) == 0;
+}
+
+/* Is root object r a CloudFormation/SAM template? */
+static int
+is_template(const struct ev_jdoc *doc, int r)
+{
+	int res = ev_jdoc_member(doc, r, "Resources"), i;
+
+	if (ev_jdoc_member(doc, r, "AWSTemplateFormatVersion") >= 0 ||
+	    ev_jdoc_member(doc, r, "Transform") >= 0)
+		return res >= 0;
+	if (res < 0 || doc->n[res].type != EV_J_OBJECT ||
+	    doc->n[res].nchild == 0)
+		return 0;
+	for (i = doc->n[res].first; i >= 0; i = doc->n[i].next)
+		if (doc->n[i].type != EV_J_OBJECT ||
+		    member_str(doc, i, "Type", NULL) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Every event rule of a template, in document order. */
+static int
+load_template(struct load *ld, const struct ev_jdoc *doc, int r,
+    struct ev_err *err)
+{
+	int res = ev_jdoc_member(doc, r, "Resources"), i, props, p, evs, e,
+	    ep;
+	char name[4096];
+
+	if (res < 0 || doc->n[res].type != EV_J_OBJECT) {
+		ev_err_set(err, "no event rules in template");
+		locate(ld, err, res < 0 ? doc->n[r].off : doc->n[res].off);
+		return -1;
+	}
+	for (i = doc->n[res].first; i >= 0; i = doc->n[i].next) {
+		if (doc->n[i].type != EV_J_OBJECT)
+			continue;
+		props = ev_jdoc_member(doc, i, "Properties");
+		if (props < 0 || doc->n[props].type != EV_J_OBJECT)
+			continue;
+		if (type_is(doc, i, "AWS::Events::Rule")) {
+			p = ev_jdoc_member(doc, props, "EventPattern");
+			if (p < 0)
+				continue;	/* a scheduled rule */
+			if (doc->n[p].type != EV_J_OBJECT &&
+			    doc->n[p].type != EV_J_STRING) {
+				ev_err_set(err, "EventPattern must be an "
+				    "object or a JSON string");
+				locate(ld, err, doc->n[p].off);
+				return -1;
+			}
+			if (add_pattern(ld, doc, 0, p, doc->n[i].key, err) < 0)
+				return -1;
+			continue;
+		}
+		/* SAM: AWS::Serverless::Function, ::StateMachine events */
+		evs = ev_jdoc_member(doc, props, "Events");
+		if (evs < 0 || doc->n[evs].type != EV_J_OBJECT ||
+		    strncmp(member_str(doc, i, "Type", NULL) ?
+		    member_str(doc, i, "Type", NULL) : "",
+		    "AWS::Serverless::", 17) != 0)
+			continue;
+		for (e = doc->n[evs].first; e >= 0; e = doc->n[e].next) {
+			if (doc->n[e].type != EV_J_OBJECT ||
+			    !(type_is(doc, e, "EventBridgeRule") ||
+			    type_is(doc, e, "CloudWatchEvent")))
+				continue;
+			ep = ev_jdoc_member(doc, e, "Properties");
+			p = ep < 0 ? -1 : ev_jdoc_member(doc, ep, "Pattern");
+			if (p < 0)
+				continue;
+			if (doc->n[p].type != EV_J_OBJECT &&
+			    doc->n[p].type != EV_J_STRING) {
+				ev_err_set(err, "Pattern must be an object "
+				    "or a JSON string");
+				locate(ld, err, doc->n[p].off);
+				return -1;
+			}
+			snprintf(name, sizeof(name), "%s.%s", doc->n[i].key,
+			    doc->n[e].key);
+			if (add_pattern(ld, doc, 0, p, name, err) < 0)
+				return -1;
+		}
+	}
+	if (ld->added == 0) {
+		ev_err_set(err, "no event rules in template");
+		locate(ld, err, doc->n[r].off);
+		return -1;
+	}
+	return 0;
+}
+
+/* Is root object r `aws events list-rules` output? */
+static int
+is_rule_list(const struct ev_jdoc *doc, int r)
+{
+	int rules = ev_jdoc_member(doc, r, "Rules"), i, s;
+
+	if (rules < 0 || doc->n[rules].type != EV_J_ARRAY)
+		return 0;
+	for (i = doc->n[r].first; i >= 0; i = doc->n[i].next)
+		if (strcmp(doc->n[i].key, "Rules") != 0 &&
+		    strcmp(doc->n[i].key, "NextToken") != 0)
+			return 0;
+	for (i = doc->n[rules].first; i >= 0; i = doc->n[i].next)
+		if (doc->n[i].type != EV_J_OBJECT || !is_wrapper(doc, i, &s))
+			return 0;
+	return 1;
+}
+
+/* A document holding one JSON value: every shape but NDJSON. */
+static int
+load_document(struct load *ld, const struct ev_jdoc *doc, struct ev_err *err)
+{
+	int r = 0, rules;
+
+	if (doc->n[r].type == EV_J_ARRAY) {
+		if (load_array(ld, doc, r, err) < 0)
+			return -1;
+		if (ld->added == 0) {
+			ev_err_set(err, "no event rules in list");
+			locate(ld, err, doc->n[r].off);
+			return -1;
+		}
+		return 0;
+	}
+	if (doc->n[r].type != EV_J_OBJECT)
+		return add_pattern(ld, doc, 0, r, ld->disp, err);
+	if (is_template(doc, r))
+		return load_template(ld, doc, r, err);
+	if (is_rule_list(doc, r)) {
+		rules = ev_jdoc_member(doc, r, "Rules");
+		if (load_array(ld, doc, rules, err) < 0)
+			return -1;
+		if (ld->added == 0) {
+			ev_err_set(err, "no event rules in list");
+			locate(ld, err, doc->n[rules].off);
+			return -1;
+		}
+		return 0;
+	}
+	if (add_rule_object(ld, doc, 0, r, ld->disp, err) < 0)
+		return -1;
+	if (ld->added == 0) {
+		ev_err_set(err, "rule has no event pattern");
+		locate(ld, err, doc->n[r].off);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Would the file be NDJSON?  It is when it is not one JSON document and
+ * its first non-blank line is a JSON object on its own.
+ */
+static int
+looks_ndjson(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *nl;
+	struct ev_jdoc doc;
+	struct ev_err e;
+	size_t n;
+	int ok;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (strspn(p, " \t\r") < n) {
+			ev_err_clear(&e);
+			ok = ev_jdoc_parse(&doc, p, n, &e) == 0 &&
+			    doc.n[0].type == EV_J_OBJECT;
+			if (ok)
+				ev_jdoc_free(&doc);
+			return ok;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/* One rule (or bare pattern) per line. */
+static int
+load_ndjson(struct load *ld, struct ev_err *err)
+{
+	const char *p = ld->text, *end = ld->text + ld->len, *nl;
+	unsigned long lineno = 0;
+	struct ev_jdoc doc;
+	char name[4096];
+	size_t n, base;
+	int r;
+
+	for (; p < end; p = nl + 1) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (strspn(p, " \t\r") >= n)
+			continue;
+		base = (size_t)(p - ld->text);
+		if (ev_jdoc_parse(&doc, p, n, err) < 0) {
+			err->file = ld->disp;
+			err->line = lineno;
+			return -1;
+		}
+		if (doc.n[0].type != EV_J_OBJECT) {
+			ev_jdoc_free(&doc);
+			ev_err_set(err, "a rule must be a JSON object");
+			locate(ld, err, base + doc.n[0].off);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s:%lu", ld->disp, lineno);
+		r = add_rule_object(ld, &doc, base, 0, name, err);
+		ev_jdoc_free(&doc);
+		if (r < 0)
+			return -1;
+	}
+	if (ld->added == 0) {
+		ev_err_set(err, "no event rules in file");
+		err->file = ld->disp;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Load every rule of the pattern file path ("-": standard input) into rs
+ * with ev_rules_add().  Returns the number of rules added, or -1 with err
+ * located in the file (err->file is path, or "<stdin>"; path must outlive
+ * err).  On error, the rules added before it stay in rs.
+ */
+int
+ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
+{
+	struct load ld;
+	struct ev_jdoc doc;
+	struct ev_err perr;
+	char *buf = NULL;
+	int r;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.rs = rs;
+	ld.disp = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	ev_err_clear(err);
+	if (slurp(path, &buf, &ld.len, err) < 0) {
+		err->file = ld.disp;
+		return -1;
+	}
+	ld.text = buf;
+	ev_err_clear(&perr);
+	if (ev_jdoc_parse(&doc, buf, ld.len, &perr) == 0) {
+		r = load_document(&ld, &doc, err);
+		ev_jdoc_free(&doc);
+	} else if (looks_ndjson(buf, ld.len)) {
+		r = load_ndjson(&ld, err);
+	} else {
+		*err = perr;
+		err->file = ld.disp;
+		r = -1;
+	}
+	free(buf);
+	return r < 0 ? -1 : ld.added;
+}
