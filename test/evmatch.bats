@@ -1365,3 +1365,29 @@ EOF
 	[ "$output" = $'ec2,not-s3\t{"source":"aws.ec2"}\nnot-s3\t{"source":"aws.sns"}' ]
 	[ -z "$stderr" ]
 }
+
+# ---------------------------------------------------- errors inside rule files
+
+@test "evmatch: an invalid pattern inside a rule list is located in the file" {
+	printf '[\n  {"name": "a", "pattern": {"source": ["x"]}},\n  {"name": "b", "pattern": {"detail": {"n": []}}}\n]\n' >rules.json
+	run -2 --separate-stderr evmatch -t -f rules.json
+	[ "$stderr" = "evmatch: rules.json:3:45: invalid pattern at 'detail.n': Empty arrays are not allowed" ]
+}
+
+@test "evmatch: an invalid pattern in a template is located in the template" {
+	printf '{"Resources": {\n "R": {"Type": "AWS::Events::Rule",\n  "Properties": {"EventPattern": {"a": 5}}}}}\n' >t.json
+	run -2 --separate-stderr evmatch -t -f t.json
+	[ "$stderr" = "evmatch: t.json:3:40: invalid pattern at 'a': \"a\" must be an object or an array" ]
+}
+
+@test "evmatch: a pattern file that is not JSON gets the scanner's located error" {
+	printf '{"source": ["x"]\n' >p.json
+	run -2 --separate-stderr evmatch -t -f p.json
+	[[ "$stderr" =~ ^evmatch:\ p\.json:[12]:[0-9]+:\ invalid\ JSON:\  ]]
+}
+
+@test "evmatch: a template without event rules is an error" {
+	printf '{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}\n' >t.json
+	run -2 --separate-stderr evmatch -t -f t.json
+	[ "$stderr" = "evmatch: t.json:1:1: no event rules in template" ]
+}
