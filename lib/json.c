@@ -590,9 +590,9 @@ key:
 
 /* ------------------------------------------------------------- strings */
 
-/* Append code point u to out as UTF-8. */
-static char *
-put_utf8(char *out, unsigned long u)
+/* Append code point u to out as UTF-8; returns the end of what it wrote. */
+char *
+ev_utf8_put(char *out, unsigned long u)
 {
 	if (u < 0x80) {
 		*out++ = (char)u;
@@ -610,6 +610,38 @@ put_utf8(char *out, unsigned long u)
 		*out++ = (char)(0x80 | (u & 0x3F));
 	}
 	return out;
+}
+
+/*
+ * Decode the UTF-8 sequence at s[0..n) (valid: the scanner checked it) into
+ * *cp; returns its length.  A truncated sequence reads as one byte.
+ */
+size_t
+ev_utf8_get(const char *str, size_t n, uint32_t *cp)
+{
+	const uchar *s = (const uchar *)str;
+
+	if (s[0] < 0x80 || n < 2) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xe0) {
+		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+		return 2;
+	}
+	if (s[0] < 0xf0 && n >= 3) {
+		*cp = (uint32_t)(s[0] & 0x0f) << 12 |
+		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+		return 3;
+	}
+	if (n >= 4) {
+		*cp = (uint32_t)(s[0] & 0x07) << 18 |
+		    (uint32_t)(s[1] & 0x3f) << 12 |
+		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+		return 4;
+	}
+	*cp = s[0];
+	return 1;
 }
 
 /* Decode validated string contents s[0..len) into out; returns the length. */
@@ -653,7 +685,7 @@ unescape(const uchar *s, size_t len, char *out)
 				    ((unsigned long)hex4(bs + 8) - 0xDC00);
 				s = bs + 12;
 			}
-			o = put_utf8(o, u);
+			o = ev_utf8_put(o, u);
 			break;
 		default: /* " \ / */
 			*o++ = (char)bs[1];

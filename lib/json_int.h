@@ -60,6 +60,11 @@ struct ev_jval {
  */
 size_t ev_json_unescape(const struct ev_jval *v, char *buf);
 
+/* Append code point u to out as UTF-8 (at most 4 bytes); returns the end. */
+char *ev_utf8_put(char *out, unsigned long u);
+/* Decode one valid UTF-8 sequence at s[0..n) into *cp; returns its length. */
+size_t ev_utf8_get(const char *s, size_t n, uint32_t *cp);
+
 /* ------------------------------------------------------------ path sets */
 
 /*

@@ -146,61 +146,6 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 
 static locale_t utf8_locale;
 
-/*
- * Decode one UTF-8 sequence at s (valid, as the scanner checked); store
- * the code point and return its length.
- */
-static size_t
-utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	if (s[0] < 0x80 || n < 2) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] < 0xe0) {
-		*cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-		return 2;
-	}
-	if (s[0] < 0xf0 && n >= 3) {
-		*cp = (uint32_t)(s[0] & 0x0f) << 12 |
-		    (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-		return 3;
-	}
-	if (n >= 4) {
-		*cp = (uint32_t)(s[0] & 0x07) << 18 |
-		    (uint32_t)(s[1] & 0x3f) << 12 |
-		    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-		return 4;
-	}
-	*cp = s[0];
-	return 1;
-}
-
-static size_t
-utf8_enc(uint32_t cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 static locale_t
 case_locale(void)
 {
@@ -244,8 +189,8 @@ ev_casefold(const char *s, size_t n, char *out)
 			i++;
 			continue;
 		}
-		i += utf8_dec(u + i, n - i, &cp);
-		o += utf8_enc(cp_lower(cp_upper(cp)), out + o);
+		i += ev_utf8_get(s + i, n - i, &cp);
+		o = (size_t)(ev_utf8_put(out + o, cp_lower(cp_upper(cp))) - out);
 	}
 	return o;
 }
@@ -255,12 +200,11 @@ static size_t
 decode_all(const char *s, size_t n, uint32_t *buf, size_t cap,
     uint32_t **out)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k = 0;
 
 	*out = n <= cap ? buf : ev_xmalloc(n * sizeof(uint32_t));
 	while (i < n)
-		i += utf8_dec(u + i, n - i, &(*out)[k++]);
+		i += ev_utf8_get(s + i, n - i, &(*out)[k++]);
 	return k;
 }
 

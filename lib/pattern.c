@@ -988,54 +988,35 @@ compiler_free(struct compiler *c, int keep_conds)
 }
 
 /*
- * The next UTF-16 code unit of UTF-8 text at *s (advanced past a whole
- * code point after its low surrogate), or 0 at the end.  *low holds a
- * pending low surrogate.
+ * The next UTF-16 code unit of the NUL-terminated UTF-8 text at *s, or 0
+ * at its end; *low holds a pending low surrogate.
  */
 static unsigned
-utf16_next(const unsigned char **s, unsigned *low)
+utf16_next(const char **s, unsigned *low)
 {
-	const unsigned char *p = *s;
-	unsigned cp;
+	uint32_t cp;
+	unsigned u;
 
 	if (*low) {
-		cp = *low;
+		u = *low;
 		*low = 0;
-		return cp;
+		return u;
 	}
-	if (*p == 0)
+	if (**s == '\0')
 		return 0;
-	if (*p < 0x80) {
-		cp = *p++;
-	} else if (*p < 0xe0 && p[1]) {
-		cp = (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
-		p += 2;
-	} else if (*p < 0xf0 && p[1] && p[2]) {
-		cp = (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6
-		    | (p[2] & 0x3f);
-		p += 3;
-	} else if (p[1] && p[2] && p[3]) {
-		cp = (unsigned)(p[0] & 0x07) << 18 |
-		    (unsigned)(p[1] & 0x3f) << 12 |
-		    (unsigned)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-		p += 4;
-		*low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-		cp = 0xd800 + ((cp - 0x10000) >> 10);
-	} else {
-		cp = *p++;
-	}
-	*s = p;
-	return cp;
+	*s += ev_utf8_get(*s, strnlen(*s, 4), &cp);
+	if (cp < 0x10000)
+		return cp;
+	*low = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+	return 0xd800 + ((cp - 0x10000) >> 10);
 }
 
 /* Order paths as Java orders strings (by UTF-16 code units). */
 static int
 cmp_tfield(const void *a, const void *b)
 {
-	const unsigned char *x = (const unsigned char *)
-	    (*(struct tfield *const *)a)->path;
-	const unsigned char *y = (const unsigned char *)
-	    (*(struct tfield *const *)b)->path;
+	const char *x = (*(struct tfield *const *)a)->path;
+	const char *y = (*(struct tfield *const *)b)->path;
 	unsigned lx = 0, ly = 0, cx, cy;
 
 	do {
