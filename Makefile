@@ -25,9 +25,9 @@ SQLITE_LIBS ?= -lsqlite3
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(JQ_CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(JQ_LIBS) $(SQLITE_LIBS) -lm
+LIBS = $(JQ_LIBS) $(SQLITE_LIBS) -lm -pthread
 
 TOOLS = evmatch
 MAN1 = $(TOOLS:%=man/%.1)

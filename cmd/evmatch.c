@@ -35,9 +35,14 @@ static struct {
 } opt;
 
 static struct ev_rules *rules;
-static struct ev_matcher *matcher;
 static const char **pfiles;	/* -f operands */
-static unsigned long selected;
+
+/* A matcher and its tally: main's, or a worker thread's. */
+struct mctx {
+	struct ev_matcher *matcher;
+	unsigned long selected;
+	struct mctx *parent;	/* a worker's: main's */
+};
 
 static void
 usage(void)
@@ -65,15 +70,39 @@ print_reason(void *ctx, const char *rule, const char *why)
 	ev_out_printf("%s:%lu: %s: %s\n", ln->file, ln->lineno, rule, why);
 }
 
+/* A worker's context: its own matcher, a tally folded in by mctx_free. */
+static void *
+mctx_new(void *ctx)
+{
+	struct mctx *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->parent = ctx;
+	w->matcher = ev_matcher_new(rules);
+	return w;
+}
+
+static void
+mctx_free(void *wctx)
+{
+	struct mctx *w = wctx;
+
+	w->parent->selected += w->selected;
+	ev_matcher_free(w->matcher);
+	free(w);
+}
+
 static enum ev_verdict
 on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
+	struct mctx *mc = ctx;
 	enum ev_match_mode mode = opt.names ? EV_MATCH_ALL : EV_MATCH_ANY;
 	const size_t *hits;
 	size_t nhits, i;
 	int r;
 
-	r = ev_match(matcher, ln->buf, ln->len, mode, err);
+	r = ev_match(mc->matcher, ln->buf, ln->len, mode, err);
 	if (r < 0)
 		return EV_BAD;
 	if (opt.explain && r == 0) {
@@ -85,14 +114,14 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	}
 	if ((r > 0) == opt.invert)
 		return EV_NEXT;
-	selected++;
+	mc->selected++;
 	if (opt.quiet)
 		return EV_STOP;
 	if (opt.count || opt.explain)
 		return EV_NEXT;
 	print_prefix(ln);
 	if (opt.names && !opt.invert) {
-		hits = ev_matched(matcher, &nhits);
+		hits = ev_matched(mc->matcher, &nhits);
 		for (i = 0; i < nhits; i++)
 			ev_out_printf("%s%s", i ? "," : "",
 			    ev_rules_name(rules, hits[i]));
@@ -105,10 +134,12 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 int
 main(int argc, char *argv[])
 {
-	struct ev_input_opts in = { 0, NULL };
+	struct ev_input_opts in;
+	struct mctx mc = { NULL, 0, NULL };
 	struct ev_err err;
 	int npfiles = 0, test = 0, c, bad;
 
+	memset(&in, 0, sizeof(in));
 	ev_setprogname(argv[0]);
 	argv[0] = (char *)ev_progname();	/* for getopt's messages */
 	ev_out_init();
@@ -200,21 +231,24 @@ main(int argc, char *argv[])
 	if (test)
 		return EV_EXIT_OK;
 
-	matcher = ev_matcher_new(rules);
-	bad = ev_input_loop(argv, argc, &in, on_line, NULL);
+	mc.matcher = ev_matcher_new(rules);
+	in.jobs = opt.explain ? 0 : EV_JOBS_AUTO;
+	in.ctx_new = mctx_new;
+	in.ctx_free = mctx_free;
+	bad = ev_input_loop(argv, argc, &in, on_line, &mc);
 	if (opt.count && !opt.quiet)
-		ev_out_printf("%lu\n", selected);
+		ev_out_printf("%lu\n", mc.selected);
 	ev_err_clear(&err);
 	if (ev_out_close(&err) < 0) {
 		ev_diag(&err);
 		bad = -1;
 	}
-	ev_matcher_free(matcher);
+	ev_matcher_free(mc.matcher);
 	ev_rules_free(rules);
 	free(pfiles);
-	if (opt.quiet && selected)
+	if (opt.quiet && mc.selected)
 		return EV_EXIT_OK;
 	if (bad != 0)
 		return EV_EXIT_ERROR;
-	return selected ? EV_EXIT_OK : EV_EXIT_NONE;
+	return mc.selected ? EV_EXIT_OK : EV_EXIT_NONE;
 }

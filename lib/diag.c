@@ -1,12 +1,15 @@
 /*
  * diag.c - the toolkit's only printer of diagnostics.  Every message goes
  * to stderr as "PROG: FILE:LINE:COL: message", location parts only when
- * known.  Each diagnostic is one fprintf() call on unbuffered stderr, so
- * it reaches the terminal as one write.
+ * known.  Each diagnostic is formatted whole and written with one fwrite()
+ * on unbuffered stderr, so it reaches the terminal as one write; on a
+ * thread with an output capture (ev_out_capture()) it is appended to the
+ * capture instead, for the parallel input loop to print in input order.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evkit.h"
@@ -16,6 +19,7 @@ static const char *progname = "evkit";
 /*
  * Remember the program name for diagnostics: the basename of argv0, which
  * is borrowed (argv outlives every diagnostic).  NULL or "" keeps "evkit".
+ * Call it before any thread is started.
  */
 void
 ev_setprogname(const char *argv0)
@@ -39,6 +43,39 @@ ev_progname(void)
 }
 
 /*
+ * Format one diagnostic line and send it to the thread's capture or, one
+ * write, to stderr.  Falls back to stdio formatting when memory is short.
+ */
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
+{
+	char small[1024], *p = small;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(small)) {
+		p = malloc((size_t)n + 1);
+		va_start(ap, fmt);
+		if (p != NULL)
+			vsnprintf(p, (size_t)n + 1, fmt, ap);
+		else
+			vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		if (p == NULL)
+			return;
+	}
+	if (!ev_out_capture_err(p, (size_t)n))
+		fwrite(p, 1, (size_t)n, stderr);
+	if (p != small)
+		free(p);
+}
+
+/*
  * Print err on stderr as "prog: file:line:col: msg".  Each location part is
  * left out when unknown: the file when err->file is NULL, the line when it
  * is 0, the column when it (or the line) is 0.
@@ -58,9 +95,9 @@ ev_diag(const struct ev_err *err)
 	else if (line != 0)
 		snprintf(pos, sizeof(pos), "%s%lu", sep, line);
 	if (err->file == NULL && line == 0)
-		fprintf(stderr, "%s: %s\n", progname, msg);
+		say("%s: %s\n", progname, msg);
 	else
-		fprintf(stderr, "%s: %s%s: %s\n", progname, file, pos, msg);
+		say("%s: %s%s: %s\n", progname, file, pos, msg);
 }
 
 /* Print "prog: <formatted>" on stderr. */
@@ -73,7 +110,7 @@ ev_warnx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", progname, msg);
+	say("%s: %s\n", progname, msg);
 }
 
 /*
@@ -90,5 +127,5 @@ ev_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s\n", progname, msg, strerror(saved));
+	say("%s: %s: %s\n", progname, msg, strerror(saved));
 }

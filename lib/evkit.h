@@ -90,6 +90,7 @@ int ev_out_flush(void);
 /*
  * True once output is dropped: the reader of stdout has gone away (EPIPE)
  * or a write failed (reported later by ev_out_close()).  Input loops stop.
+ * Safe to call from any thread.
  */
 int ev_out_closed(void);
 /*
@@ -97,6 +98,30 @@ int ev_out_closed(void);
  * '<stdout>': No space left on device").  A closed pipe is not an error.
  */
 int ev_out_close(struct ev_err *err);
+
+/*
+ * Per-thread capture, used by the parallel input loop.  The stdout buffer
+ * above belongs to one thread at a time; a thread with a capture set has
+ * what it passes to ev_out_write(), ev_out_str(), ev_out_printf() and
+ * ev_out_line() appended to out, and what it passes to ev_diag(),
+ * ev_warnx() and ev_warn() appended to err, instead; ev_out_flush() does
+ * nothing there.  The caller owns the buffers (free() them) and empties
+ * them by setting the lengths to 0.  Running out of memory counts as a
+ * write error (ENOMEM), as in ev_out_printf().
+ */
+struct ev_outcap {
+	char *out;		/* stdout bytes */
+	size_t outlen, outcap;
+	char *err;		/* stderr bytes: whole diagnostic lines */
+	size_t errlen, errcap;
+};
+/* Capture the calling thread's output in cap; NULL ends the capture. */
+void ev_out_capture(struct ev_outcap *cap);
+/*
+ * Append s[0..n) to the stderr bytes of the calling thread's capture and
+ * return 1; return 0 when the thread has none.  For diag.c.
+ */
+int ev_out_capture_err(const char *s, size_t n);
 
 /* ---------------------------------------------------------------- input */
 
@@ -121,9 +146,26 @@ enum ev_verdict {
 typedef enum ev_verdict (*ev_line_fn)(void *ctx, const struct ev_line *ln,
     struct ev_err *err);
 
+/* ev_input_opts.jobs: one worker per CPU the process may run on, up to 8. */
+#define EV_JOBS_AUTO (-1)
+
 struct ev_input_opts {
 	size_t max_line;	/* 0: EV_MAX_LINE_DEFAULT */
 	const char *reject_path;	/* keep raw bad lines here, or NULL */
+	/*
+	 * Parallel mode: 0 or 1 reads serially (the default); N > 1 runs the
+	 * callback on N worker threads; EV_JOBS_AUTO on one per CPU (so
+	 * serially on a single CPU).  Needs ctx_new, else reads serially:
+	 * it makes a worker's own context from ctx (NULL when it cannot; the
+	 * loop then uses fewer workers, or none); ctx_free releases one.
+	 * Both are called on the calling thread, before the workers start
+	 * and after they have ended, so ctx_free may fold a worker's
+	 * results into ctx.  Workers share nothing else: whatever fn reaches
+	 * besides its wctx must be read-only.
+	 */
+	int jobs;
+	void *(*ctx_new)(void *ctx);
+	void (*ctx_free)(void *wctx);
 };
 
 /*
@@ -137,6 +179,20 @@ struct ev_input_opts {
  * Returns 0 when every line was good, 1 when some line or file was bad (the
  * tool should exit EV_EXIT_ERROR), and -1 on a fatal error (reported already,
  * or in err for EV_FAIL).
+ *
+ * In parallel mode (opts->jobs, opts->ctx_new) the input is cut into chunks
+ * of whole lines that worker threads run through fn(wctx, ...), with
+ * ln->lineno counted from the start of each file as usual.  What fn writes
+ * with ev_out_*() and ev_diag()/ev_warnx()/ev_warn() is held per chunk and
+ * written in input order by one writer thread, so standard output, standard
+ * error and the reject file get the same bytes as a serial run, and the
+ * result is the same.  fn must not call ev_out_close().  After an EV_STOP
+ * or EV_FAIL (or a closed stdout or a failed reject write) nothing from
+ * later lines is written, but fn may already have been called for some of
+ * them: a tally folded in by ctx_free can count those.  Memory stays
+ * bounded: at most 2 * jobs + 2 chunks of about 512 KiB are in flight.
+ * Reading a pipe or terminal, standard output is flushed whenever the
+ * input runs dry, as serially.
  */
 int ev_input_loop(char *const *files, int nfiles,
     const struct ev_input_opts *opts, ev_line_fn fn, void *ctx);

@@ -146,11 +146,27 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 
 static locale_t utf8_locale;
 
+static int utf8_locale_tried;
+
+/*
+ * Make the C.UTF-8 locale the case mappings use.  Called by
+ * ev_rules_finish() and ev_matcher_new(), before any worker thread runs, so
+ * the workers only read it.
+ */
+void
+ev_case_init(void)
+{
+	if (!utf8_locale_tried) {
+		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8",
+		    (locale_t)0);
+		utf8_locale_tried = 1;
+	}
+}
+
 static locale_t
 case_locale(void)
 {
-	if (utf8_locale == (locale_t)0)
-		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	ev_case_init();
 	return utf8_locale;
 }
 
@@ -817,6 +833,8 @@ struct ev_matcher *
 ev_matcher_new(const struct ev_rules *rs)
 {
 	struct ev_matcher *m = ev_xcalloc(1, sizeof(*m));
+
+	ev_case_init();
 	size_t nf = rs->nfields + 1;
 
 	m->rs = rs;

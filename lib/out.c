@@ -7,10 +7,17 @@
  * reader that went away (EPIPE, seen because ev_out_init() ignores SIGPIPE)
  * is not an error: output is dropped, ev_out_closed() turns true, and the
  * input loop stops quietly, like "grep | head".
+ *
+ * The buffer belongs to one thread at a time.  The parallel input loop
+ * gives each worker a capture (struct ev_outcap) instead: on a thread with
+ * a capture set, output and diagnostics are appended to it, and the loop's
+ * writer thread passes them on in input order.  The closed and error flags
+ * are atomic, so that ev_out_closed() can be asked from any thread.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +26,22 @@
 #include "evkit.h"
 
 #define OUT_BUFSIZE (128 * 1024)
+#define CAP_MIN (16 * 1024) /* first allocation of a capture buffer */
 
 static char out_buf[OUT_BUFSIZE];
 static size_t out_len;
-static int out_closed; /* EPIPE seen */
-static int out_errno;  /* first write error, 0 if none */
+static atomic_int out_closed; /* EPIPE seen */
+static atomic_int out_errno;  /* first write error, 0 if none */
+static _Thread_local struct ev_outcap *capture;
+
+/* Remember the first write error (later ones are dropped with the output). */
+static void
+set_errno(int e)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&out_errno, &none, e);
+}
 
 /*
  * Ignore SIGPIPE (so a closed pipe is an EPIPE we can act on) and reset the
@@ -39,8 +57,16 @@ ev_out_init(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
 	out_len = 0;
-	out_closed = 0;
-	out_errno = 0;
+	atomic_store(&out_closed, 0);
+	atomic_store(&out_errno, 0);
+}
+
+/* True when output is being dropped (closed pipe or earlier error). */
+static int
+dropping(void)
+{
+	return atomic_load_explicit(&out_closed, memory_order_relaxed) ||
+	    atomic_load_explicit(&out_errno, memory_order_relaxed) != 0;
 }
 
 /* Write all of p[0..n) to fd 1, retrying on EINTR and short writes. */
@@ -49,15 +75,15 @@ write_all(const char *p, size_t n)
 {
 	ssize_t w;
 
-	while (n > 0 && !out_closed && out_errno == 0) {
+	while (n > 0 && !dropping()) {
 		w = write(STDOUT_FILENO, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EPIPE)
-				out_closed = 1;
+				atomic_store(&out_closed, 1);
 			else
-				out_errno = errno;
+				set_errno(errno);
 			return;
 		}
 		p += w;
@@ -65,26 +91,88 @@ write_all(const char *p, size_t n)
 	}
 }
 
-/* True when output is being dropped (closed pipe or earlier error). */
+/*
+ * Make room for n more bytes in a capture buffer.  Returns 0, or -1 (and
+ * counts ENOMEM as a write error) when memory runs out.
+ */
 static int
-dropping(void)
+cap_room(char **buf, size_t len, size_t *cap, size_t n)
 {
-	return out_closed || out_errno != 0;
+	size_t ncap = *cap;
+	char *nbuf;
+
+	if (n <= ncap - len)
+		return 0;
+	if (n > SIZE_MAX / 2 - len) {
+		set_errno(ENOMEM);
+		return -1;
+	}
+	if (ncap < CAP_MIN)
+		ncap = CAP_MIN;
+	while (ncap - len < n)
+		ncap *= 2;
+	nbuf = realloc(*buf, ncap);
+	if (nbuf == NULL) {
+		set_errno(ENOMEM);
+		return -1;
+	}
+	*buf = nbuf;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Send the calling thread's output and diagnostics to cap (NULL: back to
+ * the real streams).  See evkit.h.
+ */
+void
+ev_out_capture(struct ev_outcap *cap)
+{
+	capture = cap;
+}
+
+/*
+ * Append s[0..n) to the standard error bytes of the calling thread's
+ * capture.  Returns 1, or 0 when the thread has no capture (the caller
+ * writes to stderr itself).
+ */
+int
+ev_out_capture_err(const char *s, size_t n)
+{
+	struct ev_outcap *c = capture;
+
+	if (c == NULL)
+		return 0;
+	if (cap_room(&c->err, c->errlen, &c->errcap, n) == 0) {
+		memcpy(c->err + c->errlen, s, n);
+		c->errlen += n;
+	}
+	return 1;
+}
+
+/* Append p[0..n) to the capture's standard output bytes. */
+static void
+cap_out(struct ev_outcap *c, const void *p, size_t n)
+{
+	if (cap_room(&c->out, c->outlen, &c->outcap, n) == 0) {
+		memcpy(c->out + c->outlen, p, n);
+		c->outlen += n;
+	}
 }
 
 /*
  * Write the buffered output now.  Returns 0, or -1 once a write error has
  * happened (the error itself is reported by ev_out_close()).  A closed pipe
- * is not an error.
+ * is not an error.  On a thread with a capture there is nothing to do.
  */
 int
 ev_out_flush(void)
 {
-	if (out_len > 0) {
+	if (capture == NULL && out_len > 0) {
 		write_all(out_buf, out_len);
 		out_len = 0;
 	}
-	return out_errno != 0 ? -1 : 0;
+	return atomic_load(&out_errno) != 0 ? -1 : 0;
 }
 
 /*
@@ -97,6 +185,10 @@ ev_out_write(const void *buf, size_t len)
 {
 	if (dropping())
 		return;
+	if (capture != NULL) {
+		cap_out(capture, buf, len);
+		return;
+	}
 	if (len <= OUT_BUFSIZE - out_len) {
 		memcpy(out_buf + out_len, buf, len);
 		out_len += len;
@@ -122,8 +214,19 @@ ev_out_str(const char *s)
 void
 ev_out_line(const void *buf, size_t len)
 {
+	struct ev_outcap *c = capture;
+
 	if (dropping())
 		return;
+	if (c != NULL) {
+		if (len < SIZE_MAX &&
+		    cap_room(&c->out, c->outlen, &c->outcap, len + 1) == 0) {
+			memcpy(c->out + c->outlen, buf, len);
+			c->out[c->outlen + len] = '\n';
+			c->outlen += len + 1;
+		}
+		return;
+	}
 	if (len < OUT_BUFSIZE - out_len) {
 		memcpy(out_buf + out_len, buf, len);
 		out_buf[out_len + len] = '\n';
@@ -142,28 +245,40 @@ ev_out_line(const void *buf, size_t len)
 void
 ev_out_printf(const char *fmt, ...)
 {
+	struct ev_outcap *c = capture;
 	va_list ap;
 	size_t room;
-	char *tmp;
+	char *dst, *tmp;
 	int n;
 
 	if (dropping())
 		return;
-	room = OUT_BUFSIZE - out_len;
+	if (c != NULL) {
+		if (c->outcap - c->outlen < 256)
+			cap_room(&c->out, c->outlen, &c->outcap, 256);
+		dst = c->out != NULL ? c->out + c->outlen : NULL;
+		room = c->outcap - c->outlen;
+	} else {
+		dst = out_buf + out_len;
+		room = OUT_BUFSIZE - out_len;
+	}
 	va_start(ap, fmt);
-	n = vsnprintf(out_buf + out_len, room, fmt, ap);
+	n = vsnprintf(dst, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		out_errno = errno != 0 ? errno : EINVAL;
+		set_errno(errno != 0 ? errno : EINVAL);
 		return;
 	}
 	if ((size_t)n < room) {
-		out_len += (size_t)n;
+		if (c != NULL)
+			c->outlen += (size_t)n;
+		else
+			out_len += (size_t)n;
 		return;
 	}
 	tmp = malloc((size_t)n + 1);
 	if (tmp == NULL) {
-		out_errno = ENOMEM;
+		set_errno(ENOMEM);
 		return;
 	}
 	va_start(ap, fmt);
@@ -176,12 +291,12 @@ ev_out_printf(const char *fmt, ...)
 /*
  * True once output is being dropped: the reader of stdout has gone away
  * (EPIPE) or a write failed.  The input loop stops reading then; a failed
- * write is reported by ev_out_close().
+ * write is reported by ev_out_close().  Safe to call from any thread.
  */
 int
 ev_out_closed(void)
 {
-	return out_closed || out_errno != 0;
+	return dropping();
 }
 
 /*
@@ -193,13 +308,16 @@ ev_out_closed(void)
 int
 ev_out_close(struct ev_err *err)
 {
+	int e;
+
 	ev_out_flush();
-	if (close(STDOUT_FILENO) != 0 && out_errno == 0 && errno != EBADF &&
-	    errno != EINTR && errno != EPIPE)
-		out_errno = errno;
-	if (out_errno == 0)
+	if (close(STDOUT_FILENO) != 0 && atomic_load(&out_errno) == 0 &&
+	    errno != EBADF && errno != EINTR && errno != EPIPE)
+		set_errno(errno);
+	e = atomic_load(&out_errno);
+	if (e == 0)
 		return 0;
 	ev_err_clear(err);
-	ev_err_set(err, "write error on '<stdout>': %s", strerror(out_errno));
+	ev_err_set(err, "write error on '<stdout>': %s", strerror(e));
 	return -1;
 }

@@ -1132,6 +1132,7 @@ ev_rules_finish(struct ev_rules *rs, struct ev_err *err)
 {
 	if (rs->finished)
 		return 0;
+	ev_case_init();
 	if (ev_rules_index(rs, err) < 0)
 		return -1;
 	rs->finished = 1;

@@ -112,6 +112,8 @@ int ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch);
  * candidates; ev_ic_match() decides.
  */
 size_t ev_casefold(const char *s, size_t n, char *out);
+/* Prepare the case mappings (once, before threads start). */
+void ev_case_init(void);
 
 /*
  * event-ruler's equals-ignore-case: each code point of s must be the lower

@@ -11,6 +11,7 @@
 static void
 oom(void)
 {
+	ev_out_capture(NULL);	/* a worker's message must not be buffered */
 	ev_warnx("out of memory");
 	exit(EV_EXIT_ERROR);
 }

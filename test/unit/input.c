@@ -164,7 +164,7 @@ static void
 test_bad(void)
 {
 	struct seen s = {0};
-	struct ev_input_opts o = {0, "rej.ndjson"};
+	struct ev_input_opts o = { .reject_path = "rej.ndjson" };
 	char *f[] = {"a.ndjson", "b.ndjson"};
 	int r;
 
@@ -220,7 +220,7 @@ static void
 test_long(void)
 {
 	struct seen s = {0};
-	struct ev_input_opts o = {5, "rej.ndjson"};
+	struct ev_input_opts o = { .max_line = 5, .reject_path = "rej.ndjson" };
 	char *f[] = {"a.ndjson"};
 	char *big, *want;
 	size_t n, len;
@@ -301,7 +301,7 @@ static void
 test_pipe(void)
 {
 	struct seen s = {0};
-	struct ev_input_opts o = {4, NULL};
+	struct ev_input_opts o = { .max_line = 4 };
 	const char *pieces[] = {
 	    "ab", "c\nde", "f", "\n123", "45", "678", "\nlast"};
 	int p[2], saved, r, st;
