@@ -131,15 +131,37 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 		rs->nkeys += n;
 		rs->htn++;
 	}
-	if (e->tn && e->tmp[e->tn - 1] == field)
+	if (e->tn && (e->tn == 1 || rs->counting ? e->one :
+	    e->tmp[e->tn - 1]) == field)
 		return;
-	if (e->tn == e->tcap) {
-		e->tcap = e->tcap ? e->tcap * 2 : 2;
+	if (rs->counting || e->tn == 0) {
+		e->one = field;
+		e->tn++;
+		return;
+	}
+	if (e->tn == 1) {
+		e->tcap = 4;
+		e->tmp = ev_xmalloc(e->tcap * sizeof(int));
+		e->tmp[0] = e->one;
+	} else if (e->tn == e->tcap) {
+		e->tcap *= 2;
 		e->tmp = realloc(e->tmp, e->tcap * sizeof(int));
 		if (e->tmp == NULL)
 			abort();
 	}
 	e->tmp[e->tn++] = field;
+}
+
+/* Size the table for n keys at most, so that it never grows. */
+static void
+ht_reserve(struct ev_rules *rs, size_t n)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	rs->ht = ev_xcalloc(cap, sizeof(*rs->ht));
+	rs->htcap = cap;
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -665,10 +687,15 @@ cmp_hi(const void *a, const void *b)
 static void
 build_index(struct ev_rules *rs, int anchors_only)
 {
-	size_t f, i;
+	size_t f, i, nconds = 0;
 
 	rs->npidx = (size_t)ev_pathset_count(rs->ps);
 	rs->pidx = ev_xcalloc(rs->npidx + 1, sizeof(*rs->pidx));
+	rs->counting = !anchors_only;
+	for (f = 0; f < rs->nfields; f++)
+		if (!anchors_only || rs->fields[f].anchor)
+			nconds += rs->fields[f].nconds;
+	ht_reserve(rs, nconds);
 	for (f = 0; f < rs->nfields; f++) {
 		const struct ev_field *fd = &rs->fields[f];
 		struct ev_pidx *px = &rs->pidx[fd->path_id];
@@ -743,7 +770,11 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 			continue;
 		e->loff = (uint32_t)rs->nflist;
 		e->ln = e->tn;
-		memcpy(rs->flist + rs->nflist, e->tmp, e->tn * sizeof(int));
+		if (e->tn == 1)
+			rs->flist[rs->nflist] = e->one;
+		else
+			memcpy(rs->flist + rs->nflist, e->tmp,
+			    e->tn * sizeof(int));
 		rs->nflist += e->tn;
 		free(e->tmp);
 		e->tmp = NULL;

@@ -748,8 +748,7 @@ write_rules(struct compiler *c, int arr, const char *key, size_t keylen)
 	f->path = ev_xstrndup(name, strlen(name));
 	ev_grow(&c->all, &c->capall, c->nall + 1, sizeof(*c->all));
 	c->all[c->nall++] = f;
-	f->conds = ev_xcalloc((size_t)N(c, arr)->nchild + 1,
-	    sizeof(struct ev_cond));
+	f->conds = ev_xcalloc((size_t)N(c, arr)->nchild, sizeof(struct ev_cond));
 	for (i = N(c, arr)->first; i >= 0; i = N(c, i)->next) {
 		struct ev_cond *cd = &f->conds[f->nconds];
 		int r;

@@ -149,7 +149,9 @@ struct ev_hent {
 	uint64_t hash;
 	uint32_t koff, klen;	/* key bytes in keys arena */
 	uint32_t loff, ln;	/* field ids in flist (after finish) */
-	int *tmp;		/* field ids while building */
+	int one;		/* building: the field id when tn == 1 (or,
+				 * when only counting, the last one) */
+	int *tmp;		/* building: the field ids when tn > 1 */
 	uint32_t tn, tcap;
 };
 
@@ -211,6 +213,7 @@ struct ev_rules {
 	int *always;		/* sub-rules to check on every event */
 	size_t nalways;
 	int finished;
+	int counting;		/* indexing pass that only counts fields */
 	/* ownership of condition arrays shared between sub-rules */
 	struct ev_cond **condblocks;
 	size_t *condcounts;
