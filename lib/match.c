@@ -107,8 +107,36 @@ ht_resize(struct ev_rules *rs)
 	free(old);
 }
 
-/* Add field to the list of key (built in key[0..n)). */
+/* Add field to the list of entry e (in counting mode: count it). */
 static void
+ht_append(struct ev_rules *rs, struct ev_hent *e, int field)
+{
+	if (e->tn && (e->tn == 1 || rs->counting ? e->one :
+	    e->tmp[e->tn - 1]) == field)
+		return;
+	if (rs->counting || e->tn == 0) {
+		e->one = field;
+		e->tn++;
+		return;
+	}
+	if (e->tn == 1) {
+		e->tcap = 4;
+		e->tmp = ev_xmalloc(e->tcap * sizeof(int));
+		e->tmp[0] = e->one;
+	} else if (e->tn == e->tcap) {
+		e->tcap *= 2;
+		e->tmp = realloc(e->tmp, e->tcap * sizeof(int));
+		if (e->tmp == NULL)
+			abort();
+	}
+	e->tmp[e->tn++] = field;
+}
+
+/*
+ * Add field to the list of key (built in key[0..n)), making the entry if
+ * needed; returns the entry's index (stable: the table is presized).
+ */
+static size_t
 ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 {
 	uint64_t h = hash_bytes(key, n);
@@ -131,25 +159,8 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 		rs->nkeys += n;
 		rs->htn++;
 	}
-	if (e->tn && (e->tn == 1 || rs->counting ? e->one :
-	    e->tmp[e->tn - 1]) == field)
-		return;
-	if (rs->counting || e->tn == 0) {
-		e->one = field;
-		e->tn++;
-		return;
-	}
-	if (e->tn == 1) {
-		e->tcap = 4;
-		e->tmp = ev_xmalloc(e->tcap * sizeof(int));
-		e->tmp[0] = e->one;
-	} else if (e->tn == e->tcap) {
-		e->tcap *= 2;
-		e->tmp = realloc(e->tmp, e->tcap * sizeof(int));
-		if (e->tmp == NULL)
-			abort();
-	}
-	e->tmp[e->tn++] = field;
+	ht_append(rs, e, field);
+	return (size_t)(e - rs->ht);
 }
 
 /* Size the table for n keys at most, so that it never grows. */
@@ -568,9 +579,14 @@ cond_keysize(const struct ev_cond *c)
 	return (c->nstrs ? c->strs[0].n : 0) + sizeof(double) + 5;
 }
 
+/*
+ * Index condition c of field on path: in the hash table (at entry *ent
+ * when that is known, >= 0; the entry used is stored back), or in the
+ * path's value-by-value lists.
+ */
 static void
 index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
-    const struct ev_cond *c, int field)
+    const struct ev_cond *c, int field, long *ent)
 {
 	char kbuf[128], *key;
 	size_t n;
@@ -621,11 +637,15 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
 		px->lin[px->nlin++].field = field;
 		return;
 	}
+	px->nhashed++;
+	if (*ent >= 0) {
+		ht_append(rs, &rs->ht[*ent], field);
+		return;
+	}
 	key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
 	    ev_xmalloc(cond_keysize(c));
 	n = cond_key(c, path, key);
-	ht_add(rs, key, n, field);
-	px->nhashed++;
+	*ent = (long)ht_add(rs, key, n, field);
 	if (key != kbuf)
 		free(key);
 }
@@ -636,31 +656,24 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
  * (those hit most values: anything-but, exists, ranges).
  */
 static size_t
-field_cost(const struct ev_rules *rs, const struct ev_field *fd)
+field_cost(const struct ev_rules *rs, const struct ev_field *fd,
+    const long *ent)
 {
-	char kbuf[128], *key;
-	size_t cost = 0, i, n;
+	size_t cost = 0, i;
 
 	for (i = 0; i < fd->nconds; i++) {
 		const struct ev_cond *c = &fd->conds[i];
-		const struct ev_hent *e;
 
-		key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
-		    ev_xmalloc(cond_keysize(c));
-		n = cond_key(c, fd->path_id, key);
 		if (c->op == EV_OP_NUMERIC) {
 			/* a range index finds about half of its ranges */
 			const struct ev_pidx *px = &rs->pidx[fd->path_id];
 
 			cost += (px->nbylo + px->nbyhi) / 2 + 1;
-		} else if (n == 0) {
+		} else if (ent[i] < 0) {
 			cost += rs->nfields + 1;
 		} else {
-			e = ht_find(rs, key, n, hash_bytes(key, n));
-			cost += e ? e->tn : 1;
+			cost += rs->ht[ent[i]].tn;
 		}
-		if (key != kbuf)
-			free(key);
 	}
 	return cost;
 }
@@ -683,19 +696,20 @@ cmp_hi(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Index the conditions of every field, or of the anchors only. */
+/*
+ * Index the conditions of every field (only counting the fields of each
+ * hash key), or of the anchors only.  ent[cbase[f] + i] is the hash entry
+ * of condition i of field f: found by the first pass, reused by the second.
+ */
 static void
-build_index(struct ev_rules *rs, int anchors_only)
+build_index(struct ev_rules *rs, int anchors_only, long *ent,
+    const size_t *cbase)
 {
-	size_t f, i, nconds = 0;
+	size_t f, i;
 
 	rs->npidx = (size_t)ev_pathset_count(rs->ps);
 	rs->pidx = ev_xcalloc(rs->npidx + 1, sizeof(*rs->pidx));
 	rs->counting = !anchors_only;
-	for (f = 0; f < rs->nfields; f++)
-		if (!anchors_only || rs->fields[f].anchor)
-			nconds += rs->fields[f].nconds;
-	ht_reserve(rs, nconds);
 	for (f = 0; f < rs->nfields; f++) {
 		const struct ev_field *fd = &rs->fields[f];
 		struct ev_pidx *px = &rs->pidx[fd->path_id];
@@ -705,7 +719,8 @@ build_index(struct ev_rules *rs, int anchors_only)
 		if (anchors_only && !fd->anchor)
 			continue;
 		for (i = 0; i < fd->nconds; i++)
-			index_cond(rs, px, fd->path_id, &fd->conds[i], (int)f);
+			index_cond(rs, px, fd->path_id, &fd->conds[i], (int)f,
+			    &ent[cbase[f] + i]);
 	}
 	for (i = 0; i < rs->npidx; i++) {
 		struct ev_pidx *px = &rs->pidx[i];
@@ -717,6 +732,26 @@ build_index(struct ev_rules *rs, int anchors_only)
 	}
 }
 
+/* Free the per-path index (not the hash table). */
+static void
+pidx_free(struct ev_rules *rs)
+{
+	size_t i;
+	int k;
+
+	if (rs->pidx)
+		for (i = 0; i < rs->npidx; i++) {
+			free(rs->pidx[i].lin);
+			free(rs->pidx[i].exists);
+			free(rs->pidx[i].bylo);
+			free(rs->pidx[i].byhi);
+			for (k = 0; k < 4; k++)
+				free(rs->pidx[i].lens[k]);
+		}
+	free(rs->pidx);
+	rs->pidx = NULL;
+}
+
 /*
  * Index the rule set.  Each sub-rule is triggered by one field, its
  * anchor: the one whose values the fewest other fields share (so 3,000
@@ -726,31 +761,47 @@ build_index(struct ev_rules *rs, int anchors_only)
 int
 ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 {
-	size_t i, k, total = 0;
+	size_t i, k, f, total = 0, *cbase;
+	long *ent;
 
-	build_index(rs, 0);
+	cbase = ev_xmalloc((rs->nfields + 1) * sizeof(size_t));
+	for (f = 0, total = 0; f < rs->nfields; f++) {
+		cbase[f] = total;
+		total += rs->fields[f].nconds;
+	}
+	ent = ev_xmalloc((total + 1) * sizeof(long));
+	for (i = 0; i < total; i++)
+		ent[i] = -1;
+	ht_reserve(rs, total);
+	build_index(rs, 0, ent, cbase);
 	for (i = 0; i < rs->nsubs; i++) {
 		struct ev_subrule *s = &rs->subs[i];
 		size_t best = (size_t)-1;
-		int f;
+		int g;
 
 		s->anchor = -1;
-		for (f = s->first_field; f < s->first_field + s->nfields; f++) {
+		for (g = s->first_field; g < s->first_field + s->nfields; g++) {
 			size_t cost;
 
-			if (rs->fields[f].absent_ok)
+			if (rs->fields[g].absent_ok)
 				continue;
-			cost = field_cost(rs, &rs->fields[f]);
+			cost = field_cost(rs, &rs->fields[g], &ent[cbase[g]]);
 			if (cost < best) {
 				best = cost;
-				s->anchor = f;
+				s->anchor = g;
 			}
 		}
 		if (s->anchor >= 0)
 			rs->fields[s->anchor].anchor = 1;
 	}
-	ev_rules_index_free(rs);
-	build_index(rs, 1);
+	/* again, with the anchors only, into the same hash entries */
+	pidx_free(rs);
+	for (k = 0; k < rs->htcap; k++)
+		rs->ht[k].tn = 0;
+	build_index(rs, 1, ent, cbase);
+	free(ent);
+	free(cbase);
+	total = 0;
 	for (i = 0; i < rs->nsubs; i++)
 		if (rs->subs[i].anchor < 0) {
 			rs->always = realloc(rs->always,
@@ -787,18 +838,8 @@ void
 ev_rules_index_free(struct ev_rules *rs)
 {
 	size_t i;
-	int k;
 
-	if (rs->pidx)
-		for (i = 0; i < rs->npidx; i++) {
-			free(rs->pidx[i].lin);
-			free(rs->pidx[i].exists);
-			free(rs->pidx[i].bylo);
-			free(rs->pidx[i].byhi);
-			for (k = 0; k < 4; k++)
-				free(rs->pidx[i].lens[k]);
-		}
-	free(rs->pidx);
+	pidx_free(rs);
 	for (i = 0; i < rs->htcap; i++)
 		free(rs->ht[i].tmp);
 	free(rs->ht);
