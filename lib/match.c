@@ -823,7 +823,7 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 		e->ln = e->tn;
 		if (e->tn == 1)
 			rs->flist[rs->nflist] = e->one;
-		else
+		else if (e->tn > 1)
 			memcpy(rs->flist + rs->nflist, e->tmp,
 			    e->tn * sizeof(int));
 		rs->nflist += e->tn;

@@ -310,6 +310,7 @@ test_pipe(void)
 
 	if (pipe(p) != 0)
 		exit(1);
+	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);

@@ -579,6 +579,7 @@ test_pipe(void)
 		for (i = 0; i < 2; i++) {
 			if (pipe(in) != 0)
 				exit(1);
+			fflush(stdout);	/* the child must not repeat our TAP */
 			pid = fork();
 			if (pid == 0) {
 				close(in[0]);

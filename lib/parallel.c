@@ -1,0 +1,840 @@
+/*
+ * parallel.c - the input loop's order-preserving parallel mode (see
+ * input.c for the serial loop and the bad-line policy).
+ *
+ * In parallel mode the calling thread is the reader: it cuts the input into
+ * chunks of whole lines, counts their lines and deals with the lines that
+ * are too long; worker threads run the tool's callback over the chunks,
+ * with output and diagnostics captured per chunk (ev_out_capture()); one
+ * writer thread writes the chunks out in input order.  A ring of 2*jobs+2
+ * chunk slots bounds memory; one mutex and three condition variables
+ * (a slot is free, a chunk is ready, a chunk is done) tie them together.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evkit.h"
+#include "input_int.h"
+
+#define CHUNK_SIZE (512 * 1024) /* parallel mode: input bytes per chunk */
+#define CHUNK_READ (64 * 1024)	/* least room offered to read(2) there */
+#define JOBS_AUTO_MAX 8		/* more workers than this outrun the reader */
+#define JOBS_MAX 64
+
+/* Capture lengths after a bad line, so the writer can replay its steps. */
+struct mark {
+	size_t out, err, rej;
+};
+
+/*
+ * One chunk of input and what became of it.  In input order: oc.err[0..err0)
+ * (the reader's diagnostic), data[0..skip) (the end or a piece of a line
+ * that is too long, for the reject file) and a newline if rej_nl, then the
+ * lines of data[skip..len) with their output, diagnostics and rejects.
+ */
+struct chunk {
+	unsigned long seq;
+	int done;		/* the writer may take it */
+	const char *file;
+	unsigned long lineno;	/* lines of file before data[skip] */
+	char *data;
+	size_t len, cap, skip;
+	int rej_nl;
+	size_t err0;
+	struct ev_outcap oc;
+	char *rej;		/* raw bad lines, newline-terminated */
+	size_t rejlen, rejcap;
+	struct mark *marks;	/* per bad line, when there is a reject file */
+	size_t nmarks, capmarks;
+	int bad;
+	int verdict;		/* GO_ON, STOP (EV_STOP) or FATAL */
+};
+
+struct worker {
+	pthread_t t;
+	struct par *P;
+	void *wctx;
+};
+
+struct par {
+	struct loop *L;
+	struct chunk *slot;
+	size_t nslot;
+	struct worker *w;
+	int nctx, nwork;
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_free;	/* reader: a slot was freed, or writer done */
+	pthread_cond_t cv_work;	/* workers: a chunk was dispatched */
+	pthread_cond_t cv_done;	/* writer: a chunk is done, or flush asked */
+	unsigned long nfill;	/* chunks dispatched */
+	unsigned long ntake;	/* chunks taken by workers */
+	unsigned long nemit;	/* chunks written, slots free again */
+	unsigned long flush_at;	/* flush stdout once nemit reaches it */
+	int flush_req;
+	int rwait;		/* the reader waits for half the ring */
+	int nidle;		/* workers waiting for a chunk */
+	int finished;		/* the reader is done: no more chunks */
+	int wdone;		/* the writer has stopped */
+	int wres;		/* GO_ON, or FATAL */
+	atomic_ulong cut;	/* nothing after this chunk is written */
+	int wake[2];		/* a byte in this pipe: a cut was made */
+};
+
+/* The reader's position in one file. */
+struct rd {
+	struct par *P;
+	struct chunk *c;	/* being filled */
+	const char *name;
+	unsigned long lineno;	/* lines before c's first */
+	unsigned long nlines;	/* complete lines in c so far */
+	size_t start;		/* start of the partial line in c->data */
+	size_t scan;		/* bytes of c->data looked at for newlines */
+	int discarding;		/* in a line that is too long */
+};
+
+/*
+ * Lower the cut to seq: nothing after chunk seq is to be written.  The
+ * first cut wakes the reader if it waits for input.
+ */
+static void
+set_cut(struct par *P, unsigned long seq)
+{
+	unsigned long cur = atomic_load(&P->cut);
+	ssize_t w;
+
+	while (seq < cur) {
+		if (atomic_compare_exchange_weak(&P->cut, &cur, seq)) {
+			if (cur == ULONG_MAX) {
+				w = write(P->wake[1], "", 1);
+				(void)w; /* full: the reader was woken */
+			}
+			break;
+		}
+	}
+}
+
+/* True when the reader should stop: a cut was made, or stdout is gone. */
+static int
+halted(struct par *P)
+{
+	return atomic_load_explicit(&P->cut, memory_order_relaxed) !=
+		   ULONG_MAX ||
+	    ev_out_closed();
+}
+
+/* Free one buffer when it grew past keep bytes (after a long line). */
+static void
+trim(char **p, size_t *cap, size_t keep)
+{
+	if (*cap > keep) {
+		free(*p);
+		*p = NULL;
+		*cap = 0;
+	}
+}
+
+/*
+ * Wait for the next slot of the ring to be free and make it an empty chunk
+ * of file name after line lineno.  NULL when the writer has stopped.
+ */
+static struct chunk *
+acquire(struct par *P, const char *name, unsigned long lineno)
+{
+	struct chunk *c;
+
+	pthread_mutex_lock(&P->mu);
+	while (P->nfill - P->nemit >= P->nslot && !P->wdone) {
+		P->rwait = 1;
+		pthread_cond_wait(&P->cv_free, &P->mu);
+	}
+	P->rwait = 0;
+	c = P->wdone ? NULL : &P->slot[P->nfill % P->nslot];
+	pthread_mutex_unlock(&P->mu);
+	if (c == NULL)
+		return NULL;
+	trim(&c->data, &c->cap, 2 * CHUNK_SIZE);
+	trim(&c->oc.out, &c->oc.outcap, 4 * CHUNK_SIZE);
+	trim(&c->oc.err, &c->oc.errcap, 4 * CHUNK_SIZE);
+	trim(&c->rej, &c->rejcap, 4 * CHUNK_SIZE);
+	if (c->capmarks > 4096) {
+		free(c->marks);
+		c->marks = NULL;
+		c->capmarks = 0;
+	}
+	c->file = name;
+	c->lineno = lineno;
+	c->len = c->skip = c->err0 = 0;
+	c->rej_nl = 0;
+	c->oc.outlen = c->oc.errlen = c->rejlen = c->nmarks = 0;
+	c->bad = 0;
+	c->verdict = GO_ON;
+	return c;
+}
+
+/* Hand the chunk the reader filled to the workers. */
+static void
+dispatch(struct par *P, struct chunk *c)
+{
+	int idle;
+
+	pthread_mutex_lock(&P->mu);
+	c->seq = P->nfill++;
+	c->done = 0;
+	idle = P->nidle > 0;
+	pthread_mutex_unlock(&P->mu);
+	if (idle)
+		pthread_cond_signal(&P->cv_work);
+}
+
+/* Ask the writer to flush stdout once what was dispatched is written. */
+static void
+request_flush(struct par *P)
+{
+	pthread_mutex_lock(&P->mu);
+	P->flush_req = 1;
+	P->flush_at = P->nfill;
+	pthread_cond_signal(&P->cv_done);
+	pthread_mutex_unlock(&P->mu);
+}
+
+/* Make room for need bytes of data in c.  Returns 0 or -1. */
+static int
+chunk_room(struct chunk *c, size_t need)
+{
+	size_t ncap = c->cap != 0 ? c->cap : CHUNK_SIZE;
+	char *p;
+
+	if (need <= c->cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -1;
+		ncap *= 2;
+	}
+	if ((p = realloc(c->data, ncap)) == NULL)
+		return -1;
+	c->data = p;
+	c->cap = ncap;
+	return 0;
+}
+
+/* Put the reader's diagnostic err in chunk c, before its lines. */
+static void
+chunk_diag(struct chunk *c, const struct ev_err *err)
+{
+	ev_out_capture(&c->oc);
+	ev_diag(err);
+	ev_out_capture(NULL);
+	c->err0 = c->oc.errlen;
+}
+
+/*
+ * Report err in input order, in a chunk of its own: a bad file (verdict
+ * GO_ON, the run is bad) or a fatal error (FATAL).  Returns the verdict,
+ * or STOP when the writer has stopped.
+ */
+int
+ev_par_note(struct par *P, struct ev_err *err, int verdict)
+{
+	struct chunk *c = acquire(P, NULL, 0);
+
+	if (c == NULL)
+		return STOP;
+	chunk_diag(c, err);
+	c->bad = verdict == GO_ON;
+	c->verdict = verdict;
+	dispatch(P, c);
+	return verdict;
+}
+
+/* Out of memory in the reader: the chunk being filled says so, fatally. */
+static int
+rd_oom(struct rd *d)
+{
+	struct ev_err err;
+
+	ev_err_clear(&err);
+	ev_err_set(&err, "out of memory");
+	d->c->len = d->c->skip = 0;
+	chunk_diag(d->c, &err);
+	d->c->verdict = FATAL;
+	dispatch(d->P, d->c);
+	return FATAL;
+}
+
+/*
+ * Dispatch the complete lines of the chunk being filled and carry its
+ * partial line over to a new one.
+ */
+static int
+rd_next(struct rd *d)
+{
+	struct chunk *c = d->c, *n;
+	size_t tail = c->len - d->start;
+
+	c->len = d->start;
+	dispatch(d->P, c);
+	d->lineno += d->nlines;
+	d->nlines = 0;
+	if ((n = acquire(d->P, d->name, d->lineno)) == NULL)
+		return STOP;
+	d->c = n;
+	if (chunk_room(n, tail + CHUNK_READ) != 0)
+		return rd_oom(d);
+	/* The old slot is reused only after this thread acquires it again. */
+	if (tail > 0)
+		memcpy(n->data, c->data + d->start, tail);
+	n->len = tail;
+	d->start = 0;
+	d->scan = tail;
+	return GO_ON;
+}
+
+/*
+ * The partial line has grown past the limit: dispatch the lines before
+ * it, then a chunk with the diagnostic and (for the reject file) the bytes
+ * so far, and discard the rest of the line as it comes.
+ */
+static int
+rd_long(struct rd *d)
+{
+	struct loop *L = d->P->L;
+	struct ev_err err;
+	struct chunk *c;
+	int r;
+
+	if (d->start > 0 && (r = rd_next(d)) != GO_ON)
+		return r;
+	c = d->c;
+	ev_err_clear(&err);
+	err.file = d->name;
+	err.line = ++d->lineno;
+	ev_err_set(&err, "line too long (more than %zu bytes)", L->max_line);
+	chunk_diag(c, &err);
+	c->bad = 1;
+	if (L->rej_fd >= 0)
+		c->skip = c->len;
+	else
+		c->len = 0;
+	dispatch(d->P, c);
+	if ((d->c = acquire(d->P, d->name, d->lineno)) == NULL)
+		return STOP;
+	d->discarding = 1;
+	d->start = d->scan = 0;
+	return GO_ON;
+}
+
+/*
+ * Look at the bytes read into the chunk since last time: finish a line
+ * being discarded, count complete lines, catch a line that grows too long,
+ * and dispatch the chunk once it is full.
+ */
+static int
+rd_scan(struct rd *d)
+{
+	struct loop *L = d->P->L;
+	struct chunk *c = d->c;
+	char *nl = NULL;
+
+	if (d->discarding) {
+		if (d->scan < c->len)
+			nl = memchr(c->data + d->scan, '\n', c->len - d->scan);
+		if (nl == NULL) {
+			if (L->rej_fd < 0)
+				c->len = 0;
+			else if (c->cap - c->len < CHUNK_READ) {
+				c->skip = c->len;
+				dispatch(d->P, c);
+				c = d->c = acquire(d->P, d->name, d->lineno);
+				if (c == NULL)
+					return STOP;
+			}
+			d->scan = c->len;
+			return GO_ON;
+		}
+		c->skip = d->start = d->scan = (size_t)(nl - c->data) + 1;
+		d->discarding = 0;
+	}
+	while (d->scan < c->len &&
+	    (nl = memchr(c->data + d->scan, '\n', c->len - d->scan)) != NULL) {
+		d->nlines++;
+		d->start = d->scan = (size_t)(nl - c->data) + 1;
+	}
+	d->scan = c->len;
+	if (c->len - d->start > L->max_line + 1)
+		return rd_long(d);
+	if (d->start > 0 &&
+	    (c->cap - c->len < CHUNK_READ || d->start >= CHUNK_SIZE))
+		return rd_next(d);
+	return GO_ON;
+}
+
+/*
+ * Wait until a read of fd would not block (data, end of file or error):
+ * not at all when timeout is 0, or until a cut is made.  Returns 1 when fd
+ * is readable, 0 when not (or a cut was made).
+ */
+static int
+readable(struct par *P, int fd, int timeout)
+{
+	struct pollfd pfd[2];
+	int n;
+
+	pfd[0].fd = fd;
+	pfd[1].fd = P->wake[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	do {
+		pfd[0].revents = pfd[1].revents = 0;
+		n = poll(pfd, 2, timeout);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return 1;	/* let read(2) say what is wrong */
+	return pfd[1].revents == 0 && pfd[0].revents != 0;
+}
+
+/*
+ * The reader: cut fd into chunks for the workers.  A pipe or terminal
+ * (streaming) has what was read so far dispatched, and standard output
+ * flushed once it is written, whenever the next read would block.
+ */
+int
+ev_par_read_fd(struct par *P, int fd, const char *name, int streaming)
+{
+	struct rd d;
+	ssize_t nr;
+	int r, e;
+
+	memset(&d, 0, sizeof(d));
+	d.P = P;
+	d.name = name;
+	if ((d.c = acquire(P, name, 0)) == NULL)
+		return STOP;
+	for (;;) {
+		if ((r = rd_scan(&d)) != GO_ON)
+			return r;
+		if (streaming && !readable(P, fd, 0)) {
+			if (!d.discarding && d.start > 0 &&
+			    (r = rd_next(&d)) != GO_ON)
+				return r;
+			request_flush(P);
+			/* Not in read(2): "tail -f | tool -q" must end. */
+			if (!readable(P, fd, -1))
+				return STOP;
+		}
+		if (halted(P))
+			return STOP;
+		if (chunk_room(d.c, d.c->len + CHUNK_READ) != 0)
+			return rd_oom(&d);
+		nr = ev_input_read_some(fd, d.c->data + d.c->len,
+		    d.c->cap - d.c->len);
+		if (nr <= 0)
+			break;
+		d.c->len += (size_t)nr;
+	}
+	e = errno;
+	/* What is left: a line being discarded, or the last line. */
+	if (d.discarding) {
+		if (P->L->rej_fd < 0)
+			d.c->len = 0;
+		d.c->skip = d.c->len;
+		d.c->rej_nl = nr == 0 && P->L->rej_fd >= 0;
+	} else if (nr < 0)
+		d.c->len = d.start;
+	dispatch(P, d.c);
+	if (nr < 0)
+		return ev_input_file_error(P->L, name, e);
+	return GO_ON;
+}
+
+/*
+ * A bad line in a worker: report err and keep the raw line for the reject
+ * file, with a mark for the writer.
+ */
+static int
+chunk_bad(struct par *P, struct chunk *c, const struct ev_err *err,
+    const char *p, size_t n)
+{
+	struct mark *m;
+	size_t ncap;
+	char *q;
+
+	ev_diag(err);
+	c->bad = 1;
+	if (P->L->rej_fd < 0)
+		return GO_ON;
+	if (c->rejcap - c->rejlen <= n) {
+		ncap = c->rejcap != 0 ? c->rejcap : 4096;
+		while (ncap - c->rejlen <= n)
+			ncap *= 2;
+		if ((q = realloc(c->rej, ncap)) == NULL)
+			goto nomem;
+		c->rej = q;
+		c->rejcap = ncap;
+	}
+	if (c->nmarks == c->capmarks) {
+		ncap = c->capmarks != 0 ? c->capmarks * 2 : 64;
+		if ((m = realloc(c->marks, ncap * sizeof(*m))) == NULL)
+			goto nomem;
+		c->marks = m;
+		c->capmarks = ncap;
+	}
+	memcpy(c->rej + c->rejlen, p, n);
+	c->rej[c->rejlen + n] = '\n';
+	c->rejlen += n + 1;
+	m = &c->marks[c->nmarks++];
+	m->out = c->oc.outlen;
+	m->err = c->oc.errlen;
+	m->rej = c->rejlen;
+	return GO_ON;
+nomem:
+	ev_warnx("out of memory");
+	c->verdict = FATAL;
+	set_cut(P, c->seq);
+	return FATAL;
+}
+
+/* handle_line() for a worker: the same policy, into the chunk. */
+static int
+chunk_line(struct par *P, struct chunk *c, void *wctx, unsigned long lineno,
+    const char *p, size_t n)
+{
+	struct loop *L = P->L;
+	struct ev_line ln;
+	struct ev_err err;
+	size_t len = n;
+
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (len > L->max_line) {
+		ev_err_clear(&err);
+		err.file = c->file;
+		err.line = lineno;
+		ev_err_set(&err, "line too long (more than %zu bytes)",
+		    L->max_line);
+		return chunk_bad(P, c, &err, p, n);
+	}
+	if (len == 0 ||
+	    ((p[0] == ' ' || p[0] == '\t') && ev_input_blank(p, len)))
+		return GO_ON;
+	ln.file = c->file;
+	ln.lineno = lineno;
+	ln.buf = p;
+	ln.len = len;
+	ev_err_clear(&err);
+	switch (L->fn(wctx, &ln, &err)) {
+	case EV_NEXT:
+		return GO_ON;
+	case EV_BAD:
+		err.file = c->file;
+		err.line = lineno;
+		if (err.msg[0] == '\0')
+			ev_err_set(&err, "bad event");
+		return chunk_bad(P, c, &err, p, n);
+	case EV_STOP:
+		c->verdict = STOP;
+		set_cut(P, c->seq);
+		return STOP;
+	case EV_FAIL:
+	default:
+		ev_diag(&err);
+		c->verdict = FATAL;
+		set_cut(P, c->seq);
+		return FATAL;
+	}
+}
+
+/* Run the lines of chunk c through the tool, capturing what they print. */
+static void
+chunk_run(struct par *P, struct chunk *c, void *wctx)
+{
+	const char *p, *end, *nl;
+	unsigned long lineno = c->lineno;
+	size_t n;
+
+	if (c->len <= c->skip)
+		return;
+	p = c->data + c->skip;
+	end = c->data + c->len;
+	ev_out_capture(&c->oc);
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (chunk_line(P, c, wctx, ++lineno, p, n) != GO_ON ||
+		    nl == NULL)
+			break;
+		p = nl + 1;
+		/* Later output would not be written anyway. */
+		if (atomic_load_explicit(&P->cut, memory_order_relaxed) <
+			c->seq ||
+		    ev_out_closed())
+			break;
+	}
+	ev_out_capture(NULL);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct par *P = w->P;
+	struct chunk *c;
+
+	int wake = 0;
+
+	/* Signals go out after unlocking, not to wake into a held lock. */
+	pthread_mutex_lock(&P->mu);
+	for (;;) {
+		while (P->ntake == P->nfill && !P->finished) {
+			if (wake) {
+				pthread_mutex_unlock(&P->mu);
+				pthread_cond_signal(&P->cv_done);
+				wake = 0;
+				pthread_mutex_lock(&P->mu);
+				continue;
+			}
+			P->nidle++;
+			pthread_cond_wait(&P->cv_work, &P->mu);
+			P->nidle--;
+		}
+		if (P->ntake == P->nfill)
+			break;
+		c = &P->slot[P->ntake++ % P->nslot];
+		pthread_mutex_unlock(&P->mu);
+		if (wake)
+			pthread_cond_signal(&P->cv_done);
+		if (c->seq <= atomic_load(&P->cut) && !ev_out_closed())
+			chunk_run(P, c, w->wctx);
+		pthread_mutex_lock(&P->mu);
+		c->done = 1;
+		wake = c->seq == P->nemit;
+	}
+	pthread_mutex_unlock(&P->mu);
+	if (wake)
+		pthread_cond_signal(&P->cv_done);
+	return NULL;
+}
+
+/* Write c's output bytes [from, to) and diagnostic bytes [efrom, eto). */
+static void
+emit_part(const struct chunk *c, size_t from, size_t to, size_t efrom,
+    size_t eto)
+{
+	if (to > from)
+		ev_out_write(c->oc.out + from, to - from);
+	if (eto > efrom)
+		fwrite(c->oc.err + efrom, 1, eto - efrom, stderr);
+}
+
+/*
+ * Write chunk c out: stdout through the ev_out buffer, stderr, and the
+ * reject file, bad line by bad line, so that a failing reject write stops
+ * at the same line as in a serial run.  Returns the chunk's verdict, or
+ * FATAL.
+ */
+static int
+emit(struct par *P, struct chunk *c)
+{
+	struct loop *L = P->L;
+	size_t o = 0, e = c->err0, j = 0, i;
+	const struct mark *m;
+
+	emit_part(c, 0, 0, 0, c->err0);
+	if (L->rej_fd >= 0 &&
+	    ((c->skip > 0 && ev_input_reject(L, c->data, c->skip) != GO_ON) ||
+		(c->rej_nl && ev_input_reject(L, "\n", 1) != GO_ON)))
+		return FATAL;
+	for (i = 0; i < c->nmarks; i++) {
+		m = &c->marks[i];
+		emit_part(c, o, m->out, e, m->err);
+		if (ev_input_reject(L, c->rej + j, m->rej - j - 1) != GO_ON ||
+		    ev_input_reject(L, "\n", 1) != GO_ON)
+			return FATAL;
+		o = m->out;
+		e = m->err;
+		j = m->rej;
+	}
+	emit_part(c, o, c->oc.outlen, e, c->oc.errlen);
+	if (c->bad)
+		L->bad = 1;
+	return c->verdict;
+}
+
+/*
+ * The writer: chunks in input order, until the reader is done or a chunk
+ * stops the run (EV_STOP, a fatal error, stdout closed).
+ */
+static void *
+writer_main(void *arg)
+{
+	struct par *P = arg;
+	struct chunk *c;
+	int r;
+
+	pthread_mutex_lock(&P->mu);
+	for (;;) {
+		c = &P->slot[P->nemit % P->nslot];
+		if (P->nemit < P->nfill && c->done) {
+			pthread_mutex_unlock(&P->mu);
+			r = emit(P, c);
+			if (r == GO_ON && ev_out_closed())
+				r = STOP;
+			pthread_mutex_lock(&P->mu);
+			/* Wake the reader to refill half the ring at once. */
+			P->nemit++;
+			if (P->rwait &&
+			    P->nslot - (P->nfill - P->nemit) >= P->nslot / 2)
+				pthread_cond_signal(&P->cv_free);
+			if (r != GO_ON) {
+				if (r == FATAL)
+					P->wres = FATAL;
+				set_cut(P, c->seq);
+				break;
+			}
+		} else if (P->nemit == P->nfill && P->finished)
+			break;
+		else if (P->flush_req && P->nemit >= P->flush_at) {
+			P->flush_req = 0;
+			pthread_mutex_unlock(&P->mu);
+			ev_out_flush();
+			pthread_mutex_lock(&P->mu);
+			if (ev_out_closed()) {
+				set_cut(P, P->nemit);
+				break;
+			}
+		} else
+			pthread_cond_wait(&P->cv_done, &P->mu);
+	}
+	P->wdone = 1;
+	pthread_cond_broadcast(&P->cv_free);
+	pthread_mutex_unlock(&P->mu);
+	return NULL;
+}
+
+/* Tell the threads that no more chunks will come, and wait for them. */
+static void
+par_finish(struct par *P)
+{
+	int i;
+
+	pthread_mutex_lock(&P->mu);
+	P->finished = 1;
+	pthread_cond_broadcast(&P->cv_work);
+	pthread_cond_broadcast(&P->cv_done);
+	pthread_mutex_unlock(&P->mu);
+	for (i = 0; i < P->nwork; i++)
+		pthread_join(P->w[i].t, NULL);
+	pthread_join(P->writer, NULL);
+}
+
+/* Release the workers' contexts and the chunks. */
+static void
+par_free(struct par *P, const struct ev_input_opts *opts)
+{
+	struct chunk *c;
+	size_t i;
+	int k;
+
+	for (k = 0; k < P->nctx; k++)
+		if (opts->ctx_free != NULL)
+			opts->ctx_free(P->w[k].wctx);
+	for (i = 0; P->slot != NULL && i < P->nslot; i++) {
+		c = &P->slot[i];
+		free(c->data);
+		free(c->oc.out);
+		free(c->oc.err);
+		free(c->rej);
+		free(c->marks);
+	}
+	free(P->slot);
+	free(P->w);
+}
+
+/* How many workers opts asks for: 1 means read serially. */
+int
+ev_par_jobs(const struct ev_input_opts *opts)
+{
+	cpu_set_t set;
+	long n;
+	int jobs;
+
+	if (opts == NULL || opts->ctx_new == NULL)
+		return 1;
+	jobs = opts->jobs;
+	if (jobs == EV_JOBS_AUTO) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+		    CPU_COUNT(&set) < n)
+			n = CPU_COUNT(&set);
+		jobs = n > JOBS_AUTO_MAX ? JOBS_AUTO_MAX : (int)n;
+	}
+	if (jobs < 2)
+		return 1;
+	return jobs > JOBS_MAX ? JOBS_MAX : jobs;
+}
+
+/*
+ * Read the operands in parallel mode.  Returns GO_ON, STOP or FATAL like
+ * ev_input_read_operand(), or NO_THREADS, having read nothing, when no worker
+ * context or thread could be made.
+ */
+int
+ev_par_loop(struct loop *L, char *const *files, int nfiles,
+    const struct ev_input_opts *opts, void *ctx, int jobs)
+{
+	struct par P;
+	int i, r = GO_ON;
+
+	memset(&P, 0, sizeof(P));
+	P.L = L;
+	P.nslot = 2 * (size_t)jobs + 2;
+	atomic_init(&P.cut, ULONG_MAX);
+	P.slot = calloc(P.nslot, sizeof(*P.slot));
+	P.w = calloc((size_t)jobs, sizeof(*P.w));
+	if (P.slot == NULL || P.w == NULL ||
+	    pipe2(P.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(P.slot);
+		free(P.w);
+		return NO_THREADS;
+	}
+	for (; P.nctx < jobs; P.nctx++) {
+		P.w[P.nctx].P = &P;
+		if ((P.w[P.nctx].wctx = opts->ctx_new(ctx)) == NULL)
+			break;
+	}
+	pthread_mutex_init(&P.mu, NULL);
+	pthread_cond_init(&P.cv_free, NULL);
+	pthread_cond_init(&P.cv_work, NULL);
+	pthread_cond_init(&P.cv_done, NULL);
+	if (P.nctx > 0 &&
+	    pthread_create(&P.writer, NULL, writer_main, &P) == 0) {
+		while (P.nwork < P.nctx &&
+		    pthread_create(&P.w[P.nwork].t, NULL, worker_main,
+			&P.w[P.nwork]) == 0)
+			P.nwork++;
+		L->par = &P;
+		for (i = 0; i < nfiles && r == GO_ON && !halted(&P) &&
+		     P.nwork > 0; i++)
+			r = ev_input_read_operand(L, files[i]);
+		L->par = NULL;
+		par_finish(&P);
+		r = P.nwork > 0 ? P.wres : NO_THREADS;
+	} else
+		r = NO_THREADS;
+	pthread_cond_destroy(&P.cv_done);
+	pthread_cond_destroy(&P.cv_work);
+	pthread_cond_destroy(&P.cv_free);
+	pthread_mutex_destroy(&P.mu);
+	close(P.wake[0]);
+	close(P.wake[1]);
+	par_free(&P, opts);
+	return r;
+}
