@@ -1391,3 +1391,26 @@ EOF
 	run -2 --separate-stderr evmatch -t -f t.json
 	[ "$stderr" = "evmatch: t.json:1:1: no event rules in template" ]
 }
+
+# ------------------------------------------------------------------ threads
+
+@test "evmatch: output, diagnostics and rejects on many CPUs equal those on one" {
+	command -v taskset >/dev/null || skip "no taskset"
+	[ "$(nproc)" -gt 1 ] || skip "one CPU"
+	awk 'BEGIN {
+		for (i = 1; i <= 30000; i++) {
+			if (i % 997 == 0) print "{\"source\": broken " i
+			else if (i % 1499 == 0) print "[" i "]"
+			else printf "{\"source\":\"s%d\",\"detail\":{\"n\":%d,\"pad\":\"%0100d\"}}\n", i % 7, i, 0
+		}
+	}' >big.ndjson
+	p='{"source":["s3"],"detail":{"n":[{"numeric":[">",100]}]}}'
+	run -2 --separate-stderr evmatch -n --reject=rej.many "$p" big.ndjson
+	many_out=$output many_err=$stderr
+	run -2 --separate-stderr taskset -c 0 evmatch -n --reject=rej.one "$p" big.ndjson
+	[ "$output" = "$many_out" ]
+	[ "$stderr" = "$many_err" ]
+	cmp rej.one rej.many
+	[ "$(printf '%s\n' "$output" | wc -l)" -gt 4000 ]
+	[ "$(wc -l <rej.one)" -eq 50 ]
+}
