@@ -37,7 +37,8 @@ struct branch {
 
 struct compiler {
 	struct ev_rules *rs;
-	struct ev_jdoc *doc;
+	const struct ev_jdoc *doc;
+	size_t erroff;		/* byte offset of the error in doc's text */
 	struct ev_err *err;
 	struct branch *br;	/* current branches */
 	size_t nbr, capbr;
@@ -69,8 +70,8 @@ fail(struct compiler *c, int node, const char *field, const char *fmt, ...)
 		ev_err_set(c->err, "invalid pattern at '%s': %s", p, reason);
 	else
 		ev_err_set(c->err, "invalid pattern: %s", reason);
-	ev_jdoc_locate(c->doc, c->doc->n[node].off, &c->err->line,
-	    &c->err->col);
+	c->erroff = c->doc->n[node].off;
+	ev_jdoc_locate(c->doc, c->erroff, &c->err->line, &c->err->col);
 	return -1;
 }
 
@@ -1091,13 +1092,54 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 	return 0;
 }
 
+/*
+ * Compile the pattern at node root of doc (whose raw text is kept for
+ * --explain) as rule name.  On error, *erroff gets the byte offset of the
+ * fault in doc's text.
+ */
+int
+ev_rules_add_node(struct ev_rules *rs, const char *name,
+    const struct ev_jdoc *doc, int root, size_t *erroff, struct ev_err *err)
+{
+	const struct ev_jnode *n = &doc->n[root];
+	struct compiler c;
+	char nbuf[32];
+	int r;
+
+	if (rs->finished) {
+		ev_err_set(err, "rule set already finished");
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.rs = rs;
+	c.doc = doc;
+	c.err = err;
+	if (n->type != EV_J_OBJECT)
+		r = fail(&c, root, NULL, "Filter is not an object");
+	else
+		r = parse_object(&c, root, 0);
+	if (r == 0) {
+		if (name == NULL) {
+			snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);
+			name = nbuf;
+		}
+		if (n->type == EV_J_OBJECT)
+			r = commit_rule(rs, &c, name, n->str, n->len, err);
+		else
+			r = commit_rule(rs, &c, name, doc->text + n->off,
+			    doc->textlen - n->off, err);
+	}
+	if (r < 0 && erroff != NULL)
+		*erroff = c.erroff;
+	compiler_free(&c, r == 0);
+	return r;
+}
+
 int
 ev_rules_add(struct ev_rules *rs, const char *name, const char *text,
     size_t len, struct ev_err *err)
 {
-	struct compiler c;
 	struct ev_jdoc doc;
-	char nbuf[32];
 	int r;
 
 	if (rs->finished) {
@@ -1106,22 +1148,7 @@ ev_rules_add(struct ev_rules *rs, const char *name, const char *text,
 	}
 	if (ev_jdoc_parse(&doc, text, len, err) < 0)
 		return -1;
-	memset(&c, 0, sizeof(c));
-	c.rs = rs;
-	c.doc = &doc;
-	c.err = err;
-	if (doc.n[0].type != EV_J_OBJECT)
-		r = fail(&c, 0, NULL, "Filter is not an object");
-	else
-		r = parse_object(&c, 0, 0);
-	if (r == 0) {
-		if (name == NULL) {
-			snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);
-			name = nbuf;
-		}
-		r = commit_rule(rs, &c, name, text, len, err);
-	}
-	compiler_free(&c, r == 0);
+	r = ev_rules_add_node(rs, name, &doc, 0, NULL, err);
 	ev_jdoc_free(&doc);
 	return r;
 }

@@ -137,6 +137,14 @@ int ev_ip_parse(const char *s, size_t n, uint8_t out[16]);
  */
 int ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n);
 
+/*
+ * ev_rules_add() for a pattern already parsed: the object at node root of
+ * doc (see pattern.c).  Errors are located in doc's text; *erroff (when
+ * not NULL) gets the byte offset of the fault there.
+ */
+int ev_rules_add_node(struct ev_rules *rs, const char *name,
+    const struct ev_jdoc *doc, int root, size_t *erroff, struct ev_err *err);
+
 /* The original text of rule i, for --explain. */
 const char *ev_rules_text(const struct ev_rules *rs, size_t i, size_t *len);
 

@@ -29,6 +29,7 @@
 
 #include "evkit.h"
 #include "json_int.h"
+#include "pattern_int.h"
 
 /* What a load works with. */
 struct load {
@@ -111,25 +112,17 @@ add_pattern(struct load *ld, const struct ev_jdoc *doc, size_t base,
     int ni, const char *name, struct ev_err *err)
 {
 	const struct ev_jnode *n = &doc->n[ni];
-	size_t off = base + n->off;
-	unsigned long pl, pc, l, c;
+	size_t off = base + n->off, erroff;
 
 	if (n->type == EV_J_STRING) {
 		if (ev_rules_add(ld->rs, name, n->str, n->len, err) < 0) {
 			locate(ld, err, off);
 			return -1;
 		}
-	} else if (ev_rules_add(ld->rs, name, n->str, n->len, err) < 0) {
-		l = err->line;
-		c = err->col;
-		locate(ld, err, off);
-		pl = err->line;
-		pc = err->col;
-		if (l >= 1 && c >= 1) {
-			/* err is relative to the object's first byte */
-			err->line = pl + l - 1;
-			err->col = l == 1 ? pc + c - 1 : c;
-		}
+	} else if (ev_rules_add_node(ld->rs, name, doc, ni, &erroff,
+	    err) < 0) {
+		/* erroff is in doc's text, which starts at base */
+		locate(ld, err, base + erroff);
 		return -1;
 	}
 	ld->added++;
