@@ -105,7 +105,7 @@ section() {
 	done
 }
 
-# Each diagnostic the spec lists (doc/evmatch-cli.md), and a few more, is
+# Each diagnostic evmatch can print is
 # provoked from evmatch; the message without its variable parts must appear
 # in the DIAGNOSTICS of evmatch(1).
 @test "docs: every evmatch diagnostic is in evmatch(1) DIAGNOSTICS" {
