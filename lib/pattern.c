@@ -20,6 +20,7 @@
 #include "pattern_int.h"
 
 #define MAX_SUBRULES 4096
+#define STRBLOCK (64 * 1024)
 
 /* A field while compiling: shared by every branch that holds it. */
 struct tfield {
@@ -947,13 +948,13 @@ ev_rules_free(struct ev_rules *rs)
 	if (rs == NULL)
 		return;
 	ev_rules_index_free(rs);
-	for (i = 0; i < rs->nrules; i++) {
-		free(rs->rules[i].name);
-		free(rs->rules[i].text);
+	while (rs->strs != NULL) {
+		struct strblock *b = rs->strs;
+
+		rs->strs = b->next;
+		free(b);
 	}
 	free(rs->rules);
-	for (i = 0; i < rs->nfields; i++)
-		free(rs->fields[i].path);
 	free(rs->fields);
 	free(rs->subs);
 	for (i = 0; i < rs->ncondblocks; i++) {
@@ -1012,6 +1013,32 @@ utf16_next(const char **s, unsigned *low)
 }
 
 /* Order paths as Java orders strings (by UTF-16 code units). */
+/*
+ * Copy s[0..n) (NUL-terminated) into the rule set's string blocks, which
+ * live as long as the rule set: names, texts and paths are many and small.
+ */
+static char *
+strs_dup(struct ev_rules *rs, const char *s, size_t n)
+{
+	struct strblock *b = rs->strs;
+	char *p;
+
+	if (b == NULL || b->size - b->used < n + 1) {
+		size_t size = n + 1 > STRBLOCK ? n + 1 : STRBLOCK;
+
+		b = ev_xmalloc(sizeof(*b) + size);
+		b->size = size;
+		b->used = 0;
+		b->next = rs->strs;
+		rs->strs = b;
+	}
+	p = b->mem + b->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	b->used += n + 1;
+	return p;
+}
+
 static int
 cmp_tfield(const void *a, const void *b)
 {
@@ -1026,6 +1053,21 @@ cmp_tfield(const void *a, const void *b)
 	return cx < cy ? -1 : cx > cy;
 }
 
+/* Insertion sort: a branch has a handful of fields. */
+static void
+sort_fields(struct tfield **f, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct tfield *t = f[i];
+
+		for (j = i; j > 0 && cmp_tfield(&f[j - 1], &t) > 0; j--)
+			f[j] = f[j - 1];
+		f[j] = t;
+	}
+}
+
 /* Move the compiled branches of c into rs as rule `name`. */
 static int
 commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
@@ -1036,8 +1078,8 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 
 	ev_grow(&rs->rules, &rs->caprules, rs->nrules + 1, sizeof(*rs->rules));
 	r = &rs->rules[rs->nrules];
-	r->name = ev_xstrndup(name, strlen(name));
-	r->text = ev_xstrndup(text, len);
+	r->name = strs_dup(rs, name, strlen(name));
+	r->text = strs_dup(rs, text, len);
 	r->textlen = len;
 	r->first_sub = (int)rs->nsubs;
 	r->nsub = (int)c->nbr;
@@ -1045,7 +1087,7 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 		struct ev_subrule *s;
 
 		/* fields in path order: event-ruler checks them that way */
-		qsort(c->br[k].f, c->br[k].n, sizeof(*c->br[k].f), cmp_tfield);
+		sort_fields(c->br[k].f, c->br[k].n);
 		ev_grow(&rs->subs, &rs->capsubs, rs->nsubs + 1,
 		    sizeof(*rs->subs));
 		s = &rs->subs[rs->nsubs];
@@ -1066,7 +1108,7 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 			ev_grow(&rs->fields, &rs->capfields, rs->nfields + 1,
 			    sizeof(*rs->fields));
 			f = &rs->fields[rs->nfields++];
-			f->path = ev_xstrndup(tf->path, strlen(tf->path));
+			f->path = strs_dup(rs, tf->path, strlen(tf->path));
 			f->path_id = id;
 			f->conds = tf->conds;
 			f->nconds = tf->nconds;
@@ -1079,12 +1121,16 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 	}
 	/* the rule set now owns every condition block */
 	for (i = 0; i < c->nall; i++) {
+		size_t cap = rs->capcondblocks;
+
 		ev_grow(&rs->condblocks, &rs->capcondblocks,
 		    rs->ncondblocks + 1, sizeof(*rs->condblocks));
-		rs->condcounts = realloc(rs->condcounts,
-		    rs->capcondblocks * sizeof(size_t));
-		if (rs->condcounts == NULL)
-			abort();
+		if (rs->capcondblocks != cap || rs->condcounts == NULL) {
+			rs->condcounts = realloc(rs->condcounts,
+			    rs->capcondblocks * sizeof(size_t));
+			if (rs->condcounts == NULL)
+				abort();
+		}
 		rs->condblocks[rs->ncondblocks] = c->all[i]->conds;
 		rs->condcounts[rs->ncondblocks++] = c->all[i]->nconds;
 	}

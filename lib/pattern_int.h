@@ -194,6 +194,13 @@ struct ev_pidx {
 	int nhashed;		/* conditions in the hash table */
 };
 
+/* A block of strings owned by a rule set. */
+struct strblock {
+	struct strblock *next;
+	size_t size, used;
+	char mem[];
+};
+
 struct ev_rule {
 	char *name;
 	char *text;
@@ -220,6 +227,7 @@ struct ev_rules {
 	size_t nflist;
 	int *always;		/* sub-rules to check on every event */
 	size_t nalways;
+	struct strblock *strs;	/* names, texts and paths */
 	int finished;
 	int counting;		/* indexing pass that only counts fields */
 	/* ownership of condition arrays shared between sub-rules */

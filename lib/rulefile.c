@@ -191,6 +191,28 @@ is_wrapper(const struct ev_jdoc *doc, int o, int *scheduled)
 }
 
 /*
+ * The default name of a rule: "FILE:N".  (Made for every rule of a large
+ * file, so without snprintf.)
+ */
+static void
+pos_name(char *buf, size_t size, const char *file, unsigned long n)
+{
+	char digits[24];
+	size_t fl = strlen(file), k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	if (fl + k + 2 > size)
+		fl = size - k - 2;
+	memcpy(buf, file, fl);
+	buf[fl++] = ':';
+	while (k > 0)
+		buf[fl++] = digits[--k];
+	buf[fl] = '\0';
+}
+
+/*
  * Add the rule in object o: a wrapper (named by its name member, else
  * dflt) or a bare pattern (named dflt).
  */
@@ -232,7 +254,7 @@ load_array(struct load *ld, const struct ev_jdoc *doc, int a,
 			locate(ld, err, doc->n[i].off);
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s:%d", ld->disp, pos);
+		pos_name(name, sizeof(name), ld->disp, (unsigned long)pos);
 		if (add_rule_object(ld, doc, 0, i, name, err) < 0)
 			return -1;
 	}
@@ -464,7 +486,7 @@ load_ndjson(struct load *ld, struct ev_err *err)
 			locate(ld, err, base + doc.n[0].off);
 			return -1;
 		}
-		snprintf(name, sizeof(name), "%s:%lu", ld->disp, lineno);
+		pos_name(name, sizeof(name), ld->disp, lineno);
 		r = add_rule_object(ld, &doc, base, 0, name, err);
 		ev_jdoc_free(&doc);
 		if (r < 0)
