@@ -72,39 +72,52 @@ static struct ev_hent *
 ht_find(const struct ev_rules *rs, const char *key, size_t n, uint64_t h)
 {
 	size_t mask = rs->htcap - 1, i;
+	uint32_t tag = (uint32_t)(h >> 32);
 
 	if (rs->htcap == 0)
 		return NULL;
 	for (i = h & mask;; i = (i + 1) & mask) {
-		struct ev_hent *e = &rs->ht[i];
+		const struct ev_slot *sl = &rs->slots[i];
+		struct ev_hent *e;
 
-		if (e->klen == 0)
+		if (sl->ent == 0)
 			return NULL;
-		if (e->hash == h && e->klen == n &&
-		    memcmp(rs->keys + e->koff, key, n) == 0)
+		if (sl->tag != tag)
+			continue;
+		e = &rs->ht[sl->ent - 1];
+		if (e->klen == n && memcmp(rs->keys + e->koff, key, n) == 0)
 			return e;
 	}
 }
 
+/* Put entry k (index in ht) into the slots. */
 static void
-ht_resize(struct ev_rules *rs)
+slot_put(struct ev_rules *rs, size_t k)
 {
-	struct ev_hent *old = rs->ht;
-	size_t oldcap = rs->htcap, i, mask;
+	size_t mask = rs->htcap - 1, i;
+	uint64_t h = rs->ht[k].hash;
 
-	rs->htcap = oldcap ? oldcap * 2 : 64;
-	rs->ht = ev_xcalloc(rs->htcap, sizeof(*rs->ht));
-	mask = rs->htcap - 1;
-	for (i = 0; i < oldcap; i++) {
-		size_t j;
+	for (i = h & mask; rs->slots[i].ent; i = (i + 1) & mask)
+		;
+	rs->slots[i].tag = (uint32_t)(h >> 32);
+	rs->slots[i].ent = (uint32_t)(k + 1);
+}
 
-		if (old[i].klen == 0)
-			continue;
-		for (j = old[i].hash & mask; rs->ht[j].klen; j = (j + 1) & mask)
-			;
-		rs->ht[j] = old[i];
-	}
-	free(old);
+/* Make room for n keys at least: slots at most half full. */
+static void
+ht_reserve(struct ev_rules *rs, size_t n)
+{
+	size_t cap = 64, k;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	if (cap <= rs->htcap)
+		return;
+	free(rs->slots);
+	rs->slots = ev_xcalloc(cap, sizeof(*rs->slots));
+	rs->htcap = cap;
+	for (k = 0; k < rs->htn; k++)
+		slot_put(rs, k);
 }
 
 /* Add field to the list of entry e (in counting mode: count it). */
@@ -134,7 +147,7 @@ ht_append(struct ev_rules *rs, struct ev_hent *e, int field)
 
 /*
  * Add field to the list of key (built in key[0..n)), making the entry if
- * needed; returns the entry's index (stable: the table is presized).
+ * needed; returns the entry's index in ht.
  */
 static size_t
 ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
@@ -143,36 +156,20 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 	struct ev_hent *e = ht_find(rs, key, n, h);
 
 	if (e == NULL) {
-		size_t mask, i;
-
 		if ((rs->htn + 1) * 2 > rs->htcap)
-			ht_resize(rs);
-		mask = rs->htcap - 1;
-		for (i = h & mask; rs->ht[i].klen; i = (i + 1) & mask)
-			;
-		e = &rs->ht[i];
+			ht_reserve(rs, 2 * rs->htn + 1);
+		ev_grow(&rs->ht, &rs->htcapents, rs->htn + 1, sizeof(*rs->ht));
+		e = &rs->ht[rs->htn];
 		ev_grow(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
 		memcpy(rs->keys + rs->nkeys, key, n);
 		e->hash = h;
 		e->koff = (uint32_t)rs->nkeys;
 		e->klen = (uint32_t)n;
 		rs->nkeys += n;
-		rs->htn++;
+		slot_put(rs, rs->htn++);
 	}
 	ht_append(rs, e, field);
 	return (size_t)(e - rs->ht);
-}
-
-/* Size the table for n keys at most, so that it never grows. */
-static void
-ht_reserve(struct ev_rules *rs, size_t n)
-{
-	size_t cap = 64;
-
-	while (cap < 2 * n + 2)
-		cap *= 2;
-	rs->ht = ev_xcalloc(cap, sizeof(*rs->ht));
-	rs->htcap = cap;
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -796,7 +793,7 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 	}
 	/* again, with the anchors only, into the same hash entries */
 	pidx_free(rs);
-	for (k = 0; k < rs->htcap; k++)
+	for (k = 0; k < rs->htn; k++)
 		rs->ht[k].tn = 0;
 	build_index(rs, 1, ent, cbase);
 	free(ent);
@@ -811,14 +808,12 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 			rs->always[rs->nalways++] = (int)i;
 		}
 	/* flatten the hash lists */
-	for (k = 0; k < rs->htcap; k++)
+	for (k = 0; k < rs->htn; k++)
 		total += rs->ht[k].tn;
 	rs->flist = ev_xmalloc((total + 1) * sizeof(int));
-	for (k = 0; k < rs->htcap; k++) {
+	for (k = 0; k < rs->htn; k++) {
 		struct ev_hent *e = &rs->ht[k];
 
-		if (e->klen == 0)
-			continue;
 		e->loff = (uint32_t)rs->nflist;
 		e->ln = e->tn;
 		if (e->tn == 1)
@@ -840,9 +835,12 @@ ev_rules_index_free(struct ev_rules *rs)
 	size_t i;
 
 	pidx_free(rs);
-	for (i = 0; i < rs->htcap; i++)
+	for (i = 0; i < rs->htn; i++)
 		free(rs->ht[i].tmp);
 	free(rs->ht);
+	free(rs->slots);
+	rs->slots = NULL;
+	rs->htcapents = 0;
 	free(rs->keys);
 	free(rs->flist);
 	free(rs->always);

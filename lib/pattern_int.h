@@ -163,6 +163,12 @@ struct ev_hent {
 	uint32_t tn, tcap;
 };
 
+/* A hash slot: 8 bytes, so that probing stays in cache. */
+struct ev_slot {
+	uint32_t tag;		/* the high half of the key's hash */
+	uint32_t ent;		/* index in ht + 1; 0: empty */
+};
+
 /* A condition that is tested value by value (not hashed). */
 struct ev_lcond {
 	const struct ev_cond *c;
@@ -219,8 +225,10 @@ struct ev_rules {
 	struct ev_pidx *pidx;	/* by path id */
 	size_t npidx;
 	/* hash of keys */
-	struct ev_hent *ht;
-	size_t htcap, htn;
+	struct ev_hent *ht;	/* the entries, dense */
+	size_t htn, htcapents;
+	struct ev_slot *slots;	/* open addressing over ht */
+	size_t htcap;
 	char *keys;
 	size_t nkeys, capkeys;
 	int *flist;
