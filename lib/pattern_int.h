@@ -244,7 +244,21 @@ struct ev_rules {
 	size_t ncondblocks, capcondblocks;
 };
 
-/* Build the matching indexes (match.c); called by ev_rules_finish(). */
+/* Kinds of length list in a path's index (ev_pidx.lens). */
+enum { L_PREFIX, L_SUFFIX, L_PREFIX_IC, L_SUFFIX_IC };
+
+/* The index's hashing (index.c), shared with the matcher. */
+uint64_t ev_hash_bytes(const void *p, size_t n);
+/* Write the key (path, kind, payload) into buf; returns its length. */
+size_t ev_make_key(char *buf, int path, int kind, const void *payload,
+    size_t n);
+/* The entry of key[0..n) with hash h, or NULL. */
+struct ev_hent *ev_ht_find(const struct ev_rules *rs, const char *key,
+    size_t n, uint64_t h);
+/* The case fold of string value v, computed into scratch the first time. */
+const char *ev_val_fold(struct ev_val *v, char *scratch);
+
+/* Build the matching indexes (index.c); called by ev_rules_finish(). */
 int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
 void ev_rules_index_free(struct ev_rules *rs);
 

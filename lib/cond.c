@@ -1,0 +1,353 @@
+/*
+ * cond.c - when one value satisfies one condition of an event pattern:
+ * exact values, affixes, event-ruler's per-character ignore-case, Java's
+ * reading of IP addresses, wildcards, numeric ranges, anything-but.
+ */
+#include <arpa/inet.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "evkit.h"
+#include "json_int.h"
+#include "pattern_int.h"
+
+static locale_t utf8_locale;
+
+static int utf8_locale_tried;
+
+/*
+ * Make the C.UTF-8 locale the case mappings use.  Called by
+ * ev_rules_finish() and ev_matcher_new(), before any worker thread runs, so
+ * the workers only read it.
+ */
+void
+ev_case_init(void)
+{
+	if (!utf8_locale_tried) {
+		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8",
+		    (locale_t)0);
+		utf8_locale_tried = 1;
+	}
+}
+
+static locale_t
+case_locale(void)
+{
+	ev_case_init();
+	return utf8_locale;
+}
+
+static uint32_t
+cp_lower(uint32_t c)
+{
+	if (c < 0x80)
+		return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	if (case_locale() == (locale_t)0)
+		return c;
+	return (uint32_t)towlower_l((wint_t)c, utf8_locale);
+}
+
+static uint32_t
+cp_upper(uint32_t c)
+{
+	if (c < 0x80)
+		return c >= 'a' && c <= 'z' ? c - 32 : c;
+	if (case_locale() == (locale_t)0)
+		return c;
+	return (uint32_t)towupper_l((wint_t)c, utf8_locale);
+}
+
+size_t
+ev_casefold(const char *s, size_t n, char *out)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		uint32_t cp;
+
+		if (u[i] < 0x80) {
+			out[o++] = (char)(u[i] >= 'A' && u[i] <= 'Z' ?
+			    u[i] + 32 : u[i]);
+			i++;
+			continue;
+		}
+		i += ev_utf8_get(s + i, n - i, &cp);
+		o = (size_t)(ev_utf8_put(out + o, cp_lower(cp_upper(cp))) - out);
+	}
+	return o;
+}
+
+/* Decode UTF-8 into code points; *out is buf or malloc'd.  Returns count. */
+static size_t
+decode_all(const char *s, size_t n, uint32_t *buf, size_t cap,
+    uint32_t **out)
+{
+	size_t i = 0, k = 0;
+
+	*out = n <= cap ? buf : ev_xmalloc(n * sizeof(uint32_t));
+	while (i < n)
+		i += ev_utf8_get(s + i, n - i, &(*out)[k++]);
+	return k;
+}
+
+int
+ev_ic_match(const char *pat, size_t np, const char *s, size_t n, int mode)
+{
+	uint32_t pb[64], sb[64], *pc, *sc;
+	size_t kp = decode_all(pat, np, pb, 64, &pc);
+	size_t ks = decode_all(s, n, sb, 64, &sc);
+	size_t i, off;
+	int ok = 1;
+
+	if (ks < kp || (mode == 0 && ks != kp)) {
+		ok = 0;
+	} else {
+		off = mode == 2 ? ks - kp : 0;
+		for (i = 0; i < kp && ok; i++)
+			ok = sc[off + i] == cp_lower(pc[i]) ||
+			    sc[off + i] == cp_upper(pc[i]);
+	}
+	if (pc != pb)
+		free(pc);
+	if (sc != sb)
+		free(sc);
+	return ok;
+}
+
+int
+ev_ip_parse(const char *s, size_t n, uint8_t out[16])
+{
+	char buf[64];
+	size_t i, dots = 0, colons = 0, run = 0;
+	unsigned v = 0;
+	int k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (s[i] == ':')
+			colons++;
+		else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	}
+	if (dots == 3 && colons == 0) {
+		/* [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+, octets read as decimal */
+		for (i = 0; i <= n; i++) {
+			if (i == n || s[i] == '.') {
+				if (run == 0)
+					return 0;
+				if (v > 255)
+					return -1;
+				out[k++] = (uint8_t)v;
+				v = 0;
+				run = 0;
+			} else if (s[i] >= '0' && s[i] <= '9') {
+				if (v <= 255)
+					v = v * 10 + (unsigned)(s[i] - '0');
+				run++;
+			} else {
+				return 0;
+			}
+		}
+		return 4;
+	}
+	if (dots || colons == 0)
+		return 0;
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, out) != 1)
+		return -1;
+	/* Java's InetAddress reads ::ffff:a.b.c.d as the IPv4 address */
+	if (memcmp(out, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(out, out + 12, 4);
+		return 4;
+	}
+	return 6;
+}
+
+int
+ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n)
+{
+	size_t p = 0, i = 0, star_p = (size_t)-1, star_i = 0;
+
+	while (i < n) {
+		if (p < np && pat[p] == '*') {
+			star_p = ++p;
+			star_i = i;
+			continue;
+		}
+		if (p < np) {
+			char want = pat[p];
+			size_t step = 1;
+
+			if (want == '\\' && p + 1 < np) {
+				want = pat[p + 1];
+				step = 2;
+			}
+			if (want == s[i]) {
+				p += step;
+				i++;
+				continue;
+			}
+		}
+		if (star_p == (size_t)-1)
+			return 0;
+		p = star_p;
+		i = ++star_i;
+	}
+	while (p < np && pat[p] == '*')
+		p++;
+	return p == np;
+}
+
+/*
+ * The case fold of string value v (computed into scratch, at least 2 * v->n
+ * + 4 bytes, the first time).
+ */
+const char *
+ev_val_fold(struct ev_val *v, char *scratch)
+{
+	if (v->fold == NULL) {
+		v->nfold = ev_casefold(v->s, v->n, scratch);
+		v->fold = scratch;
+	}
+	return v->fold;
+}
+
+static int
+in_ip_range(const struct ev_cond *c, const struct ev_val *v)
+{
+	uint8_t ip[16];
+	int fam, nb;
+
+	if (v->type != EV_J_STRING)
+		return 0;
+	fam = ev_ip_parse(v->s, v->n, ip);
+	if (fam <= 0 || fam != c->family)
+		return 0;
+	nb = fam == 4 ? 4 : 16;
+	return memcmp(ip, c->ip_lo, nb) >= 0 && memcmp(ip, c->ip_hi, nb) <= 0;
+}
+
+static int
+has_prefix(const struct ev_str *p, const char *s, size_t n)
+{
+	return n >= p->n && memcmp(s, p->p, p->n) == 0;
+}
+
+static int
+has_suffix(const struct ev_str *p, const char *s, size_t n)
+{
+	return n >= p->n && memcmp(s + n - p->n, p->p, p->n) == 0;
+}
+
+/*
+ * Does value v satisfy condition c?  scratch holds at least 2*v->n+8
+ * bytes, for case folding.
+ */
+int
+ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch)
+{
+	size_t i;
+
+	if (v->type == EV_J_OBJECT || v->type == EV_J_ARRAY)
+		return 0;
+	switch (c->op) {
+	case EV_OP_EXACT:
+		switch (c->keykind) {
+		case EV_K_STRING:
+			return v->type == EV_J_STRING && v->n == c->strs[0].n &&
+			    memcmp(v->s, c->strs[0].p, v->n) == 0;
+		case EV_K_NUMBER:
+			return v->type == EV_J_NUMBER && v->num_ok &&
+			    v->num == c->num;
+		case EV_K_TEXT:
+			return v->type == EV_J_NUMBER && !v->num_ok &&
+			    v->n == c->strs[0].n &&
+			    memcmp(v->s, c->strs[0].p, v->n) == 0;
+		case EV_K_TRUE:
+			return v->type == EV_J_TRUE;
+		case EV_K_FALSE:
+			return v->type == EV_J_FALSE;
+		default:
+			return v->type == EV_J_NULL;
+		}
+	case EV_OP_PREFIX:
+		return v->type == EV_J_STRING && has_prefix(c->strs, v->s, v->n);
+	case EV_OP_SUFFIX:
+		return v->type == EV_J_STRING && has_suffix(c->strs, v->s, v->n);
+	case EV_OP_EQ_IC:
+	case EV_OP_PREFIX_IC:
+	case EV_OP_SUFFIX_IC:
+		return v->type == EV_J_STRING && ev_ic_match(c->strs[1].p,
+		    c->strs[1].n, v->s, v->n, c->op == EV_OP_EQ_IC ? 0 :
+		    c->op == EV_OP_PREFIX_IC ? 1 : 2);
+	case EV_OP_WILDCARD:
+		return v->type == EV_J_STRING &&
+		    ev_wildcard_match(c->strs[0].p, c->strs[0].n, v->s, v->n);
+	case EV_OP_NUMERIC:
+		if (v->type != EV_J_NUMBER || !v->num_ok)
+			return 0;
+		if (v->num < c->lo || (c->lo_open && v->num == c->lo))
+			return 0;
+		if (v->num > c->hi || (c->hi_open && v->num == c->hi))
+			return 0;
+		return 1;
+	case EV_OP_CIDR:
+		return in_ip_range(c, v);
+	case EV_OP_EXISTS:
+		return 1;
+	case EV_OP_ABSENT:
+		return 0;
+	case EV_OP_ANYBUT:
+		if (c->anybut_numbers) {
+			if (v->type != EV_J_NUMBER || !v->num_ok)
+				return 1;
+			for (i = 0; i < c->nnums; i++)
+				if (c->nums[i] == v->num)
+					return 0;
+			return 1;
+		}
+		if (v->type != EV_J_STRING)
+			return 1;
+		for (i = 0; i < c->nstrs; i++)
+			if (c->strs[i].n == v->n &&
+			    memcmp(c->strs[i].p, v->s, v->n) == 0)
+				return 0;
+		return 1;
+	case EV_OP_ANYBUT_PREFIX:
+	case EV_OP_ANYBUT_SUFFIX:
+	case EV_OP_ANYBUT_WILDCARD:
+		if (v->type != EV_J_STRING)
+			return 1;
+		for (i = 0; i < c->nstrs; i++) {
+			int hit;
+
+			if (c->op == EV_OP_ANYBUT_PREFIX)
+				hit = has_prefix(&c->strs[i], v->s, v->n);
+			else if (c->op == EV_OP_ANYBUT_SUFFIX)
+				hit = has_suffix(&c->strs[i], v->s, v->n);
+			else
+				hit = ev_wildcard_match(c->strs[i].p,
+				    c->strs[i].n, v->s, v->n);
+			if (hit)
+				return 0;
+		}
+		return 1;
+	case EV_OP_ANYBUT_IC:
+		if (v->type != EV_J_STRING)
+			return 1;
+		for (i = 0; i < c->nstrs; i++)
+			if (ev_ic_match(c->strs[i].p, c->strs[i].n, v->s, v->n,
+			    0))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
