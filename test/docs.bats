@@ -138,3 +138,13 @@ section() {
 		    { echo "not in DIAGNOSTICS: '$s'"; false; }
 	done <"$tmp/stems"
 }
+
+@test "docs: the README's tour prints what the README shows" {
+	awk '/^    \$ cd examples$/ { f = 1 } f && /^$/ { exit }
+	    f { sub(/^    /, ""); print }' "$root/README.md" >"$tmp/tour"
+	sed -n 's/^[$>] //p' "$tmp/tour" >"$tmp/tour.sh"
+	grep -v '^[$>] ' "$tmp/tour" >"$tmp/tour.expected"
+	[ -s "$tmp/tour.expected" ]
+	(cd "$root" && sh "$tmp/tour.sh") >"$tmp/tour.actual" 2>&1
+	diff -u "$tmp/tour.expected" "$tmp/tour.actual"
+}
