@@ -473,6 +473,89 @@ verify(struct ev_matcher *m, int f)
 }
 
 static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The common shape of array consistency, in O(n log n) rather than by
+ * search: every field with hits inside arrays has them one level down in
+ * the same array of objects.  A field with a hit outside any array fits
+ * anywhere; the others must all have a hit in one element.  Returns 1 or
+ * 0, or -1 when the hits have another shape (search() decides then).
+ */
+static int
+same_element(struct ev_matcher *m, const struct ev_subrule *sr)
+{
+	uint64_t *keys, mask = 0, want = 0, seen = 0;
+	uint32_t array = 0, cur = 0;
+	size_t n = 0, cap = 0, i;
+	int f, h, slot = 0, have = 0, r = 0;
+
+	if (sr->nfields > 64)
+		return -1;
+	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++) {
+		int outside = 0;
+
+		if (m->field_epoch[f] != m->epoch)
+			continue;	/* absent, and may be */
+		for (h = m->field_head[f]; h >= 0; h = m->hits[h].next) {
+			const struct occ *o = &m->occ[m->hits[h].occ];
+
+			if (o->depth == 0) {
+				outside = 1;
+				break;
+			}
+			if (o->depth > 1)
+				return -1;
+			if (have && m->memb[o->memb_off].array != array)
+				return -1;
+			array = m->memb[o->memb_off].array;
+			have = 1;
+		}
+		if (!outside) {
+			want |= 1ULL << slot;
+			for (h = m->field_head[f]; h >= 0; h = m->hits[h].next)
+				cap++;
+		}
+		slot++;
+	}
+	if (want == 0)
+		return 1;
+	keys = ev_xmalloc((cap + 1) * sizeof(*keys));
+	slot = 0;
+	for (f = sr->first_field; f < sr->first_field + sr->nfields; f++) {
+		if (m->field_epoch[f] != m->epoch)
+			continue;
+		if (want & 1ULL << slot)
+			for (h = m->field_head[f]; h >= 0; h = m->hits[h].next) {
+				const struct occ *o = &m->occ[m->hits[h].occ];
+
+				keys[n++] = (uint64_t)m->memb[o->memb_off].index
+				    << 6 | (uint64_t)slot;
+			}
+		slot++;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_u64);
+	for (i = 0; i < n && !r; i++) {
+		uint32_t idx = (uint32_t)(keys[i] >> 6);
+
+		if (i == 0 || idx != cur) {
+			cur = idx;
+			seen = 0;
+		}
+		seen |= 1ULL << (keys[i] & 63);
+		mask = seen & want;
+		r = mask == want;
+	}
+	free(keys);
+	return r;
+}
+
+static int
 sub_matches(struct ev_matcher *m, int s)
 {
 	const struct ev_rules *rs = m->rs;
@@ -496,6 +579,12 @@ sub_matches(struct ev_matcher *m, int s)
 	}
 	if (ndeep < 2 && !hard)
 		return 1;
+	if (!hard) {
+		int r = same_element(m, sr);
+
+		if (r >= 0)
+			return r;
+	}
 	return search(m, sr, 0, 0);
 }
 

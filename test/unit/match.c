@@ -128,6 +128,15 @@ test_values(void)
 	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]}}",
 	    "{\"x\":[{\"a\":1,\"b\":3},{\"a\":1,\"b\":2}]}"), 1,
 	    "array consistency finds the consistent element");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2],\"c\":[3]}}",
+	    "{\"x\":[{\"a\":1,\"b\":2},{\"b\":2,\"c\":3},{\"a\":1,\"c\":3}]}"), 0,
+	    "three fields met pairwise but never in one element");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2],\"c\":[3]}}",
+	    "{\"x\":[{\"a\":1,\"b\":2},{\"a\":1,\"b\":2,\"c\":3}]}"), 1,
+	    "three fields in one element among others");
+	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]},\"z\":[9]}",
+	    "{\"z\":[9],\"x\":[{\"a\":1},{\"b\":2}]}"), 0,
+	    "a field outside the array does not loosen the others");
 	is_int(match1("{\"x\":{\"a\":[1],\"b\":[2]},\"y\":[5]}",
 	    "{\"y\":5,\"x\":[{\"a\":[1,7],\"b\":[0,2]}]}"), 1,
 	    "values in nested scalar arrays of one element are consistent");
