@@ -21,13 +21,15 @@ JQ_CFLAGS ?=
 JQ_LIBS ?= -ljq
 SQLITE_CFLAGS ?=
 SQLITE_LIBS ?= -lsqlite3
+YAML_CFLAGS ?=
+YAML_LIBS ?= -lyaml
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
-	$(SQLITE_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(JQ_LIBS) $(SQLITE_LIBS) -lm -pthread
+	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS = $(JQ_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) -lm -pthread
 
 TOOLS = evmatch
 MAN1 = $(TOOLS:%=man/%.1)

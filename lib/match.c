@@ -16,6 +16,13 @@
 #include "json_int.h"
 #include "pattern_int.h"
 
+/*
+ * The most steps the array-consistency search may take on one event: a
+ * hostile event must not stall the stream.  Past it the event is a bad
+ * line (reported, kept in the reject file), never a silent non-match.
+ */
+#define SEARCH_BUDGET (1UL << 24)
+
 /* A value seen at one of the rule set's paths in the current event. */
 struct occ {
 	uint32_t memb_off;	/* its array positions in memb[] */
@@ -54,6 +61,7 @@ struct ev_matcher {
 	char *scratch;		/* decoded strings, folded strings, keys */
 	size_t capscratch;
 	int *choice;		/* backtracking */
+	unsigned long budget;	/* search steps left for this event */
 	const char *line;
 };
 
@@ -396,7 +404,7 @@ static int
 search(struct ev_matcher *m, const struct ev_subrule *sr, int k, int nch)
 {
 	const struct ev_field *fd;
-	int f, h, o;
+	int f, h, o, r;
 
 	if (k == sr->nfields)
 		return 1;
@@ -404,12 +412,14 @@ search(struct ev_matcher *m, const struct ev_subrule *sr, int k, int nch)
 	fd = &m->rs->fields[f];
 	if (m->field_epoch[f] == m->epoch)
 		for (h = m->field_head[f]; h >= 0; h = m->hits[h].next) {
+			if (m->budget-- == 0)
+				return -1;
 			o = m->hits[h].occ;
 			if (!fits(m, o, nch))
 				continue;
 			m->choice[nch] = o;
-			if (search(m, sr, k + 1, nch + 1))
-				return 1;
+			if ((r = search(m, sr, k + 1, nch + 1)) != 0)
+				return r;
 		}
 	if (!fd->absent_ok)
 		return 0;
@@ -611,6 +621,7 @@ ev_match(struct ev_matcher *m, const char *line, size_t len,
 		m->epoch = 1;
 	}
 	m->ntouched = m->nocc = m->nmemb = m->nhits = m->nmatched = 0;
+	m->budget = SEARCH_BUDGET;
 	if (ev_scan(line, len, rs->npidx ? rs->ps : NULL, on_value, m,
 	    err) < 0)
 		return -1;
@@ -621,8 +632,16 @@ ev_match(struct ev_matcher *m, const char *line, size_t len,
 
 		if (m->rule_epoch[r] == m->epoch)
 			continue;
-		if (!sub_matches(m, s))
+		switch (sub_matches(m, s)) {
+		case 0:
 			continue;
+		case -1:
+			ev_err_set(err, "event too complex: array consistency "
+			    "needs more than %lu steps", (unsigned long)
+			    SEARCH_BUDGET);
+			err->col = 1;
+			return -1;
+		}
 		m->rule_epoch[r] = m->epoch;
 		m->matched[m->nmatched++] = (size_t)r;
 		if (mode == EV_MATCH_ANY)

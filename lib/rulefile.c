@@ -8,19 +8,23 @@
  *     pattern; unnamed rules are named PATH:N (N: 1-based position);
  *  3. NDJSON: one such rule, or one bare pattern, per line; unnamed ones
  *     are named PATH:LINE;
- *  4. a CloudFormation/SAM template (JSON): each AWS::Events::Rule's
+ *  4. a CloudFormation/SAM template (JSON or YAML): each AWS::Events::Rule's
  *     Properties.EventPattern, named by its logical id, and each
  *     EventBridgeRule/CloudWatchEvent event source of a SAM function or
  *     state machine, named LOGICALID.EVENTNAME;
  *  5. `aws events describe-rule` output (one wrapped rule) and
  *     `aws events list-rules` output ({"Rules": [...]}).
- * Rules without an event pattern (scheduled rules) are skipped.  YAML is
- * not read: it is reported as invalid JSON.
+ * Rules without an event pattern (scheduled rules) are skipped.  A file
+ * that is not JSON and does not start with '{' or '[' (after blanks and
+ * '#' comments) is read as YAML (yaml.c) when it holds a template: a
+ * mapping with a "Resources" key; else it gets the JSON error.
  *
  * Errors are located in the file.  A pattern written as a JSON object is
  * compiled from its own bytes, so a compile error inside it maps back to a
  * line and column of the file; a pattern written as a JSON string is
- * compiled from the decoded text and its errors point at the string.
+ * compiled from the decoded text and its errors point at the string.  A
+ * YAML template is converted to JSON text, and offsets in it are mapped
+ * back to the YAML's lines and columns.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 #include "evkit.h"
 #include "json_int.h"
 #include "pattern_int.h"
+#include "yaml_int.h"
 
 /* What a load works with. */
 struct load {
@@ -37,6 +42,8 @@ struct load {
 	const char *disp;	/* file name in messages and rule names */
 	const char *text;	/* the whole file */
 	size_t len;
+	const struct ev_yjson *yaml;	/* a YAML template: where the
+					 * offsets of its JSON came from */
 	int added;
 };
 
@@ -95,11 +102,15 @@ locate(struct load *ld, struct ev_err *err, size_t off)
 {
 	struct ev_jdoc d;
 
+	err->file = ld->disp;
+	if (ld->yaml != NULL) {
+		ev_yjson_locate(ld->yaml, off, &err->line, &err->col);
+		return;
+	}
 	memset(&d, 0, sizeof(d));
 	d.text = ld->text;
 	d.textlen = ld->len;
 	ev_jdoc_locate(&d, off, &err->line, &err->col);
-	err->file = ld->disp;
 }
 
 /*
@@ -501,6 +512,63 @@ load_ndjson(struct load *ld, struct ev_err *err)
 }
 
 /*
+ * Could the file be YAML?  Its first character that is neither blank nor
+ * in a '#' comment does not open a JSON object or array.
+ */
+static int
+looks_yaml(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		if (*p == '#') {
+			if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				return 0;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return *p != '{' && *p != '[';
+		p++;
+	}
+	return 0;
+}
+
+/*
+ * A template written in YAML.  Returns 1 when the file holds no template
+ * (its top level is not a mapping with a "Resources" key): the caller
+ * reports the JSON error.  Else 0, or -1 with err located in the YAML.
+ */
+static int
+load_yaml(struct load *ld, struct ev_err *err)
+{
+	struct ev_yjson y;
+	struct ev_jdoc doc;
+	int r;
+
+	if (ev_yaml_to_json(ld->text, ld->len, &y, err) < 0) {
+		err->file = ld->disp;
+		return -1;
+	}
+	ld->yaml = &y;
+	if (ev_jdoc_parse(&doc, y.text, y.len, err) < 0) {
+		/* y.text is one line: the column is the offset + 1 */
+		if (err->col > 0)
+			locate(ld, err, err->col - 1);
+		err->file = ld->disp;
+		if (strncmp(err->msg, "invalid JSON: ", 14) == 0)
+			memcpy(err->msg, "invalid YAML: ", 14);
+		r = -1;
+	} else {
+		r = doc.n[0].type != EV_J_OBJECT ||
+		    ev_jdoc_member(&doc, 0, "Resources") < 0;
+		if (r == 0)
+			r = load_template(ld, &doc, 0, err);
+		ev_jdoc_free(&doc);
+	}
+	ld->yaml = NULL;
+	ev_yjson_free(&y);
+	return r;
+}
+
+/*
  * Load every rule of the pattern file path ("-": standard input) into rs
  * with ev_rules_add().  Returns the number of rules added, or -1 with err
  * located in the file (err->file is path, or "<stdin>"; path must outlive
@@ -530,7 +598,7 @@ ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
 		ev_jdoc_free(&doc);
 	} else if (looks_ndjson(buf, ld.len)) {
 		r = load_ndjson(&ld, err);
-	} else {
+	} else if (!looks_yaml(buf, ld.len) || (r = load_yaml(&ld, err)) > 0) {
 		*err = perr;
 		err->file = ld.disp;
 		r = -1;

@@ -125,9 +125,16 @@ section() {
 		evmatch --no-such-option
 		echo '[1]' >r1.json; evmatch -t -f r1.json
 		echo '[]' >r2.json; evmatch -t -f r2.json
+		printf 'Resources:\n  R: [\n' >r3.yaml; evmatch -t -f r3.yaml
+		printf 'a: &x 1\nResources:\n  R: *x\n' >r4.yaml
+		evmatch -t -f r4.yaml
+		awk 'BEGIN { printf "{\"a\":[{\"b\":["
+			for (i = 0; i < 5000; i++) printf "{\"x\":1,\"y\":2},"
+			print "{\"z\":3}]}]}" }' |
+		    evmatch '{"a":{"b":{"x":[1],"y":[2],"z":[3]}}}'
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evmatch: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 12 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 15 ] || { cat "$tmp/stderr"; false; }
 	# "evmatch: <stdin>:1:6: invalid JSON: x" -> "invalid JSON"
 	sed -E -e 's/^evmatch: //' \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \

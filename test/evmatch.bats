@@ -1414,3 +1414,90 @@ EOF
 	[ "$(printf '%s\n' "$output" | wc -l)" -gt 4000 ]
 	[ "$(wc -l <rej.one)" -eq 50 ]
 }
+
+# ------------------------------------------------------------ YAML templates
+
+@test "evmatch: -f with a YAML SAM template uses its rules and function event sources" {
+	cat >template.yaml <<'EOF2'
+# orders
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: !Sub '${AWS::StackName}-q'}
+  BigOrderRule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref Bus
+      EventPattern:
+        source: [com.shop]
+        detail-type: ["Order Placed"]
+        detail:
+          total:
+            - numeric: [">", 0]
+          rush: [true]
+      Targets:
+        - Arn: !GetAtt Queue.Arn
+          Id: q
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: !GetAtt [Role, Arn]
+      Events:
+        Cancelled:
+          Type: EventBridgeRule
+          Properties:
+            Pattern:
+              detail-type: ['Order Cancelled']
+EOF2
+	printf '%s\n' '{"source":"com.shop","detail-type":"Order Placed","detail":{"total":5,"rush":true}}' \
+	    '{"source":"com.shop","detail-type":"Order Placed","detail":{"total":0,"rush":true}}' \
+	    '{"source":"com.shop","detail-type":"Order Placed","detail":{"total":5,"rush":"true"}}' \
+	    '{"detail-type":"Order Cancelled"}' >in
+	run -0 --separate-stderr evmatch -N -f template.yaml in
+	[ "$output" = $'BigOrderRule\t{"source":"com.shop","detail-type":"Order Placed","detail":{"total":5,"rush":true}}\nFn.Cancelled\t{"detail-type":"Order Cancelled"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evmatch: an invalid pattern in a YAML template is located at its YAML line and column" {
+	printf 'Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        detail:\n          n: [ {numeric: [">", x]} ]\n' >t.yaml
+	run -2 --separate-stderr evmatch -t -f t.yaml
+	[ "$stderr" = "evmatch: t.yaml:7:32: invalid pattern at 'detail.n': Value of > must be numeric" ]
+	printf 'Resources:\n  R:\n    Type: AWS::Events::Rule\n    Properties:\n      EventPattern:\n        source: [!Ref Src]\n' >t.yaml
+	run -2 --separate-stderr evmatch -t -f t.yaml
+	[ "$stderr" = "evmatch: t.yaml:6:18: invalid pattern at 'source': Unrecognized match type Ref" ]
+}
+
+@test "evmatch: a YAML template with a syntax error gets a located 'invalid YAML' error" {
+	printf 'Resources:\n  R:\n    Type: AWS::Events::Rule\n   Properties: {}\n' >t.yaml
+	run -2 --separate-stderr evmatch -t -f t.yaml
+	[ "$stderr" = "evmatch: t.yaml:4:4: invalid YAML: did not find expected key" ]
+	printf 'a: &x 1\nResources: *x\n' >t.yaml
+	run -2 --separate-stderr evmatch -t -f t.yaml
+	[ "$stderr" = "evmatch: t.yaml:2:12: unsupported YAML: alias" ]
+}
+
+@test "evmatch: a JSON or YAML file that is no template still gets the JSON error" {
+	printf '{"Resources": {"R": {"Type": "AWS::Events::Rule",\n  "Properties": {"EventPattern": {"a": [1]}}}\n' >t.json
+	run -2 --separate-stderr evmatch -t -f t.json
+	[ "$stderr" = "evmatch: t.json:3:1: invalid JSON: unexpected end of input" ]
+	printf 'source: [x]\n' >p.yaml
+	run -2 --separate-stderr evmatch -t -f p.yaml
+	[ "$stderr" = "evmatch: p.yaml:1:1: invalid JSON: invalid literal" ]
+}
+
+# ------------------------------------------------------------- hostile events
+
+@test "evmatch: an event whose array consistency needs too many steps is a bad line" {
+	awk 'BEGIN {
+		printf "{\"a\":[{\"b\":["
+		for (i = 0; i < 5000; i++) printf "{\"x\":1,\"y\":2},"
+		print "{\"z\":3}]}]}"
+		print "{\"a\":[{\"b\":[{\"x\":1,\"y\":2,\"z\":3}]}]}"
+	}' >hostile.ndjson
+	run -2 --separate-stderr evmatch -n --reject=rej '{"a":{"b":{"x":[1],"y":[2],"z":[3]}}}' hostile.ndjson
+	[ "$stderr" = "evmatch: hostile.ndjson:1:1: event too complex: array consistency needs more than 16777216 steps" ]
+	[ "$output" = 'hostile.ndjson:2:{"a":[{"b":[{"x":1,"y":2,"z":3}]}]}' ]
+	[ "$(wc -l <rej)" -eq 1 ]
+}
