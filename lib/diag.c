@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "evkit.h"
+#include "out_int.h"
 
 static const char *progname = "evkit";
 

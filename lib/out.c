@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "evkit.h"
+#include "out_int.h"
 
 #define OUT_BUFSIZE (128 * 1024)
 #define CAP_MIN (16 * 1024) /* first allocation of a capture buffer */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "evkit.h"
+#include "out_int.h"
 #include "pattern_int.h"
 
 static void
