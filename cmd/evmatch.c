@@ -58,14 +58,10 @@ print_prefix(const struct ev_line *ln)
 		ev_out_printf("%s:%lu:", ln->file, ln->lineno);
 }
 
-struct explain_ctx {
-	const struct ev_line *ln;
-};
-
 static void
 print_reason(void *ctx, const char *rule, const char *why)
 {
-	const struct ev_line *ln = ((struct explain_ctx *)ctx)->ln;
+	const struct ev_line *ln = ctx;
 
 	ev_out_printf("%s:%lu: %s: %s\n", ln->file, ln->lineno, rule, why);
 }
@@ -106,10 +102,8 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	if (r < 0)
 		return EV_BAD;
 	if (opt.explain && r == 0) {
-		struct explain_ctx ec = { ln };
-
 		if (ev_rules_explain(rules, ln->buf, ln->len, print_reason,
-		    &ec, err) < 0)
+		    (void *)ln, err) < 0)
 			return EV_BAD;
 	}
 	if ((r > 0) == opt.invert)

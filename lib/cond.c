@@ -206,20 +206,6 @@ ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n)
 	return p == np;
 }
 
-/*
- * The case fold of string value v (computed into scratch, at least 2 * v->n
- * + 4 bytes, the first time).
- */
-const char *
-ev_val_fold(struct ev_val *v, char *scratch)
-{
-	if (v->fold == NULL) {
-		v->nfold = ev_casefold(v->s, v->n, scratch);
-		v->fold = scratch;
-	}
-	return v->fold;
-}
-
 static int
 in_ip_range(const struct ev_cond *c, const struct ev_val *v)
 {
@@ -247,12 +233,9 @@ has_suffix(const struct ev_str *p, const char *s, size_t n)
 	return n >= p->n && memcmp(s + n - p->n, p->p, p->n) == 0;
 }
 
-/*
- * Does value v satisfy condition c?  scratch holds at least 2*v->n+8
- * bytes, for case folding.
- */
+/* Does value v satisfy condition c? */
 int
-ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch)
+ev_cond_test(const struct ev_cond *c, const struct ev_val *v)
 {
 	size_t i;
 

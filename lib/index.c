@@ -359,8 +359,6 @@ build_index(struct ev_rules *rs, int anchors_only, long *ent,
 		const struct ev_field *fd = &rs->fields[f];
 		struct ev_pidx *px = &rs->pidx[fd->path_id];
 
-		if (fd->absent_ok)
-			px->nabsent++;
 		if (anchors_only && !fd->anchor)
 			continue;
 		for (i = 0; i < fd->nconds; i++)

@@ -62,7 +62,6 @@ struct ev_matcher {
 	size_t capscratch;
 	int *choice;		/* backtracking */
 	unsigned long budget;	/* search steps left for this event */
-	const char *line;
 };
 
 struct ev_matcher *
@@ -154,7 +153,7 @@ hit(struct ev_matcher *m, int field, int occ, int deep)
  * fd really match v?
  */
 static int
-ic_ok(const struct ev_field *fd, struct ev_val *v)
+ic_ok(const struct ev_field *fd, const struct ev_val *v)
 {
 	size_t i;
 
@@ -162,8 +161,7 @@ ic_ok(const struct ev_field *fd, struct ev_val *v)
 		enum ev_op op = fd->conds[i].op;
 
 		if ((op == EV_OP_EQ_IC || op == EV_OP_PREFIX_IC ||
-		    op == EV_OP_SUFFIX_IC) && ev_cond_test(&fd->conds[i], v,
-		    NULL))
+		    op == EV_OP_SUFFIX_IC) && ev_cond_test(&fd->conds[i], v))
 			return 1;
 	}
 	return 0;
@@ -175,7 +173,7 @@ ic_ok(const struct ev_field *fd, struct ev_val *v)
  */
 static void
 lookup(struct ev_matcher *m, int path, int kind, const char *p, size_t n,
-    int occ, int deep, char *kbuf, struct ev_val *v)
+    int occ, int deep, char *kbuf, const struct ev_val *v)
 {
 	const struct ev_rules *rs = m->rs;
 	size_t kn = ev_make_key(kbuf, path, kind, p, n);
@@ -315,20 +313,20 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 			}
 		if (px->has_eq_ic || px->nlens[L_PREFIX_IC] ||
 		    px->nlens[L_SUFFIX_IC]) {
-			const char *f = ev_val_fold(&v, fold);
+			size_t nfold = ev_casefold(v.s, v.n, fold);
 
 			if (px->has_eq_ic)
-				lookup(m, path, 'i', f, v.nfold, occ, deep,
+				lookup(m, path, 'i', fold, nfold, occ, deep,
 				    kbuf, &v);
 			for (k = L_PREFIX_IC; k <= L_SUFFIX_IC; k++)
 				for (i = 0; i < px->nlens[k]; i++) {
 					size_t l = px->lens[k][i];
 
-					if (l <= v.nfold)
+					if (l <= nfold)
 						lookup(m, path, k == L_PREFIX_IC
 						    ? 'P' : 'X', k ==
-						    L_PREFIX_IC ? f : f +
-						    v.nfold - l, l, occ, deep,
+						    L_PREFIX_IC ? fold : fold +
+						    nfold - l, l, occ, deep,
 						    kbuf, &v);
 				}
 		}
@@ -357,7 +355,7 @@ on_value(void *ctx, int path, const struct ev_jval *jv,
 	for (i = 0; i < px->nexists; i++)
 		hit(m, px->exists[i], occ, deep);
 	for (i = 0; i < px->nlin; i++)
-		if (ev_cond_test(px->lin[i].c, &v, fold))
+		if (ev_cond_test(px->lin[i].c, &v))
 			hit(m, px->lin[i].field, occ, deep);
 	return 0;
 }
@@ -463,19 +461,16 @@ verify(struct ev_matcher *m, int f)
 {
 	const struct ev_field *fd = &m->rs->fields[f];
 	struct ev_val v;
-	char *dec, *fold;
 	size_t i;
 	int o;
 
 	if (m->path_epoch[fd->path_id] != m->epoch)
 		return;
 	for (o = m->path_head[fd->path_id]; o >= 0; o = m->occ[o].next) {
-		scratch_need(m, 3 * m->occ[o].v.len + 32);
-		dec = m->scratch;
-		fold = dec + m->occ[o].v.len + 8;
-		occ_value(m, o, &v, dec);
+		scratch_need(m, m->occ[o].v.len + 8);
+		occ_value(m, o, &v, m->scratch);
 		for (i = 0; i < fd->nconds; i++)
-			if (ev_cond_test(&fd->conds[i], &v, fold)) {
+			if (ev_cond_test(&fd->conds[i], &v)) {
 				add_hit(m, f, o, m->occ[o].depth > 0);
 				break;
 			}

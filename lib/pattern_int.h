@@ -99,11 +99,9 @@ struct ev_val {
 	size_t n;
 	int num_ok;		/* number survives a round trip */
 	double num;
-	const char *fold;	/* case-folded string, lazily (NULL: not yet) */
-	size_t nfold;
 };
 
-int ev_cond_test(const struct ev_cond *c, struct ev_val *v, char *scratch);
+int ev_cond_test(const struct ev_cond *c, const struct ev_val *v);
 
 /*
  * Case-fold UTF-8 s[0..n) into out (each code point c becomes
@@ -196,7 +194,6 @@ struct ev_pidx {
 	size_t *lens[4];
 	size_t nlens[4], caplens[4];
 	int has_eq_ic;
-	int nabsent;		/* fields with exists:false on this path */
 	int nhashed;		/* conditions in the hash table */
 };
 
@@ -255,8 +252,6 @@ size_t ev_make_key(char *buf, int path, int kind, const void *payload,
 /* The entry of key[0..n) with hash h, or NULL. */
 struct ev_hent *ev_ht_find(const struct ev_rules *rs, const char *key,
     size_t n, uint64_t h);
-/* The case fold of string value v, computed into scratch the first time. */
-const char *ev_val_fold(struct ev_val *v, char *scratch);
 
 /* Build the matching indexes (index.c); called by ev_rules_finish(). */
 int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
