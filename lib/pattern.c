@@ -1169,11 +1169,8 @@ ev_rules_add_node(struct ev_rules *rs, const char *name,
 			snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);
 			name = nbuf;
 		}
-		if (n->type == EV_J_OBJECT)
-			r = commit_rule(rs, &c, name, n->str, n->len, err);
-		else
-			r = commit_rule(rs, &c, name, doc->text + n->off,
-			    doc->textlen - n->off, err);
+		/* an object node's str is its raw text */
+		r = commit_rule(rs, &c, name, n->str, n->len, err);
 	}
 	if (r < 0 && erroff != NULL)
 		*erroff = c.erroff;
