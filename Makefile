@@ -29,18 +29,27 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(JQ_LIBS) $(SQLITE_LIBS) $(YAML_LIBS) -lm -pthread
+LIBS = $(SQLITE_LIBS) $(YAML_LIBS) -lm -pthread
 
 TOOLS = evmatch
 MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 
-LIB_SRC = $(sort $(wildcard lib/*.c))
+# libevkit.a: the layers every tool links, lowest first (see lib/evkit.h).
+LIB_MODULES = base input json rules
+LIB_SRC = $(sort $(foreach m,$(LIB_MODULES),$(wildcard lib/$(m)/*.c)))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A = $(BUILD)/libevkit.a
+# libevkit-ref.a: the reference matcher over libjq values, for --explain
+# and the tests; only what needs it links it (and libjq).
+REF_SRC = $(sort $(wildcard lib/ref/*.c))
+REF_OBJ = $(REF_SRC:%.c=$(BUILD)/%.o)
+REF_A = $(BUILD)/libevkit-ref.a
 UNIT_SRC = $(sort $(wildcard test/unit/*.c))
 UNIT_BIN = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
+# What each tool links beyond libevkit.a.
+evmatch_LIBS = $(REF_A)
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -59,13 +68,20 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(LIB_A)
+$(REF_A): $(REF_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+	rm -f $@
+	$(AR) rcs $@ $(REF_OBJ)
 
-$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(LIB_A)
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $$($$*_LIBS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $($*_LIBS) $(LIB_A) \
+	    $(if $(filter $(REF_A),$($*_LIBS)),$(JQ_LIBS)) $(LIBS)
+
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(REF_A) $(LIB_A) $(JQ_LIBS) $(LIBS)
 
 # Install the Debian packages the build, tests and bench need, if missing.
 deps:

@@ -10,7 +10,7 @@
  *                                   SECS seconds (default 2) or exactly
  *                                   ROUNDS times; print MB/s
  *
- * Build: cc -O2 -Ilib bench/scanbench.c lib/json.c lib/err.c -o scanbench
+ * Build: cc -O2 -Ilib bench/scanbench.c lib/json/json.c lib/base/err.c -o scanbench
  * Compare with `time wc -l FILE` and `time jq -c . FILE >/dev/null`.
  */
 #include <stdint.h>
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json_int.h"
+#include "json/json_int.h"
 
 static uint64_t rng = 88172645463325252ull;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "evkit.h"
+#include "ref/ref.h"
 
 static const char usage_text[] =
     "usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] "

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/duration.c: durations and byte counts.
+ * Unit tests for lib/base/duration.c: durations and byte counts.
  */
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/input.c: line splitting, blank lines, CRLF, the length
+ * Unit tests for lib/input/input.c: line splitting, blank lines, CRLF, the length
  * limit, the bad-line policy, the reject file, operands and stdin.
  */
 #include <errno.h>

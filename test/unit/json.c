@@ -1,5 +1,5 @@
 /*
- * json.c - unit tests for lib/json.c: ev_scan() strictness, error messages
+ * json.c - unit tests for lib/json/json.c: ev_scan() strictness, error messages
  * and columns, the path reporting contract, ev_json_unescape(),
  * ev_json_number() and ev_jdoc.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_int.h"
+#include "json/json_int.h"
 #include "tap.h"
 
 /* --------------------------------------------------------------- helpers */

@@ -1,5 +1,5 @@
 /*
- * jsondiff.c - differential test of lib/json.c against libjq 1.6.
+ * jsondiff.c - differential test of lib/json/json.c against libjq 1.6.
  *
  * Random JSON documents (and random mutations of them: byte flips,
  * insertions, deletions, truncation) go through jq's jv_parse_sized(),
@@ -24,7 +24,7 @@
 
 #include <jv.h>
 
-#include "json_int.h"
+#include "json/json_int.h"
 #include "tap.h"
 
 /*

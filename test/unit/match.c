@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "evkit.h"
-#include "pattern_int.h"
+#include "rules/pattern_int.h"
 #include "tap.h"
 
 /* Compile pattern p alone; return the error message or "" */

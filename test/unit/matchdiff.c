@@ -23,7 +23,7 @@
 #include <jv.h>
 
 #include "evkit.h"
-#include "ref_int.h"
+#include "ref/ref_int.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------ random */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/out.c: buffered checked stdout, the closed-pipe rule
+ * Unit tests for lib/base/out.c: buffered checked stdout, the closed-pipe rule
  * and the write error message.  TAP goes to the real stdout, so every test
  * redirects fd 1 only around the calls under test.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the parallel mode of lib/input.c: for every input, a run
+ * Unit tests for the parallel mode of lib/input/input.c: for every input, a run
  * with 2 and with 4 workers must give the same stdout, stderr, reject file
  * and result as a serial run.  Inputs: empty, one line, many chunks, lines
  * too long in the middle and at the end, CRLF, no final newline, several

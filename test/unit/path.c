@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/path.c: path spellings and ev_path_get().
+ * Unit tests for lib/json/path.c: path spellings and ev_path_get().
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * refmatch.c - unit tests of the reference matcher (lib/refmatch.c):
+ * refmatch.c - unit tests of the reference matcher (lib/ref/refmatch.c):
  * one table row per behaviour, pattern and event as JSON text, the
  * expected verdict and, where it matters, the exact explanation.
  */
@@ -8,7 +8,7 @@
 
 #include <jv.h>
 
-#include "ref_int.h"
+#include "ref/ref_int.h"
 #include "tap.h"
 
 struct mcase {

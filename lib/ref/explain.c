@@ -10,7 +10,7 @@
 
 #include <jv.h>
 
-#include "evkit.h"
+#include "ref.h"
 #include "ref_int.h"
 
 /*

@@ -25,7 +25,7 @@
 
 #include <jv.h>
 
-#include "evkit.h"
+#include "ref.h"
 
 /*
  * Check that pattern (a jv object) is a pattern the reference matcher can
@@ -49,11 +49,5 @@ int ev_ref_check(jv pattern, char *why, size_t whysz);
  * object (why says which).  Borrows both arguments: neither is consumed.
  */
 int ev_ref_match(jv pattern, jv event, char *why, size_t whysz);
-
-/*
- * The original JSON text of rule i of a rule set, as given to
- * ev_rules_add() (pattern.c).  The text is owned by the rule set.
- */
-const char *ev_rules_text(const struct ev_rules *rs, size_t i, size_t *len);
 
 #endif

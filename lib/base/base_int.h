@@ -1,9 +1,10 @@
 /*
- * out_int.h - per-thread capture of output (library-internal), for the
- * parallel input loop.
+ * base_int.h - base helpers for the rest of lib/ (library-internal):
+ * allocation that never returns NULL, and the per-thread capture of output
+ * that the parallel input loop uses.
  */
-#ifndef EV_OUT_INT_H
-#define EV_OUT_INT_H
+#ifndef EV_BASE_INT_H
+#define EV_BASE_INT_H
 
 #include <stddef.h>
 
@@ -30,5 +31,11 @@ void ev_out_capture(struct ev_outcap *cap);
  * return 1; return 0 when the thread has none.  For diag.c.
  */
 int ev_out_capture_err(const char *s, size_t n);
+
+/* Allocation (alloc.c).  Running out of memory is fatal: see alloc.c. */
+void ev_grow(void *pp, size_t *cap, size_t n, size_t sz);
+void *ev_xmalloc(size_t n);
+void *ev_xcalloc(size_t n, size_t sz);
+char *ev_xstrndup(const char *s, size_t n);
 
 #endif

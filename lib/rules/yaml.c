@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include "evkit.h"
+#include "rules.h"
 #include "yaml_int.h"
 
 /* An open sequence or mapping. */

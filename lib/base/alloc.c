@@ -1,13 +1,12 @@
 /*
- * util.c - allocation helpers.  evkit treats running out of memory as
+ * alloc.c - allocation helpers.  evkit treats running out of memory as
  * fatal, as jq and sqlite3's shell do: the message names the program.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
-#include "out_int.h"
-#include "pattern_int.h"
+#include "base.h"
+#include "base_int.h"
 
 static void
 oom(void)

@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
-#include "json_int.h"
+#include "rules.h"
+#include "json/json_int.h"
 #include "pattern_int.h"
 #include "yaml_int.h"
 

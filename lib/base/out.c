@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "evkit.h"
-#include "out_int.h"
+#include "base.h"
+#include "base_int.h"
 
 #define OUT_BUFSIZE (128 * 1024)
 #define CAP_MIN (16 * 1024) /* first allocation of a capture buffer */

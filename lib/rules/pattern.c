@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
-#include "json_int.h"
+#include "rules.h"
+#include "json/json_int.h"
 #include "pattern_int.h"
 
 #define MAX_SUBRULES 4096

@@ -60,7 +60,7 @@
 
 #include <jv.h>
 
-#include "evkit.h"
+#include "ref.h"
 #include "ref_int.h"
 
 /* ---------------------------------------------------------- utilities */

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "evkit.h"
+#include "input.h"
 #include "input_int.h"
 
 #define READ_SIZE (256 * 1024) /* least room offered to read(2) */

@@ -1,7 +1,7 @@
 /*
  * yaml_int.h - YAML documents read as JSON text (library-internal).
  *
- * Only lib/yaml.c includes <yaml.h>.  A YAML document (the first of a
+ * Only lib/rules/yaml.c includes <yaml.h>.  A YAML document (the first of a
  * stream) is converted to one line of JSON text that ev_jdoc_parse()
  * reads, with a table that maps offsets of that text back to the YAML
  * lines and columns the values came from, so that errors found in the JSON
@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "evkit.h"
+#include "rules.h"
 
 /* The start of a value or member name: offset in the JSON, place in YAML. */
 struct ev_ymark {

@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "evkit.h"
+#include "base.h"
 
 /*
  * Format a message into err->msg (truncated to fit).  The location fields

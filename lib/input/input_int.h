@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "evkit.h"
+#include "input.h"
 
 /* What the helpers of input.c and parallel.c answer. */
 enum {

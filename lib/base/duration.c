@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "evkit.h"
+#include "base.h"
 
 #define DURATION_HINT "expected a number and a unit (ms, s, m, h, d)"
 #define SIZE_HINT "expected a number of bytes, optionally with K, M or G"

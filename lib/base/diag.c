@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
-#include "out_int.h"
+#include "base.h"
+#include "base_int.h"
 
 static const char *progname = "evkit";
 

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "evkit.h"
-#include "out_int.h"
+#include "input.h"
+#include "base/base_int.h"
 #include "input_int.h"
 
 #define CHUNK_SIZE (512 * 1024) /* parallel mode: input bytes per chunk */

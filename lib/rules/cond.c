@@ -9,8 +9,8 @@
 #include <string.h>
 #include <wctype.h>
 
-#include "evkit.h"
-#include "json_int.h"
+#include "rules.h"
+#include "json/json_int.h"
 #include "pattern_int.h"
 
 static locale_t utf8_locale;

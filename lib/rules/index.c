@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
-#include "json_int.h"
+#include "rules.h"
+#include "json/json_int.h"
 #include "pattern_int.h"
 
 /* A 64-bit hash of p[0..n). */

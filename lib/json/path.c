@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evkit.h"
+#include "json.h"
 #include "json_int.h"
 
 struct seg {

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "evkit.h"
+#include "json.h"
 
 #define EV_JSON_MAX_DEPTH 512
 

@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "evkit.h"
-#include "json_int.h"
+#include "rules.h"
+#include "base/base_int.h"
+#include "json/json_int.h"
 
 enum ev_op {
 	EV_OP_EXACT,		/* key: string, number, text number, literal */
@@ -143,11 +144,6 @@ int ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n);
 int ev_rules_add_node(struct ev_rules *rs, const char *name,
     const struct ev_jdoc *doc, int root, size_t *erroff, struct ev_err *err);
 
-/* The original text of rule i, for --explain. */
-const char *ev_rules_text(const struct ev_rules *rs, size_t i, size_t *len);
-
-#endif
-
 /* ------------------------------------------------------------ rule sets */
 
 /* Hash table entry: an exact/prefix/suffix/ignore-case key of one path. */
@@ -257,8 +253,4 @@ struct ev_hent *ev_ht_find(const struct ev_rules *rs, const char *key,
 int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
 void ev_rules_index_free(struct ev_rules *rs);
 
-/* Grow *p (of *cap elements of size sz) to hold at least n; abort on OOM. */
-void ev_grow(void *pp, size_t *cap, size_t n, size_t sz);
-void *ev_xmalloc(size_t n);
-void *ev_xcalloc(size_t n, size_t sz);
-char *ev_xstrndup(const char *s, size_t n);
+#endif
