@@ -13,7 +13,9 @@
  *   NAME.pI          ok                    the pattern compiles
  *   NAME.pI          ok  complexity N      ... and has wildcards (N from
  *                                          MachineComplexityEvaluator)
- *   NAME.pI          error  REASON         JsonRuleCompiler refuses it
+ *   NAME.pI          error  REASON         JsonRuleCompiler refuses it, or
+ *                                          Machine.addRule throws ("internal
+ *                                          error: CLASS" for a crash)
  *   NAME.pI.eJ       match | nomatch       rulesForJSONEvent's verdict
  *   NAME.pI.eJ       error  REASON         the event is refused
  * I and J count from 1 in their group.  REASON is the first line of the
@@ -120,8 +122,12 @@ public final class Verdicts {
                 if (why == null) {
                     try {
                         m.addRule("r", pat);
-                    } catch (Exception e) {
+                    } catch (IllegalArgumentException | java.io.IOException e) {
                         why = reason(e);
+                    } catch (RuntimeException e) {
+                        /* a crash inside event-ruler: its text names
+                         * compiler-made locals, so keep the class only */
+                        why = "internal error: " + e.getClass().getName();
                     }
                 } else {
                     int nl = why.indexOf('\n');
