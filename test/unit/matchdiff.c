@@ -1132,6 +1132,35 @@ static const char *const corners[][2] = {
 	{ "{\"a\":[{\"anything-but\":{\"wildcard\":[]}}]}", "{\"a\":300}" },
 };
 
+/*
+ * EVKIT_GOLDEN_DUMP=N: instead of testing, print N groups of random
+ * patterns and events in the corpus format of test/golden (Verdicts.java),
+ * for event-ruler to judge: test/golden/random.cases is made this way.
+ */
+static int
+dump(int ngroups, unsigned long long seed)
+{
+	struct sb b = { NULL, 0, 0 };
+	int g, i;
+
+	printf("# made by EVKIT_GOLDEN_DUMP=%d EVKIT_SEED=%llu "
+	    "build/test/matchdiff\n", ngroups, seed);
+	rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+	for (g = 1; g <= ngroups; g++) {
+		printf("= random%d\n", g);
+		for (i = 0; i < 8; i++) {
+			gen_pattern(&b);
+			printf("p %s\n", b.p);
+		}
+		for (i = 0; i < 16; i++) {
+			gen_event(&b);
+			printf("e %s\n", b.p);
+		}
+	}
+	free(b.p);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -1144,6 +1173,9 @@ main(void)
 	size_t i;
 	int ncompile = 0, bad;
 
+	if (getenv("EVKIT_GOLDEN_DUMP") != NULL)
+		return dump(atoi(getenv("EVKIT_GOLDEN_DUMP")),
+		    (unsigned long long)seed);
 	for (i = 0; i < sizeof(corners) / sizeof(corners[0]); i++) {
 		jv p = jv_parse(corners[i][0]), e = jv_parse(corners[i][1]);
 		char why[512];
