@@ -979,6 +979,12 @@ EOF
 	[ "$output" = 0 ] && [ -z "$stderr" ]
 }
 
+@test "evmatch: -c prints no count after a fatal error" {
+	run -2 --separate-stderr evmatch -c --reject=nodir/rej '{"a":["x"]}' <<<'{"a":"x"}'
+	[ -z "$output" ]
+	[ "$stderr" = 'evmatch: nodir/rej: No such file or directory' ]
+}
+
 @test "evmatch: -q prints nothing and exits 0 at the first selected line" {
 	printf '%s\n' '{"a":"y"}' '{"a":"x"}' 'not json' '[1]' >in
 	run -0 --separate-stderr evmatch -q '{"a":["x"]}' in
@@ -1034,6 +1040,31 @@ EOF
 	printf '%s\n' '{"a":"y"}' '{"a":"x"}' >in
 	run -0 --separate-stderr evmatch -nN '{"a":["x"]}' in
 	[ "$output" = $'in:2:pattern\t{"a":"x"}' ]
+}
+
+@test "evmatch: -N and --explain escape rule names holding a newline, tab, comma or backslash" {
+	long=$(printf 'r%.0s' {1..70})
+	printf '%s\n' '{"name":"a\nb","pattern":{"a":["x"]}}' \
+	    '{"name":"t\tc,d\\e\u0001","pattern":{"a":["x"]}}' \
+	    "{\"name\":\"$long\",\"pattern\":{\"a\":[\"x\"]}}" >rules.ndjson
+	run -0 --separate-stderr evmatch -N -f rules.ndjson <<<'{"a":"x"}'
+	[ "$output" = "a\\nb,t\\tc\\x2cd\\\\e\\x01,$long"$'\t{"a":"x"}' ]
+	[ -z "$stderr" ]
+	run -1 --separate-stderr evmatch --explain -f rules.ndjson <<<'{"a":"y"}'
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == '<stdin>:1: a\nb: '* ]]
+	[[ ${lines[1]} == '<stdin>:1: t\tc\x2cd\\e\x01: '* ]]
+	[[ ${lines[2]} == "<stdin>:1: $long: "* ]]
+}
+
+@test "evmatch: -N escapes names from CloudFormation logical ids and file names" {
+	printf '{"Resources":{"%s":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"a":["x"]}}}}}\n' \
+	    "$(printf 'L%.0s' {1..255})" >t.json
+	run -0 --separate-stderr evmatch -N -f t.json <<<'{"a":"x"}'
+	[ "$output" = "$(printf 'L%.0s' {1..255})"$'\t{"a":"x"}' ]
+	printf '%s\n' '{"a":["x"]}' >'p,1.json'
+	run -0 --separate-stderr evmatch -N -f 'p,1.json' <<<'{"a":"x"}'
+	[ "$output" = 'p\x2c1.json'$'\t{"a":"x"}' ]
 }
 
 @test "evmatch: -t checks the patterns without reading input" {
@@ -1246,6 +1277,35 @@ EOF
 @test "evmatch: --version" {
 	run -0 --separate-stderr evmatch --version
 	[ "$output" = 'evmatch (evkit) 0.1.0' ] && [ -z "$stderr" ]
+}
+
+@test "evmatch: --help and --version to a full disk exit 2 with the write error" {
+	for o in --help -h --version; do
+		run -2 --separate-stderr sh -c "evmatch $o >/dev/full"
+		[ "$stderr" = "evmatch: write error on '<stdout>': No space left on device" ]
+	done
+}
+
+@test "evmatch: --explain with -c, -q or -v is a usage error" {
+	for o in c q v; do
+		run -2 --separate-stderr evmatch --explain -$o '{"a":["x"]}' <<<'{"a":"y"}'
+		[ -z "$output" ]
+		[ "${stderr_lines[0]}" = "evmatch: options '--explain' and '-$o' cannot be used together" ]
+		[ "${stderr_lines[1]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	done
+}
+
+@test "evmatch: a PATTERN operand naming a file gets a hint at -f" {
+	printf '%s\n' '{"a":["x"]}' >rules.json
+	run -2 --separate-stderr evmatch rules.json events <<<'{"a":"x"}'
+	[ -z "$output" ]
+	[ "$stderr" = $'evmatch: <pattern>:1:1: invalid JSON: invalid literal\nevmatch: \'rules.json\' is a file: did you mean -f \'rules.json\'?' ]
+	# no hint when no such file exists, or for a directory
+	mkdir dir.json
+	run -2 --separate-stderr evmatch nosuch.json </dev/null
+	[[ $stderr =~ ^'evmatch: <pattern>:1:'[0-9]+': invalid JSON: '[a-z\ ]+$ ]]
+	run -2 --separate-stderr evmatch dir.json </dev/null
+	[[ $stderr =~ ^'evmatch: <pattern>:1:'[0-9]+': invalid JSON: '[a-z\ ]+$ ]]
 }
 
 # ------------------------------------------------- pattern file shapes
