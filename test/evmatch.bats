@@ -1452,6 +1452,41 @@ EOF
 	[ "$stderr" = "evmatch: t.json:1:1: no event rules in template" ]
 }
 
+@test "evmatch: a pattern file with no rules says so" {
+	for c in '' ' \n\t\n' '# rules\n\n  # none yet\n' '[]\n' '{"Rules": []}\n' \
+	    '\xef\xbb\xbf\n'; do
+		printf "$c" >rules.json
+		run -2 --separate-stderr evmatch -t -f rules.json
+		[ -z "$output" ]
+		[ "$stderr" = 'evmatch: rules.json: no rules' ] ||
+		    { echo "file '$c': $stderr"; false; }
+	done
+	# a list of scheduled rules only holds no event rules
+	printf '[{"Name":"cron","ScheduleExpression":"rate(1 hour)"}]\n' >rules.json
+	run -2 --separate-stderr evmatch -t -f rules.json
+	[ "$stderr" = 'evmatch: rules.json:1:1: no event rules in list' ]
+}
+
+@test "evmatch: a UTF-8 byte order mark at the start of a pattern file is skipped" {
+	printf '{"a":"x"}\n{"a":"y"}\n' >in
+	printf '\xef\xbb\xbf{"a":["x"]}\n' >p.json
+	run -0 --separate-stderr evmatch -f p.json in
+	[ "$output" = '{"a":"x"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbf[{"name":"r","pattern":{"a":["x"]}}]\n' >p.json
+	run -0 --separate-stderr evmatch -N -f p.json in
+	[ "$output" = $'r\t{"a":"x"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbf{"name":"r","pattern":{"a":["x"]}}\n{"name":"s","pattern":{"a":["y"]}}\n' >p.ndjson
+	run -0 --separate-stderr evmatch -N -f p.ndjson in
+	[ "$output" = $'r\t{"a":"x"}\ns\t{"a":"y"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbfResources:\n  R:\n    Type: AWS::Events::Rule\n    Properties: {EventPattern: {a: [x]}}\n' >t.yaml
+	run -0 --separate-stderr evmatch -N -f t.yaml in
+	[ "$output" = $'R\t{"a":"x"}' ] && [ -z "$stderr" ]
+	# columns on the first line count from after the mark
+	printf '\xef\xbb\xbf{"a":[]}\n' >p.json
+	run -2 --separate-stderr evmatch -t -f p.json
+	[ "$stderr" = "evmatch: p.json:1:6: invalid pattern at 'a': Empty arrays are not allowed" ]
+}
+
 # ------------------------------------------------------------------ threads
 
 @test "evmatch: output, diagnostics and rejects on many CPUs equal those on one" {
