@@ -149,6 +149,18 @@ section() {
 	done <"$tmp/stems"
 }
 
+@test "docs: one out-of-memory policy: lib/ never aborts, and exits only in base/alloc.c" {
+	run grep -rnE '(^|[^_[:alnum:]])(abort|exit|_Exit|quick_exit)[[:space:]]*\(' \
+	    "$root/lib" --include='*.c' --include='*.h'
+	others=$(printf '%s\n' "$output" | grep -v '/lib/base/alloc\.c:' || :)
+	[ -z "$others" ] || { echo "$others"; false; }
+	[ "$(printf '%s\n' "$output" | grep -c 'exit(EV_EXIT_ERROR)')" -eq 1 ]
+	# and the policy is written down where users and programmers look
+	section evkit.7 DIAGNOSTICS | grep -qF 'out of memory'
+	section evmatch.1 DIAGNOSTICS | grep -qF 'out of memory'
+	grep -qF 'out of memory' "$root/lib/evkit.h"
+}
+
 @test "docs: the README's tour prints what the README shows" {
 	awk '/^    \$ cd examples$/ { f = 1 } f && /^$/ { exit }
 	    f { sub(/^    /, ""); print }' "$root/README.md" >"$tmp/tour"
