@@ -1573,6 +1573,49 @@ EOF2
 	[ "$stderr" = "evmatch: t.yaml:2:12: unsupported YAML: alias" ]
 }
 
+@test "evmatch: a YAML template nested 200000 deep is refused before libyaml reads it" {
+	# libyaml alone takes minutes over this; the depth is checked first
+	awk 'BEGIN { printf "Resources:\n  R: "
+		for (i = 0; i < 200000; i++) printf "["
+		for (i = 0; i < 200000; i++) printf "]"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:2:518: invalid YAML: nesting too deep" ]
+	awk 'BEGIN { printf "Resources:\n  R:\n    - "
+		for (i = 0; i < 200000; i++) printf "{a: "
+		for (i = 0; i < 200000; i++) printf "}"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:3:2055: invalid YAML: nesting too deep" ]
+	# one bracket per line: the line and column of the 513th
+	awk 'BEGIN { print "Resources:"; print "  R:"
+		for (i = 0; i < 600; i++) print "    ["
+		for (i = 0; i < 600; i++) printf "]"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:515:5: invalid YAML: nesting too deep" ]
+}
+
+@test "evmatch: brackets in YAML comments, quoted, block and plain scalars are no nesting" {
+	b=$(printf '[%.0s' {1..600})
+	{
+		echo "# $b"
+		printf 'Description: |\n  %s\n  {{{{\nOther: >-\n    %s\n' "$b" "$b"
+		printf "Quoted: '%s it''s'\n" "$b"
+		printf 'Dq: "%s \\" %s"\nPlain: a%s\n' "$b" "$b" "$b"
+		printf "Plain2: it's %s\n" "$b"
+		for i in $(seq 600); do echo "K$i: x["; done
+		echo 'Resources:'
+		echo '  R:'
+		echo '    Type: AWS::Events::Rule'
+		echo '    Properties:'
+		echo "      EventPattern: {source: [\"a[b\", 'c{d'], detail: {x: [{prefix: \"]\"}]}}"
+	} >ok.yaml
+	run -0 --separate-stderr evmatch -N -f ok.yaml <<<'{"source":"a[b","detail":{"x":"]z"}}'
+	[ "$output" = $'R\t{"source":"a[b","detail":{"x":"]z"}}' ]
+	[ -z "$stderr" ]
+}
+
 @test "evmatch: a JSON or YAML file that is no template still gets the JSON error" {
 	printf '{"Resources": {"R": {"Type": "AWS::Events::Rule",\n  "Properties": {"EventPattern": {"a": [1]}}}\n' >t.json
 	run -2 --separate-stderr evmatch -t -f t.json
