@@ -54,7 +54,10 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-/* Write s on the checked standard output (--help, --version) and exit. */
+/*
+ * Write s (--help, --version) on the checked standard output and close
+ * it; returns the exit status, 2 when the write failed.
+ */
 static int
 info(const char *s)
 {

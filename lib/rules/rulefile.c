@@ -158,6 +158,7 @@ call_fn(struct load *ld, const struct ev_jdoc *doc, size_t base, int rule,
 	r.resource = res;
 	r.load_ = ld;
 	r.base_ = base;
+	ev_err_clear(err);
 	if (ld->fn(ld->ctx, &r, err) == 0)
 		return 0;
 	if (err->file == NULL)
