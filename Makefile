@@ -1,6 +1,8 @@
 # evkit - Unix filters for event-driven systems.  One non-recursive Makefile.
 #
-#   make            build every tool into $(BUILD)/bin
+#   make            build every tool into $(BUILD)/bin (first checking, with
+#                   the compiler, that the packages' headers and libraries
+#                   are there: 'make deps' installs what is missing)
 #   make demo       install missing packages, build, run examples/demo.sh
 #   make test       install missing packages, build, run every test
 #                   (again under ASan+UBSan)
@@ -55,11 +57,29 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
 .PHONY: all deps demo test check unit bats asan bench lint install \
-	uninstall clean
+	uninstall clean have-deps
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c
+# Before anything compiles: are the headers and libraries of the Debian
+# packages there?  Asked of the compiler with the user's flags (not by
+# looking for files), so JQ_CFLAGS and friends pointing elsewhere count.
+# have PACKAGE, WHAT, COMMAND: say which package is missing and stop.
+have = $(3) >/dev/null 2>&1 || { echo "make: $(1) is missing ($(2) not \
+	found): run 'make deps' to install it" >&2; exit 1; }
+HASH := \#
+have_hdr = $(call have,$(1),$(2),echo '$(HASH)include <$(2)>' | \
+	$(CC) $(3) $(CFLAGS) -x c -E -)
+have_lib = $(call have,$(1),$(2),echo 'int main(void) { return 0; }' | \
+	$(CC) $(CFLAGS) $(LDFLAGS) -x c -o /dev/null - $(2))
+have-deps:
+	@$(call have_hdr,libjq-dev,jv.h,$(JQ_CFLAGS))
+	@$(call have_hdr,libyaml-dev,yaml.h,$(YAML_CFLAGS))
+	@$(call have_lib,libjq-dev,$(JQ_LIBS))
+	@$(call have_lib,libyaml-dev,$(YAML_LIBS))
+	@$(call have_lib,libsqlite3-dev,$(SQLITE_LIBS))
+
+$(BUILD)/%.o: %.c | have-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -85,7 +105,8 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(LIB_A)
 
 # Install the Debian packages the build, tests and bench need, if missing.
 deps:
-	@sh .ci/deps
+	@CC="$(CC)" JQ_CFLAGS="$(JQ_CFLAGS)" SQLITE_CFLAGS="$(SQLITE_CFLAGS)" \
+	    YAML_CFLAGS="$(YAML_CFLAGS)" sh .ci/deps
 
 demo: deps all
 	@sh examples/demo.sh

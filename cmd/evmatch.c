@@ -1,6 +1,8 @@
 /*
  * evmatch - keep the events that match Amazon EventBridge event patterns.
  */
+#include <sys/stat.h>
+
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,24 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
+/*
+ * Write s (--help, --version) on the checked standard output and close
+ * it; returns the exit status, 2 when the write failed.
+ */
+static int
+info(const char *s)
+{
+	struct ev_err err;
+
+	ev_out_str(s);
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	return EV_EXIT_OK;
+}
+
 static void
 print_prefix(const struct ev_line *ln)
 {
@@ -59,12 +79,46 @@ print_prefix(const struct ev_line *ln)
 		ev_out_printf("%s:%lu:", ln->file, ln->lineno);
 }
 
+/*
+ * Write a rule name so that it cannot split or forge output: a backslash,
+ * a comma and the control characters are written as \\, \n, \t, \r or
+ * \xHH (a comma as \x2c), everything else as it is.
+ */
+static void
+put_name(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[4] = { '\\', 'x', 0, 0 };
+	const char *run = s;
+	unsigned char b;
+
+	for (; (b = (unsigned char)*s) != '\0'; s++) {
+		if (b >= 0x20 && b != 0x7f && b != ',' && b != '\\')
+			continue;
+		ev_out_write(run, (size_t)(s - run));
+		run = s + 1;
+		if (b == '\\' || b == '\n' || b == '\t' || b == '\r') {
+			esc[1] = b == '\\' ? '\\' : b == '\n' ? 'n' :
+			    b == '\t' ? 't' : 'r';
+			ev_out_write(esc, 2);
+			esc[1] = 'x';
+		} else {
+			esc[2] = hex[b >> 4];
+			esc[3] = hex[b & 15];
+			ev_out_write(esc, 4);
+		}
+	}
+	ev_out_write(run, (size_t)(s - run));
+}
+
 static void
 print_reason(void *ctx, const char *rule, const char *why)
 {
 	const struct ev_line *ln = ctx;
 
-	ev_out_printf("%s:%lu: %s: %s\n", ln->file, ln->lineno, rule, why);
+	ev_out_printf("%s:%lu: ", ln->file, ln->lineno);
+	put_name(rule);
+	ev_out_printf(": %s\n", why);
 }
 
 /* A worker's context: its own matcher, a tally folded in by mctx_free. */
@@ -117,9 +171,11 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	print_prefix(ln);
 	if (opt.names && !opt.invert) {
 		hits = ev_matched(mc->matcher, &nhits);
-		for (i = 0; i < nhits; i++)
-			ev_out_printf("%s%s", i ? "," : "",
-			    ev_rules_name(rules, hits[i]));
+		for (i = 0; i < nhits; i++) {
+			if (i > 0)
+				ev_out_write(",", 1);
+			put_name(ev_rules_name(rules, hits[i]));
+		}
 		ev_out_write("\t", 1);
 	}
 	ev_out_line(ln->buf, ln->len);
@@ -132,6 +188,7 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct mctx mc = { NULL, 0, NULL };
 	struct ev_err err;
+	struct stat st;
 	int npfiles = 0, test = 0, c, bad;
 
 	memset(&in, 0, sizeof(in));
@@ -157,8 +214,7 @@ main(int argc, char *argv[])
 			pfiles[npfiles++] = optarg;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return EV_EXIT_OK;
+			return info(usage_text);
 		case 'n':
 			opt.numbers = 1;
 			break;
@@ -189,14 +245,18 @@ main(int argc, char *argv[])
 			in.reject_path = optarg;
 			break;
 		case OPT_VERSION:
-			puts("evmatch (evkit) " EV_VERSION);
-			return EV_EXIT_OK;
+			return info("evmatch (evkit) " EV_VERSION "\n");
 		default:
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (opt.explain && (opt.count || opt.quiet || opt.invert)) {
+		ev_warnx("options '--explain' and '-%c' cannot be used "
+		    "together", opt.count ? 'c' : opt.quiet ? 'q' : 'v');
+		usage();
+	}
 
 	if (npfiles == 0) {
 		if (argc < 1)
@@ -206,6 +266,9 @@ main(int argc, char *argv[])
 		    &err) < 0) {
 			err.file = "<pattern>";
 			ev_diag(&err);
+			if (stat(argv[0], &st) == 0 && !S_ISDIR(st.st_mode))
+				ev_warnx("'%s' is a file: did you mean -f "
+				    "'%s'?", argv[0], argv[0]);
 			return EV_EXIT_ERROR;
 		}
 		argc--;
@@ -231,7 +294,8 @@ main(int argc, char *argv[])
 	in.ctx_new = mctx_new;
 	in.ctx_free = mctx_free;
 	bad = ev_input_loop(argv, argc, &in, on_line, &mc);
-	if (opt.count && !opt.quiet)
+	/* After a fatal error there is no count to give. */
+	if (opt.count && !opt.quiet && bad >= 0)
 		ev_out_printf("%lu\n", mc.selected);
 	ev_err_clear(&err);
 	if (ev_out_close(&err) < 0) {

@@ -6,7 +6,10 @@
  *
  * Conventions:
  *  - Functions that can fail take a struct ev_err * and return -1 (or NULL)
- *    after filling it in; they never print and never exit.
+ *    after filling it in; they never print and never exit.  Running out
+ *    of memory is such a failure ("out of memory"), with one exception:
+ *    where the library has no error to return (growing its internal
+ *    tables), it prints "PROG: out of memory" and exits 2, as jq does.
  *  - Objects are created by ev_X_new()/ev_X_open() and released by
  *    ev_X_free()/ev_X_close(); passing NULL to a free function is a no-op.
  */

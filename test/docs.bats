@@ -123,6 +123,8 @@ section() {
 		: >rej; evmatch --reject=rej "$p" rej
 		evmatch --max-line-bytes=x "$p" </dev/null
 		evmatch --no-such-option
+		evmatch --explain -c "$p" </dev/null
+		echo "$p" >pf.json; evmatch pf.json </dev/null
 		echo '[1]' >r1.json; evmatch -t -f r1.json
 		echo '[]' >r2.json; evmatch -t -f r2.json
 		printf 'Resources:\n  R: [\n' >r3.yaml; evmatch -t -f r3.yaml
@@ -134,9 +136,10 @@ section() {
 		    evmatch '{"a":{"b":{"x":[1],"y":[2],"z":[3]}}}'
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evmatch: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 15 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 18 ] || { cat "$tmp/stderr"; false; }
 	# "evmatch: <stdin>:1:6: invalid JSON: x" -> "invalid JSON"
-	sed -E -e 's/^evmatch: //' \
+	# "evmatch: 'f' is a file: ..." -> "is a file"
+	sed -E -e 's/^evmatch: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' "$tmp/diags" >"$tmp/stems"
 	while IFS= read -r s; do
@@ -144,6 +147,18 @@ section() {
 		printf '%s\n' "$diag" | grep -qF -- "$s" ||
 		    { echo "not in DIAGNOSTICS: '$s'"; false; }
 	done <"$tmp/stems"
+}
+
+@test "docs: one out-of-memory policy: lib/ never aborts, and exits only in base/alloc.c" {
+	run grep -rnE '(^|[^_[:alnum:]])(abort|exit|_Exit|quick_exit)[[:space:]]*\(' \
+	    "$root/lib" --include='*.c' --include='*.h'
+	others=$(printf '%s\n' "$output" | grep -v '/lib/base/alloc\.c:' || :)
+	[ -z "$others" ] || { echo "$others"; false; }
+	[ "$(printf '%s\n' "$output" | grep -c 'exit(EV_EXIT_ERROR)')" -eq 1 ]
+	# and the policy is written down where users and programmers look
+	section evkit.7 DIAGNOSTICS | grep -qF 'out of memory'
+	section evmatch.1 DIAGNOSTICS | grep -qF 'out of memory'
+	grep -qF 'out of memory' "$root/lib/evkit.h"
 }
 
 @test "docs: the README's tour prints what the README shows" {

@@ -979,6 +979,12 @@ EOF
 	[ "$output" = 0 ] && [ -z "$stderr" ]
 }
 
+@test "evmatch: -c prints no count after a fatal error" {
+	run -2 --separate-stderr evmatch -c --reject=nodir/rej '{"a":["x"]}' <<<'{"a":"x"}'
+	[ -z "$output" ]
+	[ "$stderr" = 'evmatch: nodir/rej: No such file or directory' ]
+}
+
 @test "evmatch: -q prints nothing and exits 0 at the first selected line" {
 	printf '%s\n' '{"a":"y"}' '{"a":"x"}' 'not json' '[1]' >in
 	run -0 --separate-stderr evmatch -q '{"a":["x"]}' in
@@ -1034,6 +1040,31 @@ EOF
 	printf '%s\n' '{"a":"y"}' '{"a":"x"}' >in
 	run -0 --separate-stderr evmatch -nN '{"a":["x"]}' in
 	[ "$output" = $'in:2:pattern\t{"a":"x"}' ]
+}
+
+@test "evmatch: -N and --explain escape rule names holding a newline, tab, comma or backslash" {
+	long=$(printf 'r%.0s' {1..70})
+	printf '%s\n' '{"name":"a\nb","pattern":{"a":["x"]}}' \
+	    '{"name":"t\tc,d\\e\u0001","pattern":{"a":["x"]}}' \
+	    "{\"name\":\"$long\",\"pattern\":{\"a\":[\"x\"]}}" >rules.ndjson
+	run -0 --separate-stderr evmatch -N -f rules.ndjson <<<'{"a":"x"}'
+	[ "$output" = "a\\nb,t\\tc\\x2cd\\\\e\\x01,$long"$'\t{"a":"x"}' ]
+	[ -z "$stderr" ]
+	run -1 --separate-stderr evmatch --explain -f rules.ndjson <<<'{"a":"y"}'
+	[ "${#lines[@]}" -eq 3 ]
+	[[ ${lines[0]} == '<stdin>:1: a\nb: '* ]]
+	[[ ${lines[1]} == '<stdin>:1: t\tc\x2cd\\e\x01: '* ]]
+	[[ ${lines[2]} == "<stdin>:1: $long: "* ]]
+}
+
+@test "evmatch: -N escapes names from CloudFormation logical ids and file names" {
+	printf '{"Resources":{"%s":{"Type":"AWS::Events::Rule","Properties":{"EventPattern":{"a":["x"]}}}}}\n' \
+	    "$(printf 'L%.0s' {1..255})" >t.json
+	run -0 --separate-stderr evmatch -N -f t.json <<<'{"a":"x"}'
+	[ "$output" = "$(printf 'L%.0s' {1..255})"$'\t{"a":"x"}' ]
+	printf '%s\n' '{"a":["x"]}' >'p,1.json'
+	run -0 --separate-stderr evmatch -N -f 'p,1.json' <<<'{"a":"x"}'
+	[ "$output" = 'p\x2c1.json'$'\t{"a":"x"}' ]
 }
 
 @test "evmatch: -t checks the patterns without reading input" {
@@ -1248,6 +1279,35 @@ EOF
 	[ "$output" = 'evmatch (evkit) 0.1.0' ] && [ -z "$stderr" ]
 }
 
+@test "evmatch: --help and --version to a full disk exit 2 with the write error" {
+	for o in --help -h --version; do
+		run -2 --separate-stderr sh -c "evmatch $o >/dev/full"
+		[ "$stderr" = "evmatch: write error on '<stdout>': No space left on device" ]
+	done
+}
+
+@test "evmatch: --explain with -c, -q or -v is a usage error" {
+	for o in c q v; do
+		run -2 --separate-stderr evmatch --explain -$o '{"a":["x"]}' <<<'{"a":"y"}'
+		[ -z "$output" ]
+		[ "${stderr_lines[0]}" = "evmatch: options '--explain' and '-$o' cannot be used together" ]
+		[ "${stderr_lines[1]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	done
+}
+
+@test "evmatch: a PATTERN operand naming a file gets a hint at -f" {
+	printf '%s\n' '{"a":["x"]}' >rules.json
+	run -2 --separate-stderr evmatch rules.json events <<<'{"a":"x"}'
+	[ -z "$output" ]
+	[ "$stderr" = $'evmatch: <pattern>:1:1: invalid JSON: invalid literal\nevmatch: \'rules.json\' is a file: did you mean -f \'rules.json\'?' ]
+	# no hint when no such file exists, or for a directory
+	mkdir dir.json
+	run -2 --separate-stderr evmatch nosuch.json </dev/null
+	[[ $stderr =~ ^'evmatch: <pattern>:1:'[0-9]+': invalid JSON: '[a-z\ ]+$ ]]
+	run -2 --separate-stderr evmatch dir.json </dev/null
+	[[ $stderr =~ ^'evmatch: <pattern>:1:'[0-9]+': invalid JSON: '[a-z\ ]+$ ]]
+}
+
 # ------------------------------------------------- pattern file shapes
 
 @test "evmatch: -f with one pattern, named by the file name as given" {
@@ -1392,6 +1452,41 @@ EOF
 	[ "$stderr" = "evmatch: t.json:1:1: no event rules in template" ]
 }
 
+@test "evmatch: a pattern file with no rules says so" {
+	for c in '' ' \n\t\n' '# rules\n\n  # none yet\n' '[]\n' '{"Rules": []}\n' \
+	    '\xef\xbb\xbf\n'; do
+		printf "$c" >rules.json
+		run -2 --separate-stderr evmatch -t -f rules.json
+		[ -z "$output" ]
+		[ "$stderr" = 'evmatch: rules.json: no rules' ] ||
+		    { echo "file '$c': $stderr"; false; }
+	done
+	# a list of scheduled rules only holds no event rules
+	printf '[{"Name":"cron","ScheduleExpression":"rate(1 hour)"}]\n' >rules.json
+	run -2 --separate-stderr evmatch -t -f rules.json
+	[ "$stderr" = 'evmatch: rules.json:1:1: no event rules in list' ]
+}
+
+@test "evmatch: a UTF-8 byte order mark at the start of a pattern file is skipped" {
+	printf '{"a":"x"}\n{"a":"y"}\n' >in
+	printf '\xef\xbb\xbf{"a":["x"]}\n' >p.json
+	run -0 --separate-stderr evmatch -f p.json in
+	[ "$output" = '{"a":"x"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbf[{"name":"r","pattern":{"a":["x"]}}]\n' >p.json
+	run -0 --separate-stderr evmatch -N -f p.json in
+	[ "$output" = $'r\t{"a":"x"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbf{"name":"r","pattern":{"a":["x"]}}\n{"name":"s","pattern":{"a":["y"]}}\n' >p.ndjson
+	run -0 --separate-stderr evmatch -N -f p.ndjson in
+	[ "$output" = $'r\t{"a":"x"}\ns\t{"a":"y"}' ] && [ -z "$stderr" ]
+	printf '\xef\xbb\xbfResources:\n  R:\n    Type: AWS::Events::Rule\n    Properties: {EventPattern: {a: [x]}}\n' >t.yaml
+	run -0 --separate-stderr evmatch -N -f t.yaml in
+	[ "$output" = $'R\t{"a":"x"}' ] && [ -z "$stderr" ]
+	# columns on the first line count from after the mark
+	printf '\xef\xbb\xbf{"a":[]}\n' >p.json
+	run -2 --separate-stderr evmatch -t -f p.json
+	[ "$stderr" = "evmatch: p.json:1:6: invalid pattern at 'a': Empty arrays are not allowed" ]
+}
+
 # ------------------------------------------------------------------ threads
 
 @test "evmatch: output, diagnostics and rejects on many CPUs equal those on one" {
@@ -1476,6 +1571,49 @@ EOF2
 	printf 'a: &x 1\nResources: *x\n' >t.yaml
 	run -2 --separate-stderr evmatch -t -f t.yaml
 	[ "$stderr" = "evmatch: t.yaml:2:12: unsupported YAML: alias" ]
+}
+
+@test "evmatch: a YAML template nested 200000 deep is refused before libyaml reads it" {
+	# libyaml alone takes minutes over this; the depth is checked first
+	awk 'BEGIN { printf "Resources:\n  R: "
+		for (i = 0; i < 200000; i++) printf "["
+		for (i = 0; i < 200000; i++) printf "]"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:2:518: invalid YAML: nesting too deep" ]
+	awk 'BEGIN { printf "Resources:\n  R:\n    - "
+		for (i = 0; i < 200000; i++) printf "{a: "
+		for (i = 0; i < 200000; i++) printf "}"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:3:2055: invalid YAML: nesting too deep" ]
+	# one bracket per line: the line and column of the 513th
+	awk 'BEGIN { print "Resources:"; print "  R:"
+		for (i = 0; i < 600; i++) print "    ["
+		for (i = 0; i < 600; i++) printf "]"
+		print "" }' >deep.yaml
+	run -2 --separate-stderr evmatch -t -f deep.yaml
+	[ "$stderr" = "evmatch: deep.yaml:515:5: invalid YAML: nesting too deep" ]
+}
+
+@test "evmatch: brackets in YAML comments, quoted, block and plain scalars are no nesting" {
+	b=$(printf '[%.0s' {1..600})
+	{
+		echo "# $b"
+		printf 'Description: |\n  %s\n  {{{{\nOther: >-\n    %s\n' "$b" "$b"
+		printf "Quoted: '%s it''s'\n" "$b"
+		printf 'Dq: "%s \\" %s"\nPlain: a%s\n' "$b" "$b" "$b"
+		printf "Plain2: it's %s\n" "$b"
+		for i in $(seq 600); do echo "K$i: x["; done
+		echo 'Resources:'
+		echo '  R:'
+		echo '    Type: AWS::Events::Rule'
+		echo '    Properties:'
+		echo "      EventPattern: {source: [\"a[b\", 'c{d'], detail: {x: [{prefix: \"]\"}]}}"
+	} >ok.yaml
+	run -0 --separate-stderr evmatch -N -f ok.yaml <<<'{"source":"a[b","detail":{"x":"]z"}}'
+	[ "$output" = $'R\t{"source":"a[b","detail":{"x":"]z"}}' ]
+	[ -z "$stderr" ]
 }
 
 @test "evmatch: a JSON or YAML file that is no template still gets the JSON error" {

@@ -1,5 +1,8 @@
 #!/usr/bin/env bats
-# The Makefile's install and uninstall targets, with PREFIX and DESTDIR.
+# The Makefile: install and uninstall with PREFIX and DESTDIR, deps, and the
+# check for the packages' headers and libraries before the build.
+
+bats_require_minimum_version 1.5.0
 
 setup() {
 	BUILD=$(dirname "$EVKIT_BIN")
@@ -24,4 +27,47 @@ setup() {
 	run sh "$EVKIT_ROOT/.ci/deps"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+}
+
+# A compiler that cannot see the packages' headers: cc with the system
+# include directories, less /usr/include's jv.h, jq.h and yaml.h (as on a
+# machine without libjq-dev and libyaml-dev).
+nopkg_cc() {
+	local sys=$BATS_TEST_TMPDIR/sys f d args=
+	mkdir -p "$sys"
+	for f in /usr/include/*; do
+		case ${f##*/} in jv.h | jq.h | yaml.h) continue ;; esac
+		ln -s "$f" "$sys/"
+	done
+	for d in $(echo | cc -xc -E -v - 2>&1 |
+	    sed -n '/^#include <...> search starts here:/,/^End/p' |
+	    grep '^ /'); do
+		[ "$d" = /usr/include ] && d=$sys
+		args="$args -isystem $d"
+	done
+	printf '#!/bin/sh\nexec cc -nostdinc%s "$@"\n' "$args" >"$BATS_TEST_TMPDIR/cc"
+	chmod +x "$BATS_TEST_TMPDIR/cc"
+	echo "$BATS_TEST_TMPDIR/cc"
+}
+
+@test "make: without libjq-dev, make names the package and 'make deps' before compiling" {
+	cc=$(nopkg_cc)
+	# the wrapper itself compiles C that needs no package
+	echo '#include <stdio.h>' | "$cc" -x c -E - >/dev/null
+	run -2 --separate-stderr make -s -C "$EVKIT_ROOT" BUILD="$BATS_TEST_TMPDIR/b" CC="$cc"
+	[ "${stderr_lines[0]}" = "make: libjq-dev is missing (jv.h not found): run 'make deps' to install it" ]
+	[ -z "$(find "$BATS_TEST_TMPDIR/b" -name '*.o' 2>/dev/null)" ]
+}
+
+@test "make: headers found through JQ_CFLAGS and YAML_CFLAGS pass the check" {
+	cc=$(nopkg_cc)
+	mkdir -p "$BATS_TEST_TMPDIR/jq" "$BATS_TEST_TMPDIR/yaml"
+	ln -s /usr/include/jv.h /usr/include/jq.h "$BATS_TEST_TMPDIR/jq/"
+	ln -s /usr/include/yaml.h "$BATS_TEST_TMPDIR/yaml/"
+	run -2 --separate-stderr make -s -C "$EVKIT_ROOT" CC="$cc" \
+	    JQ_CFLAGS="-I$BATS_TEST_TMPDIR/jq" have-deps
+	[ "${stderr_lines[0]}" = "make: libyaml-dev is missing (yaml.h not found): run 'make deps' to install it" ]
+	run -0 --separate-stderr make -s -C "$EVKIT_ROOT" CC="$cc" \
+	    JQ_CFLAGS="-I$BATS_TEST_TMPDIR/jq" YAML_CFLAGS="-I$BATS_TEST_TMPDIR/yaml" have-deps
+	[ -z "$stderr" ]
 }

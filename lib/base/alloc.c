@@ -1,6 +1,12 @@
 /*
- * alloc.c - allocation helpers.  evkit treats running out of memory as
- * fatal, as jq and sqlite3's shell do: the message names the program.
+ * alloc.c - allocation helpers, and evkit's one out-of-memory policy.
+ *
+ * A library function that can report an error reports running out of
+ * memory as one: it returns -1 (or NULL) with err set to "out of memory".
+ * The helpers here are the single exception, for the places that have no
+ * error to return (growing an index, a hash list, a scratch array): they
+ * print "PROG: out of memory" and exit 2 (EV_EXIT_ERROR), as jq and
+ * sqlite3's shell do.  Nothing else in lib/ aborts or exits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +14,9 @@
 #include "base.h"
 #include "base_int.h"
 
-static void
-oom(void)
+/* Print "PROG: out of memory" on standard error and exit 2. */
+void
+ev_oom(void)
 {
 	ev_out_capture(NULL);	/* a worker's message must not be buffered */
 	ev_warnx("out of memory");
@@ -23,7 +30,7 @@ ev_xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		oom();
+		ev_oom();
 	return p;
 }
 
@@ -34,7 +41,7 @@ ev_xcalloc(size_t n, size_t sz)
 	void *p = calloc(n ? n : 1, sz ? sz : 1);
 
 	if (p == NULL)
-		oom();
+		ev_oom();
 	return p;
 }
 
@@ -66,7 +73,7 @@ ev_grow(void *pp, size_t *cap, size_t n, size_t sz)
 		ncap *= 2;
 	q = realloc(*p, ncap * sz);
 	if (q == NULL)
-		oom();
+		ev_oom();
 	memset((char *)q + *cap * sz, 0, (ncap - *cap) * sz);
 	*p = q;
 	*cap = ncap;

@@ -17,6 +17,12 @@
  * like grep(1): something selected, nothing selected, or trouble (which wins
  * over "nothing selected").
  */
+/*
+ * Running out of memory: functions that can fail report it as an error
+ * ("out of memory"); where there is no error to return, the library's
+ * allocation helpers print "PROG: out of memory" and exit EV_EXIT_ERROR.
+ * That is the only way the library exits (see base/alloc.c).
+ */
 enum ev_exit {
 	EV_EXIT_OK = 0,		/* success; a filter selected something */
 	EV_EXIT_NONE = 1,	/* a filter selected nothing */

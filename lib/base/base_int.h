@@ -32,7 +32,13 @@ void ev_out_capture(struct ev_outcap *cap);
  */
 int ev_out_capture_err(const char *s, size_t n);
 
-/* Allocation (alloc.c).  Running out of memory is fatal: see alloc.c. */
+/*
+ * Allocation (alloc.c): the single exception to "the library never exits".
+ * Where there is no error to return, these print "PROG: out of memory"
+ * and exit 2; everywhere else running out of memory is an error like any
+ * other ("out of memory", returned).  See alloc.c.
+ */
+void ev_oom(void) __attribute__((noreturn));
 void ev_grow(void *pp, size_t *cap, size_t n, size_t sz);
 void *ev_xmalloc(size_t n);
 void *ev_xcalloc(size_t n, size_t sz);

@@ -60,6 +60,7 @@
 
 #include <jv.h>
 
+#include "base/base_int.h"
 #include "ref.h"
 #include "ref_int.h"
 
@@ -70,7 +71,7 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
-		abort();
+		ev_oom();
 	return p;
 }
 

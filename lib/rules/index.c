@@ -129,7 +129,7 @@ ht_append(struct ev_rules *rs, struct ev_hent *e, int field)
 		e->tcap *= 2;
 		e->tmp = realloc(e->tmp, e->tcap * sizeof(int));
 		if (e->tmp == NULL)
-			abort();
+			ev_oom();
 	}
 	e->tmp[e->tn++] = field;
 }
@@ -450,7 +450,7 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 			rs->always = realloc(rs->always,
 			    (rs->nalways + 1) * sizeof(int));
 			if (rs->always == NULL)
-				abort();
+				ev_oom();
 			rs->always[rs->nalways++] = (int)i;
 		}
 	/* flatten the hash lists */

@@ -435,7 +435,7 @@ ab_add_string(struct compiler *c, int node, const char *field,
 		return -1;
 	cd->strs = realloc(cd->strs, (cd->nstrs + 1) * sizeof(struct ev_str));
 	if (cd->strs == NULL)
-		abort();
+		ev_oom();
 	cd->strs[cd->nstrs++] = mkstr(n->str, n->len);
 	return 0;
 }
@@ -450,7 +450,7 @@ ab_add_number(struct compiler *c, int node, const char *field,
 		return -1;
 	cd->nums = realloc(cd->nums, (cd->nnums + 1) * sizeof(double));
 	if (cd->nums == NULL)
-		abort();
+		ev_oom();
 	cd->nums[cd->nnums++] = d == 0 ? 0 : d;
 	return 0;
 }
@@ -1129,7 +1129,7 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 			rs->condcounts = realloc(rs->condcounts,
 			    rs->capcondblocks * sizeof(size_t));
 			if (rs->condcounts == NULL)
-				abort();
+				ev_oom();
 		}
 		rs->condblocks[rs->ncondblocks] = c->all[i]->conds;
 		rs->condcounts[rs->ncondblocks++] = c->all[i]->nconds;

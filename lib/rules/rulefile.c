@@ -17,7 +17,10 @@
  * Rules without an event pattern (scheduled rules) are skipped.  A file
  * that is not JSON and does not start with '{' or '[' (after blanks and
  * '#' comments) is read as YAML (yaml.c) when it holds a template: a
- * mapping with a "Resources" key; else it gets the JSON error.
+ * mapping with a "Resources" key; else it gets the JSON error.  A UTF-8
+ * byte order mark at the start of the file is skipped (columns on the
+ * first line count from after it); a file with nothing in it but blanks
+ * and '#' comments, an empty list and an empty "Rules" list hold no rules.
  *
  * Errors are located in the file.  A pattern written as a JSON object is
  * compiled from its own bytes, so a compile error inside it maps back to a
@@ -45,6 +48,8 @@ struct load {
 	const struct ev_yjson *yaml;	/* a YAML template: where the
 					 * offsets of its JSON came from */
 	int added;
+	ev_rule_fn fn;		/* called for each rule added, or NULL */
+	void *ctx;
 };
 
 /*
@@ -98,7 +103,7 @@ fail:
 
 /* Put err at byte offset off of the file (line and column from 1). */
 static void
-locate(struct load *ld, struct ev_err *err, size_t off)
+locate(const struct load *ld, struct ev_err *err, size_t off)
 {
 	struct ev_jdoc d;
 
@@ -114,13 +119,63 @@ locate(struct load *ld, struct ev_err *err, size_t off)
 }
 
 /*
+ * Locate err at byte offset off of r's document (see rules.h).
+ */
+void
+ev_rule_src_locate(const struct ev_rule_src *r, size_t off,
+    struct ev_err *err)
+{
+	locate(r->load_, err, r->base_ + off);
+}
+
+/*
+ * Hand the rule just added (rule set index: the last) to the load's
+ * callback: rule is the node of the rule object, res that of the template
+ * resource that holds it (or -1).  An error from the callback is located
+ * at the rule object unless the callback located it.
+ */
+static int
+call_fn(struct load *ld, const struct ev_jdoc *doc, size_t base, int rule,
+    int res, const char *name, struct ev_err *err)
+{
+	const struct ev_jnode *n = &doc->n[rule];
+	struct ev_rule_src r;
+	struct ev_err at;
+
+	memset(&r, 0, sizeof(r));
+	r.name = name;
+	r.index = ev_rules_count(ld->rs) - 1;
+	if (n->type == EV_J_OBJECT || n->type == EV_J_ARRAY) {
+		r.text = n->str;
+		r.len = n->len;
+	}
+	locate(ld, &at, base + n->off);
+	r.file = at.file;
+	r.line = at.line;
+	r.col = at.col;
+	r.doc = doc;
+	r.node = rule;
+	r.resource = res;
+	r.load_ = ld;
+	r.base_ = base;
+	ev_err_clear(err);
+	if (ld->fn(ld->ctx, &r, err) == 0)
+		return 0;
+	if (err->file == NULL)
+		locate(ld, err, base + n->off);
+	return -1;
+}
+
+/*
  * Compile the pattern written at file offset off: an object node (its
  * bytes are compiled, errors mapped back into the file) or a string node
- * (its decoded text is compiled, errors reported at the string).
+ * (its decoded text is compiled, errors reported at the string).  rule is
+ * the node of the rule object that holds it (ni itself for a bare
+ * pattern) and res its template resource (or -1), for the callback.
  */
 static int
 add_pattern(struct load *ld, const struct ev_jdoc *doc, size_t base,
-    int ni, const char *name, struct ev_err *err)
+    int ni, int rule, int res, const char *name, struct ev_err *err)
 {
 	const struct ev_jnode *n = &doc->n[ni];
 	size_t off = base + n->off, erroff;
@@ -137,6 +192,8 @@ add_pattern(struct load *ld, const struct ev_jdoc *doc, size_t base,
 		return -1;
 	}
 	ld->added++;
+	if (ld->fn != NULL)
+		return call_fn(ld, doc, base, rule, res, name, err);
 	return 0;
 }
 
@@ -235,7 +292,7 @@ add_rule_object(struct load *ld, const struct ev_jdoc *doc, size_t base,
 	const char *name;
 
 	if (!is_wrapper(doc, o, &scheduled))
-		return add_pattern(ld, doc, base, o, dflt, err);
+		return add_pattern(ld, doc, base, o, o, -1, dflt, err);
 	if (scheduled)
 		return 0;
 	name = member_str(doc, o, "Name", &ni);
@@ -247,7 +304,8 @@ add_rule_object(struct load *ld, const struct ev_jdoc *doc, size_t base,
 		return -1;
 	}
 	pi = pattern_member(doc, o);
-	return add_pattern(ld, doc, base, pi, name != NULL ? name : dflt, err);
+	return add_pattern(ld, doc, base, pi, o, -1,
+	    name != NULL ? name : dflt, err);
 }
 
 /* A JSON array of rules. */
@@ -331,7 +389,8 @@ load_template(struct load *ld, const struct ev_jdoc *doc, int r,
 				locate(ld, err, doc->n[p].off);
 				return -1;
 			}
-			if (add_pattern(ld, doc, 0, p, doc->n[i].key, err) < 0)
+			if (add_pattern(ld, doc, 0, p, i, i, doc->n[i].key,
+			    err) < 0)
 				return -1;
 			continue;
 		}
@@ -360,7 +419,7 @@ load_template(struct load *ld, const struct ev_jdoc *doc, int r,
 			}
 			snprintf(name, sizeof(name), "%s.%s", doc->n[i].key,
 			    doc->n[e].key);
-			if (add_pattern(ld, doc, 0, p, name, err) < 0)
+			if (add_pattern(ld, doc, 0, p, e, i, name, err) < 0)
 				return -1;
 		}
 	}
@@ -390,6 +449,16 @@ is_rule_list(const struct ev_jdoc *doc, int r)
 	return 1;
 }
 
+/* The error for a file that holds no rule at all. */
+static int
+no_rules(struct load *ld, struct ev_err *err)
+{
+	ev_err_set(err, "no rules");
+	err->file = ld->disp;
+	err->line = err->col = 0;
+	return -1;
+}
+
 /* A document holding one JSON value: every shape but NDJSON. */
 static int
 load_document(struct load *ld, const struct ev_jdoc *doc, struct ev_err *err)
@@ -397,6 +466,8 @@ load_document(struct load *ld, const struct ev_jdoc *doc, struct ev_err *err)
 	int r = 0, rules;
 
 	if (doc->n[r].type == EV_J_ARRAY) {
+		if (doc->n[r].nchild == 0)
+			return no_rules(ld, err);
 		if (load_array(ld, doc, r, err) < 0)
 			return -1;
 		if (ld->added == 0) {
@@ -407,11 +478,13 @@ load_document(struct load *ld, const struct ev_jdoc *doc, struct ev_err *err)
 		return 0;
 	}
 	if (doc->n[r].type != EV_J_OBJECT)
-		return add_pattern(ld, doc, 0, r, ld->disp, err);
+		return add_pattern(ld, doc, 0, r, r, -1, ld->disp, err);
 	if (is_template(doc, r))
 		return load_template(ld, doc, r, err);
 	if (is_rule_list(doc, r)) {
 		rules = ev_jdoc_member(doc, r, "Rules");
+		if (doc->n[rules].nchild == 0)
+			return no_rules(ld, err);
 		if (load_array(ld, doc, rules, err) < 0)
 			return -1;
 		if (ld->added == 0) {
@@ -511,6 +584,22 @@ load_ndjson(struct load *ld, struct ev_err *err)
 	return 0;
 }
 
+/* Does p[0..len) hold nothing but blanks and '#' comments? */
+static int
+is_blank(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	for (; p < end; p++) {
+		if (*p == '#') {
+			if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				return 1;
+		} else if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * Could the file be YAML?  Its first character that is neither blank nor
  * in a '#' comment does not open a JSON object or array.
@@ -570,12 +659,14 @@ load_yaml(struct load *ld, struct ev_err *err)
 
 /*
  * Load every rule of the pattern file path ("-": standard input) into rs
- * with ev_rules_add().  Returns the number of rules added, or -1 with err
- * located in the file (err->file is path, or "<stdin>"; path must outlive
- * err).  On error, the rules added before it stay in rs.
+ * with ev_rules_add(), handing each to fn (when not NULL) as it is added.
+ * Returns the number of rules added, or -1 with err located in the file
+ * (err->file is path, or "<stdin>"; path must outlive err).  On error,
+ * the rules added before it stay in rs.
  */
 int
-ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
+ev_rules_load_cb(struct ev_rules *rs, const char *path, ev_rule_fn fn,
+    void *ctx, struct ev_err *err)
 {
 	struct load ld;
 	struct ev_jdoc doc;
@@ -585,6 +676,8 @@ ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
 
 	memset(&ld, 0, sizeof(ld));
 	ld.rs = rs;
+	ld.fn = fn;
+	ld.ctx = ctx;
 	ld.disp = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	ev_err_clear(err);
 	if (slurp(path, &buf, &ld.len, err) < 0) {
@@ -592,17 +685,32 @@ ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
 		return -1;
 	}
 	ld.text = buf;
+	/* A byte order mark, as some Windows editors write, is skipped. */
+	if (ld.len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		ld.text += 3;
+		ld.len -= 3;
+	}
 	ev_err_clear(&perr);
-	if (ev_jdoc_parse(&doc, buf, ld.len, &perr) == 0) {
+	if (is_blank(ld.text, ld.len)) {
+		r = no_rules(&ld, err);
+	} else if (ev_jdoc_parse(&doc, ld.text, ld.len, &perr) == 0) {
 		r = load_document(&ld, &doc, err);
 		ev_jdoc_free(&doc);
-	} else if (looks_ndjson(buf, ld.len)) {
+	} else if (looks_ndjson(ld.text, ld.len)) {
 		r = load_ndjson(&ld, err);
-	} else if (!looks_yaml(buf, ld.len) || (r = load_yaml(&ld, err)) > 0) {
+	} else if (!looks_yaml(ld.text, ld.len) ||
+	    (r = load_yaml(&ld, err)) > 0) {
 		*err = perr;
 		err->file = ld.disp;
 		r = -1;
 	}
 	free(buf);
 	return r < 0 ? -1 : ld.added;
+}
+
+/* ev_rules_load_cb() without a callback. */
+int
+ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err)
+{
+	return ev_rules_load_cb(rs, path, NULL, NULL, err);
 }

@@ -34,6 +34,62 @@ int ev_rules_add(struct ev_rules *rs, const char *name, const char *text,
  */
 int ev_rules_load(struct ev_rules *rs, const char *path, struct ev_err *err);
 
+struct ev_jdoc;
+
+/*
+ * A rule as its pattern file holds it, for the callback of
+ * ev_rules_load_cb(): what a tool needs to read more of the rule than its
+ * pattern (the Targets of a template's AWS::Events::Rule, say).  Valid
+ * during the call only.
+ */
+struct ev_rule_src {
+	const char *name;	/* its name in the rule set */
+	size_t index;		/* its index: ev_rules_name(rs, index) */
+	/*
+	 * The rule object: the list or NDJSON element, the describe-rule
+	 * output or list-rules element, the template's AWS::Events::Rule
+	 * resource or SAM event source, or the bare pattern.  Its JSON text
+	 * (for a YAML template, its conversion to JSON; NULL for a pattern
+	 * that is a JSON string at the top of the file) and where it
+	 * starts in the file.
+	 */
+	const char *text;
+	size_t len;
+	const char *file;
+	unsigned long line, col;
+	/*
+	 * For lib/ code (json/json_int.h): the parsed document that holds
+	 * it, the rule object's node and, in a template, the node of the
+	 * resource that holds it (the rule object itself for an
+	 * AWS::Events::Rule, the function or state machine for a SAM event
+	 * source; -1 elsewhere).  Node offsets are in doc->text.
+	 */
+	const struct ev_jdoc *doc;
+	int node;
+	int resource;
+	const void *load_;	/* private to the loader */
+	size_t base_;
+};
+
+/*
+ * Called for each rule a file yields, after it is added.  Returns 0, or
+ * -1 with err->msg set to refuse the file: the loader locates the error
+ * at the rule object, unless fn located it (set err->file, as
+ * ev_rule_src_locate() does).
+ */
+typedef int (*ev_rule_fn)(void *ctx, const struct ev_rule_src *r,
+    struct ev_err *err);
+
+/*
+ * ev_rules_load(), handing each rule to fn (NULL: none) as it is added,
+ * in file order.  fn's error ends the load with -1 and fn's err.
+ */
+int ev_rules_load_cb(struct ev_rules *rs, const char *path, ev_rule_fn fn,
+    void *ctx, struct ev_err *err);
+/* Locate err (file, line, col) at byte offset off of r->doc->text. */
+void ev_rule_src_locate(const struct ev_rule_src *r, size_t off,
+    struct ev_err *err);
+
 /* Prepare the rule set for matching; call once, after the last add. */
 int ev_rules_finish(struct ev_rules *rs, struct ev_err *err);
 

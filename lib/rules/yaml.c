@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "rules.h"
+#include "json/json_int.h"
 #include "yaml_int.h"
 
 /* An open sequence or mapping. */
@@ -384,6 +385,156 @@ parse_err(const yaml_parser_t *p, const char *text, size_t len,
 }
 
 /*
+ * Refuse flow collections ([...], {...}) nested deeper than the JSON
+ * reader takes (EV_JSON_MAX_DEPTH) before libyaml sees them: libyaml takes
+ * time quadratic in that depth (over a minute for 200,000 brackets), and
+ * the JSON it would give is refused anyway.  A light scan: it skips
+ * comments, quoted scalars and block scalars, and counts a bracket in
+ * block context only where a node starts (not inside "key: a[1"); flow
+ * context has no plain scalar that holds one.  Block nesting needs no
+ * check: it costs libyaml linear time.  Returns 0, or -1 with err at the
+ * bracket ("invalid YAML: nesting too deep").
+ */
+static int
+check_depth(const char *text, size_t len, struct ev_err *err)
+{
+	const char *p = text, *end = text + len, *line = text;
+	unsigned long lineno = 0, col;
+	size_t depth = 0, indent = 0, skip_above = (size_t)-1;
+	int start = 1;		/* a node may start here */
+	int bol = 1;		/* at the beginning of a line */
+	char q;
+
+	while (p < end) {
+		if (bol) {		/* a new line: its indentation */
+			bol = 0;
+			while (p < end && *p == ' ')
+				p++;
+			indent = (size_t)(p - line);
+			if (skip_above != (size_t)-1) {
+				/* inside a block scalar: its lines are blank
+				 * or more indented than the line of the '|' */
+				if (p == end || *p == '\n' || *p == '\r' ||
+				    indent > skip_above) {
+					p = memchr(p, '\n', (size_t)(end - p));
+					if (p == NULL)
+						break;
+					line = ++p;
+					lineno++;
+					bol = 1;
+					continue;
+				}
+				skip_above = (size_t)-1;
+			}
+			if (depth == 0)
+				start = 1;
+			continue;
+		}
+		switch (*p) {
+		case '\n':
+			line = ++p;
+			lineno++;
+			bol = 1;
+			continue;
+		case ' ':
+		case '\t':
+		case '\r':
+			p++;
+			continue;
+		case '#':
+			if (p == line || p[-1] == ' ' || p[-1] == '\t') {
+				while (p < end && *p != '\n')
+					p++;
+				continue;
+			}
+			break;
+		case '\'':
+		case '"':
+			if (!start)
+				break;
+			for (q = *p++; p < end; p++) {
+				if (*p == '\n') {
+					line = p + 1;
+					lineno++;
+				} else if (q == '"' && *p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == q && (q == '"' || p + 1 == end ||
+				    p[1] != '\''))
+					break;
+				else if (*p == q)
+					p++;	/* '' in '...' */
+			}
+			p++;
+			start = 0;
+			continue;
+		case '[':
+		case '{':
+			if (depth == 0 && !start)
+				break;
+			if (++depth > EV_JSON_MAX_DEPTH) {
+				for (col = 1; line < p; line++)
+					col += ((unsigned char)*line & 0xc0) !=
+					    0x80;
+				ev_err_set(err, "invalid YAML: nesting too deep");
+				err->line = lineno + 1;
+				err->col = col;
+				return -1;
+			}
+			p++;
+			start = 1;
+			continue;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			p++;
+			start = 0;
+			continue;
+		case ',':
+			p++;
+			start = depth > 0;
+			continue;
+		case '-':
+		case '?':
+		case ':':
+			/* an indicator: followed by a blank or the line end */
+			if (p + 1 == end || p[1] == ' ' || p[1] == '\t' ||
+			    p[1] == '\n' || p[1] == '\r' ||
+			    (*p == ':' && depth > 0)) {
+				p++;
+				start = 1;
+				continue;
+			}
+			break;
+		case '|':
+		case '>':
+			if (start && depth == 0) {
+				skip_above = indent;
+				while (p < end && *p != '\n')
+					p++;
+				continue;
+			}
+			break;
+		case '!':
+		case '&':
+			/* a tag or anchor: a node may still start after it */
+			if (start) {
+				while (p < end && *p != ' ' && *p != '\n' &&
+				    *p != ',' && *p != '[' && *p != '{' &&
+				    *p != ']' && *p != '}')
+					p++;
+				continue;
+			}
+			break;
+		}
+		/* part of a plain scalar */
+		p++;
+		start = 0;
+	}
+	return 0;
+}
+
+/*
  * Convert the first document of text[0..len) to JSON in y (see
  * yaml_int.h); the caller frees y with ev_yjson_free() after a success.
  */
@@ -399,6 +550,8 @@ ev_yaml_to_json(const char *text, size_t len, struct ev_yjson *y,
 	memset(y, 0, sizeof(*y));
 	memset(&c, 0, sizeof(c));
 	c.y = y;
+	if (check_depth(text, len, err) < 0)
+		return -1;
 	if (!yaml_parser_initialize(&p)) {
 		ev_err_set(err, "out of memory");
 		return -1;
