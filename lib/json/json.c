@@ -9,7 +9,9 @@
  * configuration files.  The lexer never reads outside [base, end): lines
  * are views into a caller's buffer and carry no terminator.
  */
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +383,9 @@ lex_number(struct lex *lx, const uchar *s)
 			goto slow;
 		p += i;
 		if (*p == '.') {
+			/* 31 integer digits: the fraction lies past the mask. */
+			if (unlikely(i >= 31))
+				goto slow;
 			nd >>= i + 1;
 			if (unlikely(!(d >> (i + 1) & 1) || nd == 0))
 				goto slow;
@@ -712,6 +717,31 @@ ev_json_unescape(const struct ev_jval *v, char *buf)
 
 /* ------------------------------------------------------------- numbers */
 
+/*
+ * The "C" locale, made once: number text is never read or written through
+ * the caller's LC_NUMERIC, whose decimal point may be ',' or several bytes.
+ * (locale_t)0 if it cannot be made, which glibc never fails to do for "C".
+ */
+static locale_t c_loc;
+static pthread_once_t c_loc_once = PTHREAD_ONCE_INIT;
+
+static void
+c_loc_init(void)
+{
+	c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/*
+ * Switch this thread to the "C" locale; returns the locale to restore with
+ * uselocale(), or (locale_t)0 when nothing was switched.
+ */
+locale_t
+ev_json_c_locale(void)
+{
+	pthread_once(&c_loc_once, c_loc_init);
+	return c_loc != (locale_t)0 ? uselocale(c_loc) : (locale_t)0;
+}
+
 /* Significant digits kept for strtod(); enough for correct rounding. */
 #define NUM_MAXDIG 800
 
@@ -729,8 +759,9 @@ ev_json_number(const char *p, size_t len, double *d)
 	const char *end = p + len, *q;
 	int neg = 0, k = 0, sticky = 0, prec;
 	long pt = 0, e = 0, sci, ee;
-	int esign = 1, seen = 0, nz = 0;
+	int esign = 1, seen = 0, nz = 0, r;
 	double x, y;
+	locale_t old;
 
 	if (p < end && *p == '-') {
 		neg = 1;
@@ -801,14 +832,20 @@ ev_json_number(const char *p, size_t len, double *d)
 		return 1;
 	}
 	snprintf(buf + k, sizeof(buf) - (size_t)k, "e%ld", pt + e - k);
+	old = ev_json_c_locale();
 	x = strtod(buf, NULL);
 	*d = neg ? -x : x;
-	if (isinf(x) || x == 0.0 || sticky)
-		return 0;
-	if (k <= 15 && sci >= -307 && sci <= 307)
-		return 1;
+	if (isinf(x) || x == 0.0 || sticky) {
+		r = 0;
+		goto out;
+	}
+	if (k <= 15 && sci >= -307 && sci <= 307) {
+		r = 1;
+		goto out;
+	}
+	r = 0;
 	if (k > 17)
-		return 0;
+		goto out;
 	for (prec = 1; prec <= k; prec++) {
 		snprintf(out, sizeof(out), "%.*e", prec - 1, x);
 		y = strtod(out, NULL);
@@ -816,15 +853,19 @@ ev_json_number(const char *p, size_t len, double *d)
 			break;
 	}
 	if (prec != k)
-		return 0;
+		goto out;
 	/* out is "d.ddd...e[+-]XX": compare digits and exponent. */
 	if (out[0] != buf[0])
-		return 0;
+		goto out;
 	if (k > 1 && memcmp(out + 2, buf + 1, (size_t)(k - 1)) != 0)
-		return 0;
+		goto out;
 	q = strchr(out, 'e');
 	ee = q ? strtol(q + 1, NULL, 10) : 0;
-	return ee == sci;
+	r = ee == sci;
+out:
+	if (old != (locale_t)0)
+		uselocale(old);
+	return r;
 }
 
 /* ----------------------------------------------------------- path sets */

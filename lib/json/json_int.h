@@ -19,6 +19,7 @@
 #ifndef EV_JSON_INT_H
 #define EV_JSON_INT_H
 
+#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -144,6 +145,14 @@ int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
  * 0.1, 1e308), else 0 (e.g. 123456789012345678901, 1e400).  -0 reads as 0.
  */
 int ev_json_number(const char *p, size_t len, double *d);
+
+/*
+ * Switch the calling thread to the "C" locale (uselocale(3)) so that
+ * strtod() and printf() read and write '.'; returns the locale to give back
+ * to uselocale() afterwards, or (locale_t)0 when nothing was switched.
+ * Number text in evkit never goes through the user's LC_NUMERIC.
+ */
+locale_t ev_json_c_locale(void);
 
 /* ------------------------------------------------------------ documents */
 
