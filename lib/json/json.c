@@ -878,6 +878,11 @@ struct pedge {
 	int node;
 };
 
+struct pidx {
+	size_t index;
+	int node;
+};
+
 struct pnode {
 	int id; /* -1: not added itself */
 	int nkids;
@@ -887,6 +892,9 @@ struct pnode {
 	struct pedge *kids;
 	int *hash; /* nkids > PS_LINEAR: kid index + 1, or 0 */
 	uint32_t hmask;
+	int nidx; /* array-index children ([N] segments) */
+	int idxcap;
+	struct pidx *idx;
 };
 
 struct ev_pathset {
@@ -1054,6 +1062,7 @@ ev_pathset_free(struct ev_pathset *ps)
 			free(ps->nodes[i].kids[j].name);
 		free(ps->nodes[i].kids);
 		free(ps->nodes[i].hash);
+		free(ps->nodes[i].idx);
 	}
 	free(ps->nodes);
 	free(ps);
@@ -1087,6 +1096,78 @@ ev_pathset_add(struct ev_pathset *ps, const char *dotted, size_t len)
 	return ps->nodes[ni].id;
 }
 
+/* The child of n for array index i, or NULL. */
+static inline const struct pnode *
+ps_idxkid(const struct ev_pathset *ps, const struct pnode *n, size_t i)
+{
+	int k;
+
+	for (k = 0; k < n->nidx; k++)
+		if (n->idx[k].index == i)
+			return &ps->nodes[n->idx[k].node];
+	return NULL;
+}
+
+/* Add an index child [i] under node ni; returns its index or -1. */
+static int
+ps_addidx(struct ev_pathset *ps, int ni, size_t i)
+{
+	struct pidx *t;
+	struct pnode *n;
+	int ci, cap;
+
+	if ((ci = ps_newnode(ps)) < 0)
+		return -1;
+	n = &ps->nodes[ni];
+	if (n->nidx == n->idxcap) {
+		cap = n->idxcap ? n->idxcap * 2 : 2;
+		if ((t = realloc(n->idx, (size_t)cap * sizeof(*t))) == NULL) {
+			ps->nnodes--;
+			return -1;
+		}
+		n->idx = t;
+		n->idxcap = cap;
+	}
+	n->idx[n->nidx].index = i;
+	n->idx[n->nidx].node = ci;
+	n->nidx++;
+	return ci;
+}
+
+/*
+ * Add the path made of segs[0..nseg): names taken whole (a name may hold
+ * dots; it then matches a member of that very name only) and array
+ * indexes.  nseg 0 is the whole value.  Returns the path's id, or -1 when
+ * out of memory.
+ */
+int
+ev_pathset_add_segs(struct ev_pathset *ps, const struct ev_pseg *segs,
+    int nseg)
+{
+	const struct pnode *k;
+	int ni = 0, ci, i;
+
+	for (i = 0; i < nseg; i++) {
+		if (segs[i].name == NULL) {
+			k = ps_idxkid(ps, &ps->nodes[ni], segs[i].index);
+			ci = k != NULL ? (int)(k - ps->nodes)
+				       : ps_addidx(ps, ni, segs[i].index);
+		} else {
+			ci = ps_child(&ps->nodes[ni],
+			    (const uchar *)segs[i].name, segs[i].len);
+			if (ci < 0)
+				ci = ps_addkid(
+				    ps, ni, segs[i].name, segs[i].len);
+		}
+		if (ci < 0)
+			return -1;
+		ni = ci;
+	}
+	if (ps->nodes[ni].id < 0)
+		ps->nodes[ni].id = ps->nids++;
+	return ps->nodes[ni].id;
+}
+
 /* Number of ids handed out by ev_pathset_add(). */
 int
 ev_pathset_count(const struct ev_pathset *ps)
@@ -1105,6 +1186,7 @@ struct scan {
 	int depth; /* open containers around the cursor */
 	int nmemb;
 	int elem;	/* the value being scanned is an array element */
+	int whole;	/* EV_SCAN_WHOLE: report values whole */
 	uint32_t narr;
 	struct ev_arrpos memb[EV_JSON_MAX_DEPTH];
 };
@@ -1190,6 +1272,11 @@ scan_lookup_esc(const struct ev_pathset *ps, const struct pnode *n,
 
 static const uchar *scan_value(
     struct scan *, const uchar *, const struct pnode *);
+static const uchar *wscan_value(
+    struct scan *, const uchar *, const struct pnode *, int);
+
+#define W_REP 1 /* report the value at the node's id */
+#define W_IDX 2 /* the node's index children apply to an array here */
 
 /* Scan the members of an object whose '{' is just before s, at node n. */
 static const uchar *
@@ -1230,6 +1317,8 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 			p = lex_string(lx, p + 1, &esc);
 		else if (cn == NULL)
 			p = skip_value(lx, p, c->depth);
+		else if (unlikely(c->whole))
+			p = wscan_value(c, p, cn, W_REP | W_IDX);
 		else {
 			c->elem = 0;
 			p = scan_value(c, p, cn);
@@ -1354,6 +1443,126 @@ scan_value(struct scan *c, const uchar *s, const struct pnode *n)
 }
 
 /*
+ * EV_SCAN_WHOLE: scan an array whose '[' is at s, at node n.  Elements are
+ * not values at n; an element with an index child of n (when fl has W_IDX)
+ * is the value at that child, and a container element is searched for n's
+ * named children (arrays on the way to a name are searched element by
+ * element, nested ones too).  An element that is both is walked twice.
+ */
+static const uchar *
+wscan_array(struct scan *c, const uchar *s, const struct pnode *n, int fl)
+{
+	struct lex *lx = &c->lx;
+	const uchar *p, *q = NULL, *end = lx->end;
+	const struct pnode *k;
+	size_t i = 0;
+
+	if (c->depth >= EV_JSON_MAX_DEPTH)
+		return lex_fail(lx, s, M_DEEP);
+	c->depth++;
+	p = skip_ws(s + 1, end);
+	if (p >= end)
+		return lex_fail(lx, end, M_EOF);
+	if (*p != ']') {
+		for (;; i++) {
+			k = (fl & W_IDX) && n->nidx > 0 ? ps_idxkid(c->ps, n, i)
+							: NULL;
+			if (k != NULL &&
+			    (q = wscan_value(c, p, k, W_REP | W_IDX)) == NULL)
+				return NULL;
+			if (n->nkids > 0 && (*p == '{' || *p == '['))
+				q = wscan_value(c, p, n, 0);
+			else if (k == NULL)
+				q = skip_value(lx, p, c->depth);
+			if ((p = q) == NULL)
+				return NULL;
+			p = skip_ws(p, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+			if (*p == ']')
+				break;
+			if (*p != ',')
+				return lex_fail(lx, p, M_ARR);
+			p = skip_ws(p + 1, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+		}
+	}
+	c->depth--;
+	return p + 1;
+}
+
+/*
+ * EV_SCAN_WHOLE: scan the value at s (not whitespace, not the end) found
+ * at node n.  With W_REP, a value at an id'd node is reported whole: a
+ * scalar when lexed, an object or array when its closing bracket is
+ * reached, with p/len covering it from bracket to bracket.  One pass: a
+ * container is validated while its children are searched.
+ */
+static const uchar *
+wscan_value(struct scan *c, const uchar *s, const struct pnode *n, int fl)
+{
+	struct lex *lx = &c->lx;
+	const uchar *p;
+	enum ev_jtype t;
+	int esc = 0, rep = (fl & W_REP) && n->id >= 0 && !c->stop;
+
+	switch (*s) {
+	case '{':
+		t = EV_J_OBJECT;
+		if (n->nkids == 0 || c->stop) {
+			p = skip_value(lx, s, c->depth);
+			break;
+		}
+		if (c->depth >= EV_JSON_MAX_DEPTH)
+			return lex_fail(lx, s, M_DEEP);
+		c->depth++;
+		p = scan_object(c, s + 1, n);
+		c->depth--;
+		break;
+	case '[':
+		t = EV_J_ARRAY;
+		if ((n->nkids == 0 && !((fl & W_IDX) && n->nidx > 0)) ||
+		    c->stop)
+			p = skip_value(lx, s, c->depth);
+		else
+			p = wscan_array(c, s, n, fl);
+		break;
+	case '"':
+		if ((p = lex_string(lx, s + 1, &esc)) == NULL)
+			return NULL;
+		if (rep)
+			report(c, n->id, EV_J_STRING, s + 1,
+			    (size_t)(p - 1 - (s + 1)), esc);
+		return p;
+	case '-':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
+		t = EV_J_NUMBER;
+		p = lex_number(lx, s);
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		p = lex_literal(lx, s, &t);
+		break;
+	default:
+		return lex_fail(lx, s, value_err(*s));
+	}
+	if (p != NULL && rep)
+		report(c, n->id, t, s, (size_t)(p - s), 0);
+	return p;
+}
+
+/*
  * Validate line[0..len) as one JSON object and report the values at the
  * paths of ps to fn (see ev_scan_fn).  An object at an id'd path is
  * reported before its contents.  Returns 0, or -1 with err->col and
@@ -1362,6 +1571,18 @@ scan_value(struct scan *c, const uchar *s, const struct pnode *n)
 int
 ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
     ev_scan_fn fn, void *ctx, struct ev_err *err)
+{
+	return ev_scan_ex(line, len, ps, 0, fn, ctx, err);
+}
+
+/*
+ * ev_scan() with flags: EV_SCAN_WHOLE reports the values at the paths
+ * whole (see json_int.h).  The walk, the validation and the errors are
+ * ev_scan()'s.
+ */
+int
+ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err)
 {
 	struct scan c;
 	const uchar *p, *v;
@@ -1376,15 +1597,21 @@ ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
 		goto fail;
 	}
 	v = p;
-	if (*p == '{' && ps != NULL && fn != NULL && ps->nodes[0].nkids > 0) {
-		c.ps = ps;
-		c.fn = fn;
-		c.ctx = ctx;
-		c.stop = 0;
+	c.ps = ps;
+	c.fn = fn;
+	c.ctx = ctx;
+	c.stop = 0;
+	c.nmemb = 0;
+	c.elem = 0;
+	c.narr = 0;
+	c.whole = flags & EV_SCAN_WHOLE;
+	if (c.whole && *p == '{' && ps != NULL && fn != NULL &&
+	    (ps->nodes[0].nkids > 0 || ps->nodes[0].id >= 0)) {
+		c.depth = 0;
+		p = wscan_value(&c, p, &ps->nodes[0], W_REP);
+	} else if (*p == '{' && ps != NULL && fn != NULL &&
+	    ps->nodes[0].nkids > 0) {
 		c.depth = 1;
-		c.nmemb = 0;
-		c.elem = 0;
-		c.narr = 0;
 		p = scan_object(&c, p + 1, &ps->nodes[0]);
 	} else {
 		p = skip_value(&c.lx, p, 0);

@@ -87,6 +87,22 @@ int ev_pathset_add(struct ev_pathset *ps, const char *dotted, size_t len);
 /* Number of ids handed out. */
 int ev_pathset_count(const struct ev_pathset *ps);
 
+/* One segment of a path: a member name (taken whole) or an array index. */
+struct ev_pseg {
+	const char *name;	/* NULL for an index */
+	size_t len;
+	size_t index;
+};
+
+/*
+ * Add the path segs[0..nseg) (nseg 0: the whole value).  Names are taken
+ * whole: a name holding dots matches the member of that very name, not
+ * nested members.  Index segments are seen by ev_scan_ex() with
+ * EV_SCAN_WHOLE only.  Returns the path's id, or -1 when out of memory.
+ */
+int ev_pathset_add_segs(struct ev_pathset *ps, const struct ev_pseg *segs,
+    int nseg);
+
 /* --------------------------------------------------------------- ev_scan */
 
 /*
@@ -135,6 +151,21 @@ typedef int (*ev_scan_fn)(void *ctx, int path_id, const struct ev_jval *v,
  */
 int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
     ev_scan_fn fn, void *ctx, struct ev_err *err);
+
+/*
+ * ev_scan() with flags.  EV_SCAN_WHOLE reports each value at a path of ps
+ * whole, in one validating pass: objects and arrays too (type
+ * EV_J_OBJECT/EV_J_ARRAY, p/len from the opening to the closing bracket,
+ * reported when the closing bracket is reached, after anything reported
+ * inside them), the elements of an array not as values of its path; an
+ * index segment ([N]) selects element N of an array at the path before
+ * it; arrays met on the way to a named member are searched element by
+ * element (nested arrays too).  The root may be a path (nseg 0).  The
+ * callback gets depth 0 (no membership).  Used by ev_path_get().
+ */
+#define EV_SCAN_WHOLE 1
+int ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err);
 
 /* --------------------------------------------------------------- numbers */
 
