@@ -27,15 +27,6 @@
 
 #define EV_JSON_MAX_DEPTH 512
 
-enum ev_jtype {
-	EV_J_NULL = 0,
-	EV_J_FALSE,
-	EV_J_TRUE,
-	EV_J_NUMBER,
-	EV_J_STRING,
-	EV_J_OBJECT,
-	EV_J_ARRAY
-};
 
 /*
  * A scalar (or container) value seen in the input: a view into the line.
@@ -184,48 +175,5 @@ int ev_json_number(const char *p, size_t len, double *d);
  * Number text in evkit never goes through the user's LC_NUMERIC.
  */
 locale_t ev_json_c_locale(void);
-
-/* ------------------------------------------------------------ documents */
-
-/*
- * A parsed document: nodes in an array, children linked by index.  Member
- * order and duplicate keys are kept as written.  Keys and string values are
- * decoded (NUL-terminated, may hold embedded NULs: use the length).
- */
-struct ev_jnode {
-	enum ev_jtype type;
-	size_t off;		/* byte offset of the value in the text */
-	size_t koff;		/* byte offset of the member's key, if any */
-	const char *key;	/* member name (decoded), or NULL */
-	size_t keylen;
-	const char *str;	/* decoded string, raw number token (both in
-				   the arena), or a container's raw text */
-	size_t len;
-	int first;		/* index of first child, -1 if none */
-	int next;		/* index of next sibling, -1 if none */
-	int nchild;
-};
-
-struct ev_jdoc {
-	struct ev_jnode *n;	/* n[0] is the root */
-	int count;
-	const char *text;	/* borrowed */
-	size_t textlen;
-	char *arena;		/* owns decoded strings */
-};
-
-/*
- * Parse text[0..len) (any JSON value) into doc.  Returns 0, or -1 with
- * err->line/col (1-based; col counts bytes) and err->msg set ("out of
- * memory" with line/col 0).  ev_jdoc_free() releases it.
- */
-int ev_jdoc_parse(struct ev_jdoc *doc, const char *text, size_t len,
-    struct ev_err *err);
-void ev_jdoc_free(struct ev_jdoc *doc);
-/* 1-based line and column of byte offset off in doc's text. */
-void ev_jdoc_locate(const struct ev_jdoc *doc, size_t off,
-    unsigned long *line, unsigned long *col);
-/* Member of object node o named key (last one wins), or -1. */
-int ev_jdoc_member(const struct ev_jdoc *doc, int o, const char *key);
 
 #endif
