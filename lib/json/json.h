@@ -63,6 +63,30 @@ int ev_paths_count(const struct ev_paths *pv);
 int ev_paths_get(const struct ev_paths *pv, const char *line, size_t len,
     struct ev_span *vals, struct ev_err *err);
 
+/* ---------------------------------------------------------- canonical */
+
+/* A growable byte buffer; zero-initialised is empty. */
+struct ev_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+int ev_buf_add(struct ev_buf *b, const void *s, size_t n);
+void ev_buf_free(struct ev_buf *b);
+
+/*
+ * Append the canonical form of the JSON value val[0..len) to out (RFC 8785
+ * JCS: no whitespace, strings escaped one way, numbers as ECMAScript
+ * writes their double, members sorted by UTF-16 code units, of duplicate
+ * names the last; numbers beyond the double range keep their exact value
+ * as d.ddde+N).  Two values are one key when their forms are equal bytes:
+ * "a" and "\u0061" are, "1" and 1 are not.  Returns 0, or -1 with err
+ * ("invalid JSON: ..." with line/col, or "out of memory").
+ */
+int ev_json_canon(const char *val, size_t len, struct ev_buf *out,
+    struct ev_err *err);
+
 /* ------------------------------------------------------------ documents */
 
 /*
