@@ -1186,7 +1186,6 @@ struct scan {
 	int depth; /* open containers around the cursor */
 	int nmemb;
 	int elem;	/* the value being scanned is an array element */
-	int whole;	/* EV_SCAN_WHOLE: report values whole */
 	uint32_t narr;
 	struct ev_arrpos memb[EV_JSON_MAX_DEPTH];
 };
@@ -1274,13 +1273,18 @@ static const uchar *scan_value(
     struct scan *, const uchar *, const struct pnode *);
 static const uchar *wscan_value(
     struct scan *, const uchar *, const struct pnode *, int);
+static const uchar *wscan_object(
+    struct scan *, const uchar *, const struct pnode *);
 
 #define W_REP 1 /* report the value at the node's id */
 #define W_IDX 2 /* the node's index children apply to an array here */
 
-/* Scan the members of an object whose '{' is just before s, at node n. */
-static const uchar *
-scan_object(struct scan *c, const uchar *s, const struct pnode *n)
+/*
+ * Scan the members of an object whose '{' is just before s, at node n;
+ * whole (a constant in each caller) picks the walk of EV_SCAN_WHOLE.
+ */
+static inline __attribute__((always_inline)) const uchar *
+scan_members(struct scan *c, const uchar *s, const struct pnode *n, int whole)
 {
 	struct lex *lx = &c->lx;
 	const uchar *p, *k, *end = lx->end;
@@ -1317,7 +1321,7 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 			p = lex_string(lx, p + 1, &esc);
 		else if (cn == NULL)
 			p = skip_value(lx, p, c->depth);
-		else if (unlikely(c->whole))
+		else if (whole)
 			p = wscan_value(c, p, cn, W_REP | W_IDX);
 		else {
 			c->elem = 0;
@@ -1336,6 +1340,18 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 		if (p >= end)
 			return lex_fail(lx, end, M_EOF);
 	}
+}
+
+static const uchar *
+scan_object(struct scan *c, const uchar *s, const struct pnode *n)
+{
+	return scan_members(c, s, n, 0);
+}
+
+static const uchar *
+wscan_object(struct scan *c, const uchar *s, const struct pnode *n)
+{
+	return scan_members(c, s, n, 1);
 }
 
 /* Scan an array whose '[' is at s, at node n: elements carry membership. */
@@ -1517,7 +1533,7 @@ wscan_value(struct scan *c, const uchar *s, const struct pnode *n, int fl)
 		if (c->depth >= EV_JSON_MAX_DEPTH)
 			return lex_fail(lx, s, M_DEEP);
 		c->depth++;
-		p = scan_object(c, s + 1, n);
+		p = wscan_object(c, s + 1, n);
 		c->depth--;
 		break;
 	case '[':
@@ -1568,20 +1584,8 @@ wscan_value(struct scan *c, const uchar *s, const struct pnode *n, int fl)
  * reported before its contents.  Returns 0, or -1 with err->col and
  * err->msg set (err->file and err->line untouched).
  */
-int
-ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
-    ev_scan_fn fn, void *ctx, struct ev_err *err)
-{
-	return ev_scan_ex(line, len, ps, 0, fn, ctx, err);
-}
-
-/*
- * ev_scan() with flags: EV_SCAN_WHOLE reports the values at the paths
- * whole (see json_int.h).  The walk, the validation and the errors are
- * ev_scan()'s.
- */
-int
-ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+static inline __attribute__((always_inline)) int
+scan_line(const char *line, size_t len, const struct ev_pathset *ps,
     int flags, ev_scan_fn fn, void *ctx, struct ev_err *err)
 {
 	struct scan c;
@@ -1597,22 +1601,23 @@ ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
 		goto fail;
 	}
 	v = p;
-	c.ps = ps;
-	c.fn = fn;
-	c.ctx = ctx;
-	c.stop = 0;
-	c.nmemb = 0;
-	c.elem = 0;
-	c.narr = 0;
-	c.whole = flags & EV_SCAN_WHOLE;
-	if (c.whole && *p == '{' && ps != NULL && fn != NULL &&
-	    (ps->nodes[0].nkids > 0 || ps->nodes[0].id >= 0)) {
-		c.depth = 0;
-		p = wscan_value(&c, p, &ps->nodes[0], W_REP);
-	} else if (*p == '{' && ps != NULL && fn != NULL &&
-	    ps->nodes[0].nkids > 0) {
-		c.depth = 1;
-		p = scan_object(&c, p + 1, &ps->nodes[0]);
+	if (*p == '{' && ps != NULL && fn != NULL &&
+	    (ps->nodes[0].nkids > 0 ||
+		((flags & EV_SCAN_WHOLE) && ps->nodes[0].id >= 0))) {
+		c.ps = ps;
+		c.fn = fn;
+		c.ctx = ctx;
+		c.stop = 0;
+		c.nmemb = 0;
+		c.elem = 0;
+		c.narr = 0;
+		if (flags & EV_SCAN_WHOLE) {
+			c.depth = 0;
+			p = wscan_value(&c, p, &ps->nodes[0], W_REP);
+		} else {
+			c.depth = 1;
+			p = scan_object(&c, p + 1, &ps->nodes[0]);
+		}
 	} else {
 		p = skip_value(&c.lx, p, 0);
 	}
@@ -1637,6 +1642,25 @@ fail:
 		err->col = (unsigned long)(c.lx.errat - c.lx.base) + 1;
 	}
 	return -1;
+}
+
+int
+ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
+    ev_scan_fn fn, void *ctx, struct ev_err *err)
+{
+	return scan_line(line, len, ps, 0, fn, ctx, err);
+}
+
+/*
+ * ev_scan() with flags: EV_SCAN_WHOLE reports the values at the paths
+ * whole (see json_int.h).  The walk, the validation and the errors are
+ * ev_scan()'s.
+ */
+int
+ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err)
+{
+	return scan_line(line, len, ps, flags, fn, ctx, err);
 }
 
 /* ------------------------------------------------------------ documents */
