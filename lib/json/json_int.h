@@ -5,8 +5,9 @@
  *  - ev_scan(): a single validating pass over one event line that reports
  *    only the values found at the paths in a path set and skips every other
  *    subtree (still validating it).  Nothing is allocated, nothing copied.
- *  - ev_jdoc_parse(): a small tree with byte offsets, for patterns and
- *    configuration files, where positions in diagnostics matter.
+ *  - ev_jdoc_parse() (declared in json.h): a small tree with byte offsets,
+ *    for patterns and configuration files, where positions in diagnostics
+ *    matter.
  *
  * Strictness: the input must be valid UTF-8 (no overlongs, no surrogates
  * encoded in UTF-8, nothing above U+10FFFF), strings must not hold raw
@@ -26,7 +27,6 @@
 #include "json.h"
 
 #define EV_JSON_MAX_DEPTH 512
-
 
 /*
  * A scalar (or container) value seen in the input: a view into the line.
