@@ -975,13 +975,17 @@ test_number_locale(void)
 		const char *name, *src, *point;
 	} locs[] = { { "de_DE.UTF-8", "de_DE", "," },
 		{ "ps_AF.UTF-8", "ps_AF", "\xd9\xab" } };
-	int want[sizeof(toks) / sizeof(toks[0])], got, i, k, same;
+	int want[sizeof(toks) / sizeof(toks[0])], got, i, k, same, csame;
 	double wd[sizeof(toks) / sizeof(toks[0])], d;
+	struct ev_buf wc = { 0 }, gc = { 0 };
 	locale_t l, old;
 	char cmd[96];
 
-	for (i = 0; i < (int)(sizeof(toks) / sizeof(toks[0])); i++)
+	for (i = 0; i < (int)(sizeof(toks) / sizeof(toks[0])); i++) {
 		want[i] = ev_json_number(toks[i], strlen(toks[i]), &wd[i]);
+		ev_json_canon(toks[i], strlen(toks[i]), &wc, &err);
+		ev_buf_add(&wc, " ", 1);
+	}
 	for (k = 0; k < 2; k++) {
 		if ((l = numeric_locale(locs[k].name, locs[k].src)) ==
 		    (locale_t)0) {
@@ -992,7 +996,10 @@ test_number_locale(void)
 		is_str(localeconv()->decimal_point, locs[k].point,
 		    "%s: the decimal point is the locale's", locs[k].name);
 		same = 1;
+		gc.len = 0;
 		for (i = 0; i < (int)(sizeof(toks) / sizeof(toks[0])); i++) {
+			ev_json_canon(toks[i], strlen(toks[i]), &gc, &err);
+			ev_buf_add(&gc, " ", 1);
 			got = ev_json_number(toks[i], strlen(toks[i]), &d);
 			if (got != want[i] || d != wd[i]) {
 				printf("# %s: %s: %d %.17g, in C %d %.17g\n",
@@ -1002,9 +1009,17 @@ test_number_locale(void)
 			}
 		}
 		ok(same, "%s: numbers read as in the C locale", locs[k].name);
+		csame = gc.len == wc.len && memcmp(gc.p, wc.p, wc.len) == 0;
+		ok(csame, "%s: canonical numbers as in the C locale",
+		    locs[k].name);
+		if (!csame)
+			printf("#   %.*s\n#   in C: %.*s\n", (int)gc.len, gc.p,
+			    (int)wc.len, wc.p);
 		uselocale(old);
 		freelocale(l);
 	}
+	ev_buf_free(&wc);
+	ev_buf_free(&gc);
 	if (locdir[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", locdir);
 		if (system(cmd) != 0)
