@@ -419,8 +419,8 @@ canon_node(struct canon *c, int i, int *scratch)
  * memory".  out may then hold part of the form.
  */
 int
-ev_json_canon(const char *val, size_t len, struct ev_buf *out,
-    struct ev_err *err)
+ev_json_canon(
+    const char *val, size_t len, struct ev_buf *out, struct ev_err *err)
 {
 	struct ev_jdoc doc;
 	struct canon c;

@@ -121,8 +121,8 @@ ev_jdoc_as_int(const struct ev_jdoc *doc, int node, const char *what,
  * -1 with err when absent and required.
  */
 static int
-member(const struct ev_jdoc *doc, int obj, const char *key, int flags,
-    int *m, struct ev_err *err)
+member(const struct ev_jdoc *doc, int obj, const char *key, int flags, int *m,
+    struct ev_err *err)
 {
 	if ((*m = ev_jdoc_member(doc, obj, key)) >= 0)
 		return 1;
@@ -134,8 +134,8 @@ member(const struct ev_jdoc *doc, int obj, const char *key, int flags,
 
 /* Member key of obj as a decoded string. */
 int
-ev_jdoc_get_str(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, const char **s, size_t *len, struct ev_err *err)
+ev_jdoc_get_str(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    const char **s, size_t *len, struct ev_err *err)
 {
 	int m, r;
 
@@ -146,8 +146,8 @@ ev_jdoc_get_str(const struct ev_jdoc *doc, int obj, const char *key,
 
 /* Member key of obj as an integer in [min, max]. */
 int
-ev_jdoc_get_int(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, int64_t min, int64_t max, int64_t *v, struct ev_err *err)
+ev_jdoc_get_int(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    int64_t min, int64_t max, int64_t *v, struct ev_err *err)
 {
 	int m, r;
 
@@ -158,8 +158,8 @@ ev_jdoc_get_int(const struct ev_jdoc *doc, int obj, const char *key,
 
 /* Member key of obj as a number (a double; 1e400 is out of range). */
 int
-ev_jdoc_get_num(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, double *v, struct ev_err *err)
+ev_jdoc_get_num(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    double *v, struct ev_err *err)
 {
 	int m, r;
 
@@ -177,8 +177,8 @@ ev_jdoc_get_num(const struct ev_jdoc *doc, int obj, const char *key,
 
 /* Member key of obj as true (1) or false (0). */
 int
-ev_jdoc_get_bool(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, int *v, struct ev_err *err)
+ev_jdoc_get_bool(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    int *v, struct ev_err *err)
 {
 	int m, r;
 
@@ -192,8 +192,8 @@ ev_jdoc_get_bool(const struct ev_jdoc *doc, int obj, const char *key,
 
 /* Member key of obj, which must be an array: its node. */
 int
-ev_jdoc_get_arr(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, int *node, struct ev_err *err)
+ev_jdoc_get_arr(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    int *node, struct ev_err *err)
 {
 	int m, r;
 
@@ -207,8 +207,8 @@ ev_jdoc_get_arr(const struct ev_jdoc *doc, int obj, const char *key,
 
 /* Member key of obj, which must be an object: its node. */
 int
-ev_jdoc_get_obj(const struct ev_jdoc *doc, int obj, const char *key,
-    int flags, int *node, struct ev_err *err)
+ev_jdoc_get_obj(const struct ev_jdoc *doc, int obj, const char *key, int flags,
+    int *node, struct ev_err *err)
 {
 	int m, r;
 
@@ -239,8 +239,8 @@ ev_jdoc_next(const struct ev_jdoc *doc, int node)
  * Returns 0, or -1 with err at the member's name: "unknown member 'Foo'".
  */
 int
-ev_jdoc_known(const struct ev_jdoc *doc, int obj,
-    const char *const *known, struct ev_err *err)
+ev_jdoc_known(const struct ev_jdoc *doc, int obj, const char *const *known,
+    struct ev_err *err)
 {
 	const struct ev_jnode *m;
 	const char *const *k;

@@ -181,7 +181,6 @@ bad:
 	return NULL;
 }
 
-
 /* ------------------------------------------------------------ path sets */
 
 /*
@@ -214,8 +213,8 @@ ev_paths_compile(const char *const *specs, int n, struct ev_err *err)
 			sg[j].len = sp->seg[j].len;
 			sg[j].index = sp->seg[j].index;
 		}
-		id = sg != NULL ? ev_pathset_add_segs(pv->ps, sg, sp->nseg)
-				: -1;
+		id =
+		    sg != NULL ? ev_pathset_add_segs(pv->ps, sg, sp->nseg) : -1;
 		free(sg);
 		spec_free(sp);
 		if (id < 0)
@@ -283,8 +282,8 @@ ev_paths_get(const struct ev_paths *pv, const char *line, size_t len,
 		vals[i].p = NULL;
 		vals[i].len = 0;
 	}
-	if (ev_scan_ex(line, len, pv->ps, EV_SCAN_WHOLE, on_value, vals,
-		err) != 0)
+	if (ev_scan_ex(line, len, pv->ps, EV_SCAN_WHOLE, on_value, vals, err) !=
+	    0)
 		return -1;
 	/* vals is indexed by id; ids come in path order, pid[i] <= i. */
 	for (i = pv->n - 1; i >= 0; i--) {

@@ -14,7 +14,7 @@
 static char *
 canon(const char *in, size_t len)
 {
-	struct ev_buf b = { 0 };
+	struct ev_buf b = {0};
 	struct ev_err err;
 	char *r;
 
@@ -106,8 +106,8 @@ test_strings(void)
 	is_canon("\"\\u007f\"", "\"\x7f\"");
 	is_canon("\"\\u2028\"", "\"\xe2\x80\xa8\"");
 	is_canon("\"\\b\\t\\n\\f\\r\\\"\\\\\"", "\"\\b\\t\\n\\f\\r\\\"\\\\\"");
-	is_canon("\"\\u0008\\u0009\\u000A\\u000c\\u000D\"",
-	    "\"\\b\\t\\n\\f\\r\"");
+	is_canon(
+	    "\"\\u0008\\u0009\\u000A\\u000c\\u000D\"", "\"\\b\\t\\n\\f\\r\"");
 	is_canon("\"\\u0000\\u001F\\u000b\"", "\"\\u0000\\u001f\\u000b\"");
 	same_key("\"a\"", "\"\\u0061\"", 1);
 	same_key("\"1\"", "1", 0);
@@ -160,7 +160,7 @@ test_containers(void)
 static void
 test_errors_and_append(void)
 {
-	struct ev_buf b = { 0 };
+	struct ev_buf b = {0};
 	struct ev_err err;
 
 	ev_err_clear(&err);
@@ -183,9 +183,9 @@ test_errors_and_append(void)
 static void
 test_idempotent(void)
 {
-	static const char *const in[] = { "{\"b\":[1.50,{\"d\":1e400,"
-					  "\"c\":\"\\u001f\"}],\"a\":-0}",
-		"[0.1e-6,1e21,\"\\ud800\\udc00\"]", "\"\\\\/\"" };
+	static const char *const in[] = {"{\"b\":[1.50,{\"d\":1e400,"
+					 "\"c\":\"\\u001f\"}],\"a\":-0}",
+	    "[0.1e-6,1e21,\"\\ud800\\udc00\"]", "\"\\\\/\""};
 	char *a, *b;
 	int i;
 

@@ -42,8 +42,8 @@ fails(int r, const char *msg, unsigned long line, unsigned long col,
 int
 main(void)
 {
-	static const char *const known[] = { "ErrorEquals", "IntervalSeconds",
-		"MaxAttempts", "BackoffRate", "Jitter", NULL };
+	static const char *const known[] = {"ErrorEquals", "IntervalSeconds",
+	    "MaxAttempts", "BackoffRate", "Jitter", NULL};
 	int arr, r0, r1, e, n, b, r;
 	int64_t iv;
 	double d;
@@ -63,19 +63,19 @@ main(void)
 	    "'Retry[0]' must be an array", 3, 5, "as_type");
 
 	/* Retry[0]: every getter succeeds. */
-	is_int(ev_jdoc_get_arr(&doc, r0, "ErrorEquals", EV_JGET_REQUIRED, &e,
-		   &err),
+	is_int(ev_jdoc_get_arr(
+		   &doc, r0, "ErrorEquals", EV_JGET_REQUIRED, &e, &err),
 	    1, "get_arr: ErrorEquals");
 	n = ev_jdoc_child(&doc, e);
 	ok(ev_jdoc_as_str(&doc, n, "ErrorEquals[0]", &s, &len, &err) == 0 &&
 		strcmp(s, "States.Timeout") == 0 && len == 14,
 	    "as_str: States.Timeout");
-	ok(ev_jdoc_get_int(&doc, r0, "IntervalSeconds", 0, 1, INT64_MAX, &iv,
-	       &err) == 1 &&
+	ok(ev_jdoc_get_int(
+	       &doc, r0, "IntervalSeconds", 0, 1, INT64_MAX, &iv, &err) == 1 &&
 		iv == 3,
 	    "get_int: IntervalSeconds 3");
-	ok(ev_jdoc_get_int(&doc, r0, "MaxAttempts", 0, 0, 99999999, &iv,
-	       &err) == 1 &&
+	ok(ev_jdoc_get_int(
+	       &doc, r0, "MaxAttempts", 0, 0, 99999999, &iv, &err) == 1 &&
 		iv == 2,
 	    "get_int: 2.0 is the integer 2");
 	ok(ev_jdoc_get_num(&doc, r0, "BackoffRate", 0, &d, &err) == 1 &&
@@ -87,21 +87,21 @@ main(void)
 	    "known: Retry[0] has only known members");
 	is_int(ev_jdoc_get_str(&doc, r0, "Comment", 0, &s, &len, &err), 0,
 	    "get_str: absent optional member is 0");
-	fails(ev_jdoc_get_str(&doc, r0, "Comment", EV_JGET_REQUIRED, &s, &len,
-		  &err),
+	fails(ev_jdoc_get_str(
+		  &doc, r0, "Comment", EV_JGET_REQUIRED, &s, &len, &err),
 	    "missing member 'Comment'", 3, 5, "required");
 
 	/* Retry[1]: every getter fails, located at the value. */
 	fails(ev_jdoc_get_arr(&doc, r1, "ErrorEquals", 0, &e, &err),
 	    "'ErrorEquals' must be an array", 5, 21, "get_arr");
-	fails(ev_jdoc_get_int(&doc, r1, "IntervalSeconds", 0, 1, INT64_MAX, &iv,
-		  &err),
+	fails(ev_jdoc_get_int(
+		  &doc, r1, "IntervalSeconds", 0, 1, INT64_MAX, &iv, &err),
 	    "'IntervalSeconds' must be a positive integer", 5, 54, "get_int");
-	is_int(ev_jdoc_get_int(&doc, r1, "IntervalSeconds", 0, 0, INT64_MAX,
-		   &iv, &err),
+	is_int(ev_jdoc_get_int(
+		   &doc, r1, "IntervalSeconds", 0, 0, INT64_MAX, &iv, &err),
 	    1, "get_int: 0 is a non-negative integer");
-	fails(ev_jdoc_get_int(&doc, r1, "MaxAttempts", 0, 0, INT64_MAX, &iv,
-		  &err),
+	fails(ev_jdoc_get_int(
+		  &doc, r1, "MaxAttempts", 0, 0, INT64_MAX, &iv, &err),
 	    "'MaxAttempts' must be a non-negative integer", 6, 21,
 	    "get_int: 2.5");
 	fails(ev_jdoc_get_num(&doc, r1, "BackoffRate", 0, &d, &err),
@@ -121,8 +121,8 @@ main(void)
 	    "get_str: the last of duplicate members wins");
 	fails(ev_jdoc_get_num(&doc, 0, "Big", 0, &d, &err),
 	    "'Big' is out of range", 9, 10, "get_num: 1e400");
-	fails(ev_jdoc_get_int(&doc, 0, "Huge", 0, INT64_MIN, INT64_MAX, &iv,
-		  &err),
+	fails(ev_jdoc_get_int(
+		  &doc, 0, "Huge", 0, INT64_MIN, INT64_MAX, &iv, &err),
 	    "'Huge' must be an integer", 9, 25, "get_int: beyond 2^53");
 	fails(ev_jdoc_get_int(&doc, 0, "Neg", 0, 1, 10, &iv, &err),
 	    "'Neg' must be an integer from 1 to 10", 9, 50, "get_int: range");

@@ -538,10 +538,9 @@ check_get(const struct ev_jdoc *doc, const char *text, size_t len,
 	long want;
 
 	for (i = 0; i < pc->npath; i++)
-		if (strchr(pc->path[i], '[') == NULL &&
-		    pc->path[i][0] != '$' &&
-		    (pv = ev_paths_compile((const char *const *)&pc->path[i],
-			 1, &err)) != NULL) {
+		if (strchr(pc->path[i], '[') == NULL && pc->path[i][0] != '$' &&
+		    (pv = ev_paths_compile(
+			 (const char *const *)&pc->path[i], 1, &err)) != NULL) {
 			ev_paths_free(pv);
 			specs[n++] = pc->path[i];
 		}
@@ -822,7 +821,7 @@ static int nvalid, ninvalid, nskipped, nfail;
 static int
 check_canon(const char *text, size_t len, jv v, char **why)
 {
-	struct ev_buf c = { 0 }, cc = { 0 };
+	struct ev_buf c = {0}, cc = {0};
 	struct ev_err err;
 	jv w;
 	int r = 0;

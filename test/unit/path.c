@@ -87,7 +87,6 @@ invalid(const char *line, unsigned long col, const char *msg)
 	ev_path_free(p);
 }
 
-
 /*
  * Several paths in one pass: each gets its own value, twins the same,
  * prefixes and extensions of one another too.
@@ -95,14 +94,13 @@ invalid(const char *line, unsigned long col, const char *msg)
 static void
 test_multi(void)
 {
-	static const char *const specs[] = { "detail.id", "$.items[0]",
-		"items.k", "$.items", "detail.id", "$", "nope", "items[1].k",
-		"$['a.b']" };
+	static const char *const specs[] = {"detail.id", "$.items[0]",
+	    "items.k", "$.items", "detail.id", "$", "nope", "items[1].k",
+	    "$['a.b']"};
 	const char *line = "{\"detail\":{\"id\":\"x1\"},\"items\":[{\"k\":1},"
 			   "{\"k\":[2]}],\"a.b\":null}";
-	static const char *const want[] = { "\"x1\"", "{\"k\":1}", "[2]",
-		"[{\"k\":1},{\"k\":[2]}]", "\"x1\"", NULL, NULL, "[2]",
-		"null" };
+	static const char *const want[] = {"\"x1\"", "{\"k\":1}", "[2]",
+	    "[{\"k\":1},{\"k\":[2]}]", "\"x1\"", NULL, NULL, "[2]", "null"};
 	struct ev_span v[9];
 	struct ev_paths *pv;
 	char buf[256];
@@ -124,8 +122,8 @@ test_multi(void)
 		snprintf(buf, sizeof(buf), "%.*s", (int)v[i].len,
 		    v[i].p ? v[i].p : "");
 		if (want[i] == NULL)
-			ok(v[i].p == NULL && v[i].len == 0,
-			    "multi: %s absent", specs[i]);
+			ok(v[i].p == NULL && v[i].len == 0, "multi: %s absent",
+			    specs[i]);
 		else
 			is_str(buf, want[i], "multi: %s", specs[i]);
 	}
@@ -135,22 +133,22 @@ test_multi(void)
 
 	/* An element that is both [0] and searched for a name below. */
 	{
-		static const char *const s2[] = { "a[0].x", "a.y" };
+		static const char *const s2[] = {"a[0].x", "a.y"};
 
 		pv = ev_paths_compile(s2, 2, &gerr);
-		r = ev_paths_get(pv, "{\"a\":[{\"x\":1,\"y\":2}]}", 21, v,
-		    &gerr);
+		r = ev_paths_get(
+		    pv, "{\"a\":[{\"x\":1,\"y\":2}]}", 21, v, &gerr);
 		ok(r == 2 && v[0].len == 1 && v[0].p[0] == '1' &&
 			v[1].len == 1 && v[1].p[0] == '2',
 		    "multi: a[0].x and a.y in one element");
 		ev_paths_free(pv);
 	}
 	{
-		static const char *const s3[] = { "a", "a..b" };
+		static const char *const s3[] = {"a", "a..b"};
 
 		ok(ev_paths_compile(s3, 2, &gerr) == NULL &&
 			strcmp(gerr.msg, "invalid path 'a..b': empty field "
-					"name") == 0,
+					 "name") == 0,
 		    "multi: the first bad spec is named");
 	}
 }
