@@ -4,13 +4,17 @@
  *   scanbench gen eb|geo N >FILE    write N synthetic events: EventBridge
  *                                   shaped (eb) or citylots GeoJSON
  *                                   features (geo), one per line
- *   scanbench [-n ROUNDS] [-r SECS] FILE [PATH ...]
+ *   scanbench [-g] [-n ROUNDS] [-r SECS] FILE [PATH ...]
  *                                   validate every line (extracting the
  *                                   dotted PATHs) repeatedly for about
  *                                   SECS seconds (default 2) or exactly
- *                                   ROUNDS times; print MB/s
+ *                                   ROUNDS times; print MB/s.  With -g,
+ *                                   read the PATHs as evdedupe does:
+ *                                   ev_path_get() for one path,
+ *                                   ev_paths_get() for several
  *
- * Build: cc -O2 -Ilib bench/scanbench.c lib/json/json.c lib/base/err.c -o scanbench
+ * Build: cc -O2 -Ilib bench/scanbench.c lib/json/json.c lib/json/path.c \
+ *            lib/base/err.c -o scanbench -lm -pthread
  * Compare with `time wc -l FILE` and `time jq -c . FILE >/dev/null`.
  */
 #include <stdint.h>
@@ -133,10 +137,36 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* -g: the value(s) at the paths, one validating pass per line. */
+static int
+get(const struct ev_path *one, const struct ev_paths *pv, struct ev_span *v,
+    const char *p, size_t len, size_t *sink, struct ev_err *err)
+{
+	const char *val;
+	size_t vlen;
+	int r, i;
+
+	if (one != NULL) {
+		if ((r = ev_path_get(one, p, len, &val, &vlen, err)) < 0)
+			return -1;
+		*sink += r ? vlen : 0;
+		return 0;
+	}
+	if (ev_paths_get(pv, p, len, v, err) < 0)
+		return -1;
+	for (i = 0; i < ev_paths_count(pv); i++)
+		*sink += v[i].len;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ev_pathset *ps = NULL;
+	struct ev_path *one = NULL;
+	struct ev_paths *pv = NULL;
+	struct ev_span *v = NULL;
+	int getmode = 0;
 	struct ev_err err;
 	char *buf, *p, *nl, *end;
 	size_t size = 0, cap = 1 << 20, n, lines = 0, sink = 0, rounds = 0;
@@ -151,8 +181,10 @@ main(int argc, char **argv)
 			strcmp(argv[2], "geo") == 0 ? gen_geo() : gen_eb();
 		return 0;
 	}
-	while ((c = getopt(argc, argv, "n:r:")) != -1) {
-		if (c == 'n')
+	while ((c = getopt(argc, argv, "gn:r:")) != -1) {
+		if (c == 'g')
+			getmode = 1;
+		else if (c == 'n')
 			maxrounds = strtoul(optarg, NULL, 10);
 		else if (c == 'r')
 			secs = atof(optarg);
@@ -160,7 +192,7 @@ main(int argc, char **argv)
 			return 2;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: scanbench [-n rounds] [-r secs] file "
+		fprintf(stderr, "usage: scanbench [-g] [-n rounds] [-r secs] file "
 				"[path ...]\n"
 				"       scanbench gen eb|geo n\n");
 		return 2;
@@ -176,7 +208,16 @@ main(int argc, char **argv)
 	fclose(fp);
 	if (buf == NULL)
 		return 2;
-	if (optind + 1 < argc) {
+	if (getmode && optind + 2 == argc) {
+		one = ev_path_compile(argv[optind + 1], &err);
+	} else if (getmode && optind + 2 < argc) {
+		pv = ev_paths_compile((const char *const *)argv + optind + 1,
+		    argc - optind - 1, &err);
+		v = calloc((size_t)(argc - optind), sizeof(*v));
+	} else if (getmode) {
+		fprintf(stderr, "scanbench: -g needs a path\n");
+		return 2;
+	} else if (optind + 1 < argc) {
 		ps = ev_pathset_new();
 		for (i = optind + 1; i < argc; i++)
 			ev_pathset_add(ps, argv[i], strlen(argv[i]));
@@ -187,8 +228,10 @@ main(int argc, char **argv)
 		for (p = buf; p < end; p = nl + 1) {
 			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 				nl = end;
-			if (ev_scan(p, (size_t)(nl - p), ps, count_fn, &sink,
-				&err) != 0) {
+			if (getmode ? get(one, pv, v, p, (size_t)(nl - p),
+					  &sink, &err) != 0
+				    : ev_scan(p, (size_t)(nl - p), ps, count_fn,
+					  &sink, &err) != 0) {
 				fprintf(stderr, "line %zu:%lu: %s\n", lines + 1,
 				    err.col, err.msg);
 				return 1;
@@ -204,6 +247,9 @@ main(int argc, char **argv)
 	    size, lines, rounds, t, (double)size * rounds / t / 1e6,
 	    t * 1e9 / (double)(lines * rounds), sink);
 	ev_pathset_free(ps);
+	ev_path_free(one);
+	ev_paths_free(pv);
+	free(v);
 	free(buf);
 	return 0;
 }

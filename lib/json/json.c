@@ -9,7 +9,9 @@
  * configuration files.  The lexer never reads outside [base, end): lines
  * are views into a caller's buffer and carry no terminator.
  */
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +383,9 @@ lex_number(struct lex *lx, const uchar *s)
 			goto slow;
 		p += i;
 		if (*p == '.') {
+			/* 31 integer digits: the fraction lies past the mask. */
+			if (unlikely(i >= 31))
+				goto slow;
 			nd >>= i + 1;
 			if (unlikely(!(d >> (i + 1) & 1) || nd == 0))
 				goto slow;
@@ -712,6 +717,31 @@ ev_json_unescape(const struct ev_jval *v, char *buf)
 
 /* ------------------------------------------------------------- numbers */
 
+/*
+ * The "C" locale, made once: number text is never read or written through
+ * the caller's LC_NUMERIC, whose decimal point may be ',' or several bytes.
+ * (locale_t)0 if it cannot be made, which glibc never fails to do for "C".
+ */
+static locale_t c_loc;
+static pthread_once_t c_loc_once = PTHREAD_ONCE_INIT;
+
+static void
+c_loc_init(void)
+{
+	c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/*
+ * Switch this thread to the "C" locale; returns the locale to restore with
+ * uselocale(), or (locale_t)0 when nothing was switched.
+ */
+locale_t
+ev_json_c_locale(void)
+{
+	pthread_once(&c_loc_once, c_loc_init);
+	return c_loc != (locale_t)0 ? uselocale(c_loc) : (locale_t)0;
+}
+
 /* Significant digits kept for strtod(); enough for correct rounding. */
 #define NUM_MAXDIG 800
 
@@ -729,8 +759,9 @@ ev_json_number(const char *p, size_t len, double *d)
 	const char *end = p + len, *q;
 	int neg = 0, k = 0, sticky = 0, prec;
 	long pt = 0, e = 0, sci, ee;
-	int esign = 1, seen = 0, nz = 0;
+	int esign = 1, seen = 0, nz = 0, r;
 	double x, y;
+	locale_t old;
 
 	if (p < end && *p == '-') {
 		neg = 1;
@@ -801,14 +832,20 @@ ev_json_number(const char *p, size_t len, double *d)
 		return 1;
 	}
 	snprintf(buf + k, sizeof(buf) - (size_t)k, "e%ld", pt + e - k);
+	old = ev_json_c_locale();
 	x = strtod(buf, NULL);
 	*d = neg ? -x : x;
-	if (isinf(x) || x == 0.0 || sticky)
-		return 0;
-	if (k <= 15 && sci >= -307 && sci <= 307)
-		return 1;
+	if (isinf(x) || x == 0.0 || sticky) {
+		r = 0;
+		goto out;
+	}
+	if (k <= 15 && sci >= -307 && sci <= 307) {
+		r = 1;
+		goto out;
+	}
+	r = 0;
 	if (k > 17)
-		return 0;
+		goto out;
 	for (prec = 1; prec <= k; prec++) {
 		snprintf(out, sizeof(out), "%.*e", prec - 1, x);
 		y = strtod(out, NULL);
@@ -816,15 +853,19 @@ ev_json_number(const char *p, size_t len, double *d)
 			break;
 	}
 	if (prec != k)
-		return 0;
+		goto out;
 	/* out is "d.ddd...e[+-]XX": compare digits and exponent. */
 	if (out[0] != buf[0])
-		return 0;
+		goto out;
 	if (k > 1 && memcmp(out + 2, buf + 1, (size_t)(k - 1)) != 0)
-		return 0;
+		goto out;
 	q = strchr(out, 'e');
 	ee = q ? strtol(q + 1, NULL, 10) : 0;
-	return ee == sci;
+	r = ee == sci;
+out:
+	if (old != (locale_t)0)
+		uselocale(old);
+	return r;
 }
 
 /* ----------------------------------------------------------- path sets */
@@ -837,6 +878,11 @@ struct pedge {
 	int node;
 };
 
+struct pidx {
+	size_t index;
+	int node;
+};
+
 struct pnode {
 	int id; /* -1: not added itself */
 	int nkids;
@@ -846,6 +892,9 @@ struct pnode {
 	struct pedge *kids;
 	int *hash; /* nkids > PS_LINEAR: kid index + 1, or 0 */
 	uint32_t hmask;
+	int nidx; /* array-index children ([N] segments) */
+	int idxcap;
+	struct pidx *idx;
 };
 
 struct ev_pathset {
@@ -1013,6 +1062,7 @@ ev_pathset_free(struct ev_pathset *ps)
 			free(ps->nodes[i].kids[j].name);
 		free(ps->nodes[i].kids);
 		free(ps->nodes[i].hash);
+		free(ps->nodes[i].idx);
 	}
 	free(ps->nodes);
 	free(ps);
@@ -1040,6 +1090,78 @@ ev_pathset_add(struct ev_pathset *ps, const char *dotted, size_t len)
 		if (dot == NULL)
 			break;
 		s = dot + 1;
+	}
+	if (ps->nodes[ni].id < 0)
+		ps->nodes[ni].id = ps->nids++;
+	return ps->nodes[ni].id;
+}
+
+/* The child of n for array index i, or NULL. */
+static inline const struct pnode *
+ps_idxkid(const struct ev_pathset *ps, const struct pnode *n, size_t i)
+{
+	int k;
+
+	for (k = 0; k < n->nidx; k++)
+		if (n->idx[k].index == i)
+			return &ps->nodes[n->idx[k].node];
+	return NULL;
+}
+
+/* Add an index child [i] under node ni; returns its index or -1. */
+static int
+ps_addidx(struct ev_pathset *ps, int ni, size_t i)
+{
+	struct pidx *t;
+	struct pnode *n;
+	int ci, cap;
+
+	if ((ci = ps_newnode(ps)) < 0)
+		return -1;
+	n = &ps->nodes[ni];
+	if (n->nidx == n->idxcap) {
+		cap = n->idxcap ? n->idxcap * 2 : 2;
+		if ((t = realloc(n->idx, (size_t)cap * sizeof(*t))) == NULL) {
+			ps->nnodes--;
+			return -1;
+		}
+		n->idx = t;
+		n->idxcap = cap;
+	}
+	n->idx[n->nidx].index = i;
+	n->idx[n->nidx].node = ci;
+	n->nidx++;
+	return ci;
+}
+
+/*
+ * Add the path made of segs[0..nseg): names taken whole (a name may hold
+ * dots; it then matches a member of that very name only) and array
+ * indexes.  nseg 0 is the whole value.  Returns the path's id, or -1 when
+ * out of memory.
+ */
+int
+ev_pathset_add_segs(struct ev_pathset *ps, const struct ev_pseg *segs,
+    int nseg)
+{
+	const struct pnode *k;
+	int ni = 0, ci, i;
+
+	for (i = 0; i < nseg; i++) {
+		if (segs[i].name == NULL) {
+			k = ps_idxkid(ps, &ps->nodes[ni], segs[i].index);
+			ci = k != NULL ? (int)(k - ps->nodes)
+				       : ps_addidx(ps, ni, segs[i].index);
+		} else {
+			ci = ps_child(&ps->nodes[ni],
+			    (const uchar *)segs[i].name, segs[i].len);
+			if (ci < 0)
+				ci = ps_addkid(
+				    ps, ni, segs[i].name, segs[i].len);
+		}
+		if (ci < 0)
+			return -1;
+		ni = ci;
 	}
 	if (ps->nodes[ni].id < 0)
 		ps->nodes[ni].id = ps->nids++;
@@ -1149,10 +1271,20 @@ scan_lookup_esc(const struct ev_pathset *ps, const struct pnode *n,
 
 static const uchar *scan_value(
     struct scan *, const uchar *, const struct pnode *);
+static const uchar *wscan_value(
+    struct scan *, const uchar *, const struct pnode *, int);
+static const uchar *wscan_object(
+    struct scan *, const uchar *, const struct pnode *);
 
-/* Scan the members of an object whose '{' is just before s, at node n. */
-static const uchar *
-scan_object(struct scan *c, const uchar *s, const struct pnode *n)
+#define W_REP 1 /* report the value at the node's id */
+#define W_IDX 2 /* the node's index children apply to an array here */
+
+/*
+ * Scan the members of an object whose '{' is just before s, at node n;
+ * whole (a constant in each caller) picks the walk of EV_SCAN_WHOLE.
+ */
+static inline __attribute__((always_inline)) const uchar *
+scan_members(struct scan *c, const uchar *s, const struct pnode *n, int whole)
 {
 	struct lex *lx = &c->lx;
 	const uchar *p, *k, *end = lx->end;
@@ -1189,6 +1321,8 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 			p = lex_string(lx, p + 1, &esc);
 		else if (cn == NULL)
 			p = skip_value(lx, p, c->depth);
+		else if (whole)
+			p = wscan_value(c, p, cn, W_REP | W_IDX);
 		else {
 			c->elem = 0;
 			p = scan_value(c, p, cn);
@@ -1206,6 +1340,18 @@ scan_object(struct scan *c, const uchar *s, const struct pnode *n)
 		if (p >= end)
 			return lex_fail(lx, end, M_EOF);
 	}
+}
+
+static const uchar *
+scan_object(struct scan *c, const uchar *s, const struct pnode *n)
+{
+	return scan_members(c, s, n, 0);
+}
+
+static const uchar *
+wscan_object(struct scan *c, const uchar *s, const struct pnode *n)
+{
+	return scan_members(c, s, n, 1);
 }
 
 /* Scan an array whose '[' is at s, at node n: elements carry membership. */
@@ -1313,14 +1459,134 @@ scan_value(struct scan *c, const uchar *s, const struct pnode *n)
 }
 
 /*
+ * EV_SCAN_WHOLE: scan an array whose '[' is at s, at node n.  Elements are
+ * not values at n; an element with an index child of n (when fl has W_IDX)
+ * is the value at that child, and a container element is searched for n's
+ * named children (arrays on the way to a name are searched element by
+ * element, nested ones too).  An element that is both is walked twice.
+ */
+static const uchar *
+wscan_array(struct scan *c, const uchar *s, const struct pnode *n, int fl)
+{
+	struct lex *lx = &c->lx;
+	const uchar *p, *q = NULL, *end = lx->end;
+	const struct pnode *k;
+	size_t i = 0;
+
+	if (c->depth >= EV_JSON_MAX_DEPTH)
+		return lex_fail(lx, s, M_DEEP);
+	c->depth++;
+	p = skip_ws(s + 1, end);
+	if (p >= end)
+		return lex_fail(lx, end, M_EOF);
+	if (*p != ']') {
+		for (;; i++) {
+			k = (fl & W_IDX) && n->nidx > 0 ? ps_idxkid(c->ps, n, i)
+							: NULL;
+			if (k != NULL &&
+			    (q = wscan_value(c, p, k, W_REP | W_IDX)) == NULL)
+				return NULL;
+			if (n->nkids > 0 && (*p == '{' || *p == '['))
+				q = wscan_value(c, p, n, 0);
+			else if (k == NULL)
+				q = skip_value(lx, p, c->depth);
+			if ((p = q) == NULL)
+				return NULL;
+			p = skip_ws(p, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+			if (*p == ']')
+				break;
+			if (*p != ',')
+				return lex_fail(lx, p, M_ARR);
+			p = skip_ws(p + 1, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+		}
+	}
+	c->depth--;
+	return p + 1;
+}
+
+/*
+ * EV_SCAN_WHOLE: scan the value at s (not whitespace, not the end) found
+ * at node n.  With W_REP, a value at an id'd node is reported whole: a
+ * scalar when lexed, an object or array when its closing bracket is
+ * reached, with p/len covering it from bracket to bracket.  One pass: a
+ * container is validated while its children are searched.
+ */
+static const uchar *
+wscan_value(struct scan *c, const uchar *s, const struct pnode *n, int fl)
+{
+	struct lex *lx = &c->lx;
+	const uchar *p;
+	enum ev_jtype t;
+	int esc = 0, rep = (fl & W_REP) && n->id >= 0 && !c->stop;
+
+	switch (*s) {
+	case '{':
+		t = EV_J_OBJECT;
+		if (n->nkids == 0 || c->stop) {
+			p = skip_value(lx, s, c->depth);
+			break;
+		}
+		if (c->depth >= EV_JSON_MAX_DEPTH)
+			return lex_fail(lx, s, M_DEEP);
+		c->depth++;
+		p = wscan_object(c, s + 1, n);
+		c->depth--;
+		break;
+	case '[':
+		t = EV_J_ARRAY;
+		if ((n->nkids == 0 && !((fl & W_IDX) && n->nidx > 0)) ||
+		    c->stop)
+			p = skip_value(lx, s, c->depth);
+		else
+			p = wscan_array(c, s, n, fl);
+		break;
+	case '"':
+		if ((p = lex_string(lx, s + 1, &esc)) == NULL)
+			return NULL;
+		if (rep)
+			report(c, n->id, EV_J_STRING, s + 1,
+			    (size_t)(p - 1 - (s + 1)), esc);
+		return p;
+	case '-':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
+		t = EV_J_NUMBER;
+		p = lex_number(lx, s);
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		p = lex_literal(lx, s, &t);
+		break;
+	default:
+		return lex_fail(lx, s, value_err(*s));
+	}
+	if (p != NULL && rep)
+		report(c, n->id, t, s, (size_t)(p - s), 0);
+	return p;
+}
+
+/*
  * Validate line[0..len) as one JSON object and report the values at the
  * paths of ps to fn (see ev_scan_fn).  An object at an id'd path is
  * reported before its contents.  Returns 0, or -1 with err->col and
  * err->msg set (err->file and err->line untouched).
  */
-int
-ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
-    ev_scan_fn fn, void *ctx, struct ev_err *err)
+static inline __attribute__((always_inline)) int
+scan_line(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err)
 {
 	struct scan c;
 	const uchar *p, *v;
@@ -1335,16 +1601,23 @@ ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
 		goto fail;
 	}
 	v = p;
-	if (*p == '{' && ps != NULL && fn != NULL && ps->nodes[0].nkids > 0) {
+	if (*p == '{' && ps != NULL && fn != NULL &&
+	    (ps->nodes[0].nkids > 0 ||
+		((flags & EV_SCAN_WHOLE) && ps->nodes[0].id >= 0))) {
 		c.ps = ps;
 		c.fn = fn;
 		c.ctx = ctx;
 		c.stop = 0;
-		c.depth = 1;
 		c.nmemb = 0;
 		c.elem = 0;
 		c.narr = 0;
-		p = scan_object(&c, p + 1, &ps->nodes[0]);
+		if (flags & EV_SCAN_WHOLE) {
+			c.depth = 0;
+			p = wscan_value(&c, p, &ps->nodes[0], W_REP);
+		} else {
+			c.depth = 1;
+			p = scan_object(&c, p + 1, &ps->nodes[0]);
+		}
 	} else {
 		p = skip_value(&c.lx, p, 0);
 	}
@@ -1369,6 +1642,25 @@ fail:
 		err->col = (unsigned long)(c.lx.errat - c.lx.base) + 1;
 	}
 	return -1;
+}
+
+int
+ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
+    ev_scan_fn fn, void *ctx, struct ev_err *err)
+{
+	return scan_line(line, len, ps, 0, fn, ctx, err);
+}
+
+/*
+ * ev_scan() with flags: EV_SCAN_WHOLE reports the values at the paths
+ * whole (see json_int.h).  The walk, the validation and the errors are
+ * ev_scan()'s.
+ */
+int
+ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err)
+{
+	return scan_line(line, len, ps, flags, fn, ctx, err);
 }
 
 /* ------------------------------------------------------------ documents */

@@ -5,8 +5,9 @@
  *  - ev_scan(): a single validating pass over one event line that reports
  *    only the values found at the paths in a path set and skips every other
  *    subtree (still validating it).  Nothing is allocated, nothing copied.
- *  - ev_jdoc_parse(): a small tree with byte offsets, for patterns and
- *    configuration files, where positions in diagnostics matter.
+ *  - ev_jdoc_parse() (declared in json.h): a small tree with byte offsets,
+ *    for patterns and configuration files, where positions in diagnostics
+ *    matter.
  *
  * Strictness: the input must be valid UTF-8 (no overlongs, no surrogates
  * encoded in UTF-8, nothing above U+10FFFF), strings must not hold raw
@@ -19,22 +20,13 @@
 #ifndef EV_JSON_INT_H
 #define EV_JSON_INT_H
 
+#include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "json.h"
 
 #define EV_JSON_MAX_DEPTH 512
-
-enum ev_jtype {
-	EV_J_NULL = 0,
-	EV_J_FALSE,
-	EV_J_TRUE,
-	EV_J_NUMBER,
-	EV_J_STRING,
-	EV_J_OBJECT,
-	EV_J_ARRAY
-};
 
 /*
  * A scalar (or container) value seen in the input: a view into the line.
@@ -86,6 +78,22 @@ int ev_pathset_add(struct ev_pathset *ps, const char *dotted, size_t len);
 /* Number of ids handed out. */
 int ev_pathset_count(const struct ev_pathset *ps);
 
+/* One segment of a path: a member name (taken whole) or an array index. */
+struct ev_pseg {
+	const char *name;	/* NULL for an index */
+	size_t len;
+	size_t index;
+};
+
+/*
+ * Add the path segs[0..nseg) (nseg 0: the whole value).  Names are taken
+ * whole: a name holding dots matches the member of that very name, not
+ * nested members.  Index segments are seen by ev_scan_ex() with
+ * EV_SCAN_WHOLE only.  Returns the path's id, or -1 when out of memory.
+ */
+int ev_pathset_add_segs(struct ev_pathset *ps, const struct ev_pseg *segs,
+    int nseg);
+
 /* --------------------------------------------------------------- ev_scan */
 
 /*
@@ -135,6 +143,21 @@ typedef int (*ev_scan_fn)(void *ctx, int path_id, const struct ev_jval *v,
 int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
     ev_scan_fn fn, void *ctx, struct ev_err *err);
 
+/*
+ * ev_scan() with flags.  EV_SCAN_WHOLE reports each value at a path of ps
+ * whole, in one validating pass: objects and arrays too (type
+ * EV_J_OBJECT/EV_J_ARRAY, p/len from the opening to the closing bracket,
+ * reported when the closing bracket is reached, after anything reported
+ * inside them), the elements of an array not as values of its path; an
+ * index segment ([N]) selects element N of an array at the path before
+ * it; arrays met on the way to a named member are searched element by
+ * element (nested arrays too).  The root may be a path (nseg 0).  The
+ * callback gets depth 0 (no membership).  Used by ev_path_get().
+ */
+#define EV_SCAN_WHOLE 1
+int ev_scan_ex(const char *line, size_t len, const struct ev_pathset *ps,
+    int flags, ev_scan_fn fn, void *ctx, struct ev_err *err);
+
 /* --------------------------------------------------------------- numbers */
 
 /*
@@ -145,47 +168,12 @@ int ev_scan(const char *line, size_t len, const struct ev_pathset *ps,
  */
 int ev_json_number(const char *p, size_t len, double *d);
 
-/* ------------------------------------------------------------ documents */
-
 /*
- * A parsed document: nodes in an array, children linked by index.  Member
- * order and duplicate keys are kept as written.  Keys and string values are
- * decoded (NUL-terminated, may hold embedded NULs: use the length).
+ * Switch the calling thread to the "C" locale (uselocale(3)) so that
+ * strtod() and printf() read and write '.'; returns the locale to give back
+ * to uselocale() afterwards, or (locale_t)0 when nothing was switched.
+ * Number text in evkit never goes through the user's LC_NUMERIC.
  */
-struct ev_jnode {
-	enum ev_jtype type;
-	size_t off;		/* byte offset of the value in the text */
-	size_t koff;		/* byte offset of the member's key, if any */
-	const char *key;	/* member name (decoded), or NULL */
-	size_t keylen;
-	const char *str;	/* decoded string, raw number token (both in
-				   the arena), or a container's raw text */
-	size_t len;
-	int first;		/* index of first child, -1 if none */
-	int next;		/* index of next sibling, -1 if none */
-	int nchild;
-};
-
-struct ev_jdoc {
-	struct ev_jnode *n;	/* n[0] is the root */
-	int count;
-	const char *text;	/* borrowed */
-	size_t textlen;
-	char *arena;		/* owns decoded strings */
-};
-
-/*
- * Parse text[0..len) (any JSON value) into doc.  Returns 0, or -1 with
- * err->line/col (1-based; col counts bytes) and err->msg set ("out of
- * memory" with line/col 0).  ev_jdoc_free() releases it.
- */
-int ev_jdoc_parse(struct ev_jdoc *doc, const char *text, size_t len,
-    struct ev_err *err);
-void ev_jdoc_free(struct ev_jdoc *doc);
-/* 1-based line and column of byte offset off in doc's text. */
-void ev_jdoc_locate(const struct ev_jdoc *doc, size_t off,
-    unsigned long *line, unsigned long *col);
-/* Member of object node o named key (last one wins), or -1. */
-int ev_jdoc_member(const struct ev_jdoc *doc, int o, const char *key);
+locale_t ev_json_c_locale(void);
 
 #endif

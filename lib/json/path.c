@@ -1,6 +1,6 @@
 /*
- * path.c - paths into an event, for tools that pick one value out of each
- * line (evdedupe's key, the transformers' inputs).
+ * path.c - paths into an event, for tools that pick values out of each
+ * line (evdedupe's key, the transformers' InputPath and InputPathsMap).
  *
  * A path is a list of segments: field names, and array indexes written
  * [N].  Spellings: dotted ("detail.user.id"), or as EventBridge's
@@ -10,16 +10,15 @@
  * Lookup semantics follow the matcher's (json_int.h): an event member whose
  * name holds dots ("user.id") stands for the same path as nested members
  * ("user" then "id"), and arrays met on the way are searched element by
- * element (nested arrays flattened).  When several values sit at the path,
- * the first in document order wins.  A name written in brackets is matched
- * whole: $['a.b'] matches the member "a.b" only.
+ * element (nested arrays flattened).  When several values sit at the path
+ * (a duplicate member name, a name both dotted and nested, several
+ * elements of an array on the way) the last in document order wins, as in
+ * jq and ev_jdoc_member().  A name written in brackets is matched whole:
+ * $['a.b'] matches the member "a.b" only.
  *
- * ev_path_get() validates the line with the project's scanner, ev_scan(),
- * then walks the validated text to the value.  (ev_scan() reports array
- * elements, never an array itself, so it cannot return an array-valued
- * path in one pass.)
+ * The paths compile into one path set, and one validating pass of the
+ * scanner (ev_scan_ex() with EV_SCAN_WHOLE) finds every path's value.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,11 +31,23 @@ struct seg {
 	size_t index;
 };
 
-struct ev_path {
+/* A parsed spec, before it joins a path set. */
+struct spec {
 	int nseg;
-	size_t maxjoin; /* length of all names joined with dots */
 	struct seg *seg;
 	char *names; /* owns the segment names */
+};
+
+/* Several paths in one set: path i has id pid[i] (ids repeat for twins). */
+struct ev_paths {
+	struct ev_pathset *ps;
+	int n;
+	int *pid;
+};
+
+/* One path is a set of one. */
+struct ev_path {
+	struct ev_paths *set;
 };
 
 /*
@@ -88,21 +99,29 @@ parse_bracket(const char *s, struct seg *sg, char **out, const char **why)
 	return s + 1;
 }
 
+static void
+spec_free(struct spec *p)
+{
+	if (p == NULL)
+		return;
+	free(p->seg);
+	free(p->names);
+	free(p);
+}
+
 /*
- * Compile a path spec (see the top of this file).  The result is owned by
- * the caller (ev_path_free()); spec is not kept.  Returns NULL with
+ * Parse a path spec (see the top of this file).  Returns NULL with
  * err->msg set for an invalid spec, e.g. "invalid path 'a..b': empty field
  * name", or on allocation failure.
  */
-struct ev_path *
-ev_path_compile(const char *spec, struct ev_err *err)
+static struct spec *
+spec_parse(const char *spec, struct ev_err *err)
 {
-	struct ev_path *p;
+	struct spec *p;
 	const char *s = spec, *why = "empty field name";
 	size_t n = strlen(spec);
 	struct seg *sg;
 	char *o;
-	int i;
 
 	if (n == 0) {
 		ev_err_set(err, "invalid path '': empty path");
@@ -114,7 +133,7 @@ ev_path_compile(const char *spec, struct ev_err *err)
 		p->names = malloc(2 * n + 2);
 	}
 	if (p == NULL || p->seg == NULL || p->names == NULL) {
-		ev_path_free(p);
+		spec_free(p);
 		ev_err_set(err, "out of memory");
 		return NULL;
 	}
@@ -155,13 +174,147 @@ ev_path_compile(const char *spec, struct ev_err *err)
 			goto bad;
 		}
 	}
-	for (i = 0; i < p->nseg; i++)
-		p->maxjoin += p->seg[i].name != NULL ? p->seg[i].len + 1 : 0;
 	return p;
 bad:
-	ev_path_free(p);
+	spec_free(p);
 	ev_err_set(err, "invalid path '%s': %s", spec, why);
 	return NULL;
+}
+
+/* ------------------------------------------------------------ path sets */
+
+/*
+ * Compile the n path specs into one set read in one pass by
+ * ev_paths_get().  The result is owned by the caller (ev_paths_free());
+ * the specs are not kept.  Returns NULL with err->msg set for the first
+ * invalid spec ("invalid path 'a..b': empty field name") or on allocation
+ * failure.
+ */
+struct ev_paths *
+ev_paths_compile(const char *const *specs, int n, struct ev_err *err)
+{
+	struct ev_pseg *sg;
+	struct ev_paths *pv;
+	struct spec *sp;
+	int i, j, id;
+
+	if ((pv = calloc(1, sizeof(*pv))) == NULL ||
+	    (pv->ps = ev_pathset_new()) == NULL ||
+	    (pv->pid = calloc((size_t)n + 1, sizeof(*pv->pid))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if ((sp = spec_parse(specs[i], err)) == NULL) {
+			ev_paths_free(pv);
+			return NULL;
+		}
+		sg = calloc((size_t)sp->nseg + 1, sizeof(*sg));
+		for (j = 0; sg != NULL && j < sp->nseg; j++) {
+			sg[j].name = sp->seg[j].name;
+			sg[j].len = sp->seg[j].len;
+			sg[j].index = sp->seg[j].index;
+		}
+		id =
+		    sg != NULL ? ev_pathset_add_segs(pv->ps, sg, sp->nseg) : -1;
+		free(sg);
+		spec_free(sp);
+		if (id < 0)
+			goto nomem;
+		pv->pid[pv->n++] = id;
+	}
+	return pv;
+nomem:
+	ev_paths_free(pv);
+	ev_err_set(err, "out of memory");
+	return NULL;
+}
+
+/* Release a path set; NULL is a no-op. */
+void
+ev_paths_free(struct ev_paths *pv)
+{
+	if (pv == NULL)
+		return;
+	ev_pathset_free(pv->ps);
+	free(pv->pid);
+	free(pv);
+}
+
+/* Number of paths in pv. */
+int
+ev_paths_count(const struct ev_paths *pv)
+{
+	return pv->n;
+}
+
+/* ev_scan_ex() callback: the value at path id, raw; the last one wins. */
+static int
+on_value(void *ctx, int id, const struct ev_jval *v,
+    const struct ev_arrpos *memb, int depth)
+{
+	struct ev_span *vals = ctx;
+
+	if (v->type == EV_J_STRING) {
+		vals[id].p = v->p - 1;
+		vals[id].len = v->len + 2;
+	} else {
+		vals[id].p = v->p;
+		vals[id].len = v->len;
+	}
+	return 0;
+}
+
+/*
+ * Find the values of every path of pv in the JSON object line[0..len), in
+ * one validating pass.  vals (ev_paths_count() entries) gets, for path i,
+ * a view into line of the value's raw JSON text (a string keeps its
+ * quotes, an object or array its brackets), or p NULL and len 0 when
+ * nothing is at the path.  Returns how many paths have a value, or -1 with
+ * err->col and err->msg set when the line is not a valid JSON object (as
+ * ev_scan() words it); vals is then undefined.
+ */
+int
+ev_paths_get(const struct ev_paths *pv, const char *line, size_t len,
+    struct ev_span *vals, struct ev_err *err)
+{
+	int i, found = 0;
+
+	for (i = 0; i < pv->n; i++) {
+		vals[i].p = NULL;
+		vals[i].len = 0;
+	}
+	if (ev_scan_ex(line, len, pv->ps, EV_SCAN_WHOLE, on_value, vals, err) !=
+	    0)
+		return -1;
+	/* vals is indexed by id; ids come in path order, pid[i] <= i. */
+	for (i = pv->n - 1; i >= 0; i--) {
+		vals[i] = vals[pv->pid[i]];
+		found += vals[i].p != NULL;
+	}
+	return found;
+}
+
+/* ----------------------------------------------------------------- path */
+
+/*
+ * Compile a path spec (see the top of this file).  The result is owned by
+ * the caller (ev_path_free()); spec is not kept.  Returns NULL with
+ * err->msg set for an invalid spec, e.g. "invalid path 'a..b': empty field
+ * name", or on allocation failure.
+ */
+struct ev_path *
+ev_path_compile(const char *spec, struct ev_err *err)
+{
+	struct ev_path *p;
+
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		ev_err_set(err, "out of memory");
+		return NULL;
+	}
+	if ((p->set = ev_paths_compile(&spec, 1, err)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
 
 /* Release a compiled path; NULL is a no-op. */
@@ -170,200 +323,28 @@ ev_path_free(struct ev_path *p)
 {
 	if (p == NULL)
 		return;
-	free(p->seg);
-	free(p->names);
+	ev_paths_free(p->set);
 	free(p);
 }
 
-/* ------------------------------------------- walking validated JSON text */
-
-/* The text here was validated by ev_scan(): no bounds surprises. */
-static const char *
-skip_ws(const char *s, const char *end)
-{
-	while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-		s++;
-	return s;
-}
-
-/* s is just past an opening quote: return the position past the closing. */
-static const char *
-skip_string(const char *s, const char *end)
-{
-	while (s < end) {
-		if (*s == '\\')
-			s += 2;
-		else if (*s++ == '"')
-			break;
-	}
-	return s;
-}
-
-/* s is at a value: return the position just past it. */
-static const char *
-skip_value(const char *s, const char *end)
-{
-	int depth = 0;
-
-	if (*s == '"')
-		return skip_string(s + 1, end);
-	if (*s != '{' && *s != '[') {
-		while (s < end && *s != ',' && *s != '}' && *s != ']' &&
-		       *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			s++;
-		return s;
-	}
-	while (s < end) {
-		switch (*s++) {
-		case '"':
-			s = skip_string(s, end);
-			break;
-		case '{':
-		case '[':
-			depth++;
-			break;
-		case '}':
-		case ']':
-			if (--depth == 0)
-				return s;
-			break;
-		}
-	}
-	return s;
-}
-
 /*
- * How many segments from i on the member name k[0..klen) stands for:
- * "a.b" stands for segments "a", "b".  0 when it matches none.
- */
-static int
-name_match(const struct ev_path *p, int i, const char *k, size_t klen)
-{
-	size_t pos = 0;
-	int j;
-
-	for (j = i; j < p->nseg && p->seg[j].name != NULL; j++) {
-		if (klen - pos < p->seg[j].len ||
-		    memcmp(k + pos, p->seg[j].name, p->seg[j].len) != 0)
-			return 0;
-		pos += p->seg[j].len;
-		if (pos == klen)
-			return j - i + 1;
-		if (k[pos] != '.')
-			return 0;
-		pos++;
-	}
-	return 0;
-}
-
-/*
- * The same for a member name as written in the event, k[0..klen) between
- * its quotes, decoding escapes first.  -1 when out of memory.
- */
-static int
-key_match(const struct ev_path *p, int i, const char *k, size_t klen)
-{
-	char sbuf[256], *buf = sbuf;
-	struct ev_jval v;
-	size_t n;
-	int r;
-
-	if (memchr(k, '\\', klen) == NULL)
-		return name_match(p, i, k, klen);
-	/* A \uXXXX escape is 6 bytes for at least 1: too long to match. */
-	if (klen / 6 > p->maxjoin)
-		return 0;
-	if (klen > sizeof(sbuf) && (buf = malloc(klen)) == NULL)
-		return -1;
-	v.type = EV_J_STRING;
-	v.p = k;
-	v.len = klen;
-	v.esc = 1;
-	n = ev_json_unescape(&v, buf);
-	r = name_match(p, i, buf, n);
-	if (buf != sbuf)
-		free(buf);
-	return r;
-}
-
-/*
- * Look for segments i.. of p in the value at s.  Returns 1 with *val and
- * *vlen set, 0 when absent, -1 when out of memory.
- */
-static int
-find(const struct ev_path *p, int i, const char *s, const char *end,
-    const char **val, size_t *vlen)
-{
-	const char *k;
-	size_t idx;
-	int r, used;
-
-	s = skip_ws(s, end);
-	if (i == p->nseg) {
-		*val = s;
-		*vlen = (size_t)(skip_value(s, end) - s);
-		return 1;
-	}
-	if (*s == '[') {
-		s = skip_ws(s + 1, end);
-		for (idx = 0; s < end && *s != ']'; idx++) {
-			if (p->seg[i].name == NULL && idx == p->seg[i].index)
-				return find(p, i + 1, s, end, val, vlen);
-			if (p->seg[i].name != NULL &&
-			    (*s == '{' || *s == '[') &&
-			    (r = find(p, i, s, end, val, vlen)) != 0)
-				return r;
-			s = skip_ws(skip_value(s, end), end);
-			if (s < end && *s == ',')
-				s = skip_ws(s + 1, end);
-		}
-		return 0;
-	}
-	if (*s != '{' || p->seg[i].name == NULL)
-		return 0;
-	s = skip_ws(s + 1, end);
-	while (s < end && *s == '"') {
-		k = s + 1;
-		s = skip_string(k, end);
-		used = key_match(p, i, k, (size_t)(s - 1 - k));
-		if (used < 0)
-			return -1;
-		s = skip_ws(skip_ws(s, end) + 1, end); /* past ':' */
-		if (used > 0 && (r = find(p, i + used, s, end, val, vlen)) != 0)
-			return r;
-		s = skip_ws(skip_value(s, end), end);
-		if (s < end && *s == ',')
-			s = skip_ws(s + 1, end);
-	}
-	return 0;
-}
-
-/* ev_scan() callback for a validating pass: never called without paths. */
-static int
-validate_only(void *ctx, int id, const struct ev_jval *v,
-    const struct ev_arrpos *memb, int depth)
-{
-	return 0;
-}
-
-/*
- * Find the value at path p in the JSON object line[0..len).  On success
- * stores a pointer into line and the length of the value's raw JSON text
- * (a string keeps its quotes, an object or array its brackets) and returns
- * 1; returns 0 when nothing is at the path; -1 with err->col and err->msg
- * set when the line is not a valid JSON object (as ev_scan() words it), or
- * with err->msg "out of memory".
+ * Find the value at path p in the JSON object line[0..len), validating the
+ * line in the same pass.  On success stores a pointer into line and the
+ * length of the value's raw JSON text (a string keeps its quotes, an
+ * object or array its brackets) and returns 1; returns 0 when nothing is
+ * at the path; -1 with err->col and err->msg set when the line is not a
+ * valid JSON object (as ev_scan() words it).
  */
 int
 ev_path_get(const struct ev_path *p, const char *line, size_t len,
     const char **val, size_t *vlen, struct ev_err *err)
 {
+	struct ev_span v;
 	int r;
 
-	if (ev_scan(line, len, NULL, validate_only, NULL, err) != 0)
-		return -1;
-	r = find(p, 0, line, line + len, val, vlen);
-	if (r < 0)
-		ev_err_set(err, "out of memory");
+	if ((r = ev_paths_get(p->set, line, len, &v, err)) == 1) {
+		*val = v.p;
+		*vlen = v.len;
+	}
 	return r;
 }

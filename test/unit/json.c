@@ -3,6 +3,7 @@
  * and columns, the path reporting contract, ev_json_unescape(),
  * ev_json_number() and ev_jdoc.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,26 @@
 
 #include "json/json_int.h"
 #include "tap.h"
+
+/*
+ * glibc's newlocale() keeps the LOCPATH list it splits for a locale made
+ * by test_number_locale() (allocated in __argz_add_sep, never freed): not
+ * ours, so LeakSanitizer is told to ignore it.
+ */
+const char *__lsan_default_options(void);
+const char *__lsan_default_suppressions(void);
+
+const char *
+__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:__argz_add_sep\n";
+}
 
 /* --------------------------------------------------------------- helpers */
 
@@ -814,6 +835,198 @@ test_number_fast_path(void)
 	is_int(bad, 0, "number values equal strtod's on 200000 decimals");
 }
 
+/* ----------------------------------------------- number fast-path bounds */
+
+struct firstnum {
+	const char *p;
+	size_t len;
+	int type, n;
+};
+
+static int
+firstnum_fn(void *ctx, int id, const struct ev_jval *v,
+    const struct ev_arrpos *memb, int depth)
+{
+	struct firstnum *f = ctx;
+
+	if (f->n++ == 0) {
+		f->p = v->p;
+		f->len = v->len;
+		f->type = v->type;
+	}
+	return 0;
+}
+
+/*
+ * Bug: the scanner's 32-byte digit-mask path shifted a 32-bit mask by 32
+ * for an integer part of exactly 31 digits followed by a fraction (UBSan:
+ * "shift exponent 32 is too large"), and then misplaced the token's end.
+ * Integer parts of 1..40 digits, with and without fraction and exponent,
+ * negative too, each followed by enough bytes for the fast path: the
+ * scanner must report exactly the token, and ev_json_number() must agree
+ * with strtod().
+ */
+static void
+test_number_digits(void)
+{
+	static const char *const tails[] = { "", ".5", ".0625", "e3", "E-7",
+		".25e+2", ".123456789012345678901234567890123" };
+	struct ev_pathset *ps = ev_pathset_new();
+	struct firstnum f;
+	char tok[128], line[384];
+	int nd, t, neg, i, bad = 0, badval = 0;
+	double d;
+
+	ev_pathset_add(ps, S("a"));
+	for (nd = 1; nd <= 40; nd++)
+		for (t = 0; t < (int)(sizeof(tails) / sizeof(tails[0])); t++)
+			for (neg = 0; neg < 2; neg++) {
+				char *o = tok;
+
+				if (neg)
+					*o++ = '-';
+				for (i = 0; i < nd; i++)
+					*o++ = (char)('1' + (i * 7 + nd) % 9);
+				strcpy(o, tails[t]);
+				snprintf(line, sizeof(line),
+				    "{\"a\":%s,\"pad\":\"0123456789abcdef"
+				    "0123456789abcdef0123456789\"}",
+				    tok);
+				memset(&f, 0, sizeof(f));
+				ev_err_clear(&err);
+				if (ev_scan(line, strlen(line), ps, firstnum_fn,
+					&f, &err) != 0 ||
+				    f.n != 1 || f.type != EV_J_NUMBER ||
+				    f.len != strlen(tok) ||
+				    memcmp(f.p, tok, f.len) != 0) {
+					if (bad++ < 5)
+						printf("# scan %s: %s\n", line,
+						    err.msg);
+				}
+				snprintf(line, sizeof(line),
+				    "{\"x\":[%s,%s],\"pad\":\"0123456789abcdef"
+				    "0123456789abcdef0123456789\"}",
+				    tok, tok);
+				if (scan(line, strlen(line)) != 0 && bad++ < 5)
+					printf("# skip %s: %s\n", line,
+					    err.msg);
+				ev_json_number(tok, strlen(tok), &d);
+				if (d != strtod(tok, NULL) && badval++ < 5)
+					printf("# %s: %.17g != %.17g\n", tok, d,
+					    strtod(tok, NULL));
+			}
+	is_int(bad, 0, "numbers of 1..40 integer digits scan as one token");
+	is_int(badval, 0, "numbers of 1..40 integer digits equal strtod's");
+	ev_pathset_free(ps);
+}
+
+/* ------------------------------------------------- numbers and locales */
+
+static char locdir[64];
+
+/*
+ * An LC_NUMERIC locale named name (e.g. "de_DE.UTF-8"), made with
+ * localedef(1) into a scratch LOCPATH when the system has none installed;
+ * (locale_t)0 when neither works.
+ */
+static locale_t
+numeric_locale(const char *name, const char *src)
+{
+	char cmd[1024], path[256];
+	locale_t l;
+
+	if ((l = newlocale(LC_NUMERIC_MASK, name, (locale_t)0)) != (locale_t)0)
+		return l;
+	if (locdir[0] == '\0') {
+		strcpy(locdir, "/tmp/evkit-locale.XXXXXX");
+		if (mkdtemp(locdir) == NULL) {
+			locdir[0] = '\0';
+			return (locale_t)0;
+		}
+	}
+	/* A directory per locale: glibc remembers misses per LOCPATH. */
+	snprintf(path, sizeof(path), "%s/%s", locdir, src);
+	snprintf(cmd, sizeof(cmd),
+	    "mkdir %s && localedef -i %s -f UTF-8 %s/%s >/dev/null 2>&1", path,
+	    src, path, name);
+	if (system(cmd) == -1)
+		return (locale_t)0;
+	setenv("LOCPATH", path, 1);
+	l = newlocale(LC_NUMERIC_MASK, name, (locale_t)0);
+	unsetenv("LOCPATH");
+	return l;
+}
+
+/*
+ * ev_json_number() reads the same under any LC_NUMERIC: ',' (de_DE) and a
+ * two-byte decimal point (ps_AF's U+066B), which broke the round-trip
+ * check that compared printf's digits at fixed offsets.
+ */
+static void
+test_number_locale(void)
+{
+	static const char *const toks[] = { "0.1", "300", "3e2", "1e308",
+		"1e400", "5e-324", "1e-310", "1234567890123456",
+		"12345678901234567", "0.1234567890123456",
+		"1.7976931348623157e308", "2.2250738585072014e-308",
+		"123456789012345678901", "9007199254740993", "0.30000000000000004",
+		"-2.5e-3", "1.5", "4.35" };
+	static const struct {
+		const char *name, *src, *point;
+	} locs[] = { { "de_DE.UTF-8", "de_DE", "," },
+		{ "ps_AF.UTF-8", "ps_AF", "\xd9\xab" } };
+	int want[sizeof(toks) / sizeof(toks[0])], got, i, k, same, csame;
+	double wd[sizeof(toks) / sizeof(toks[0])], d;
+	struct ev_buf wc = { 0 }, gc = { 0 };
+	locale_t l, old;
+	char cmd[96];
+
+	for (i = 0; i < (int)(sizeof(toks) / sizeof(toks[0])); i++) {
+		want[i] = ev_json_number(toks[i], strlen(toks[i]), &wd[i]);
+		ev_json_canon(toks[i], strlen(toks[i]), &wc, &err);
+		ev_buf_add(&wc, " ", 1);
+	}
+	for (k = 0; k < 2; k++) {
+		if ((l = numeric_locale(locs[k].name, locs[k].src)) ==
+		    (locale_t)0) {
+			ok(1, "# SKIP locale %s cannot be made", locs[k].name);
+			continue;
+		}
+		old = uselocale(l);
+		is_str(localeconv()->decimal_point, locs[k].point,
+		    "%s: the decimal point is the locale's", locs[k].name);
+		same = 1;
+		gc.len = 0;
+		for (i = 0; i < (int)(sizeof(toks) / sizeof(toks[0])); i++) {
+			ev_json_canon(toks[i], strlen(toks[i]), &gc, &err);
+			ev_buf_add(&gc, " ", 1);
+			got = ev_json_number(toks[i], strlen(toks[i]), &d);
+			if (got != want[i] || d != wd[i]) {
+				printf("# %s: %s: %d %.17g, in C %d %.17g\n",
+				    locs[k].name, toks[i], got, d, want[i],
+				    wd[i]);
+				same = 0;
+			}
+		}
+		ok(same, "%s: numbers read as in the C locale", locs[k].name);
+		csame = gc.len == wc.len && memcmp(gc.p, wc.p, wc.len) == 0;
+		ok(csame, "%s: canonical numbers as in the C locale",
+		    locs[k].name);
+		if (!csame)
+			printf("#   %.*s\n#   in C: %.*s\n", (int)gc.len, gc.p,
+			    (int)wc.len, wc.p);
+		uselocale(old);
+		freelocale(l);
+	}
+	ev_buf_free(&wc);
+	ev_buf_free(&gc);
+	if (locdir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", locdir);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", locdir);
+	}
+}
+
 int
 main(void)
 {
@@ -832,5 +1045,7 @@ main(void)
 	test_number_long();
 	test_jdoc();
 	test_jdoc_errors();
+	test_number_digits();
+	test_number_locale();
 	return tap_done();
 }

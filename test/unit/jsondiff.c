@@ -8,8 +8,11 @@
  * pinned by its own test that evkit rejects it).  For valid documents the
  * values must be equal (compared as jq dumps them), and the values that
  * ev_scan() reports for random path sets must be those a plain tree walk
- * of the ev_jdoc finds.  ev_scan() and ev_jdoc_parse() must also give the
- * same error message.
+ * of the ev_jdoc finds; ev_paths_get() must find the values a tree walk
+ * finds (the last in document order); and ev_json_canon() must give a
+ * text that jq reads as an equal value and that is its own canonical
+ * form.  ev_scan() and ev_jdoc_parse() must also give the same error
+ * message.
  *
  * The seed is fixed; EVKIT_SEED overrides it, EVKIT_DIFF_ITER the number
  * of documents.
@@ -482,6 +485,91 @@ collect(const struct ev_jdoc *doc, int i, const char *path, char **all,
 	}
 }
 
+/*
+ * What ev_paths_get() should find at the dotted path rest below node i,
+ * from the tree: the last value in document order; arrays on the way
+ * searched element by element; a member name holding dots stands for the
+ * nested names.  *off gets the value's byte offset.
+ */
+static void
+ref_get(const struct ev_jdoc *doc, int i, const char *rest, long *off)
+{
+	const struct ev_jnode *n = &doc->n[i], *m;
+	size_t k;
+	int c;
+
+	if (*rest == '\0') {
+		*off = (long)n->off;
+		return;
+	}
+	for (c = n->first; c >= 0; c = doc->n[c].next) {
+		m = &doc->n[c];
+		if (n->type == EV_J_ARRAY) {
+			if (m->type == EV_J_ARRAY || m->type == EV_J_OBJECT)
+				ref_get(doc, c, rest, off);
+			continue;
+		}
+		k = m->keylen;
+		if (strncmp(rest, m->key, k) != 0 || memchr(m->key, 0, k))
+			continue;
+		if (rest[k] == '\0')
+			ref_get(doc, c, "", off);
+		else if (rest[k] == '.')
+			ref_get(doc, c, rest + k + 1, off);
+	}
+}
+
+static long ngot; /* ev_paths_get() values checked */
+
+/*
+ * ev_paths_get() against ref_get() for the paths of pc that are dotted
+ * paths (not those with brackets, empty segments or a leading '$', which
+ * spell something else): 0 when they agree.
+ */
+static int
+check_get(const struct ev_jdoc *doc, const char *text, size_t len,
+    const struct pathcase *pc, char **why)
+{
+	const char *specs[MAXPATHS];
+	struct ev_span v[MAXPATHS];
+	struct ev_paths *pv;
+	struct ev_err err;
+	int i, n = 0, r = 0;
+	long want;
+
+	for (i = 0; i < pc->npath; i++)
+		if (strchr(pc->path[i], '[') == NULL && pc->path[i][0] != '$' &&
+		    (pv = ev_paths_compile(
+			 (const char *const *)&pc->path[i], 1, &err)) != NULL) {
+			ev_paths_free(pv);
+			specs[n++] = pc->path[i];
+		}
+	if (n == 0)
+		return 0;
+	if ((pv = ev_paths_compile(specs, n, &err)) == NULL) {
+		asprintf(why, "ev_paths_compile: %s", err.msg);
+		return -1;
+	}
+	if (ev_paths_get(pv, text, len, v, &err) < 0) {
+		asprintf(why, "ev_paths_get failed: %s", err.msg);
+		ev_paths_free(pv);
+		return -1;
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		want = -1;
+		ref_get(doc, 0, specs[i], &want);
+		if ((v[i].p ? v[i].p - text : -1) != want) {
+			asprintf(why, "ev_paths_get %s: at %ld, want %ld",
+			    specs[i], v[i].p ? (long)(v[i].p - text) : -1L,
+			    want);
+			r = -1;
+		}
+		ngot += v[i].p != NULL;
+	}
+	ev_paths_free(pv);
+	return r;
+}
+
 /* Check ev_scan()'s reports on a valid object document; 0 when right. */
 static int
 check_paths(const struct ev_jdoc *doc, const char *text, size_t len, char **why)
@@ -519,6 +607,7 @@ check_paths(const struct ev_jdoc *doc, const char *text, size_t len, char **why)
 			nreported += got.p[i] == '\n';
 			nmemb += got.p[i] == '[';
 		}
+		r = check_get(doc, text, len, &pc, why);
 	} else {
 		r = -1;
 		asprintf(why, "paths %s %s %s %s:\n want:\n%s got:\n%s",
@@ -724,6 +813,42 @@ laxity(const char *text, size_t len, const char *msg, size_t off)
 
 static int nvalid, ninvalid, nskipped, nfail;
 
+/*
+ * ev_json_canon() keeps the value (jq reads the canonical text as a value
+ * equal to the original: numbers as doubles, of duplicate names the last)
+ * and is a fixed point.  0 when right.
+ */
+static int
+check_canon(const char *text, size_t len, jv v, char **why)
+{
+	struct ev_buf c = {0}, cc = {0};
+	struct ev_err err;
+	jv w;
+	int r = 0;
+
+	if (ev_json_canon(text, len, &c, &err) != 0) {
+		asprintf(why, "ev_json_canon failed: %s", err.msg);
+		jv_free(v);
+		return -1;
+	}
+	w = jv_parse_sized(c.p, (int)c.len);
+	if (!jv_is_valid(w) || !jv_equal(jv_copy(v), jv_copy(w))) {
+		asprintf(why, "canonical form changes the value: %.*s",
+		    (int)c.len, c.p);
+		r = -1;
+	} else if (ev_json_canon(c.p, c.len, &cc, &err) != 0 ||
+		   cc.len != c.len || memcmp(c.p, cc.p, c.len) != 0) {
+		asprintf(why, "canonical form is no fixed point: %.*s",
+		    (int)c.len, c.p);
+		r = -1;
+	}
+	jv_free(v);
+	jv_free(w);
+	ev_buf_free(&c);
+	ev_buf_free(&cc);
+	return r;
+}
+
 /* Run one text through all three; 0 when they agree. */
 static int
 check(const char *text, size_t len)
@@ -790,6 +915,8 @@ check(const char *text, size_t len)
 		free(a);
 		free(b);
 		if (!bad && is_obj && check_paths(&doc, text, len, &why) != 0)
+			bad = 1;
+		if (!bad && check_canon(text, len, jv_copy(v), &why) != 0)
 			bad = 1;
 	} else if (!bad && !jq_ok && !doc_ok) {
 		ninvalid++;
@@ -963,10 +1090,11 @@ main(void)
 	    "with jq and itself (%d valid, %d invalid, %d skipped)",
 	    iters, iters * 4, nvalid, ninvalid, nskipped);
 	ok(nvalid > (int)iters / 2 && ninvalid > (int)iters &&
-		nreported > (long)iters && nmemb > (long)iters / 10,
+		nreported > (long)iters && nmemb > (long)iters / 10 &&
+		ngot > (long)iters / 4,
 	    "the cases are mixed enough to mean something (%ld values "
-	    "reported, %ld in arrays)",
-	    nreported, nmemb);
+	    "reported, %ld in arrays, %ld found by ev_paths_get)",
+	    nreported, nmemb, ngot);
 	for (j = 0; j < LAX_N; j++)
 		printf("# skipped for jq laxity '%s': %d\n", lax_name[j],
 		    lax_seen[j]);
