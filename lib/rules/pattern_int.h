@@ -54,34 +54,43 @@ struct ev_str {
 	size_t n;
 };
 
+/*
+ * A condition: 32 bytes, the operands of each operator in one union (the
+ * strings, numbers and address ranges live in the rule set's arena).
+ */
 struct ev_cond {
-	enum ev_op op;
-	/* EXACT: one key; PREFIX/SUFFIX/WILDCARD: one string; EQ_IC and
-	 * PREFIX_IC/SUFFIX_IC: the case-folded string (hash key) and the
-	 * string as written (the test); ANYBUT_*: a set of strings. */
-	struct ev_str *strs;
-	size_t nstrs;
-	int keykind;		/* EXACT */
-	double num;		/* EXACT number */
-	/* NUMERIC: lo..hi, each bound open or closed; ANYBUT numbers */
-	double lo, hi;
-	int lo_open, hi_open;
-	double *nums;
-	size_t nnums;
-	int anybut_numbers;	/* ANYBUT: the set holds numbers */
-	/* CIDR: family 4 or 6, inclusive byte ranges */
-	int family;
-	uint8_t ip_lo[16], ip_hi[16];
+	unsigned char op;	/* enum ev_op */
+	unsigned char keykind;	/* EXACT: enum ev_keykind */
+	unsigned char lo_open, hi_open;	/* NUMERIC: the bound is open */
+	unsigned char family;	/* CIDR: 4 or 6 */
+	unsigned char anybut_numbers;	/* ANYBUT: the set holds numbers */
+	/* EXACT string/text: one key; PREFIX/SUFFIX/WILDCARD: one string;
+	 * EQ_IC and PREFIX_IC/SUFFIX_IC: the case-folded string (hash key)
+	 * and the string as written (the test); ANYBUT_*: a set of strings
+	 * (ANYBUT: or of numbers) */
+	uint32_t nstrs, nnums;
+	union {
+		struct {
+			struct ev_str *strs;
+			double *nums;
+		};
+		double num;	/* EXACT number */
+		struct {	/* NUMERIC: lo..hi */
+			double lo, hi;
+		};
+		struct {	/* CIDR: inclusive ranges of 16 bytes each */
+			uint8_t *ip_lo, *ip_hi;
+		};
+	};
 };
 
 struct ev_field {
-	char *path;		/* dotted */
-	int path_id;		/* id in the rule set's path set */
 	struct ev_cond *conds;
-	size_t nconds;
-	int absent_ok;		/* holds an exists:false condition */
+	int path_id;		/* id in the rule set's path set */
+	uint32_t nconds;
 	int subrule;		/* global sub-rule id */
-	int anchor;		/* indexed: its hits trigger the sub-rule */
+	unsigned char absent_ok;	/* holds an exists:false condition */
+	unsigned char anchor;	/* indexed: its hits trigger the sub-rule */
 };
 
 struct ev_subrule {
@@ -193,11 +202,15 @@ struct ev_pidx {
 	int nhashed;		/* conditions in the hash table */
 };
 
-/* A block of strings owned by a rule set. */
+/*
+ * The rule set's arena: blocks that hold names, texts, paths, conditions
+ * and their operands, freed with the rule set.  A rule that fails to
+ * compile gives back what it took (pattern.c).
+ */
 struct strblock {
 	struct strblock *next;
 	size_t size, used;
-	char mem[];
+	char mem[];		/* 8-byte aligned (after three words) */
 };
 
 struct ev_rule {
@@ -228,13 +241,9 @@ struct ev_rules {
 	size_t nflist;
 	int *always;		/* sub-rules to check on every event */
 	size_t nalways;
-	struct strblock *strs;	/* names, texts and paths */
+	struct strblock *strs;	/* the arena */
 	int finished;
 	int counting;		/* indexing pass that only counts fields */
-	/* ownership of condition arrays shared between sub-rules */
-	struct ev_cond **condblocks;
-	size_t *condcounts;
-	size_t ncondblocks, capcondblocks;
 };
 
 /* Kinds of length list in a path's index (ev_pidx.lens). */
