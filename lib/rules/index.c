@@ -147,9 +147,11 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 	if (e == NULL) {
 		if ((rs->htn + 1) * 2 > rs->htcap)
 			ht_reserve(rs, 2 * rs->htn + 1);
-		ev_grow(&rs->ht, &rs->htcapents, rs->htn + 1, sizeof(*rs->ht));
+		ev_grow_raw(&rs->ht, &rs->htcapents, rs->htn + 1,
+		    sizeof(*rs->ht));
 		e = &rs->ht[rs->htn];
-		ev_grow(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
+		memset(e, 0, sizeof(*e));
+		ev_grow_raw(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
 		memcpy(rs->keys + rs->nkeys, key, n);
 		e->hash = h;
 		e->koff = (uint32_t)rs->nkeys;

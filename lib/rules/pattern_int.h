@@ -258,6 +258,9 @@ size_t ev_make_key(char *buf, int path, int kind, const void *payload,
 struct ev_hent *ev_ht_find(const struct ev_rules *rs, const char *key,
     size_t n, uint64_t h);
 
+/* ev_grow() that leaves the new space as malloc gives it (pattern.c). */
+void ev_grow_raw(void *pp, size_t *cap, size_t n, size_t sz);
+
 /* Build the matching indexes (index.c); called by ev_rules_finish(). */
 int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
 void ev_rules_index_free(struct ev_rules *rs);
