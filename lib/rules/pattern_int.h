@@ -155,14 +155,19 @@ int ev_rules_add_node(struct ev_rules *rs, const char *name,
 
 /* ------------------------------------------------------------ rule sets */
 
-/* Hash table entry: an exact/prefix/suffix/ignore-case key of one path. */
+/* Hash table entry: an exact/prefix/suffix/ignore-case key of one path
+ * (24 bytes: what matching reads). */
 struct ev_hent {
 	uint64_t hash;
 	uint32_t koff, klen;	/* key bytes in keys arena */
 	uint32_t loff, ln;	/* field ids in flist (after finish) */
-	int one;		/* building: the field id when tn == 1 (or,
-				 * when only counting, the last one) */
-	int *tmp;		/* building: the field ids when tn > 1 */
+};
+
+/* The field list of a hash entry while the index is built. */
+struct ev_hbuild {
+	int one;		/* the field id when tn == 1 (or, when only
+				 * counting, the last one) */
+	int *tmp;		/* the field ids when tn > 1 */
 	uint32_t tn, tcap;
 };
 
@@ -233,6 +238,8 @@ struct ev_rules {
 	/* hash of keys */
 	struct ev_hent *ht;	/* the entries, dense */
 	size_t htn, htcapents;
+	struct ev_hbuild *hb;	/* building: beside ht */
+	size_t caphb;
 	struct ev_slot *slots;	/* open addressing over ht */
 	size_t htcap;
 	char *keys;
