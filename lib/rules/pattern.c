@@ -49,7 +49,7 @@ struct branch {
 	size_t n, cap;
 };
 
-/* Where the rule set's arena stands. */
+/* Where an arena stands. */
 struct mark {
 	struct strblock *block;
 	size_t used;
@@ -260,6 +260,13 @@ ev_grow_raw(void *pp, size_t *cap, size_t n, size_t sz)
 	*cap = ncap;
 }
 
+/* n bytes for a condition of the rule being compiled, 8-byte aligned. */
+static void *
+cmem(struct compiler *c, size_t n)
+{
+	return arena_alloc(&c->rs->strs, n, 8);
+}
+
 /* ------------------------------------------------------------ strings */
 
 static struct ev_str
@@ -432,7 +439,7 @@ compile_literal(struct compiler *c, int node, const char *field,
 			return 0;
 		}
 		cd->keykind = EV_K_STRING;
-		cd->strs = arena_alloc(&c->rs->strs, sizeof(struct ev_str), 8);
+		cd->strs = cmem(c, sizeof(struct ev_str));
 		cd->strs[0] = mkstr(c, n->str, n->len);
 		cd->nstrs = 1;
 		return 0;
@@ -441,7 +448,7 @@ compile_literal(struct compiler *c, int node, const char *field,
 			cd->keykind = EV_K_NUMBER;
 		} else {
 			cd->keykind = EV_K_TEXT;
-			cd->strs = arena_alloc(&c->rs->strs, sizeof(struct ev_str), 8);
+			cd->strs = cmem(c, sizeof(struct ev_str));
 			cd->strs[0] = mkstr(c, n->str, n->len);
 			cd->nstrs = 1;
 		}
@@ -589,8 +596,7 @@ ab_add_string(struct compiler *c, int node, const char *field,
 		return -1;
 	/* room for every element of the set, taken at the first */
 	if (cd->strs == NULL)
-		cd->strs = arena_alloc(&c->rs->strs, c->abcap * sizeof(struct ev_str),
-		    8);
+		cd->strs = cmem(c, c->abcap * sizeof(struct ev_str));
 	cd->strs[cd->nstrs++] = mkstr(c, n->str, n->len);
 	return 0;
 }
@@ -604,7 +610,7 @@ ab_add_number(struct compiler *c, int node, const char *field,
 	if (number_operand(c, node, field, &d) < 0)
 		return -1;
 	if (cd->nums == NULL)
-		cd->nums = arena_alloc(&c->rs->strs, c->abcap * sizeof(double), 8);
+		cd->nums = cmem(c, c->abcap * sizeof(double));
 	cd->nums[cd->nnums++] = d == 0 ? 0 : d;
 	return 0;
 }
@@ -734,7 +740,7 @@ compile_affix_ic(struct compiler *c, int obj, int val, const char *field,
 	if (want_string(c, N(c, val)->first, field, "equals-ignore-case") < 0)
 		return -1;
 	cd->op = prefix ? EV_OP_PREFIX_IC : EV_OP_SUFFIX_IC;
-	cd->strs = arena_alloc(&c->rs->strs, 2 * sizeof(struct ev_str), 8);
+	cd->strs = cmem(c, 2 * sizeof(struct ev_str));
 	cd->strs[0] = mkfold(c, in->str, in->len);
 	cd->strs[1] = mkstr(c, in->str, in->len);
 	cd->nstrs = 2;
@@ -760,12 +766,12 @@ compile_simple(struct compiler *c, int obj, int val, const char *field,
 	if (op == EV_OP_EXACT)
 		cd->keykind = EV_K_STRING;
 	if (op == EV_OP_EQ_IC) {
-		cd->strs = arena_alloc(&c->rs->strs, 2 * sizeof(struct ev_str), 8);
+		cd->strs = cmem(c, 2 * sizeof(struct ev_str));
 		cd->strs[0] = mkfold(c, n->str, n->len);
 		cd->strs[1] = mkstr(c, n->str, n->len);
 		cd->nstrs = 2;
 	} else {
-		cd->strs = arena_alloc(&c->rs->strs, sizeof(struct ev_str), 8);
+		cd->strs = cmem(c, sizeof(struct ev_str));
 		cd->strs[0] = mkstr(c, n->str, n->len);
 		cd->nstrs = 1;
 	}
@@ -1306,7 +1312,7 @@ ev_rules_add_node(struct ev_rules *rs, const char *name,
 		snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);
 		name = nbuf;
 	}
-	/* all but the path buffer (zeroing 4 KiB per rule showed in a profile) */
+	/* all but the path buffer: zeroing 4 KiB per rule shows in a profile */
 	memset(&c, 0, offsetof(struct compiler, path));
 	c.path[0] = '\0';
 	c.pathlen = 0;

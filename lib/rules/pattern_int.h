@@ -90,7 +90,7 @@ struct ev_field {
 	uint32_t nconds;
 	int subrule;		/* global sub-rule id */
 	unsigned char absent_ok;	/* holds an exists:false condition */
-	unsigned char anchor;	/* indexed: its hits trigger the sub-rule */
+	unsigned char anchor;	/* indexed: its hits trigger its sub-rule */
 };
 
 struct ev_subrule {

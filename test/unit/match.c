@@ -263,6 +263,57 @@ test_field_order(void)
 	ev_rules_free(rs);
 }
 
+/*
+ * A rule that fails to compile gives back the arena memory it took; the
+ * rules before and after it keep theirs.  The failing rule is big enough
+ * to take a block of its own.
+ */
+static void
+test_failed_rule_between(void)
+{
+	struct ev_rules *rs = ev_rules_new();
+	struct ev_matcher *m;
+	struct ev_err err;
+	struct sbuf bad = { 0 };
+	const size_t *hits;
+	size_t nh = 0;
+	int i, r;
+	static const char r1[] = "{\"a\":[\"one\"],\"b\":[{\"prefix\":\"x\"}]}";
+	static const char r3[] = "{\"a\":[\"three\"],\"c\":[\"10.0.0.1\"]}";
+	static const char ev[] =
+	    "{\"a\":\"one\",\"b\":\"xy\",\"c\":\"10.0.0.1\"}";
+	static const char ev3[] = "{\"a\":\"three\",\"c\":\"10.0.0.1\"}";
+
+	sb_printf(&bad, "{");
+	for (i = 0; i < 5000; i++)
+		sb_printf(&bad, "\"k%d\":[\"a long string value %d\"],", i, i);
+	sb_printf(&bad, "\"z\":[]}");
+	ev_err_clear(&err);
+	r = ev_rules_add(rs, "r1", r1, strlen(r1), &err);
+	is_int(r, 0, "first rule compiles");
+	r = ev_rules_add(rs, "r2", bad.p, bad.n, &err);
+	is_str(r < 0 ? err.msg : "", "invalid pattern at 'z': Empty arrays "
+	    "are not allowed", "the rule between fails");
+	r = ev_rules_add(rs, "r3", r3, strlen(r3), &err);
+	is_int(r, 0, "third rule compiles");
+	is_int(ev_rules_finish(rs, &err), 0, "rule set finishes");
+	is_int((int)ev_rules_count(rs), 2, "two rules");
+	m = ev_matcher_new(rs);
+	is_int(ev_match(m, ev, strlen(ev), EV_MATCH_ALL, &err), 1,
+	    "the first rule matches");
+	hits = ev_matched(m, &nh);
+	is_str(nh == 1 ? ev_rules_name(rs, hits[0]) : "", "r1",
+	    "by its name");
+	is_int(ev_match(m, ev3, strlen(ev3), EV_MATCH_ALL, &err), 1,
+	    "the third rule matches");
+	hits = ev_matched(m, &nh);
+	is_str(nh == 1 ? ev_rules_name(rs, hits[0]) : "", "r3",
+	    "by its name");
+	ev_matcher_free(m);
+	ev_rules_free(rs);
+	free(bad.p);
+}
+
 static void
 test_values(void)
 {
@@ -367,6 +418,7 @@ main(void)
 	test_or_expansion_limit();
 	test_large_patterns();
 	test_field_order();
+	test_failed_rule_between();
 	test_values();
 	test_independence();
 	return tap_done();
