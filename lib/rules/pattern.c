@@ -946,17 +946,24 @@ pop_path(struct compiler *c, size_t saved)
 	c->path[saved] = '\0';
 }
 
+static size_t branch_settle(const struct tfield *tf, struct branch *b,
+    int **tmp, size_t *captmp);
+
 /* "$or": [ {...}, {...}, ... ] */
 static int
 parse_or(struct compiler *c, int arr)
 {
 	struct branch *cur = c->br, *out = NULL;
-	size_t ncur = c->nbr, nout = 0, capout = 0, k;
-	int i, count = 0, r = 0;
+	size_t ncur = c->nbr, nout = 0, capout = 0, k, captmp = 0;
+	int i, count = 0, r = 0, *tmp = NULL;
 
 	if (N(c, arr)->type != EV_J_ARRAY)
 		return fail(c, arr, NULL,
 		    "It must be an Array followed with $or.");
+	/* every branch is copied: drop the paths written over first */
+	for (k = 0; k < ncur; k++)
+		branch_settle(c->tf, &cur[k], &tmp, &captmp);
+	free(tmp);
 	c->br = NULL;
 	c->nbr = c->capbr = 0;
 	for (i = N(c, arr)->first; i >= 0; i = N(c, i)->next) {

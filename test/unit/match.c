@@ -105,6 +105,9 @@ test_or_expansion_limit(void)
 	    "$or expansion is bounded");
 }
 
+/* A string literal and its length. */
+#define S(lit) lit, sizeof(lit) - 1
+
 /* A growing string. */
 struct sbuf {
 	char *p;
@@ -226,6 +229,21 @@ test_large_patterns(void)
 	}
 	ok1 = match_pair(p.p, p.n, e1.p, e1.n, e2.p, e2.n);
 	ok(ok1, "a deep pattern of 100000 fields compiles and matches");
+
+	/* a path written 100000 times before an $or: the last one wins in
+	 * every branch, and the branches do not copy the others */
+	p.n = 0;
+	sb_printf(&p, "{");
+	for (i = 0; i < 100000; i++)
+		sb_printf(&p, "\"a\":[%d],", i);
+	sb_printf(&p, "\"$or\":[");
+	for (i = 0; i < 4000; i++)
+		sb_printf(&p, "%s{\"b\":[%d]}", i ? "," : "", i);
+	sb_printf(&p, ",{\"a\":[-1]}]}");
+	ok(match_pair(p.p, p.n, S("{\"a\":99999,\"b\":3999}"),
+	    S("{\"a\":99998,\"b\":3999}")) &&
+	    match_pair(p.p, p.n, S("{\"a\":-1}"), S("{\"a\":99999}")),
+	    "a path written over before an $or: the last write wins");
 	free(p.p);
 	free(e1.p);
 	free(e2.p);
