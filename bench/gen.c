@@ -6,7 +6,8 @@
  *   gen citylots N    N GeoJSON features shaped like SF's citylots.json
  *                     (~900 bytes each, mostly coordinate arrays)
  *   gen rules N       N named rules (NDJSON of {"name","pattern"}); exactly
- *                     one, "ec2-running", selects the events above
+ *                     one, "ec2-running", selects the events above (bench/run
+ *                     makes 10,000 and 100,000: matching and compile time)
  *   gen rss CMD ...   run CMD with stdout on /dev/null, print its peak
  *                     resident set size in KiB (from wait4's rusage)
  *

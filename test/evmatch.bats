@@ -1639,3 +1639,34 @@ EOF2
 	[ "$output" = 'hostile.ndjson:2:{"a":[{"b":[{"x":1,"y":2,"z":3}]}]}' ]
 	[ "$(wc -l <rej)" -eq 1 ]
 }
+
+# cap_rules N: N rules r1..rN whose two sibling 64-way $or lists make 4096
+# sub-rules each (2 fields per sub-rule, so the test stays cheap).
+cap_rules() {
+	awk -v n="$1" 'BEGIN {
+		for (r = 1; r <= n; r++) {
+			printf "{\"name\":\"r%d\",\"pattern\":{\"x\":{\"$or\":[", r
+			for (i = 0; i < 64; i++)
+				printf "%s{\"a\":[%d]}", i ? "," : "", i
+			printf "]},\"y\":{\"$or\":["
+			for (i = 0; i < 64; i++)
+				printf "%s{\"b\":[%d]}", i ? "," : "", i
+			printf "]}}}\n"
+		}
+	}'
+}
+
+@test "evmatch: the sub-rules of the whole rule set are capped, naming the rule that crosses the cap" {
+	cap_rules 129 >cap.ndjson
+	run -2 --separate-stderr evmatch -t -f cap.ndjson
+	[ "$stderr" = "evmatch: cap.ndjson:129:39: rule 'r129': too many sub-rules in the rule set (\$or expands to 524289; the limit is 524288)" ]
+	[ "$output" = "" ]
+}
+
+@test "evmatch: a rule set of exactly the sub-rule cap loads and matches" {
+	cap_rules 128 >cap.ndjson
+	printf '%s\n' '{"x":{"a":63},"y":{"b":0}}' '{"x":{"a":64},"y":{"b":0}}' >ev
+	run -0 --separate-stderr evmatch -c -f cap.ndjson ev
+	[ "$output" = 1 ]
+	[ "$stderr" = "" ]
+}

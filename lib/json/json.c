@@ -1020,10 +1020,20 @@ ps_addkid(struct ev_pathset *ps, int ni, const char *s, size_t len)
 	n->kids[n->nkids].len = (uint32_t)len;
 	n->kids[n->nkids].node = ci;
 	n->nkids++;
-	if (n->nkids > PS_LINEAR && ps_rehash(n) < 0) {
-		n->nkids--;
-		free(name);
-		goto fail;
+	if (n->nkids > PS_LINEAR && (n->hash == NULL ||
+	    (uint32_t)n->nkids * 2 > n->hmask + 1)) {
+		/* the table grows by doubling: adding a child stays O(1) */
+		if (ps_rehash(n) < 0) {
+			n->nkids--;
+			free(name);
+			goto fail;
+		}
+	} else if (n->hash != NULL) {
+		uint32_t h = ps_hash((const uchar *)name, len) & n->hmask;
+
+		while (n->hash[h] != 0)
+			h = (h + 1) & n->hmask;
+		n->hash[h] = n->nkids;
 	}
 	if (len > n->maxlen)
 		n->maxlen = (uint32_t)len;

@@ -109,10 +109,12 @@ ht_reserve(struct ev_rules *rs, size_t n)
 		slot_put(rs, k);
 }
 
-/* Add field to the list of entry e (in counting mode: count it). */
+/* Add field to the list of entry k (in counting mode: count it). */
 static void
-ht_append(struct ev_rules *rs, struct ev_hent *e, int field)
+ht_append(struct ev_rules *rs, size_t k, int field)
 {
+	struct ev_hbuild *e = &rs->hb[k];
+
 	if (e->tn && (e->tn == 1 || rs->counting ? e->one :
 	    e->tmp[e->tn - 1]) == field)
 		return;
@@ -147,9 +149,12 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 	if (e == NULL) {
 		if ((rs->htn + 1) * 2 > rs->htcap)
 			ht_reserve(rs, 2 * rs->htn + 1);
-		ev_grow(&rs->ht, &rs->htcapents, rs->htn + 1, sizeof(*rs->ht));
+		ev_grow_raw(&rs->ht, &rs->htcapents, rs->htn + 1,
+		    sizeof(*rs->ht));
+		ev_grow(&rs->hb, &rs->caphb, rs->htn + 1, sizeof(*rs->hb));
 		e = &rs->ht[rs->htn];
-		ev_grow(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
+		memset(e, 0, sizeof(*e));
+		ev_grow_raw(&rs->keys, &rs->capkeys, rs->nkeys + n, 1);
 		memcpy(rs->keys + rs->nkeys, key, n);
 		e->hash = h;
 		e->koff = (uint32_t)rs->nkeys;
@@ -157,7 +162,7 @@ ht_add(struct ev_rules *rs, const char *key, size_t n, int field)
 		rs->nkeys += n;
 		slot_put(rs, rs->htn++);
 	}
-	ht_append(rs, e, field);
+	ht_append(rs, (size_t)(e - rs->ht), field);
 	return (size_t)(e - rs->ht);
 }
 
@@ -284,7 +289,7 @@ index_cond(struct ev_rules *rs, struct ev_pidx *px, int path,
 	}
 	px->nhashed++;
 	if (*ent >= 0) {
-		ht_append(rs, &rs->ht[*ent], field);
+		ht_append(rs, (size_t)*ent, field);
 		return;
 	}
 	key = cond_keysize(c) <= sizeof(kbuf) ? kbuf :
@@ -317,7 +322,7 @@ field_cost(const struct ev_rules *rs, const struct ev_field *fd,
 		} else if (ent[i] < 0) {
 			cost += rs->nfields + 1;
 		} else {
-			cost += rs->ht[ent[i]].tn;
+			cost += rs->hb[ent[i]].tn;
 		}
 	}
 	return cost;
@@ -440,7 +445,7 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 	/* again, with the anchors only, into the same hash entries */
 	pidx_free(rs);
 	for (k = 0; k < rs->htn; k++)
-		rs->ht[k].tn = 0;
+		rs->hb[k].tn = 0;
 	build_index(rs, 1, ent, cbase);
 	free(ent);
 	free(cbase);
@@ -455,22 +460,25 @@ ev_rules_index(struct ev_rules *rs, struct ev_err *err)
 		}
 	/* flatten the hash lists */
 	for (k = 0; k < rs->htn; k++)
-		total += rs->ht[k].tn;
+		total += rs->hb[k].tn;
 	rs->flist = ev_xmalloc((total + 1) * sizeof(int));
 	for (k = 0; k < rs->htn; k++) {
 		struct ev_hent *e = &rs->ht[k];
+		struct ev_hbuild *b = &rs->hb[k];
 
 		e->loff = (uint32_t)rs->nflist;
-		e->ln = e->tn;
-		if (e->tn == 1)
-			rs->flist[rs->nflist] = e->one;
-		else if (e->tn > 1)
-			memcpy(rs->flist + rs->nflist, e->tmp,
-			    e->tn * sizeof(int));
-		rs->nflist += e->tn;
-		free(e->tmp);
-		e->tmp = NULL;
+		e->ln = b->tn;
+		if (b->tn == 1)
+			rs->flist[rs->nflist] = b->one;
+		else if (b->tn > 1)
+			memcpy(rs->flist + rs->nflist, b->tmp,
+			    b->tn * sizeof(int));
+		rs->nflist += b->tn;
+		free(b->tmp);
 	}
+	free(rs->hb);
+	rs->hb = NULL;
+	rs->caphb = 0;
 	(void)err;
 	return 0;
 }
@@ -481,8 +489,12 @@ ev_rules_index_free(struct ev_rules *rs)
 	size_t i;
 
 	pidx_free(rs);
-	for (i = 0; i < rs->htn; i++)
-		free(rs->ht[i].tmp);
+	if (rs->hb != NULL)
+		for (i = 0; i < rs->htn; i++)
+			free(rs->hb[i].tmp);
+	free(rs->hb);
+	rs->hb = NULL;
+	rs->caphb = 0;
 	free(rs->ht);
 	free(rs->slots);
 	rs->slots = NULL;

@@ -54,34 +54,43 @@ struct ev_str {
 	size_t n;
 };
 
+/*
+ * A condition: 32 bytes, the operands of each operator in one union (the
+ * strings, numbers and address ranges live in the rule set's arena).
+ */
 struct ev_cond {
-	enum ev_op op;
-	/* EXACT: one key; PREFIX/SUFFIX/WILDCARD: one string; EQ_IC and
-	 * PREFIX_IC/SUFFIX_IC: the case-folded string (hash key) and the
-	 * string as written (the test); ANYBUT_*: a set of strings. */
-	struct ev_str *strs;
-	size_t nstrs;
-	int keykind;		/* EXACT */
-	double num;		/* EXACT number */
-	/* NUMERIC: lo..hi, each bound open or closed; ANYBUT numbers */
-	double lo, hi;
-	int lo_open, hi_open;
-	double *nums;
-	size_t nnums;
-	int anybut_numbers;	/* ANYBUT: the set holds numbers */
-	/* CIDR: family 4 or 6, inclusive byte ranges */
-	int family;
-	uint8_t ip_lo[16], ip_hi[16];
+	unsigned char op;	/* enum ev_op */
+	unsigned char keykind;	/* EXACT: enum ev_keykind */
+	unsigned char lo_open, hi_open;	/* NUMERIC: the bound is open */
+	unsigned char family;	/* CIDR: 4 or 6 */
+	unsigned char anybut_numbers;	/* ANYBUT: the set holds numbers */
+	/* EXACT string/text: one key; PREFIX/SUFFIX/WILDCARD: one string;
+	 * EQ_IC and PREFIX_IC/SUFFIX_IC: the case-folded string (hash key)
+	 * and the string as written (the test); ANYBUT_*: a set of strings
+	 * (ANYBUT: or of numbers) */
+	uint32_t nstrs, nnums;
+	union {
+		struct {
+			struct ev_str *strs;
+			double *nums;
+		};
+		double num;	/* EXACT number */
+		struct {	/* NUMERIC: lo..hi */
+			double lo, hi;
+		};
+		struct {	/* CIDR: inclusive ranges of 16 bytes each */
+			uint8_t *ip_lo, *ip_hi;
+		};
+	};
 };
 
 struct ev_field {
-	char *path;		/* dotted */
-	int path_id;		/* id in the rule set's path set */
 	struct ev_cond *conds;
-	size_t nconds;
-	int absent_ok;		/* holds an exists:false condition */
+	int path_id;		/* id in the rule set's path set */
+	uint32_t nconds;
 	int subrule;		/* global sub-rule id */
-	int anchor;		/* indexed: its hits trigger the sub-rule */
+	unsigned char absent_ok;	/* holds an exists:false condition */
+	unsigned char anchor;	/* indexed: its hits trigger its sub-rule */
 };
 
 struct ev_subrule {
@@ -146,14 +155,19 @@ int ev_rules_add_node(struct ev_rules *rs, const char *name,
 
 /* ------------------------------------------------------------ rule sets */
 
-/* Hash table entry: an exact/prefix/suffix/ignore-case key of one path. */
+/* Hash table entry: an exact/prefix/suffix/ignore-case key of one path
+ * (24 bytes: what matching reads). */
 struct ev_hent {
 	uint64_t hash;
 	uint32_t koff, klen;	/* key bytes in keys arena */
 	uint32_t loff, ln;	/* field ids in flist (after finish) */
-	int one;		/* building: the field id when tn == 1 (or,
-				 * when only counting, the last one) */
-	int *tmp;		/* building: the field ids when tn > 1 */
+};
+
+/* The field list of a hash entry while the index is built. */
+struct ev_hbuild {
+	int one;		/* the field id when tn == 1 (or, when only
+				 * counting, the last one) */
+	int *tmp;		/* the field ids when tn > 1 */
 	uint32_t tn, tcap;
 };
 
@@ -193,11 +207,15 @@ struct ev_pidx {
 	int nhashed;		/* conditions in the hash table */
 };
 
-/* A block of strings owned by a rule set. */
+/*
+ * The rule set's arena: blocks that hold names, texts, paths, conditions
+ * and their operands, freed with the rule set.  A rule that fails to
+ * compile gives back what it took (pattern.c).
+ */
 struct strblock {
 	struct strblock *next;
 	size_t size, used;
-	char mem[];
+	char mem[];		/* 8-byte aligned (after three words) */
 };
 
 struct ev_rule {
@@ -220,6 +238,8 @@ struct ev_rules {
 	/* hash of keys */
 	struct ev_hent *ht;	/* the entries, dense */
 	size_t htn, htcapents;
+	struct ev_hbuild *hb;	/* building: beside ht */
+	size_t caphb;
 	struct ev_slot *slots;	/* open addressing over ht */
 	size_t htcap;
 	char *keys;
@@ -228,13 +248,9 @@ struct ev_rules {
 	size_t nflist;
 	int *always;		/* sub-rules to check on every event */
 	size_t nalways;
-	struct strblock *strs;	/* names, texts and paths */
+	struct strblock *strs;	/* the arena */
 	int finished;
 	int counting;		/* indexing pass that only counts fields */
-	/* ownership of condition arrays shared between sub-rules */
-	struct ev_cond **condblocks;
-	size_t *condcounts;
-	size_t ncondblocks, capcondblocks;
 };
 
 /* Kinds of length list in a path's index (ev_pidx.lens). */
@@ -248,6 +264,9 @@ size_t ev_make_key(char *buf, int path, int kind, const void *payload,
 /* The entry of key[0..n) with hash h, or NULL. */
 struct ev_hent *ev_ht_find(const struct ev_rules *rs, const char *key,
     size_t n, uint64_t h);
+
+/* ev_grow() that leaves the new space as malloc gives it (pattern.c). */
+void ev_grow_raw(void *pp, size_t *cap, size_t n, size_t sz);
 
 /* Build the matching indexes (index.c); called by ev_rules_finish(). */
 int ev_rules_index(struct ev_rules *rs, struct ev_err *err);
