@@ -210,10 +210,12 @@ test_bad(void)
 	o.reject_path = "a.ndjson";
 	put("a.ndjson", "bad\n");
 	r = run(f, 1, &o, &s);
-	ok(r == 1 && s.calls == 0, "bad: input that is the reject file "
-				   "is skipped");
+	ok(r == -1 && s.calls == 0, "bad: input that is the reject file "
+				    "is refused");
 	is_str(errtext, "test: a.ndjson: input file is also the reject file\n",
 	    "bad: input that is the reject file reported");
+	is_str(slurp("a.ndjson", NULL), "bad\n",
+	    "bad: input that is the reject file is not emptied");
 }
 
 static void
