@@ -9,7 +9,7 @@
 #include "ref/ref.h"
 
 static const char usage_text[] =
-    "usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] "
+    "usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] "
     "[--reject FILE]\n"
     "               {PATTERN | -f PATTERNFILE ...} [FILE ...]\n";
 
@@ -21,6 +21,7 @@ static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "invert-match", no_argument, NULL, 'v' },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "line-number", no_argument, NULL, 'n' },
 	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
 	{ "names", no_argument, NULL, 'N' },
@@ -132,19 +133,22 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct mctx mc = { NULL, 0, NULL };
 	struct ev_err err;
+	const char *jobs = NULL;
 	int npfiles = 0, test = 0, c, bad;
 
 	memset(&in, 0, sizeof(in));
-	ev_setprogname(argv[0]);
+	if (ev_init(argv[0]) < 0) {
+		ev_warn("/dev/null");
+		return EV_EXIT_ERROR;
+	}
 	argv[0] = (char *)ev_progname();	/* for getopt's messages */
-	ev_out_init();
 	rules = ev_rules_new();
 	pfiles = calloc((size_t)argc, sizeof(*pfiles));
 	if (rules == NULL || pfiles == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	while ((c = getopt_long(argc, argv, "Ncf:hnqtv", longopts,
+	while ((c = getopt_long(argc, argv, "Ncf:hj:nqtv", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'N':
@@ -159,6 +163,9 @@ main(int argc, char *argv[])
 		case 'h':
 			fputs(usage_text, stdout);
 			return EV_EXIT_OK;
+		case 'j':
+			jobs = optarg;
+			break;
 		case 'n':
 			opt.numbers = 1;
 			break;
@@ -186,6 +193,11 @@ main(int argc, char *argv[])
 			}
 			break;
 		case OPT_REJECT:
+			if (strcmp(optarg, "-") == 0) {
+				ev_warnx("--reject: '-' is not a file; use "
+				    "/dev/stdout or ./-");
+				usage();
+			}
 			in.reject_path = optarg;
 			break;
 		case OPT_VERSION:
@@ -197,6 +209,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	ev_err_clear(&err);
+	if (ev_input_jobs(jobs, &in.jobs, &err) < 0) {
+		ev_diag(&err);
+		usage();
+	}
 
 	if (npfiles == 0) {
 		if (argc < 1)
@@ -227,11 +244,19 @@ main(int argc, char *argv[])
 		return EV_EXIT_OK;
 
 	mc.matcher = ev_matcher_new(rules);
-	in.jobs = opt.explain ? 0 : EV_JOBS_AUTO;
+	if (opt.explain)
+		in.jobs = 0;
 	in.ctx_new = mctx_new;
 	in.ctx_free = mctx_free;
+	in.read_files = pfiles;
+	in.nread_files = npfiles;
+	ev_err_clear(&err);
+	if (ev_stop_install(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
 	bad = ev_input_loop(argv, argc, &in, on_line, &mc);
-	if (opt.count && !opt.quiet)
+	if (opt.count && !opt.quiet && bad != EV_INPUT_STOPPED)
 		ev_out_printf("%lu\n", mc.selected);
 	ev_err_clear(&err);
 	if (ev_out_close(&err) < 0) {
@@ -241,6 +266,8 @@ main(int argc, char *argv[])
 	ev_matcher_free(mc.matcher);
 	ev_rules_free(rules);
 	free(pfiles);
+	if (bad == EV_INPUT_STOPPED)
+		return 128 + ev_stop_signal();
 	if (opt.quiet && mc.selected)
 		return EV_EXIT_OK;
 	if (bad != 0)

@@ -46,7 +46,7 @@ check_reject(struct loop *L, const struct ev_input_opts *opts,
     char *const *files, int nfiles)
 {
 	const struct stat *rst = ev_sink_stat(L->rej);
-	const char *name, *what = "input file";
+	const char *name;
 	struct stat st;
 	int i, n = nfiles + opts->nread_files, r;
 
@@ -62,13 +62,12 @@ check_reject(struct loop *L, const struct ev_input_opts *opts,
 				r = stat(name, &st);
 		} else {
 			name = opts->read_files[i - nfiles];
-			what = "file read";
 			r = stat(name, &st);
 		}
 		if (r == 0 && same_file(&st, rst)) {
 			ev_err_clear(&L->err);
 			L->err.file = name;
-			ev_err_set(&L->err, "%s is also the reject file", what);
+			ev_err_set(&L->err, "input file is also the reject file");
 			ev_diag(&L->err);
 			return FATAL;
 		}
