@@ -4,11 +4,12 @@
  * and result as a serial run.  Inputs: empty, one line, many chunks, lines
  * too long in the middle and at the end, CRLF, no final newline, several
  * files, missing files, EV_BAD/EV_STOP/EV_FAIL, a failing reject file, a
- * pipe, a closed stdout.
+ * pipe, a closed stdout; and the same with an in-order hook (a dedupe).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,66 @@ hash(const char *p, size_t n)
 }
 
 /*
+ * The in-order hook under test, a dedupe: the callback leaves each line's
+ * hash in its result; the hook keeps a set of them, writes a line the
+ * first time, drops a repeat, calls some lines bad, stops or fails on
+ * HSTOP and HFAIL.  It also checks that it runs on one thread and gets
+ * back what the callback left.
+ */
+struct hres {
+	uint32_t h;
+	uint32_t tag;
+};
+
+struct hstate {
+	unsigned char seen[1 << 16];
+	unsigned long calls;
+	unsigned long mismatches;	/* results not as the callback left them */
+	unsigned long dirty;		/* results not zeroed for the callback */
+	int threads;			/* calls on another thread than the first */
+	pthread_t thr;
+};
+
+static int hook_on;
+static struct hstate hs;
+
+static enum ev_verdict
+hook(void *octx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct hstate *s = octx;
+	const struct hres *r = ln->result;
+	uint32_t h = hash(ln->buf, ln->len);
+
+	if (s->calls++ == 0)
+		s->thr = pthread_self();
+	else if (!pthread_equal(s->thr, pthread_self()))
+		s->threads++;
+	if (r == NULL || r->h != h || r->tag != 0xfeed)
+		s->mismatches++;
+	if (ln->len >= 5 && memcmp(ln->buf, "HSTOP", 5) == 0) {
+		ev_out_printf("%s:%lu:hook stop\n", ln->file, ln->lineno);
+		return EV_STOP;
+	}
+	if (ln->len >= 5 && memcmp(ln->buf, "HFAIL", 5) == 0) {
+		ev_err_set(err, "hook failed at line %lu", ln->lineno);
+		return EV_FAIL;
+	}
+	if (h % 13 == 0) {
+		err->col = 2;
+		ev_err_set(err, "hook: bad %u", h % 50);
+		return EV_BAD;
+	}
+	if (s->seen[h & 0xffff])
+		return EV_NEXT;
+	s->seen[h & 0xffff] = 1;
+	ev_out_printf("H %s:%lu ", ln->file, ln->lineno);
+	ev_out_line(ln->buf, ln->len);
+	if (h % 17 == 0)
+		ev_warnx("hook note %lu", ln->lineno);
+	return EV_NEXT;
+}
+
+/*
  * The tool under test, decided by each line's content: echo it with a
  * FILE:LINE: prefix, call it bad, warn about it, stop or fail on it.
  */
@@ -56,6 +117,14 @@ cb(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	c->calls++;
 	if (c->parent == NULL)
 		c->saw_parent = 1;
+	if (ln->result != NULL) {
+		struct hres *r = ln->result;
+
+		if (r->h != 0 || r->tag != 0)
+			hs.dirty++;	/* a data race if it ever counts */
+		r->h = h;
+		r->tag = 0xfeed;
+	}
 	if (spin > 0) {
 		volatile unsigned long x = h, i;
 
@@ -158,6 +227,7 @@ slurp(const char *name, size_t *lenp)
 struct run {
 	int r, closed;
 	unsigned long calls;
+	unsigned long hcalls, hbad;	/* hook calls, and wrong ones */
 	char *out, *err, *rej;
 	size_t outlen, errlen, rejlen;
 	struct cfg cfg;
@@ -190,6 +260,12 @@ run(struct run *R, char *const *files, int n, size_t max_line,
 	o.jobs = jobs;
 	o.ctx_new = cfg_new;
 	o.ctx_free = cfg_free;
+	if (hook_on) {
+		memset(&hs, 0, sizeof(hs));
+		o.order = hook;
+		o.order_ctx = &hs;
+		o.result_size = sizeof(struct hres);
+	}
 	fflush(stdout);
 	s1 = dup(1);
 	s2 = dup(2);
@@ -218,6 +294,8 @@ run(struct run *R, char *const *files, int n, size_t max_line,
 		close(s0);
 	}
 	R->calls = R->cfg.calls;
+	R->hcalls = hs.calls;
+	R->hbad = hs.mismatches + hs.dirty + (unsigned long)hs.threads;
 	R->out = slurp("stdout.txt", &R->outlen);
 	R->err = slurp("stderr.txt", &R->errlen);
 	R->rej = slurp(rej != NULL && strcmp(rej, "/dev/full") != 0 ?
@@ -265,6 +343,12 @@ check(const char *name, char *const *files, int n, size_t max_line,
 		    "%s: -j%d stderr", name, jobs[i]);
 		ok(same("reject", S.rej, S.rejlen, P.rej, P.rejlen),
 		    "%s: -j%d reject file", name, jobs[i]);
+		if (hook_on)
+			ok(P.hbad == 0 && S.hbad == 0 &&
+				(!full || P.hcalls == S.hcalls),
+			    "%s: -j%d hook on one thread, in order, with the "
+			    "callback's results (%lu calls, %lu wrong)",
+			    name, jobs[i], P.hcalls, P.hbad);
 		if (full)
 			ok(P.calls == S.calls && !P.cfg.saw_parent &&
 				P.cfg.nctx == (unsigned long)jobs[i],
@@ -367,6 +451,10 @@ test_small(void)
 	put("a.ndjson", "x\n1234567\r");
 	check("too long at the end with a CR", f, 1, 5, "rej.ndjson", NULL, 1,
 	    1);
+	put("a.ndjson", "\xef\xbb\xbf{\"a\":24}\n\xef\xbb\xbf{\"b\":1}\n");
+	check("a byte order mark", f, 1, 0, "rej.ndjson", NULL, 1, 1);
+	put("a.ndjson", "\xef\xbb\xbf");
+	check("a byte order mark alone", f, 1, 0, "rej.ndjson", NULL, 1, 0);
 }
 
 static void
@@ -736,6 +824,122 @@ test_closed(void)
 	    pcalls, lines, scalls);
 }
 
+/*
+ * The in-order hook: everything again with a dedupe hook, on input with
+ * many repeats; then the hook's own EV_STOP and EV_FAIL.
+ */
+static void
+test_hook(void)
+{
+	struct gen g = {0};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	char line[64];
+	int i;
+
+	hook_on = 1;
+	for (i = 0; i < 100000; i++) {
+		snprintf(line, sizeof(line), "{\"k\":%u}\n", rnd(3000));
+		gen_add(&g, line, strlen(line));
+		if (rnd(50) == 0)
+			gen_lines(&g, 200, 300, 0);
+	}
+	put_file("a.ndjson", g.p, g.len);
+	put("b.ndjson", "{\"k\":1}\n\n{\"k\":2}\r\n{\"k\":1}");
+	check("hook: dedupe, 2 files", f, 2, 0, "rej.ndjson", NULL, 1, 1);
+	check("hook: dedupe, no reject file", f, 2, 0, NULL, NULL, 1, 1);
+	check("hook: dedupe from stdin", NULL, 0, 0, "rej.ndjson", "a.ndjson",
+	    1, 1);
+	spin = 2000;
+	check("hook: slow workers", f, 2, 0, "rej.ndjson", NULL, 1, 1);
+	spin = 0;
+	check("hook: lines over a 12-byte limit", f, 2, 12, "rej.ndjson", NULL,
+	    1, 1);
+	free(g.p);
+
+	memset(&g, 0, sizeof(g));
+	gen_lines(&g, 1 << 20, 300, 0);
+	gen_add(&g, "HSTOP\n", 6);
+	gen_lines(&g, 1 << 20, 300, 0);
+	put_file("a.ndjson", g.p, g.len);
+	check("hook: EV_STOP from the hook", f, 2, 0, "rej.ndjson", NULL, 0,
+	    1);
+	g.p[g.len / 4] = '\n';
+	memcpy(g.p + g.len / 4 + 1, "HFAIL", 5);
+	put_file("a.ndjson", g.p, g.len);
+	check("hook: EV_FAIL from the hook", f, 2, 0, "rej.ndjson", NULL, 0,
+	    -1);
+	free(g.p);
+	put("a.ndjson", "STOP\nHSTOP\n");
+	check("hook: not called for a line the callback stopped at", f, 1, 0,
+	    "rej.ndjson", NULL, 0, 0);
+	hook_on = 0;
+}
+
+/*
+ * A stop signal while the loop waits for input on a pipe that stays open:
+ * in a child with the handler installed (it is once per process), fed one
+ * line; once that line's output is out, SIGTERM.  The loop must return
+ * EV_INPUT_STOPPED with the output written.
+ */
+static void
+test_signal(int jobs)
+{
+	struct ev_input_opts o;
+	struct pollfd pfd;
+	struct ev_err err;
+	struct cfg cfg;
+	char buf[64];
+	int in[2], out[2], st, r;
+	ssize_t n;
+	pid_t pid;
+
+	memset(&o, 0, sizeof(o));
+	o.jobs = jobs;
+	o.ctx_new = cfg_new;
+	o.ctx_free = cfg_free;
+	memset(&cfg, 0, sizeof(cfg));
+	if (pipe(in) != 0 || pipe(out) != 0)
+		exit(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(in[1]);
+		close(out[0]);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(out[1]);
+		alarm(60);	/* a read that does not end fails the test */
+		ev_out_init();
+		if (ev_stop_install(&err) != 0)
+			_exit(10);
+		r = ev_input_loop(NULL, 0, &o, cb, &cfg);
+		if (ev_out_close(&err) != 0)
+			_exit(11);
+		_exit(r == EV_INPUT_STOPPED && ev_stop_signal() == SIGTERM ?
+		    0 : 12);
+	}
+	close(in[0]);
+	close(out[1]);
+	n = write(in[1], "ECHO 1\nECHO 2\n", 14);
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	st = 0;
+	n = 0;
+	while (n < 14 && poll(&pfd, 1, 10000) == 1 &&
+	    (r = (int)read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	buf[n] = '\0';
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	close(in[1]);
+	close(out[0]);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+		strcmp(buf, "ECHO 1\nECHO 2\n") == 0,
+	    "signal -j%d: SIGTERM ends a blocked read, EV_INPUT_STOPPED "
+	    "(status %d)", jobs, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 static void
 cleanup(void)
 {
@@ -766,6 +970,9 @@ main(void)
 	test_pipe();
 	test_pipe_stop();
 	test_closed();
+	test_hook();
+	test_signal(0);
+	test_signal(2);
 	cleanup();
 	return tap_done();
 }
