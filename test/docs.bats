@@ -122,6 +122,9 @@ section() {
 		echo '{"a":1}' | evmatch "$p" >/dev/full
 		: >rej; evmatch --reject=rej "$p" rej
 		evmatch --max-line-bytes=x "$p" </dev/null
+		echo '{"a":1}' >out1; evmatch "$p" out1 >>out1
+		evmatch -j 0 "$p" </dev/null
+		EVKIT_JOBS=x evmatch "$p" </dev/null
 		evmatch --no-such-option
 		echo '[1]' >r1.json; evmatch -t -f r1.json
 		echo '[]' >r2.json; evmatch -t -f r2.json
@@ -134,7 +137,7 @@ section() {
 		    evmatch '{"a":{"b":{"x":[1],"y":[2],"z":[3]}}}'
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evmatch: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 15 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 18 ] || { cat "$tmp/stderr"; false; }
 	# "evmatch: <stdin>:1:6: invalid JSON: x" -> "invalid JSON"
 	sed -E -e 's/^evmatch: //' \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \
