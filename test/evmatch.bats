@@ -1214,7 +1214,7 @@ EOF
 @test "evmatch: no operand is a usage error" {
 	run -2 --separate-stderr evmatch </dev/null
 	[ -z "$output" ]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	[[ ${stderr_lines[-1]} =~ ^\ +\{PATTERN\ \|\ -f\ PATTERNFILE\ \.\.\.\}\ \[FILE\ \.\.\.\]$ ]]
 }
 
@@ -1223,7 +1223,7 @@ EOF
 	[ -z "$output" ]
 	[[ ${stderr_lines[0]} == evmatch:\ * ]]
 	[[ ${stderr_lines[0]} == *z* ]]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	run -2 --separate-stderr evmatch --bogus '{"a":["x"]}' </dev/null
 	[[ ${stderr_lines[0]} == evmatch:\ *bogus* ]]
 }
@@ -1232,15 +1232,15 @@ EOF
 	run -2 --separate-stderr evmatch -f </dev/null
 	[ -z "$output" ]
 	[[ ${stderr_lines[0]} == evmatch:\ * ]]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 }
 
 @test "evmatch: --help prints the usage on stdout and exits 0" {
 	run -0 --separate-stderr evmatch --help
-	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	[ -z "$stderr" ]
 	run -0 --separate-stderr evmatch -h
-	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 }
 
 @test "evmatch: --version" {
