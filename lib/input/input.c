@@ -31,6 +31,7 @@ struct serial {
 	size_t maxcap;		/* max_line + CR + LF + READ_SIZE */
 	void *result;		/* ev_line.result, with a hook */
 	struct ev_rd_to to;	/* the reject file, the loop's flag */
+	struct ev_err err;	/* the callback's */
 };
 
 /* Serially, a bad line goes to the reject file at once. */
@@ -67,7 +68,7 @@ handle_line(struct serial *S, const char *name, unsigned long lineno,
 	if (S->result != NULL)
 		memset(S->result, 0, L->result_size);
 	r = ev_rd_line(L, L->ctx, name, lineno, p, n, S->result, &S->to,
-	    &next);
+	    &S->err, &next);
 	if (r == GO_ON && next && L->order != NULL)
 		r = ev_rd_order(L, name, lineno, p, n, S->result, &S->to);
 	if (r == GO_ON && ev_out_closed())

@@ -74,14 +74,57 @@ int ev_rd_bom(const char *p, size_t n, int eof);
 void ev_rd_too_long(const struct loop *L, struct ev_err *err,
     const char *name, unsigned long lineno);
 int ev_rd_reject(struct loop *L, const char *p, size_t n);
-int ev_rd_line(const struct loop *L, void *ctx, const char *name,
-    unsigned long lineno, const char *p, size_t n, void *result,
-    const struct ev_rd_to *to, int *next);
+int ev_rd_long_line(const struct loop *L, const char *name,
+    unsigned long lineno, const char *p, size_t n, const struct ev_rd_to *to);
+int ev_rd_blank(const char *p, size_t n);
 int ev_rd_verdict(enum ev_verdict v, struct ev_err *err, const char *name,
     unsigned long lineno, const char *p, size_t n, const struct ev_rd_to *to);
 int ev_rd_order(const struct loop *L, const char *name, unsigned long lineno,
     const char *p, size_t n, void *result, const struct ev_rd_to *to);
 int ev_rd_jobs(const struct ev_input_opts *opts);
+
+/*
+ * The line policy for one complete line, p[0..n) as read (without its
+ * newline), the one both executors run: strip a CR, report a line over the
+ * limit, skip a blank line, call the tool's callback with ctx, and apply
+ * the policy to its answer (ev_rd_verdict()).  result, when not NULL, is
+ * the zeroed ev_line.result; err is the caller's scratch.  Returns GO_ON,
+ * STOP or FATAL; *next tells whether the callback answered EV_NEXT, after
+ * which the caller runs the in-order hook.  Inline: it runs for every line.
+ */
+static inline int
+ev_rd_line(const struct loop *L, void *ctx, const char *name,
+    unsigned long lineno, const char *p, size_t n, void *result,
+    const struct ev_rd_to *to, struct ev_err *err, int *next)
+{
+	struct ev_line ln;
+	enum ev_verdict v;
+	size_t len = n;
+
+	*next = 0;
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (len > L->max_line)
+		return ev_rd_long_line(L, name, lineno, p, n, to);
+	if (len == 0 || ((p[0] == ' ' || p[0] == '\t') && ev_rd_blank(p, len)))
+		return GO_ON;
+	ln.file = name;
+	ln.lineno = lineno;
+	ln.buf = p;
+	ln.len = len;
+	ln.result = result;
+	err->file = NULL;
+	err->line = err->col = 0;
+	err->errnum = 0;
+	err->cls = EV_ERR_PERMANENT;
+	err->msg[0] = '\0';
+	v = L->fn(ctx, &ln, err);
+	if (v == EV_NEXT) {
+		*next = 1;
+		return GO_ON;
+	}
+	return ev_rd_verdict(v, err, name, lineno, p, n, to);
+}
 
 /* parallel.c */
 int ev_par_loop(struct loop *L, char *const *files, int nfiles,

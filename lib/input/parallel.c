@@ -71,6 +71,7 @@ struct worker {
 	pthread_t t;
 	struct par *P;
 	void *wctx;
+	struct ev_err err;	/* the callback's */
 };
 
 struct par {
@@ -547,8 +548,8 @@ mark_room(struct par *P, struct chunk *c)
 
 /* Line lineno of chunk c, p[0..n) as read, through the line policy. */
 static int
-chunk_line(struct par *P, struct chunk *c, void *wctx, unsigned long lineno,
-    const char *p, size_t n)
+chunk_line(struct par *P, struct chunk *c, struct worker *w,
+    unsigned long lineno, const char *p, size_t n)
 {
 	struct loop *L = P->L;
 	struct ev_rd_to to;
@@ -566,7 +567,8 @@ chunk_line(struct par *P, struct chunk *c, void *wctx, unsigned long lineno,
 		if (L->order != NULL && L->result_size > 0)
 			result = c->res + c->nmarks * L->result_size;
 	}
-	r = ev_rd_line(L, wctx, c->file, lineno, p, n, result, &to, &next);
+	r = ev_rd_line(L, w->wctx, c->file, lineno, p, n, result, &to, &w->err,
+	    &next);
 	if (c->rejlen > rej0 || (r == GO_ON && next && L->order != NULL)) {
 		m = &c->marks[c->nmarks++];
 		m->out = c->oc.outlen;
@@ -586,7 +588,7 @@ chunk_line(struct par *P, struct chunk *c, void *wctx, unsigned long lineno,
 
 /* Run the lines of chunk c through the tool, capturing what they print. */
 static void
-chunk_run(struct par *P, struct chunk *c, void *wctx)
+chunk_run(struct par *P, struct chunk *c, struct worker *w)
 {
 	const char *p, *end, *nl;
 	unsigned long lineno = c->lineno;
@@ -600,7 +602,7 @@ chunk_run(struct par *P, struct chunk *c, void *wctx)
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (chunk_line(P, c, wctx, ++lineno, p, n) != GO_ON ||
+		if (chunk_line(P, c, w, ++lineno, p, n) != GO_ON ||
 		    nl == NULL)
 			break;
 		p = nl + 1;
@@ -644,7 +646,7 @@ worker_main(void *arg)
 		if (wake)
 			pthread_cond_signal(&P->cv_done);
 		if (c->seq <= atomic_load(&P->cut) && !ev_out_closed())
-			chunk_run(P, c, w->wctx);
+			chunk_run(P, c, w);
 		pthread_mutex_lock(&P->mu);
 		c->done = 1;
 		wake = c->seq == P->nemit;

@@ -297,8 +297,8 @@ ev_rd_too_long(const struct loop *L, struct ev_err *err, const char *name,
 }
 
 /* True when p[0..n) holds nothing but spaces and tabs. */
-static int
-blank(const char *p, size_t n)
+int
+ev_rd_blank(const char *p, size_t n)
 {
 	size_t i;
 
@@ -349,46 +349,18 @@ ev_rd_verdict(enum ev_verdict v, struct ev_err *err, const char *name,
 }
 
 /*
- * The line policy for one complete line, p[0..n) as read (without its
- * newline): strip a CR, report a line over the limit, skip a blank line,
- * call the tool's callback with ctx, and apply the policy to its answer
- * (ev_rd_verdict()).  result, when not NULL, is the zeroed ev_line.result.
- * Returns GO_ON, STOP or FATAL.  The caller runs the in-order hook when
- * the callback answered EV_NEXT: *called tells it so.
+ * The line policy's rare case (see ev_rd_line() in input_int.h): a line
+ * over the limit, reported and rejected.
  */
 int
-ev_rd_line(const struct loop *L, void *ctx, const char *name,
-    unsigned long lineno, const char *p, size_t n, void *result,
-    const struct ev_rd_to *to, int *next)
+ev_rd_long_line(const struct loop *L, const char *name, unsigned long lineno,
+    const char *p, size_t n, const struct ev_rd_to *to)
 {
-	struct ev_line ln;
 	struct ev_err err;
-	enum ev_verdict v;
-	size_t len = n;
 
-	*next = 0;
-	if (len > 0 && p[len - 1] == '\r')
-		len--;
-	if (len > L->max_line) {
-		ev_rd_too_long(L, &err, name, lineno);
-		ev_diag(&err);
-		return reject_line(to, p, n);
-	}
-	if (len == 0 || ((p[0] == ' ' || p[0] == '\t') && blank(p, len)))
-		return GO_ON;
-	ln.file = name;
-	ln.lineno = lineno;
-	ln.buf = p;
-	ln.len = len;
-	ln.result = result;
-	err.file = NULL;
-	err.line = err.col = 0;
-	err.errnum = 0;
-	err.cls = EV_ERR_PERMANENT;
-	err.msg[0] = '\0';
-	v = L->fn(ctx, &ln, &err);
-	*next = v == EV_NEXT;
-	return ev_rd_verdict(v, &err, name, lineno, p, n, to);
+	ev_rd_too_long(L, &err, name, lineno);
+	ev_diag(&err);
+	return reject_line(to, p, n);
 }
 
 /* How many workers opts asks for: 1 means read serially. */
