@@ -155,6 +155,9 @@ read_fd(struct serial *S, const struct operand *op)
 		if (grow(S, end) != GO_ON)
 			return FATAL;
 		if (op->streaming) {
+			/* The input may run dry: the hook's turn first. */
+			if ((r = ev_rd_order_idle(L)) != GO_ON)
+				return r;
 			ev_out_flush();
 			if (ev_out_closed())
 				return STOP;
@@ -265,6 +268,9 @@ ev_input_loop(char *const *files, int nfiles, const struct ev_input_opts *opts,
 		r = ev_par_loop(&L, files, nfiles, opts, ctx, jobs);
 	if (r == NO_THREADS)
 		r = serial_loop(&L, files, nfiles);
+	/* The end: the hook's last turn, on this thread, threads joined. */
+	if (r != FATAL && ev_rd_order_idle(&L) == FATAL)
+		r = FATAL;
 	r = ev_rd_end(&L, r);
 	if (r == FATAL)
 		return -1;

@@ -42,12 +42,21 @@ typedef enum ev_verdict (*ev_line_fn)(void *ctx, const struct ev_line *ln,
     struct ev_err *err);
 
 /*
- * The in-order hook: called on one thread, in input order, for every line
- * the line callback answered EV_NEXT, after that callback's output; ln is
- * the same line, ln->result what the callback left there.  It may write
- * output (stdout or sinks of its own) and keep state without locks, and
- * answers like a line callback: EV_BAD applies the bad-line policy to the
- * line, EV_STOP and EV_FAIL end the loop.
+ * The in-order hook: called in input order, one call at a time (on the
+ * writer thread in parallel mode, inline serially), for every line the
+ * line callback answered EV_NEXT, after that callback's output; ln is the
+ * same line (valid until the hook returns), ln->result what the callback
+ * left there.  It may write output (stdout or sinks of its own) and keep
+ * state without locks (evdedupe: a set of keys), and answers like a line
+ * callback: EV_BAD applies the bad-line policy to the line, EV_STOP and
+ * EV_FAIL end the loop.
+ *
+ * It is also called with ln NULL when the input runs dry (reading a pipe
+ * or terminal, before standard output is flushed) and once when the input
+ * ends (not after a fatal error), on the calling thread then: a tool that
+ * batches (evstore: commit, then write the committed lines) finishes its
+ * batch there.  EV_FAIL is fatal then, EV_STOP stops, EV_BAD counts as
+ * EV_NEXT.
  */
 typedef enum ev_verdict (*ev_order_fn)(void *octx, const struct ev_line *ln,
     struct ev_err *err);

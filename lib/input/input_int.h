@@ -81,6 +81,7 @@ int ev_rd_verdict(enum ev_verdict v, struct ev_err *err, const char *name,
     unsigned long lineno, const char *p, size_t n, const struct ev_rd_to *to);
 int ev_rd_order(const struct loop *L, const char *name, unsigned long lineno,
     const char *p, size_t n, void *result, const struct ev_rd_to *to);
+int ev_rd_order_idle(const struct loop *L);
 int ev_rd_jobs(const struct ev_input_opts *opts);
 
 /*

@@ -752,9 +752,15 @@ writer_main(void *arg)
 		else if (P->flush_req && P->nemit >= P->flush_at) {
 			P->flush_req = 0;
 			pthread_mutex_unlock(&P->mu);
+			/* The input ran dry: the hook's turn, then stdout's. */
+			r = ev_rd_order_idle(P->L);
 			ev_out_flush();
 			pthread_mutex_lock(&P->mu);
-			if (ev_out_closed()) {
+			if (r == GO_ON && ev_out_closed())
+				r = STOP;
+			if (r != GO_ON) {
+				if (r == FATAL)
+					P->wres = FATAL;
 				set_cut(P, P->nemit);
 				break;
 			}

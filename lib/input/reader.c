@@ -435,3 +435,28 @@ ev_rd_order(const struct loop *L, const char *name, unsigned long lineno,
 	return ev_rd_verdict(L->order(L->order_ctx, &ln, &err), &err, name,
 	    lineno, p, n, to);
 }
+
+/*
+ * Tell the in-order hook, if any, that the input ran dry or ended: it is
+ * called with no line, so that a tool that batches (evstore) can commit
+ * and write what it holds.  Returns GO_ON, STOP (EV_STOP) or FATAL
+ * (EV_FAIL, reported).
+ */
+int
+ev_rd_order_idle(const struct loop *L)
+{
+	struct ev_err err;
+
+	if (L->order == NULL)
+		return GO_ON;
+	ev_err_clear(&err);
+	switch (L->order(L->order_ctx, NULL, &err)) {
+	case EV_STOP:
+		return STOP;
+	case EV_FAIL:
+		ev_diag(&err);
+		return FATAL;
+	default:
+		return GO_ON;
+	}
+}

@@ -541,10 +541,17 @@ result_cb(void *ctx, const struct ev_line *ln, struct ev_err *err)
 static enum ev_verdict
 hook_cb(void *octx, const struct ev_line *ln, struct ev_err *err)
 {
-	const unsigned char *res = ln->result;
+	const unsigned char *res;
 	struct seen *s = octx;
 	int n;
 
+	if (ln == NULL) {	/* the input ran dry or ended */
+		n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "IDLE|");
+		if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
+			s->len += (size_t)n;
+		return EV_NEXT;
+	}
+	res = ln->result;
 	n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "H%lu:%u|",
 	    ln->lineno, res[0]);
 	if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
@@ -580,9 +587,9 @@ test_hook(void)
 	r = run_fn(f, 1, &o, &s, result_cb);
 	is_int(r, 1, "hook: a bad line from the hook makes the run bad");
 	is_str(s.log, "a.ndjson:1:ab|H1:2|a.ndjson:2:bad|a.ndjson:4:hbad|H4:4|"
-	    "a.ndjson:5:abc|H5:3|a.ndjson:6:hstop|H6:5|",
+	    "a.ndjson:5:abc|H5:3|a.ndjson:6:hstop|H6:5|IDLE|",
 	    "hook: after the callback, not after a bad line, with the result; "
-	    "EV_STOP stops");
+	    "EV_STOP stops; called without a line at the end");
 	ok(s.out == 0, "hook: the callback gets a zeroed result");
 	is_str(slurp("rej.ndjson", NULL), "bad\nhbad\r\n",
 	    "hook: EV_BAD rejects the line raw");
@@ -590,6 +597,7 @@ test_hook(void)
 	memset(&s, 0, sizeof(s));
 	r = run(f, 1, &o, &s);
 	is_int(r, -1, "hook: EV_FAIL is fatal");
+	ok(strstr(s.log, "IDLE") == NULL, "hook: no end call after EV_FAIL");
 	is_str(errtext, "test: hook failed\n", "hook: EV_FAIL reported");
 }
 

@@ -45,11 +45,13 @@ hash(const char *p, size_t n)
 }
 
 /*
- * The in-order hook under test, a dedupe: the callback leaves each line's
- * hash in its result; the hook keeps a set of them, writes a line the
- * first time, drops a repeat, calls some lines bad, stops or fails on
- * HSTOP and HFAIL.  It also checks that it runs on one thread and gets
- * back what the callback left.
+ * The in-order hook under test, a dedupe that batches its output like
+ * evstore: the callback leaves each line's hash in its result; the hook
+ * keeps a set of them, holds a line the first time, drops a repeat, calls
+ * some lines bad, stops or fails on HSTOP and HFAIL; it writes what it
+ * holds every 50 lines and when called without a line (the input ran dry
+ * or ended).  It also checks that it runs on one thread and gets back what
+ * the callback left.
  */
 struct hres {
 	uint32_t h;
@@ -63,6 +65,10 @@ struct hstate {
 	unsigned long dirty;		/* results not zeroed for the callback */
 	int threads;			/* calls on another thread than the first */
 	pthread_t thr;
+	char pend[1 << 16];		/* held output */
+	size_t plen;
+	int pn;				/* lines held */
+	unsigned long idles;		/* calls without a line */
 };
 
 static int hook_on;
@@ -72,9 +78,21 @@ static enum ev_verdict
 hook(void *octx, const struct ev_line *ln, struct ev_err *err)
 {
 	struct hstate *s = octx;
-	const struct hres *r = ln->result;
-	uint32_t h = hash(ln->buf, ln->len);
+	const struct hres *r;
+	uint32_t h;
+	int n;
 
+	if (ln == NULL || s->pn == 50 || s->plen > sizeof(s->pend) / 2) {
+		ev_out_write(s->pend, s->plen);
+		s->plen = 0;
+		s->pn = 0;
+		if (ln == NULL) {
+			s->idles++;
+			return EV_NEXT;
+		}
+	}
+	r = ln->result;
+	h = hash(ln->buf, ln->len);
 	if (s->calls++ == 0)
 		s->thr = pthread_self();
 	else if (!pthread_equal(s->thr, pthread_self()))
@@ -97,8 +115,12 @@ hook(void *octx, const struct ev_line *ln, struct ev_err *err)
 	if (s->seen[h & 0xffff])
 		return EV_NEXT;
 	s->seen[h & 0xffff] = 1;
-	ev_out_printf("H %s:%lu ", ln->file, ln->lineno);
-	ev_out_line(ln->buf, ln->len);
+	n = snprintf(s->pend + s->plen, sizeof(s->pend) - s->plen,
+	    "H %s:%lu %.*s\n", ln->file, ln->lineno, (int)ln->len, ln->buf);
+	if (n > 0 && (size_t)n < sizeof(s->pend) - s->plen) {
+		s->plen += (size_t)n;
+		s->pn++;
+	}
 	if (h % 17 == 0)
 		ev_warnx("hook note %lu", ln->lineno);
 	return EV_NEXT;
@@ -228,6 +250,7 @@ struct run {
 	int r, closed;
 	unsigned long calls;
 	unsigned long hcalls, hbad;	/* hook calls, and wrong ones */
+	unsigned long hidles;		/* hook calls without a line */
 	char *out, *err, *rej;
 	size_t outlen, errlen, rejlen;
 	struct cfg cfg;
@@ -295,6 +318,7 @@ run(struct run *R, char *const *files, int n, size_t max_line,
 	}
 	R->calls = R->cfg.calls;
 	R->hcalls = hs.calls;
+	R->hidles = hs.idles;
 	R->hbad = hs.mismatches + hs.dirty + (unsigned long)hs.threads;
 	R->out = slurp("stdout.txt", &R->outlen);
 	R->err = slurp("stderr.txt", &R->errlen);
@@ -345,7 +369,8 @@ check(const char *name, char *const *files, int n, size_t max_line,
 		    "%s: -j%d reject file", name, jobs[i]);
 		if (hook_on)
 			ok(P.hbad == 0 && S.hbad == 0 &&
-				(!full || P.hcalls == S.hcalls),
+				(!full || P.hcalls == S.hcalls) &&
+				P.hidles == S.hidles,
 			    "%s: -j%d hook on one thread, in order, with the "
 			    "callback's results (%lu calls, %lu wrong)",
 			    name, jobs[i], P.hcalls, P.hbad);
@@ -703,6 +728,94 @@ test_pipe(void)
 }
 
 /*
+ * The hook on a pipe, fed one line at a time by a child that waits for the
+ * hook's output of each line before it writes the next: the hook holds
+ * its output until it is called without a line, which must happen when
+ * the input runs dry, serially and in parallel.
+ */
+static void
+test_pipe_hook(int jobs)
+{
+	struct ev_input_opts o;
+	struct pollfd pfd;
+	struct ev_err err;
+	struct cfg cfg;
+	char buf[256], acc[4096], want[300];
+	size_t i, alen;
+	unsigned k;
+	int in[2], out[2], s0, s1, st, r;
+	ssize_t n;
+	pid_t pid;
+
+	memset(&o, 0, sizeof(o));
+	o.jobs = jobs;
+	o.ctx_new = cfg_new;
+	o.ctx_free = cfg_free;
+	o.order = hook;
+	o.order_ctx = &hs;
+	o.result_size = sizeof(struct hres);
+	memset(&hs, 0, sizeof(hs));
+	memset(&cfg, 0, sizeof(cfg));
+	if (pipe(in) != 0 || pipe(out) != 0)
+		exit(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(in[0]);
+		close(out[1]);
+		st = 0;
+		alen = 0;
+		for (i = 0, k = 0; i < 4; i++, k++) {
+			/* A line the hook keeps (not one it calls bad). */
+			do
+				snprintf(buf, sizeof(buf), "ECHO %u\n", k);
+			while (hash(buf, strlen(buf) - 1) % 13 == 0 && ++k);
+			snprintf(want, sizeof(want), "H <stdin>:%zu %s", i + 1,
+			    buf);
+			if (write(in[1], buf, strlen(buf)) < 0)
+				_exit(3);
+			pfd.fd = out[0];
+			pfd.events = POLLIN;
+			acc[alen] = '\0';
+			while (strstr(acc, want) == NULL) {
+				if (poll(&pfd, 1, 5000) != 1 ||
+				    (n = read(out[0], acc + alen,
+					sizeof(acc) - 1 - alen)) <= 0) {
+					st = 1;
+					break;
+				}
+				alen += (size_t)n;
+				acc[alen] = '\0';
+			}
+		}
+		close(in[1]);
+		while (read(out[0], buf, sizeof(buf)) > 0)
+			;
+		_exit(st);
+	}
+	close(in[1]);
+	close(out[0]);
+	s0 = dup(0);
+	s1 = dup(1);
+	dup2(in[0], 0);
+	dup2(out[1], 1);
+	close(in[0]);
+	close(out[1]);
+	ev_out_init();
+	r = ev_input_loop(NULL, 0, &o, cb, &cfg);
+	ev_out_close(&err);
+	dup2(s0, 0);
+	dup2(s1, 1);
+	close(s0);
+	close(s1);
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && r == 0 && hs.idles >= 4,
+	    "pipe -j%d: the hook is called without a line when the input "
+	    "runs dry (status %d, result %d, %lu calls)", jobs, st, r,
+	    hs.idles);
+}
+
+/*
  * EV_STOP on a pipe that stays open ("tail -f | tool -q"): the loop must
  * end at once, not wait in read(2) for more input.
  */
@@ -971,6 +1084,8 @@ main(void)
 	test_pipe_stop();
 	test_closed();
 	test_hook();
+	test_pipe_hook(0);
+	test_pipe_hook(2);
 	test_signal(0);
 	test_signal(2);
 	cleanup();
