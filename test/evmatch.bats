@@ -1694,3 +1694,12 @@ threads() {
 		done
 	done
 }
+
+@test "evmatch: --reject /dev/stdout onto a file standard output is written through it, not emptied" {
+	printf '{"a":1}\nbad\n{"a":1}\n' >e1
+	printf 'old\n' >out
+	run -2 --separate-stderr sh -c 'exec evmatch --reject /dev/stdout "{\"a\":[1]}" e1 >>out'
+	[ "$stderr" = "evmatch: e1:2:1: invalid JSON: invalid literal" ]
+	[ "$(head -1 out)" = old ]
+	[ "$(sort out)" = $'bad\nold\n{"a":1}\n{"a":1}' ]
+}

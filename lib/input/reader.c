@@ -107,7 +107,17 @@ ev_rd_start(struct loop *L, const struct ev_input_opts *opts,
 		return FATAL;
 	}
 	if (check_reject(L, opts, files, nfiles) == GO_ON) {
-		if (ev_sink_truncate(L->rej, &L->err) == 0)
+		/*
+		 * The file standard output goes to (--reject /dev/stdout):
+		 * write through fd 1, at its offset, and empty nothing.
+		 */
+		if (same_file(ev_sink_stat(L->rej), ev_sink_stat(ev_stdout()))) {
+			ev_sink_close(L->rej, &L->err);
+			L->rej = ev_sink_fdopen(STDOUT_FILENO, L->rej_path, 0,
+			    &L->err);
+			if (L->rej != NULL)
+				return GO_ON;
+		} else if (ev_sink_truncate(L->rej, &L->err) == 0)
 			return GO_ON;
 		ev_diag(&L->err);
 	}
