@@ -97,7 +97,9 @@ struct ev_input_opts {
 	/*
 	 * The in-order hook, with its context and the size of the per-line
 	 * result (see ev_order_fn): inline after the callback when reading
-	 * serially, on the writer thread in parallel mode.
+	 * serially, on the writer thread in parallel mode.  With a hook
+	 * each chunk keeps a record of about 56 + result_size bytes per
+	 * line in flight.
 	 */
 	ev_order_fn order;
 	void *order_ctx;
@@ -133,10 +135,12 @@ struct ev_input_opts {
  * In parallel mode (opts->jobs, opts->ctx_new) the input is cut into chunks
  * of whole lines that worker threads run through fn(wctx, ...), with
  * ln->lineno counted from the start of each file as usual.  What fn writes
- * with ev_out_*() and ev_diag()/ev_warnx()/ev_warn() is held per chunk and
- * written in input order by one writer thread, so standard output, standard
- * error and the reject file get the same bytes as a serial run, and the
- * result is the same.  fn must not call ev_out_close().  After an EV_STOP
+ * to standard output (ev_out_*(), ev_sink_*(ev_stdout(), ...)) and with
+ * ev_diag()/ev_warnx()/ev_warn() is held per chunk and written in input
+ * order by one writer thread, which also runs the in-order hook, so
+ * standard output, standard error and the reject file get the same bytes
+ * as a serial run, and the result is the same.  fn must not call
+ * ev_out_close() nor write to other sinks (the hook may).  After an EV_STOP
  * or EV_FAIL (or a closed stdout or a failed reject write) nothing from
  * later lines is written, but fn may already have been called for some of
  * them: a tally folded in by ctx_free can count those.  Memory stays
