@@ -101,9 +101,10 @@ grow(struct serial *S, size_t end)
 }
 
 /*
- * Read every line of op.  A pipe or terminal (streaming) gets standard
- * output flushed before each read that may block, so "tail -f | tool"
- * shows results as they come; a stop signal ends the wait.
+ * Read every line of op.  When a pipe or terminal (streaming) runs dry,
+ * the hook is called without a line and standard output is flushed before
+ * the read that would block, so "tail -f | tool" shows results as they
+ * come; a stop signal ends the wait.
  */
 static int
 read_fd(struct serial *S, const struct operand *op)
@@ -154,15 +155,16 @@ read_fd(struct serial *S, const struct operand *op)
 		seen = end - start;
 		if (grow(S, end) != GO_ON)
 			return FATAL;
-		if (op->streaming) {
-			/* The input may run dry: the hook's turn first. */
+		/* Dry: the hook's turn, stdout flushed, then wait. */
+		if (op->streaming && (r = ev_rd_wait(op->fd, -1, 0)) != GO_ON) {
+			if (r == STOPPED)
+				return STOPPED;
 			if ((r = ev_rd_order_idle(L)) != GO_ON)
 				return r;
 			ev_out_flush();
 			if (ev_out_closed())
 				return STOP;
-			if (ev_stop_fd() >= 0 &&
-			    ev_rd_wait(op->fd, -1, -1) == STOPPED)
+			if (ev_rd_wait(op->fd, -1, -1) == STOPPED)
 				return STOPPED;
 		}
 		nr = ev_rd_read(op->fd, S->buf + end, S->cap - end);
