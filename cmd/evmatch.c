@@ -11,7 +11,7 @@
 #include "ref/ref.h"
 
 static const char usage_text[] =
-    "usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] "
+    "usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] "
     "[--reject FILE]\n"
     "               {PATTERN | -f PATTERNFILE ...} [FILE ...]\n";
 
@@ -23,6 +23,7 @@ static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "invert-match", no_argument, NULL, 'v' },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "line-number", no_argument, NULL, 'n' },
 	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
 	{ "names", no_argument, NULL, 'N' },
@@ -189,19 +190,22 @@ main(int argc, char *argv[])
 	struct mctx mc = { NULL, 0, NULL };
 	struct ev_err err;
 	struct stat st;
+	const char *jobs = NULL;
 	int npfiles = 0, test = 0, c, bad;
 
 	memset(&in, 0, sizeof(in));
-	ev_setprogname(argv[0]);
+	if (ev_init(argv[0]) < 0) {
+		ev_warn("/dev/null");
+		return EV_EXIT_ERROR;
+	}
 	argv[0] = (char *)ev_progname();	/* for getopt's messages */
-	ev_out_init();
 	rules = ev_rules_new();
 	pfiles = calloc((size_t)argc, sizeof(*pfiles));
 	if (rules == NULL || pfiles == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	while ((c = getopt_long(argc, argv, "Ncf:hnqtv", longopts,
+	while ((c = getopt_long(argc, argv, "Ncf:hj:nqtv", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'N':
@@ -215,6 +219,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			return info(usage_text);
+		case 'j':
+			jobs = optarg;
+			break;
 		case 'n':
 			opt.numbers = 1;
 			break;
@@ -242,6 +249,11 @@ main(int argc, char *argv[])
 			}
 			break;
 		case OPT_REJECT:
+			if (strcmp(optarg, "-") == 0) {
+				ev_warnx("--reject: '-' is not a file; use "
+				    "/dev/stdout or ./-");
+				usage();
+			}
 			in.reject_path = optarg;
 			break;
 		case OPT_VERSION:
@@ -255,6 +267,11 @@ main(int argc, char *argv[])
 	if (opt.explain && (opt.count || opt.quiet || opt.invert)) {
 		ev_warnx("options '--explain' and '-%c' cannot be used "
 		    "together", opt.count ? 'c' : opt.quiet ? 'q' : 'v');
+		usage();
+	}
+	ev_err_clear(&err);
+	if (ev_input_jobs(jobs, &in.jobs, &err) < 0) {
+		ev_diag(&err);
 		usage();
 	}
 
@@ -290,12 +307,20 @@ main(int argc, char *argv[])
 		return EV_EXIT_OK;
 
 	mc.matcher = ev_matcher_new(rules);
-	in.jobs = opt.explain ? 0 : EV_JOBS_AUTO;
+	if (opt.explain)
+		in.jobs = 0;
 	in.ctx_new = mctx_new;
 	in.ctx_free = mctx_free;
+	in.read_files = pfiles;
+	in.nread_files = npfiles;
+	ev_err_clear(&err);
+	if (ev_stop_install(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
 	bad = ev_input_loop(argv, argc, &in, on_line, &mc);
-	/* After a fatal error there is no count to give. */
-	if (opt.count && !opt.quiet && bad >= 0)
+	/* After a fatal error or a stop signal there is no count to give. */
+	if (opt.count && !opt.quiet && bad >= 0 && bad != EV_INPUT_STOPPED)
 		ev_out_printf("%lu\n", mc.selected);
 	ev_err_clear(&err);
 	if (ev_out_close(&err) < 0) {
@@ -305,6 +330,8 @@ main(int argc, char *argv[])
 	ev_matcher_free(mc.matcher);
 	ev_rules_free(rules);
 	free(pfiles);
+	if (bad == EV_INPUT_STOPPED)
+		return 128 + ev_stop_signal();
 	if (opt.quiet && mc.selected)
 		return EV_EXIT_OK;
 	if (bad != 0)

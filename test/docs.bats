@@ -122,6 +122,9 @@ section() {
 		echo '{"a":1}' | evmatch "$p" >/dev/full
 		: >rej; evmatch --reject=rej "$p" rej
 		evmatch --max-line-bytes=x "$p" </dev/null
+		echo '{"a":1}' >out1; evmatch "$p" out1 >>out1
+		evmatch -j 0 "$p" </dev/null
+		EVKIT_JOBS=x evmatch "$p" </dev/null
 		evmatch --no-such-option
 		evmatch --explain -c "$p" </dev/null
 		echo "$p" >pf.json; evmatch pf.json </dev/null
@@ -136,7 +139,7 @@ section() {
 		    evmatch '{"a":{"b":{"x":[1],"y":[2],"z":[3]}}}'
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evmatch: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 18 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 21 ] || { cat "$tmp/stderr"; false; }
 	# "evmatch: <stdin>:1:6: invalid JSON: x" -> "invalid JSON"
 	# "evmatch: 'f' is a file: ..." -> "is a file"
 	sed -E -e 's/^evmatch: //' -e "s/^'[^']*' //" \

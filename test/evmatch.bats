@@ -1245,7 +1245,7 @@ EOF
 @test "evmatch: no operand is a usage error" {
 	run -2 --separate-stderr evmatch </dev/null
 	[ -z "$output" ]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	[[ ${stderr_lines[-1]} =~ ^\ +\{PATTERN\ \|\ -f\ PATTERNFILE\ \.\.\.\}\ \[FILE\ \.\.\.\]$ ]]
 }
 
@@ -1254,7 +1254,7 @@ EOF
 	[ -z "$output" ]
 	[[ ${stderr_lines[0]} == evmatch:\ * ]]
 	[[ ${stderr_lines[0]} == *z* ]]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	run -2 --separate-stderr evmatch --bogus '{"a":["x"]}' </dev/null
 	[[ ${stderr_lines[0]} == evmatch:\ *bogus* ]]
 }
@@ -1263,15 +1263,15 @@ EOF
 	run -2 --separate-stderr evmatch -f </dev/null
 	[ -z "$output" ]
 	[[ ${stderr_lines[0]} == evmatch:\ * ]]
-	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${stderr_lines[-2]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 }
 
 @test "evmatch: --help prints the usage on stdout and exits 0" {
 	run -0 --separate-stderr evmatch --help
-	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	[ -z "$stderr" ]
 	run -0 --separate-stderr evmatch -h
-	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+	[ "${lines[0]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 }
 
 @test "evmatch: --version" {
@@ -1291,7 +1291,7 @@ EOF
 		run -2 --separate-stderr evmatch --explain -$o '{"a":["x"]}' <<<'{"a":"y"}'
 		[ -z "$output" ]
 		[ "${stderr_lines[0]}" = "evmatch: options '--explain' and '-$o' cannot be used together" ]
-		[ "${stderr_lines[1]}" = 'usage: evmatch [-cNnqtv] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
+		[ "${stderr_lines[1]}" = 'usage: evmatch [-cNnqtv] [-j JOBS] [--explain] [--max-line-bytes SIZE] [--reject FILE]' ]
 	done
 }
 
@@ -1669,4 +1669,206 @@ cap_rules() {
 	run -0 --separate-stderr evmatch -c -f cap.ndjson ev
 	[ "$output" = 1 ]
 	[ "$stderr" = "" ]
+}
+
+# ------------------------------------------------- input and output plumbing
+
+# wait_for FILE TEXT: wait (up to 10 s) until FILE holds the line TEXT.
+wait_for() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -qxF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1"
+	return 1
+}
+
+@test "evmatch: --reject naming an input refuses before emptying it" {
+	printf '{"a":1}\nbad\n' >e1
+	run -2 --separate-stderr evmatch -c --reject e1 '{"a":[1]}' e1
+	[ "$stderr" = "evmatch: e1: input file is also the reject file" ]
+	[ "$(cat e1)" = $'{"a":1}\nbad' ]
+	ln e1 e2
+	run -2 --separate-stderr evmatch --reject ./e2 '{"a":[1]}' - <e1
+	[ "$stderr" = "evmatch: <stdin>: input file is also the reject file" ]
+	[ "$(cat e1)" = $'{"a":1}\nbad' ]
+}
+
+@test "evmatch: --reject naming standard input's file refuses before emptying it" {
+	printf '{"a":1}\nbad\n' >e1
+	run -2 --separate-stderr evmatch --reject e1 '{"a":[1]}' <e1
+	[ "$stderr" = "evmatch: <stdin>: input file is also the reject file" ]
+	[ "$output" = "" ]
+	[ "$(cat e1)" = $'{"a":1}\nbad' ]
+}
+
+@test "evmatch: --reject naming a pattern file refuses before emptying it" {
+	printf '{"a":[1]}\n' >p.json
+	printf '{"a":1}\n' >e1
+	run -2 --separate-stderr evmatch --reject p.json -f p.json e1
+	[ "$stderr" = "evmatch: p.json: input file is also the reject file" ]
+	[ "$(cat p.json)" = '{"a":[1]}' ]
+}
+
+@test "evmatch: --reject on /dev/null or a new file is fine, and is emptied" {
+	printf '{"a":1}\nbad\n' >e1
+	run -2 --separate-stderr evmatch --reject /dev/null '{"a":[1]}' e1 </dev/null
+	[ "$output" = '{"a":1}' ]
+	printf 'old rejects, longer than the new ones\n' >rej
+	run -2 --separate-stderr evmatch --reject rej '{"a":[1]}' e1
+	[ "$(cat rej)" = bad ]
+}
+
+@test "evmatch: an input that is also standard output is refused, as in grep" {
+	printf '{"a":1}\n' >f
+	printf '{"a":1}\n' >g
+	run -2 --separate-stderr sh -c 'evmatch "{\"a\":[1]}" f g >>f'
+	[ "$stderr" = "evmatch: f: input file is also the output" ]
+	[ "$(cat f)" = $'{"a":1}\n{"a":1}' ]
+	run -2 --separate-stderr sh -c 'evmatch "{\"a\":[1]}" <f >>f'
+	[ "$stderr" = "evmatch: <stdin>: input file is also the output" ]
+	run -0 sh -c 'evmatch "{\"a\":[1]}" /dev/null g >/dev/null'
+}
+
+# Bats' run keeps its own standard input: close descriptors in a shell.
+@test "evmatch: closed standard input reads as empty (no hang)" {
+	run -1 --separate-stderr timeout 10 sh -c 'exec evmatch "{\"a\":[1]}" <&-'
+	[ "$output" = "" ]
+	[ "$stderr" = "" ]
+	run -1 --separate-stderr timeout 10 sh -c 'exec evmatch -j 2 "{\"a\":[1]}" - <&-'
+	[ "$stderr" = "" ]
+}
+
+@test "evmatch: closed standard output is a write error, not the reject file" {
+	printf '{"a":1}\nbad\n' >e1
+	run -2 --separate-stderr sh -c 'exec evmatch --reject rej "{\"a\":[1]}" e1 >&-'
+	[ "$stderr" = "evmatch: e1:2:1: invalid JSON: invalid literal
+evmatch: write error on '<stdout>': Bad file descriptor" ]
+	[ "$(cat rej)" = bad ]
+	# More than a buffer of events: none may land in the reject file.
+	for i in $(seq 20000); do echo '{"a":1}'; done >many
+	run -2 --separate-stderr sh -c 'exec evmatch --reject rej "{\"a\":[1]}" many >&-'
+	[ "$stderr" = "evmatch: write error on '<stdout>': Bad file descriptor" ]
+	[ ! -s rej ]
+}
+
+@test "evmatch: closed standard error does not put diagnostics in the reject file" {
+	printf '{"a":1}\nbad\n' >e1
+	run -2 sh -c 'exec evmatch --reject rej "{\"a\":[1]}" e1 2>&-'
+	[ "$output" = '{"a":1}' ]
+	[ "$(cat rej)" = bad ]
+}
+
+@test "evmatch: --reject=- is a usage error, no file named '-'" {
+	printf '{"a":1}\n' >e1
+	run -2 --separate-stderr evmatch --reject=- '{"a":[1]}' e1
+	[ "${stderr%%$'\n'*}" = "evmatch: --reject: '-' is not a file; use /dev/stdout or ./-" ]
+	[ "${stderr#*$'\n'}" = "$(evmatch --help)" ]
+	[ ! -e ./- ]
+	run -0 --separate-stderr evmatch --reject ./- '{"a":[1]}' e1
+	[ "$output" = '{"a":1}' ]
+	[ -e ./- ]
+}
+
+@test "evmatch: a UTF-8 byte order mark at the start of an input is skipped" {
+	printf '\xef\xbb\xbf{"a":1}\n{"a":2}\n' >bom
+	for j in 1 2; do
+		run -0 --separate-stderr evmatch -j $j -n '{"a":[1]}' bom
+		[ "$output" = 'bom:1:{"a":1}' ]
+		[ "$stderr" = "" ]
+		run -0 --separate-stderr evmatch -j $j '{"a":[1]}' <bom
+		[ "$output" = '{"a":1}' ]
+	done
+	# Columns of line 1 count from the byte after the mark.
+	printf '\xef\xbb\xbf{"a":x}\n' >bom
+	run -2 --separate-stderr evmatch '{"a":[1]}' bom
+	[ "$stderr" = "evmatch: bom:1:6: invalid JSON: invalid literal" ]
+	# Only at the very start of each input.
+	printf '{"a":1}\n\xef\xbb\xbf{"a":1}\n' >bom2
+	run -2 --separate-stderr evmatch '{"a":[1]}' bom2
+	[ "$stderr" = "evmatch: bom2:2:1: invalid JSON: expected value" ]
+	printf '\xef\xbb\xbf' >only
+	printf '\xef\xbb\xbf{"a":2}' >two
+	run -1 --separate-stderr evmatch '{"a":[1]}' only two
+	[ "$stderr" = "" ]
+}
+
+@test "evmatch: -j, --jobs and EVKIT_JOBS take a number from 1 to 64" {
+	printf '{"a":1}\n' >e1
+	for bad in 0 -1 65 x 2x ''; do
+		run -2 --separate-stderr evmatch -j "$bad" '{"a":[1]}' e1
+		[ "${stderr%%$'\n'*}" = "evmatch: invalid job count '$bad': expected a number from 1 to 64" ]
+		EVKIT_JOBS=$bad run -2 --separate-stderr evmatch '{"a":[1]}' e1 ||
+		    [ -z "$bad" ]
+	done
+	EVKIT_JOBS=0 run -2 --separate-stderr evmatch '{"a":[1]}' e1
+	[ "${stderr%%$'\n'*}" = "evmatch: invalid EVKIT_JOBS '0': expected a number from 1 to 64" ]
+	EVKIT_JOBS= run -0 evmatch '{"a":[1]}' e1
+	EVKIT_JOBS=x run -0 evmatch --jobs 3 '{"a":[1]}' e1
+	[ "$output" = '{"a":1}' ]
+}
+
+# threads ARG...: run evmatch ARG... on a fifo fed one event, and print how
+# many threads it runs once it has written that event's output.
+threads() {
+	mkfifo fifo
+	exec 7<>fifo
+	evmatch "$@" '{"a":[1]}' fifo >out 7>&- &
+	local pid=$!
+	printf '{"a":1}\n' >&7
+	wait_for out '{"a":1}' || return 1
+	ls /proc/$pid/task | wc -l
+	exec 7>&-
+	wait $pid
+	rm -f fifo out
+}
+
+@test "evmatch: -j 1 and EVKIT_JOBS=1 read serially; -j N runs N workers" {
+	[ -d /proc/self/task ] || skip "no /proc"
+	run -0 threads -j 1
+	[ "$output" -eq 1 ]
+	EVKIT_JOBS=1 run -0 threads
+	[ "$output" -eq 1 ]
+	# The reader, 3 workers and the writer.
+	run -0 threads --jobs 3
+	[ "$output" -eq 5 ]
+	EVKIT_JOBS=3 run -0 threads
+	[ "$output" -eq 5 ]
+	EVKIT_JOBS=1 run -0 threads -j 3
+	[ "$output" -eq 5 ]
+}
+
+@test "evmatch: SIGTERM or SIGINT ends a blocked read cleanly, exit 128+signal" {
+	for j in 1 2; do
+		for sig in TERM INT; do
+			mkfifo fifo
+			exec 7<>fifo
+			evmatch -j $j --reject rej '{"a":[1]}' fifo >out 2>err 7>&- &
+			pid=$!
+			printf '{"a":1}\nbad\n{"a":1}\n' >&7
+			wait_for out '{"a":1}'
+			kill -$sig $pid
+			status=0
+			wait $pid || status=$?
+			exec 7>&-
+			rm fifo
+			want=$((128 + $(kill -l $sig)))
+			[ "$status" -eq "$want" ] ||
+			    { echo "-j $j SIG$sig: exit $status, want $want"; false; }
+			# What was read is written: the reject file too.
+			[ "$(cat rej)" = bad ]
+			[ "$(cat out)" = $'{"a":1}\n{"a":1}' ]
+			[ "$(cat err)" = "evmatch: fifo:2:1: invalid JSON: invalid literal" ]
+		done
+	done
+}
+
+@test "evmatch: --reject /dev/stdout onto a file standard output is written through it, not emptied" {
+	printf '{"a":1}\nbad\n{"a":1}\n' >e1
+	printf 'old\n' >out
+	run -2 --separate-stderr sh -c 'exec evmatch --reject /dev/stdout "{\"a\":[1]}" e1 >>out'
+	[ "$stderr" = "evmatch: e1:2:1: invalid JSON: invalid literal" ]
+	[ "$(head -1 out)" = old ]
+	[ "$(sort out)" = $'bad\nold\n{"a":1}\n{"a":1}' ]
 }

@@ -1,6 +1,7 @@
 /*
  * base.h - the bottom layer of libevkit: exit statuses, located errors,
- * the one diagnostic format, checked standard output, durations and sizes.
+ * the one diagnostic format, checked output sinks (standard output among
+ * them), the start of every main, stop signals, durations and sizes.
  * Every other module builds on it; it calls no module above it.
  */
 #ifndef EV_BASE_H
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #define EV_VERSION "0.1.0"
 
@@ -32,21 +34,53 @@ enum ev_exit {
 /* ------------------------------------------------------------------ err */
 
 /*
+ * Whether trying again later may succeed: a busy or locked resource, an
+ * interrupted or timed-out call (retryable), or not: bad input, a full or
+ * failing disk, a missing file (permanent).  Tools such as evretry and
+ * evstore decide on it; everything else just prints the message.
+ */
+enum ev_err_class {
+	EV_ERR_PERMANENT = 0,
+	EV_ERR_RETRYABLE = 1
+};
+
+/*
  * A located error.  file may be NULL (no location), line/col 0 when unknown.
- * file is borrowed: it must outlive the ev_err (input names do).
+ * file is borrowed: it must outlive the ev_err (input names do).  errnum is
+ * the errno of a failed system call (0 when none); cls defaults to
+ * EV_ERR_PERMANENT.
  */
 struct ev_err {
 	const char *file;
 	unsigned long line;
 	unsigned long col;
+	int errnum;
+	enum ev_err_class cls;
 	char msg[512];
 };
 
-/* Fill err with a message (printf format); location fields are untouched. */
+/*
+ * Fill err with a message (printf format); location, errnum and class are
+ * untouched.
+ */
 void ev_err_set(struct ev_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Clear err: no location, empty message. */
+/* Clear err: no location, empty message, errno 0, permanent. */
 void ev_err_clear(struct ev_err *err);
+/*
+ * Record the errno of a failed system call in err, and the class it implies
+ * (ev_errno_class()).  The message is untouched.
+ */
+void ev_err_errno(struct ev_err *err, int errnum);
+/* Set err's class, overriding what ev_err_errno() chose. */
+void ev_err_setclass(struct ev_err *err, enum ev_err_class cls);
+/*
+ * The class of an errno: EAGAIN, EWOULDBLOCK, EINTR, EBUSY, ETXTBSY,
+ * ETIMEDOUT, EDEADLK, ENOLCK and the transient network errors are
+ * retryable; everything else (ENOSPC, EDQUOT, EIO, EROFS, EACCES, ENOENT,
+ * EPIPE, ...) is permanent for the tool.
+ */
+enum ev_err_class ev_errno_class(int errnum);
 
 /* ----------------------------------------------------------------- diag */
 
@@ -56,6 +90,15 @@ void ev_err_clear(struct ev_err *err);
  *   PROG: message
  * ev_setprogname() takes the basename of argv[0].
  */
+/*
+ * The first call of every main: ev_setprogname(argv0), then /dev/null on
+ * each of the descriptors 0, 1 and 2 that is closed (read-only, so that
+ * reading stdin gives end of file at once and writing to a closed stdout or
+ * stderr fails with EBADF instead of landing in a file the tool opens
+ * later), then ev_out_init().  Returns 0, or -1 when /dev/null cannot be
+ * opened (the tool should exit EV_EXIT_ERROR).
+ */
+int ev_init(const char *argv0);
 void ev_setprogname(const char *argv0);
 const char *ev_progname(void);
 /* Print err as "prog: file:line:col: msg" (location parts only if known). */
@@ -68,16 +111,83 @@ void ev_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ------------------------------------------------------------------ out */
 
 /*
- * Buffered, checked standard output.  ev_out_write() never fails visibly;
- * the first write error is remembered and reported by ev_out_close().
- * A closed pipe (EPIPE) is not an error: ev_out_closed() turns true and the
- * input loop stops quietly.
+ * Output sinks: a file or descriptor with a buffer of its own, every write
+ * checked.  Writing never fails visibly: the first write error is
+ * remembered, output after it is dropped, and ev_sink_close() reports it as
+ * "write error on 'NAME': strerror" (errnum and class set).  A reader that
+ * went away (EPIPE, seen because ev_out_init() ignores SIGPIPE) is not an
+ * error: the sink drops its output quietly, ev_sink_closed() turns true.
+ *
+ * A sink belongs to one thread at a time.  Standard output is the sink
+ * ev_stdout(), written with ev_out_*(); in the parallel input loop the
+ * workers' writes to it (and only to it) are captured and written in input
+ * order.  Other sinks are written by the thread that owns them, e.g. from
+ * the in-order hook of ev_input_opts, which runs on one thread.
  */
+struct ev_sink;
+
+enum {
+	EV_SINK_TRUNC = 1,	/* empty a regular file on open */
+	EV_SINK_APPEND = 2	/* O_APPEND: every write goes to the end */
+};
+
 /*
- * Call once at the start of main: ignores SIGPIPE so that a vanished reader
- * shows up as EPIPE (and ev_out_closed()) instead of killing the tool, and
- * resets the output state.  A tool that runs child programs should restore
- * SIGPIPE to SIG_DFL in the child before exec.
+ * Open path for writing (created with mode 0666 & ~umask if missing) as a
+ * sink named path in messages.  flags: EV_SINK_TRUNC, EV_SINK_APPEND, or 0
+ * (write from the start, keep what is there: check ev_sink_stat() and call
+ * ev_sink_truncate() later).  Returns the sink, or NULL with err set
+ * ("PATH: strerror", errnum and class).  path is borrowed.
+ */
+struct ev_sink *ev_sink_open(const char *path, int flags,
+    struct ev_err *err);
+/*
+ * A sink on the open descriptor fd, named name (borrowed).  ev_sink_close()
+ * flushes it and closes fd when own is true.  Returns NULL with err set
+ * when memory runs out.
+ */
+struct ev_sink *ev_sink_fdopen(int fd, const char *name, int own,
+    struct ev_err *err);
+/* The standard output sink, named '<stdout>'.  Never freed. */
+struct ev_sink *ev_stdout(void);
+/* What fstat(2) said about the sink's file when it was opened. */
+const struct stat *ev_sink_stat(const struct ev_sink *s);
+/* Empty the sink's file now when it is a regular file.  0 or -1 (err). */
+int ev_sink_truncate(struct ev_sink *s, struct ev_err *err);
+const char *ev_sink_name(const struct ev_sink *s);
+void ev_sink_write(struct ev_sink *s, const void *buf, size_t len);
+void ev_sink_str(struct ev_sink *s, const char *str);
+/* Write buf, then a newline. */
+void ev_sink_line(struct ev_sink *s, const void *buf, size_t len);
+void ev_sink_printf(struct ev_sink *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Write the buffered bytes now.  0, or -1 once a write error happened. */
+int ev_sink_flush(struct ev_sink *s);
+/*
+ * True once the sink drops its output: its reader has gone away (EPIPE) or
+ * a write failed.  Safe to call from any thread.
+ */
+int ev_sink_closed(const struct ev_sink *s);
+/* The first write error's errno, 0 when none (EPIPE is none). */
+int ev_sink_errno(const struct ev_sink *s);
+/*
+ * Set err to "write error on 'NAME': strerror" for the sink's first write
+ * error, and return -1; return 0 when there was none.
+ */
+int ev_sink_error(const struct ev_sink *s, struct ev_err *err);
+/*
+ * Flush the sink, close its descriptor when it owns it, and free it (the
+ * stdout sink is closed but not freed).  Returns 0, or -1 with err set for
+ * the first write or close error.  A closed pipe is not an error.  NULL is
+ * a no-op.
+ */
+int ev_sink_close(struct ev_sink *s, struct ev_err *err);
+
+/*
+ * Standard output: the ev_stdout() sink.  Call ev_out_init() once at the
+ * start of main (ev_init() does): it ignores SIGPIPE so that a vanished
+ * reader shows up as EPIPE (and ev_out_closed()) instead of killing the
+ * tool, and resets the output state.  A tool that runs child programs
+ * should restore SIGPIPE to SIG_DFL in the child before exec.
  */
 void ev_out_init(void);
 void ev_out_write(const void *buf, size_t len);
@@ -98,6 +208,22 @@ int ev_out_closed(void);
  */
 int ev_out_close(struct ev_err *err);
 
+/* ----------------------------------------------------------------- stop */
+
+/*
+ * Stop signals.  ev_stop_install() catches SIGINT and SIGTERM: the first
+ * one is recorded and a byte written to a pipe (async-signal-safe), and the
+ * signal's default action is restored, so a second one kills.  The input
+ * loop polls that pipe with its input, so a read that blocks ends at once:
+ * ev_input_loop() then returns EV_INPUT_STOPPED after writing what it has.
+ * Tools exit 128 + ev_stop_signal() then (evkit(7)).  Call it before any
+ * thread starts.  Returns 0, or -1 with err set.
+ */
+int ev_stop_install(struct ev_err *err);
+/* The signal that asked to stop, 0 when none came. */
+int ev_stop_signal(void);
+/* The read end of the stop pipe (readable once a signal came), or -1. */
+int ev_stop_fd(void);
 
 /* ------------------------------------------------------------- duration */
 

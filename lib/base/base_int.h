@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 /*
- * Per-thread capture, used by the parallel input loop.  The stdout buffer
+ * Per-thread capture, used by the parallel input loop.  The stdout sink
  * of out.c belongs to one thread at a time; a thread with a capture set has
- * what it passes to ev_out_write(), ev_out_str(), ev_out_printf() and
- * ev_out_line() appended to out, and what it passes to ev_diag(),
+ * what it writes to standard output (ev_out_*(), ev_sink_*() on
+ * ev_stdout()) appended to out, and what it passes to ev_diag(),
  * ev_warnx() and ev_warn() appended to err, instead; ev_out_flush() does
  * nothing there.  The caller owns the buffers (free() them) and empties
  * them by setting the lengths to 0.  Running out of memory counts as a

@@ -1,20 +1,23 @@
 /*
- * out.c - buffered, checked standard output.
+ * out.c - output sinks: buffered, checked output to files and descriptors,
+ * standard output among them.
  *
- * Tools write events through one buffer of their own on file descriptor 1
- * (no stdio), so that every write is checked.  The first write error is
- * remembered, output after it is dropped, and ev_out_close() reports it.  A
- * reader that went away (EPIPE, seen because ev_out_init() ignores SIGPIPE)
- * is not an error: output is dropped, ev_out_closed() turns true, and the
- * input loop stops quietly, like "grep | head".
+ * Each sink writes through a buffer of its own with write(2) (no stdio), so
+ * that every write is checked.  The first write error is remembered, output
+ * after it is dropped, and ev_sink_close() reports it with the sink's name.
+ * A reader that went away (EPIPE, seen because ev_out_init() ignores
+ * SIGPIPE) is not an error: output is dropped, ev_sink_closed() turns true,
+ * and for standard output the input loop stops quietly, like "grep | head".
  *
- * The buffer belongs to one thread at a time.  The parallel input loop
- * gives each worker a capture (struct ev_outcap) instead: on a thread with
- * a capture set, output and diagnostics are appended to it, and the loop's
- * writer thread passes them on in input order.  The closed and error flags
- * are atomic, so that ev_out_closed() can be asked from any thread.
+ * A sink belongs to one thread at a time.  The parallel input loop gives
+ * each worker a capture (struct ev_outcap) instead: on a thread with a
+ * capture set, what goes to the standard output sink and diagnostics are
+ * appended to it, and the loop's writer thread passes them on in input
+ * order.  The closed and error flags are atomic, so that ev_sink_closed()
+ * can be asked from any thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -27,26 +30,39 @@
 #include "base_int.h"
 
 #define OUT_BUFSIZE (128 * 1024)
+#define SINK_BUFSIZE (64 * 1024)
 #define CAP_MIN (16 * 1024) /* first allocation of a capture buffer */
 
+struct ev_sink {
+	int fd;
+	int own;		/* close fd in ev_sink_close() */
+	const char *name;
+	char *buf;
+	size_t len, size;
+	atomic_int closed;	/* EPIPE seen */
+	atomic_int err;		/* first write error, 0 if none */
+	struct stat st;
+};
+
 static char out_buf[OUT_BUFSIZE];
-static size_t out_len;
-static atomic_int out_closed; /* EPIPE seen */
-static atomic_int out_errno;  /* first write error, 0 if none */
+static struct ev_sink std = {
+	.fd = STDOUT_FILENO, .name = "<stdout>", .buf = out_buf,
+	.size = OUT_BUFSIZE
+};
 static _Thread_local struct ev_outcap *capture;
 
 /* Remember the first write error (later ones are dropped with the output). */
 static void
-set_errno(int e)
+set_errno(struct ev_sink *s, int e)
 {
 	int none = 0;
 
-	atomic_compare_exchange_strong(&out_errno, &none, e);
+	atomic_compare_exchange_strong(&s->err, &none, e);
 }
 
 /*
  * Ignore SIGPIPE (so a closed pipe is an EPIPE we can act on) and reset the
- * output state: an empty buffer, no error, not closed.
+ * standard output sink: an empty buffer, no error, not closed.
  */
 void
 ev_out_init(void)
@@ -57,34 +73,131 @@ ev_out_init(void)
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGPIPE, &sa, NULL);
-	out_len = 0;
-	atomic_store(&out_closed, 0);
-	atomic_store(&out_errno, 0);
+	std.len = 0;
+	atomic_store(&std.closed, 0);
+	atomic_store(&std.err, 0);
+	if (fstat(STDOUT_FILENO, &std.st) != 0)
+		memset(&std.st, 0, sizeof(std.st));
+}
+
+struct ev_sink *
+ev_stdout(void)
+{
+	return &std;
+}
+
+/* A sink on fd, or NULL with err set. */
+static struct ev_sink *
+sink_new(int fd, const char *name, int own, struct ev_err *err)
+{
+	struct ev_sink *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->buf = malloc(SINK_BUFSIZE)) == NULL) {
+		free(s);
+		ev_err_clear(err);
+		ev_err_set(err, "out of memory");
+		ev_err_errno(err, ENOMEM);
+		return NULL;
+	}
+	s->fd = fd;
+	s->own = own;
+	s->name = name;
+	s->size = SINK_BUFSIZE;
+	if (fstat(fd, &s->st) != 0)
+		memset(&s->st, 0, sizeof(s->st));
+	return s;
+}
+
+/* Open path as a sink; see base.h for flags. */
+struct ev_sink *
+ev_sink_open(const char *path, int flags, struct ev_err *err)
+{
+	struct ev_sink *s;
+	int fd, oflags = O_WRONLY | O_CREAT | O_CLOEXEC;
+
+	if (flags & EV_SINK_APPEND)
+		oflags |= O_APPEND;
+	if ((fd = open(path, oflags, 0666)) < 0) {
+		ev_err_clear(err);
+		err->file = path;
+		ev_err_set(err, "%s", strerror(errno));
+		ev_err_errno(err, errno);
+		return NULL;
+	}
+	if ((s = sink_new(fd, path, 1, err)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if ((flags & EV_SINK_TRUNC) && ev_sink_truncate(s, err) != 0) {
+		close(fd);
+		free(s->buf);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A sink on an open descriptor. */
+struct ev_sink *
+ev_sink_fdopen(int fd, const char *name, int own, struct ev_err *err)
+{
+	return sink_new(fd, name, own, err);
+}
+
+const struct stat *
+ev_sink_stat(const struct ev_sink *s)
+{
+	return &s->st;
+}
+
+const char *
+ev_sink_name(const struct ev_sink *s)
+{
+	return s->name;
+}
+
+/*
+ * Empty the sink's file if it is a regular file (a pipe or device has
+ * nothing to empty).  Returns 0, or -1 with err set.
+ */
+int
+ev_sink_truncate(struct ev_sink *s, struct ev_err *err)
+{
+	if (!S_ISREG(s->st.st_mode))
+		return 0;
+	if (ftruncate(s->fd, 0) != 0) {
+		ev_err_clear(err);
+		err->file = s->name;
+		ev_err_set(err, "%s", strerror(errno));
+		ev_err_errno(err, errno);
+		return -1;
+	}
+	return 0;
 }
 
 /* True when output is being dropped (closed pipe or earlier error). */
 static int
-dropping(void)
+dropping(const struct ev_sink *s)
 {
-	return atomic_load_explicit(&out_closed, memory_order_relaxed) ||
-	    atomic_load_explicit(&out_errno, memory_order_relaxed) != 0;
+	return atomic_load_explicit(&s->closed, memory_order_relaxed) ||
+	    atomic_load_explicit(&s->err, memory_order_relaxed) != 0;
 }
 
-/* Write all of p[0..n) to fd 1, retrying on EINTR and short writes. */
+/* Write all of p[0..n) to the sink's fd, retrying on EINTR and short writes. */
 static void
-write_all(const char *p, size_t n)
+write_all(struct ev_sink *s, const char *p, size_t n)
 {
 	ssize_t w;
 
-	while (n > 0 && !dropping()) {
-		w = write(STDOUT_FILENO, p, n);
+	while (n > 0 && !dropping(s)) {
+		w = write(s->fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EPIPE)
-				atomic_store(&out_closed, 1);
+				atomic_store(&s->closed, 1);
 			else
-				set_errno(errno);
+				set_errno(s, errno);
 			return;
 		}
 		p += w;
@@ -94,7 +207,7 @@ write_all(const char *p, size_t n)
 
 /*
  * Make room for n more bytes in a capture buffer.  Returns 0, or -1 (and
- * counts ENOMEM as a write error) when memory runs out.
+ * counts ENOMEM as a write error of stdout) when memory runs out.
  */
 static int
 cap_room(char **buf, size_t len, size_t *cap, size_t n)
@@ -105,7 +218,7 @@ cap_room(char **buf, size_t len, size_t *cap, size_t n)
 	if (n <= ncap - len)
 		return 0;
 	if (n > SIZE_MAX / 2 - len) {
-		set_errno(ENOMEM);
+		set_errno(&std, ENOMEM);
 		return -1;
 	}
 	if (ncap < CAP_MIN)
@@ -114,7 +227,7 @@ cap_room(char **buf, size_t len, size_t *cap, size_t n)
 		ncap *= 2;
 	nbuf = realloc(*buf, ncap);
 	if (nbuf == NULL) {
-		set_errno(ENOMEM);
+		set_errno(&std, ENOMEM);
 		return -1;
 	}
 	*buf = nbuf;
@@ -123,8 +236,8 @@ cap_room(char **buf, size_t len, size_t *cap, size_t n)
 }
 
 /*
- * Send the calling thread's output and diagnostics to cap (NULL: back to
- * the real streams).  See evkit.h.
+ * Send the calling thread's stdout and diagnostics to cap (NULL: back to
+ * the real streams).  See base_int.h.
  */
 void
 ev_out_capture(struct ev_outcap *cap)
@@ -161,65 +274,74 @@ cap_out(struct ev_outcap *c, const void *p, size_t n)
 	}
 }
 
+/* The capture that takes what goes to sink s on this thread, or NULL. */
+static struct ev_outcap *
+captured(const struct ev_sink *s)
+{
+	return s == &std ? capture : NULL;
+}
+
 /*
  * Write the buffered output now.  Returns 0, or -1 once a write error has
- * happened (the error itself is reported by ev_out_close()).  A closed pipe
- * is not an error.  On a thread with a capture there is nothing to do.
+ * happened (the error itself is reported by ev_sink_close()).  A closed
+ * pipe is not an error.  Captured stdout has nothing to flush.
  */
 int
-ev_out_flush(void)
+ev_sink_flush(struct ev_sink *s)
 {
-	if (capture == NULL && out_len > 0) {
-		write_all(out_buf, out_len);
-		out_len = 0;
+	if (captured(s) == NULL && s->len > 0) {
+		write_all(s, s->buf, s->len);
+		s->len = 0;
 	}
-	return atomic_load(&out_errno) != 0 ? -1 : 0;
+	return atomic_load(&s->err) != 0 ? -1 : 0;
 }
 
 /*
- * Append buf[0..len) to standard output.  Never fails visibly: errors are
- * remembered for ev_out_close().  Writes larger than the buffer go straight
- * to the descriptor.
+ * Append buf[0..len).  Never fails visibly: errors are remembered for
+ * ev_sink_close().  Writes larger than the buffer go straight to the
+ * descriptor.
  */
 void
-ev_out_write(const void *buf, size_t len)
+ev_sink_write(struct ev_sink *s, const void *buf, size_t len)
 {
-	if (dropping())
+	struct ev_outcap *c;
+
+	if (dropping(s))
 		return;
-	if (capture != NULL) {
-		cap_out(capture, buf, len);
-		return;
-	}
-	if (len <= OUT_BUFSIZE - out_len) {
-		memcpy(out_buf + out_len, buf, len);
-		out_len += len;
+	if ((c = captured(s)) != NULL) {
+		cap_out(c, buf, len);
 		return;
 	}
-	ev_out_flush();
-	if (len >= OUT_BUFSIZE)
-		write_all(buf, len);
-	else if (!dropping()) {
-		memcpy(out_buf, buf, len);
-		out_len = len;
+	if (len <= s->size - s->len) {
+		memcpy(s->buf + s->len, buf, len);
+		s->len += len;
+		return;
+	}
+	ev_sink_flush(s);
+	if (len >= s->size)
+		write_all(s, buf, len);
+	else if (!dropping(s)) {
+		memcpy(s->buf, buf, len);
+		s->len = len;
 	}
 }
 
-/* Append the string s. */
+/* Append the string str. */
 void
-ev_out_str(const char *s)
+ev_sink_str(struct ev_sink *s, const char *str)
 {
-	ev_out_write(s, strlen(s));
+	ev_sink_write(s, str, strlen(str));
 }
 
 /* Append buf[0..len) and a newline. */
 void
-ev_out_line(const void *buf, size_t len)
+ev_sink_line(struct ev_sink *s, const void *buf, size_t len)
 {
-	struct ev_outcap *c = capture;
+	struct ev_outcap *c;
 
-	if (dropping())
+	if (dropping(s))
 		return;
-	if (c != NULL) {
+	if ((c = captured(s)) != NULL) {
 		if (len < SIZE_MAX &&
 		    cap_room(&c->out, c->outlen, &c->outcap, len + 1) == 0) {
 			memcpy(c->out + c->outlen, buf, len);
@@ -228,14 +350,14 @@ ev_out_line(const void *buf, size_t len)
 		}
 		return;
 	}
-	if (len < OUT_BUFSIZE - out_len) {
-		memcpy(out_buf + out_len, buf, len);
-		out_buf[out_len + len] = '\n';
-		out_len += len + 1;
+	if (len < s->size - s->len) {
+		memcpy(s->buf + s->len, buf, len);
+		s->buf[s->len + len] = '\n';
+		s->len += len + 1;
 		return;
 	}
-	ev_out_write(buf, len);
-	ev_out_write("\n", 1);
+	ev_sink_write(s, buf, len);
+	ev_sink_write(s, "\n", 1);
 }
 
 /*
@@ -243,16 +365,16 @@ ev_out_line(const void *buf, size_t len)
  * fits; a longer result goes through a temporary allocation (failure to
  * allocate counts as a write error, ENOMEM).
  */
-void
-ev_out_printf(const char *fmt, ...)
+static void
+sink_vprintf(struct ev_sink *s, const char *fmt, va_list ap0)
 {
-	struct ev_outcap *c = capture;
+	struct ev_outcap *c = captured(s);
 	va_list ap;
 	size_t room;
 	char *dst, *tmp;
 	int n;
 
-	if (dropping())
+	if (dropping(s))
 		return;
 	if (c != NULL) {
 		if (c->outcap - c->outlen < 256)
@@ -260,65 +382,144 @@ ev_out_printf(const char *fmt, ...)
 		dst = c->out != NULL ? c->out + c->outlen : NULL;
 		room = c->outcap - c->outlen;
 	} else {
-		dst = out_buf + out_len;
-		room = OUT_BUFSIZE - out_len;
+		dst = s->buf + s->len;
+		room = s->size - s->len;
 	}
-	va_start(ap, fmt);
+	va_copy(ap, ap0);
 	n = vsnprintf(dst, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		set_errno(errno != 0 ? errno : EINVAL);
+		set_errno(s, errno != 0 ? errno : EINVAL);
 		return;
 	}
 	if ((size_t)n < room) {
 		if (c != NULL)
 			c->outlen += (size_t)n;
 		else
-			out_len += (size_t)n;
+			s->len += (size_t)n;
 		return;
 	}
 	tmp = malloc((size_t)n + 1);
 	if (tmp == NULL) {
-		set_errno(ENOMEM);
+		set_errno(s, ENOMEM);
 		return;
 	}
-	va_start(ap, fmt);
+	va_copy(ap, ap0);
 	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	ev_out_write(tmp, (size_t)n);
+	ev_sink_write(s, tmp, (size_t)n);
 	free(tmp);
 }
 
-/*
- * True once output is being dropped: the reader of stdout has gone away
- * (EPIPE) or a write failed.  The input loop stops reading then; a failed
- * write is reported by ev_out_close().  Safe to call from any thread.
- */
-int
-ev_out_closed(void)
+void
+ev_sink_printf(struct ev_sink *s, const char *fmt, ...)
 {
-	return dropping();
+	va_list ap;
+
+	va_start(ap, fmt);
+	sink_vprintf(s, fmt, ap);
+	va_end(ap);
+}
+
+/* True once the sink drops its output.  Safe to call from any thread. */
+int
+ev_sink_closed(const struct ev_sink *s)
+{
+	return dropping(s);
+}
+
+int
+ev_sink_errno(const struct ev_sink *s)
+{
+	return atomic_load(&s->err);
+}
+
+/* "write error on 'NAME': strerror" for the first write error, if any. */
+int
+ev_sink_error(const struct ev_sink *s, struct ev_err *err)
+{
+	int e = atomic_load(&s->err);
+
+	if (e == 0)
+		return 0;
+	ev_err_clear(err);
+	ev_err_set(err, "write error on '%s': %s", s->name, strerror(e));
+	ev_err_errno(err, e);
+	return -1;
 }
 
 /*
- * Flush and close standard output (fd 1).  Returns 0, or -1 with err set to
- * "write error on '<stdout>': <strerror>" (no location) for the first write
- * or close error.  A closed pipe is not an error, nor is an fd 1 that was
- * never open when nothing was written to it.
+ * Flush the sink and close its descriptor (if it owns it; stdout's fd 1
+ * always), then free it (not stdout).  Returns 0, or -1 with err set for
+ * the first write or close error.  A closed pipe is not an error, nor is a
+ * descriptor that was never open when nothing was written to it.
+ */
+int
+ev_sink_close(struct ev_sink *s, struct ev_err *err)
+{
+	int r;
+
+	if (s == NULL)
+		return 0;
+	ev_sink_flush(s);
+	if ((s->own || s == &std) && close(s->fd) != 0 &&
+	    atomic_load(&s->err) == 0 && errno != EBADF && errno != EINTR &&
+	    errno != EPIPE)
+		set_errno(s, errno);
+	r = ev_sink_error(s, err);
+	if (s != &std) {
+		free(s->buf);
+		free(s);
+	}
+	return r;
+}
+
+void
+ev_out_write(const void *buf, size_t len)
+{
+	ev_sink_write(&std, buf, len);
+}
+
+void
+ev_out_str(const char *s)
+{
+	ev_sink_write(&std, s, strlen(s));
+}
+
+void
+ev_out_line(const void *buf, size_t len)
+{
+	ev_sink_line(&std, buf, len);
+}
+
+void
+ev_out_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sink_vprintf(&std, fmt, ap);
+	va_end(ap);
+}
+
+int
+ev_out_flush(void)
+{
+	return ev_sink_flush(&std);
+}
+
+int
+ev_out_closed(void)
+{
+	return dropping(&std);
+}
+
+/*
+ * Flush and close standard output (fd 1).  Returns 0, or -1 with err set
+ * to "write error on '<stdout>': <strerror>" (no location).
  */
 int
 ev_out_close(struct ev_err *err)
 {
-	int e;
-
-	ev_out_flush();
-	if (close(STDOUT_FILENO) != 0 && atomic_load(&out_errno) == 0 &&
-	    errno != EBADF && errno != EINTR && errno != EPIPE)
-		set_errno(errno);
-	e = atomic_load(&out_errno);
-	if (e == 0)
-		return 0;
-	ev_err_clear(err);
-	ev_err_set(err, "write error on '<stdout>': %s", strerror(e));
-	return -1;
+	return ev_sink_close(&std, err);
 }

@@ -1,21 +1,20 @@
 /*
- * parallel.c - the input loop's order-preserving parallel mode (see
- * input.c for the serial loop and the bad-line policy).
+ * parallel.c - the input loop's order-preserving parallel executor (see
+ * input.c for the serial one; both stand on reader.c, the line policy).
  *
  * In parallel mode the calling thread is the reader: it cuts the input into
  * chunks of whole lines, counts their lines and deals with the lines that
  * are too long; worker threads run the tool's callback over the chunks,
  * with output and diagnostics captured per chunk (ev_out_capture()); one
- * writer thread writes the chunks out in input order.  A ring of 2*jobs+2
+ * writer thread writes the chunks out in input order, running the in-order
+ * hook for each good line as it goes.  A ring of 2*jobs+2
  * chunk slots bounds memory; one mutex and three condition variables
  * (a slot is free, a chunk is ready, a chunk is done) tie them together.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +26,19 @@
 
 #define CHUNK_SIZE (512 * 1024) /* parallel mode: input bytes per chunk */
 #define CHUNK_READ (64 * 1024)	/* least room offered to read(2) there */
-#define JOBS_AUTO_MAX 8		/* more workers than this outrun the reader */
-#define JOBS_MAX 64
 
-/* Capture lengths after a bad line, so the writer can replay its steps. */
+/*
+ * A step for the writer to replay between the captured bytes: a bad line
+ * for the reject file (MARK_BAD), or a good line for the in-order hook
+ * (MARK_HOOK: off, len, lineno, and the result at the same index).  out,
+ * err and rej are the capture lengths after the line.
+ */
+enum { MARK_BAD, MARK_HOOK };
 struct mark {
 	size_t out, err, rej;
+	int kind;
+	unsigned long lineno;
+	size_t off, len;
 };
 
 /*
@@ -53,8 +59,10 @@ struct chunk {
 	struct ev_outcap oc;
 	char *rej;		/* raw bad lines, newline-terminated */
 	size_t rejlen, rejcap;
-	struct mark *marks;	/* per bad line, when there is a reject file */
+	struct mark *marks;	/* per bad line, when there is a reject file,
+				 * and per good line, when there is a hook */
 	size_t nmarks, capmarks;
+	char *res;		/* result_size bytes per mark */
 	int bad;
 	int verdict;		/* GO_ON, STOP (EV_STOP) or FATAL */
 };
@@ -63,6 +71,7 @@ struct worker {
 	pthread_t t;
 	struct par *P;
 	void *wctx;
+	struct ev_err err;	/* the callback's */
 };
 
 struct par {
@@ -84,6 +93,7 @@ struct par {
 	int rwait;		/* the reader waits for half the ring */
 	int nidle;		/* workers waiting for a chunk */
 	int finished;		/* the reader is done: no more chunks */
+	struct ev_rd_to to;	/* the writer's: the reject file, L->bad */
 	int wdone;		/* the writer has stopped */
 	int wres;		/* GO_ON, or FATAL */
 	atomic_ulong cut;	/* nothing after this chunk is written */
@@ -166,9 +176,11 @@ acquire(struct par *P, const char *name, unsigned long lineno)
 	trim(&c->oc.out, &c->oc.outcap, 4 * CHUNK_SIZE);
 	trim(&c->oc.err, &c->oc.errcap, 4 * CHUNK_SIZE);
 	trim(&c->rej, &c->rejcap, 4 * CHUNK_SIZE);
-	if (c->capmarks > 4096) {
+	if (c->capmarks > 65536) {
 		free(c->marks);
+		free(c->res);
 		c->marks = NULL;
+		c->res = NULL;
 		c->capmarks = 0;
 	}
 	c->file = name;
@@ -243,8 +255,8 @@ chunk_diag(struct chunk *c, const struct ev_err *err)
  * GO_ON, the run is bad) or a fatal error (FATAL).  Returns the verdict,
  * or STOP when the writer has stopped.
  */
-int
-ev_par_note(struct par *P, struct ev_err *err, int verdict)
+static int
+note(struct par *P, struct ev_err *err, int verdict)
 {
 	struct chunk *c = acquire(P, NULL, 0);
 
@@ -316,13 +328,10 @@ rd_long(struct rd *d)
 	if (d->start > 0 && (r = rd_next(d)) != GO_ON)
 		return r;
 	c = d->c;
-	ev_err_clear(&err);
-	err.file = d->name;
-	err.line = ++d->lineno;
-	ev_err_set(&err, "line too long (more than %zu bytes)", L->max_line);
+	ev_rd_too_long(L, &err, d->name, ++d->lineno);
 	chunk_diag(c, &err);
 	c->bad = 1;
-	if (L->rej_fd >= 0)
+	if (L->rej != NULL)
 		c->skip = c->len;
 	else
 		c->len = 0;
@@ -350,7 +359,7 @@ rd_scan(struct rd *d)
 		if (d->scan < c->len)
 			nl = memchr(c->data + d->scan, '\n', c->len - d->scan);
 		if (nl == NULL) {
-			if (L->rej_fd < 0)
+			if (L->rej == NULL)
 				c->len = 0;
 			else if (c->cap - c->len < CHUNK_READ) {
 				c->skip = c->len;
@@ -380,182 +389,206 @@ rd_scan(struct rd *d)
 }
 
 /*
- * Wait until a read of fd would not block (data, end of file or error):
- * not at all when timeout is 0, or until a cut is made.  Returns 1 when fd
- * is readable, 0 when not (or a cut was made).
+ * The reader: cut op's input into chunks for the workers.  A pipe or
+ * terminal (streaming) has what was read so far dispatched, and standard
+ * output flushed once it is written, whenever the next read would block;
+ * the wait ends with a cut or a stop signal.  A byte order mark at the
+ * start is dropped.
  */
 static int
-readable(struct par *P, int fd, int timeout)
+read_fd(struct par *P, const struct operand *op)
 {
-	struct pollfd pfd[2];
-	int n;
-
-	pfd[0].fd = fd;
-	pfd[1].fd = P->wake[0];
-	pfd[0].events = pfd[1].events = POLLIN;
-	do {
-		pfd[0].revents = pfd[1].revents = 0;
-		n = poll(pfd, 2, timeout);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return 1;	/* let read(2) say what is wrong */
-	return pfd[1].revents == 0 && pfd[0].revents != 0;
-}
-
-/*
- * The reader: cut fd into chunks for the workers.  A pipe or terminal
- * (streaming) has what was read so far dispatched, and standard output
- * flushed once it is written, whenever the next read would block.
- */
-int
-ev_par_read_fd(struct par *P, int fd, const char *name, int streaming)
-{
+	struct ev_err err;
 	struct rd d;
 	ssize_t nr;
-	int r, e;
+	int r, e, bom = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.P = P;
-	d.name = name;
-	if ((d.c = acquire(P, name, 0)) == NULL)
+	d.name = op->name;
+	if ((d.c = acquire(P, d.name, 0)) == NULL)
 		return STOP;
 	for (;;) {
 		if ((r = rd_scan(&d)) != GO_ON)
 			return r;
-		if (streaming && !readable(P, fd, 0)) {
+		if (op->streaming && ev_rd_wait(op->fd, P->wake[0], 0) != GO_ON) {
 			if (!d.discarding && d.start > 0 &&
 			    (r = rd_next(&d)) != GO_ON)
 				return r;
 			request_flush(P);
-			/* Not in read(2): "tail -f | tool -q" must end. */
-			if (!readable(P, fd, -1))
+			/*
+			 * Not in read(2): "tail -f | tool -q" must end, and
+			 * so must a blocked read on a stop signal.
+			 */
+			r = ev_rd_wait(op->fd, P->wake[0], -1);
+			if (r == STOP)
 				return STOP;
+			if (r == STOPPED) {
+				nr = -1;
+				break;
+			}
 		}
 		if (halted(P))
 			return STOP;
 		if (chunk_room(d.c, d.c->len + CHUNK_READ) != 0)
 			return rd_oom(&d);
-		nr = ev_input_read_some(fd, d.c->data + d.c->len,
+		nr = ev_rd_read(op->fd, d.c->data + d.c->len,
 		    d.c->cap - d.c->len);
+		if (nr < 0 && ev_stop_signal() != 0) {
+			r = STOPPED;
+			break;
+		}
+		if (nr > 0)
+			d.c->len += (size_t)nr;
+		if (bom && (e = ev_rd_bom(d.c->data, d.c->len, nr == 0)) >= 0) {
+			bom = 0;
+			if (e > 0) {
+				d.c->len -= (size_t)e;
+				memmove(d.c->data, d.c->data + e, d.c->len);
+				d.scan = 0;
+			}
+		}
 		if (nr <= 0)
 			break;
-		d.c->len += (size_t)nr;
 	}
 	e = errno;
+	if (r == STOPPED) {
+		/* Lines complete so far are written; the partial one is not. */
+		if (!d.discarding)
+			d.c->len = d.start;
+		else
+			d.c->len = d.c->skip = 0;
+		dispatch(P, d.c);
+		return STOPPED;
+	}
 	/* What is left: a line being discarded, or the last line. */
 	if (d.discarding) {
-		if (P->L->rej_fd < 0)
+		if (P->L->rej == NULL)
 			d.c->len = 0;
 		d.c->skip = d.c->len;
-		d.c->rej_nl = nr == 0 && P->L->rej_fd >= 0;
+		d.c->rej_nl = nr == 0 && P->L->rej != NULL;
 	} else if (nr < 0)
 		d.c->len = d.start;
 	dispatch(P, d.c);
-	if (nr < 0)
-		return ev_input_file_error(P->L, name, e);
+	if (nr < 0) {
+		ev_rd_file_error(&err, d.name, e);
+		return note(P, &err, GO_ON);
+	}
 	return GO_ON;
 }
 
-/*
- * A bad line in a worker: report err and keep the raw line for the reject
- * file, with a mark for the writer.
- */
+/* Out of memory in a worker: the chunk ends the run there. */
 static int
-chunk_bad(struct par *P, struct chunk *c, const struct ev_err *err,
-    const char *p, size_t n)
+chunk_oom(struct par *P, struct chunk *c)
 {
-	struct mark *m;
-	size_t ncap;
-	char *q;
-
-	ev_diag(err);
-	c->bad = 1;
-	if (P->L->rej_fd < 0)
-		return GO_ON;
-	if (c->rejcap - c->rejlen <= n) {
-		ncap = c->rejcap != 0 ? c->rejcap : 4096;
-		while (ncap - c->rejlen <= n)
-			ncap *= 2;
-		if ((q = realloc(c->rej, ncap)) == NULL)
-			goto nomem;
-		c->rej = q;
-		c->rejcap = ncap;
-	}
-	if (c->nmarks == c->capmarks) {
-		ncap = c->capmarks != 0 ? c->capmarks * 2 : 64;
-		if ((m = realloc(c->marks, ncap * sizeof(*m))) == NULL)
-			goto nomem;
-		c->marks = m;
-		c->capmarks = ncap;
-	}
-	memcpy(c->rej + c->rejlen, p, n);
-	c->rej[c->rejlen + n] = '\n';
-	c->rejlen += n + 1;
-	m = &c->marks[c->nmarks++];
-	m->out = c->oc.outlen;
-	m->err = c->oc.errlen;
-	m->rej = c->rejlen;
-	return GO_ON;
-nomem:
 	ev_warnx("out of memory");
 	c->verdict = FATAL;
 	set_cut(P, c->seq);
 	return FATAL;
 }
 
-/* handle_line() for a worker: the same policy, into the chunk. */
+/* A worker's reject file: the raw bytes of a chunk's bad lines. */
 static int
-chunk_line(struct par *P, struct chunk *c, void *wctx, unsigned long lineno,
-    const char *p, size_t n)
+chunk_reject(void *arg, const char *p, size_t n)
+{
+	struct chunk *c = arg;
+	size_t ncap;
+	char *q;
+
+	if (c->rejcap - c->rejlen < n) {
+		ncap = c->rejcap != 0 ? c->rejcap : 4096;
+		while (ncap - c->rejlen < n)
+			ncap *= 2;
+		if ((q = realloc(c->rej, ncap)) == NULL) {
+			ev_warnx("out of memory");
+			return FATAL;
+		}
+		c->rej = q;
+		c->rejcap = ncap;
+	}
+	memcpy(c->rej + c->rejlen, p, n);
+	c->rejlen += n;
+	return GO_ON;
+}
+
+/* No reject file: nothing to keep. */
+static int
+no_reject(void *arg, const char *p, size_t n)
+{
+	return GO_ON;
+}
+
+/*
+ * Make room for one more mark and its result; the result is zeroed.
+ * Returns 0 or -1.
+ */
+static int
+mark_room(struct par *P, struct chunk *c)
+{
+	size_t rs = P->L->result_size, ncap;
+	struct mark *m;
+	char *q;
+
+	if (c->nmarks == c->capmarks) {
+		ncap = c->capmarks != 0 ? c->capmarks * 2 : 64;
+		if ((m = realloc(c->marks, ncap * sizeof(*m))) == NULL)
+			return -1;
+		c->marks = m;
+		if (rs > 0) {
+			if ((q = realloc(c->res, ncap * rs)) == NULL)
+				return -1;
+			c->res = q;
+		}
+		c->capmarks = ncap;
+	}
+	if (rs > 0)
+		memset(c->res + c->nmarks * rs, 0, rs);
+	return 0;
+}
+
+/* Line lineno of chunk c, p[0..n) as read, through the line policy. */
+static int
+chunk_line(struct par *P, struct chunk *c, struct worker *w,
+    unsigned long lineno, const char *p, size_t n)
 {
 	struct loop *L = P->L;
-	struct ev_line ln;
-	struct ev_err err;
-	size_t len = n;
+	struct ev_rd_to to;
+	size_t rej0 = c->rejlen;
+	struct mark *m;
+	void *result = NULL;
+	int r, next;
 
-	if (len > 0 && p[len - 1] == '\r')
-		len--;
-	if (len > L->max_line) {
-		ev_err_clear(&err);
-		err.file = c->file;
-		err.line = lineno;
-		ev_err_set(&err, "line too long (more than %zu bytes)",
-		    L->max_line);
-		return chunk_bad(P, c, &err, p, n);
+	to.rej = L->rej != NULL ? chunk_reject : no_reject;
+	to.arg = c;
+	to.bad = &c->bad;
+	if (L->order != NULL || L->rej != NULL) {
+		if (mark_room(P, c) != 0)
+			return chunk_oom(P, c);
+		if (L->order != NULL && L->result_size > 0)
+			result = c->res + c->nmarks * L->result_size;
 	}
-	if (len == 0 ||
-	    ((p[0] == ' ' || p[0] == '\t') && ev_input_blank(p, len)))
-		return GO_ON;
-	ln.file = c->file;
-	ln.lineno = lineno;
-	ln.buf = p;
-	ln.len = len;
-	ev_err_clear(&err);
-	switch (L->fn(wctx, &ln, &err)) {
-	case EV_NEXT:
-		return GO_ON;
-	case EV_BAD:
-		err.file = c->file;
-		err.line = lineno;
-		if (err.msg[0] == '\0')
-			ev_err_set(&err, "bad event");
-		return chunk_bad(P, c, &err, p, n);
-	case EV_STOP:
-		c->verdict = STOP;
-		set_cut(P, c->seq);
-		return STOP;
-	case EV_FAIL:
-	default:
-		ev_diag(&err);
-		c->verdict = FATAL;
-		set_cut(P, c->seq);
-		return FATAL;
+	r = ev_rd_line(L, w->wctx, c->file, lineno, p, n, result, &to, &w->err,
+	    &next);
+	if (c->rejlen > rej0 || (r == GO_ON && next && L->order != NULL)) {
+		m = &c->marks[c->nmarks++];
+		m->out = c->oc.outlen;
+		m->err = c->oc.errlen;
+		m->rej = c->rejlen;
+		m->kind = c->rejlen > rej0 ? MARK_BAD : MARK_HOOK;
+		m->lineno = lineno;
+		m->off = (size_t)(p - c->data);
+		m->len = n;
 	}
+	if (r != GO_ON) {
+		c->verdict = r;
+		set_cut(P, c->seq);
+	}
+	return r;
 }
 
 /* Run the lines of chunk c through the tool, capturing what they print. */
 static void
-chunk_run(struct par *P, struct chunk *c, void *wctx)
+chunk_run(struct par *P, struct chunk *c, struct worker *w)
 {
 	const char *p, *end, *nl;
 	unsigned long lineno = c->lineno;
@@ -569,7 +602,7 @@ chunk_run(struct par *P, struct chunk *c, void *wctx)
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (chunk_line(P, c, wctx, ++lineno, p, n) != GO_ON ||
+		if (chunk_line(P, c, w, ++lineno, p, n) != GO_ON ||
 		    nl == NULL)
 			break;
 		p = nl + 1;
@@ -613,7 +646,7 @@ worker_main(void *arg)
 		if (wake)
 			pthread_cond_signal(&P->cv_done);
 		if (c->seq <= atomic_load(&P->cut) && !ev_out_closed())
-			chunk_run(P, c, w->wctx);
+			chunk_run(P, c, w);
 		pthread_mutex_lock(&P->mu);
 		c->done = 1;
 		wake = c->seq == P->nemit;
@@ -648,20 +681,34 @@ emit(struct par *P, struct chunk *c)
 	size_t o = 0, e = c->err0, j = 0, i;
 	const struct mark *m;
 
+	int r;
+
 	emit_part(c, 0, 0, 0, c->err0);
-	if (L->rej_fd >= 0 &&
-	    ((c->skip > 0 && ev_input_reject(L, c->data, c->skip) != GO_ON) ||
-		(c->rej_nl && ev_input_reject(L, "\n", 1) != GO_ON)))
+	if (L->rej != NULL &&
+	    ((c->skip > 0 && ev_rd_reject(L, c->data, c->skip) != GO_ON) ||
+		(c->rej_nl && ev_rd_reject(L, "\n", 1) != GO_ON)))
 		return FATAL;
 	for (i = 0; i < c->nmarks; i++) {
 		m = &c->marks[i];
 		emit_part(c, o, m->out, e, m->err);
-		if (ev_input_reject(L, c->rej + j, m->rej - j - 1) != GO_ON ||
-		    ev_input_reject(L, "\n", 1) != GO_ON)
-			return FATAL;
 		o = m->out;
 		e = m->err;
-		j = m->rej;
+		if (m->kind == MARK_BAD) {
+			if (ev_rd_reject(L, c->rej + j, m->rej - j) != GO_ON)
+				return FATAL;
+			j = m->rej;
+			continue;
+		}
+		r = ev_rd_order(L, c->file, m->lineno, c->data + m->off,
+		    m->len, c->res != NULL ? c->res + i * L->result_size :
+		    NULL, &P->to);
+		if (r == GO_ON && ev_out_closed())
+			r = STOP;
+		if (r != GO_ON) {
+			if (c->bad)
+				L->bad = 1;
+			return r;
+		}
 	}
 	emit_part(c, o, c->oc.outlen, e, c->oc.errlen);
 	if (c->bad)
@@ -705,9 +752,15 @@ writer_main(void *arg)
 		else if (P->flush_req && P->nemit >= P->flush_at) {
 			P->flush_req = 0;
 			pthread_mutex_unlock(&P->mu);
+			/* The input ran dry: the hook's turn, then stdout's. */
+			r = ev_rd_order_idle(P->L);
 			ev_out_flush();
 			pthread_mutex_lock(&P->mu);
-			if (ev_out_closed()) {
+			if (r == GO_ON && ev_out_closed())
+				r = STOP;
+			if (r != GO_ON) {
+				if (r == FATAL)
+					P->wres = FATAL;
 				set_cut(P, P->nemit);
 				break;
 			}
@@ -754,38 +807,43 @@ par_free(struct par *P, const struct ev_input_opts *opts)
 		free(c->oc.err);
 		free(c->rej);
 		free(c->marks);
+		free(c->res);
 	}
 	free(P->slot);
 	free(P->w);
 }
 
-/* How many workers opts asks for: 1 means read serially. */
-int
-ev_par_jobs(const struct ev_input_opts *opts)
+/* The writer's reject file: at once, as serially. */
+static int
+to_reject(void *arg, const char *p, size_t n)
 {
-	cpu_set_t set;
-	long n;
-	int jobs;
+	return ev_rd_reject(arg, p, n);
+}
 
-	if (opts == NULL || opts->ctx_new == NULL)
-		return 1;
-	jobs = opts->jobs;
-	if (jobs == EV_JOBS_AUTO) {
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-		if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
-		    CPU_COUNT(&set) < n)
-			n = CPU_COUNT(&set);
-		jobs = n > JOBS_AUTO_MAX ? JOBS_AUTO_MAX : (int)n;
-	}
-	if (jobs < 2)
-		return 1;
-	return jobs > JOBS_MAX ? JOBS_MAX : jobs;
+/* Open and read one operand, reporting a bad one in input order. */
+static int
+read_operand(struct par *P, const char *arg)
+{
+	struct operand op;
+	struct ev_err err;
+	int r;
+
+	if (ev_stop_signal() != 0)
+		return STOPPED;
+	r = ev_rd_open(P->L, arg, &op, &err);
+	if (r == BAD_FILE)
+		return note(P, &err, GO_ON);
+	if (r != GO_ON)
+		return r;
+	r = read_fd(P, &op);
+	ev_rd_close(&op);
+	return r;
 }
 
 /*
- * Read the operands in parallel mode.  Returns GO_ON, STOP or FATAL like
- * ev_input_read_operand(), or NO_THREADS, having read nothing, when no worker
- * context or thread could be made.
+ * Read the operands in parallel mode.  Returns GO_ON, STOP, STOPPED (what
+ * was read is written) or FATAL, or NO_THREADS, having read nothing, when
+ * no worker context or thread could be made.
  */
 int
 ev_par_loop(struct loop *L, char *const *files, int nfiles,
@@ -796,6 +854,9 @@ ev_par_loop(struct loop *L, char *const *files, int nfiles,
 
 	memset(&P, 0, sizeof(P));
 	P.L = L;
+	P.to.rej = to_reject;
+	P.to.arg = L;
+	P.to.bad = &L->bad;
 	P.nslot = 2 * (size_t)jobs + 2;
 	atomic_init(&P.cut, ULONG_MAX);
 	P.slot = calloc(P.nslot, sizeof(*P.slot));
@@ -821,13 +882,14 @@ ev_par_loop(struct loop *L, char *const *files, int nfiles,
 		    pthread_create(&P.w[P.nwork].t, NULL, worker_main,
 			&P.w[P.nwork]) == 0)
 			P.nwork++;
-		L->par = &P;
 		for (i = 0; i < nfiles && r == GO_ON && !halted(&P) &&
 		     P.nwork > 0; i++)
-			r = ev_input_read_operand(L, files[i]);
-		L->par = NULL;
+			r = read_operand(&P, files[i]);
 		par_finish(&P);
-		r = P.nwork > 0 ? P.wres : NO_THREADS;
+		if (P.nwork == 0)
+			r = NO_THREADS;
+		else if (P.wres == FATAL || r != STOPPED)
+			r = P.wres;
 	} else
 		r = NO_THREADS;
 	pthread_cond_destroy(&P.cv_done);

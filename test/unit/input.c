@@ -1,6 +1,8 @@
 /*
  * Unit tests for lib/input/input.c: line splitting, blank lines, CRLF, the length
- * limit, the bad-line policy, the reject file, operands and stdin.
+ * limit, the bad-line policy, the reject file, operands and stdin, the byte
+ * order mark, files that may not be the reject file or the output, and the
+ * in-order hook when reading serially.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,9 +98,10 @@ slurp(const char *name, size_t *lenp)
 
 static char errtext[1 << 16];
 
-/* Run the loop with stderr captured into errtext. */
+/* Run the loop with callback fn, stderr captured into errtext. */
 static int
-run(char *const *files, int n, const struct ev_input_opts *o, struct seen *s)
+run_fn(char *const *files, int n, const struct ev_input_opts *o,
+    struct seen *s, ev_line_fn fn)
 {
 	int saved = dup(2), fd, r;
 
@@ -106,11 +109,18 @@ run(char *const *files, int n, const struct ev_input_opts *o, struct seen *s)
 	dup2(fd, 2);
 	close(fd);
 	memset(s, 0, offsetof(struct seen, stop_after));
-	r = ev_input_loop(files, n, o, collect, s);
+	r = ev_input_loop(files, n, o, fn, s);
 	dup2(saved, 2);
 	close(saved);
 	snprintf(errtext, sizeof(errtext), "%s", slurp("stderr.txt", NULL));
 	return r;
+}
+
+/* Run the loop with stderr captured into errtext. */
+static int
+run(char *const *files, int n, const struct ev_input_opts *o, struct seen *s)
+{
+	return run_fn(files, n, o, s, collect);
 }
 
 /* Run with stdin taken from the named file. */
@@ -210,10 +220,12 @@ test_bad(void)
 	o.reject_path = "a.ndjson";
 	put("a.ndjson", "bad\n");
 	r = run(f, 1, &o, &s);
-	ok(r == 1 && s.calls == 0, "bad: input that is the reject file "
-				   "is skipped");
+	ok(r == -1 && s.calls == 0, "bad: input that is the reject file "
+				    "is refused");
 	is_str(errtext, "test: a.ndjson: input file is also the reject file\n",
 	    "bad: input that is the reject file reported");
+	is_str(slurp("a.ndjson", NULL), "bad\n",
+	    "bad: input that is the reject file is not emptied");
 }
 
 static void
@@ -390,10 +402,210 @@ test_closed(void)
 }
 
 static void
+test_bom(void)
+{
+	struct seen s = {0};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	int r;
+
+	ev_out_init();	/* test_closed() left stdout closed */
+	put("a.ndjson", "\xef\xbb\xbf{\"a\":1}\n\xef\xbb\xbf{\"a\":2}\n");
+	put("b.ndjson", "\xef\xbb\xbf");
+	r = run(f, 2, NULL, &s);
+	is_str(s.log, "a.ndjson:1:{\"a\":1}|a.ndjson:2:\xef\xbb\xbf{\"a\":2}|",
+	    "bom: skipped at the start of a file only");
+	ok(r == 0 && s.calls == 2, "bom: a file of just the mark is empty");
+	put("a.ndjson", "\xef\xbb\n\xef\xbb\xbf" "bad\n");
+	put("b.ndjson", "\xef\xbb\xbf" "bad\n");
+	r = run(f, 2, NULL, &s);
+	is_str(s.log, "a.ndjson:1:\xef\xbb|a.ndjson:2:\xef\xbb\xbf" "bad|"
+	    "b.ndjson:1:bad|", "bom: a partial mark is data");
+	is_str(errtext, "test: b.ndjson:1:4: invalid JSON: unexpected 'b'\n",
+	    "bom: columns count from after the mark");
+	r = run_stdin("b.ndjson", NULL, 0, NULL, &s);
+	is_str(s.log, "<stdin>:1:bad|", "bom: skipped on stdin");
+}
+
+/* stdin from a pipe that delivers the mark one byte at a time. */
+static void
+test_bom_pipe(void)
+{
+	static const char *pieces[] = {"\xef", "\xbb", "\xbf", "ab\n"};
+	struct seen s = {0};
+	int p[2], saved, st;
+	size_t i;
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		exit(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+			if (write(p[1], pieces[i], strlen(pieces[i])) < 0)
+				_exit(1);
+			usleep(10000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	saved = dup(0);
+	dup2(p[0], 0);
+	close(p[0]);
+	run(NULL, 0, NULL, &s);
+	dup2(saved, 0);
+	close(saved);
+	waitpid(pid, &st, 0);
+	is_str(s.log, "<stdin>:1:ab|", "bom: a mark split across reads");
+}
+
+/* The reject file may not be an input, stdin, or a file the tool reads. */
+static void
+test_guard(void)
+{
+	struct seen s = {0};
+	struct ev_input_opts o = {0};
+	const char *pf[] = {"p.json"};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	char *fb[] = {"b.ndjson"};
+	int r, saved, fd;
+
+	put("a.ndjson", "1\n");
+	put("b.ndjson", "2\n");
+	put("p.json", "{}\n");
+	o.reject_path = "p.json";
+	o.read_files = pf;
+	o.nread_files = 1;
+	r = run(f, 2, &o, &s);
+	ok(r == -1 && s.calls == 0, "guard: a file the tool reads is refused");
+	is_str(errtext, "test: p.json: input file is also the reject file\n",
+	    "guard: read file reported");
+	is_str(slurp("p.json", NULL), "{}\n", "guard: read file not emptied");
+
+	o.read_files = NULL;
+	o.nread_files = 0;
+	o.reject_path = "a.ndjson";
+	r = run_stdin("a.ndjson", NULL, 0, &o, &s);
+	ok(r == -1 && s.calls == 0, "guard: stdin's file is refused");
+	is_str(errtext, "test: <stdin>: input file is also the reject file\n",
+	    "guard: stdin reported");
+	is_str(slurp("a.ndjson", NULL), "1\n", "guard: stdin not emptied");
+	r = run_stdin("a.ndjson", fb, 1, &o, &s);
+	ok(r == 0 && s.calls == 1, "guard: stdin not read is not checked");
+
+	/* An input that is standard output: skipped, as grep does. */
+	put("a.ndjson", "1\n");
+	fflush(stdout);
+	saved = dup(1);
+	fd = open("a.ndjson", O_WRONLY | O_APPEND);
+	dup2(fd, 1);
+	close(fd);
+	ev_out_init();
+	r = run(f, 2, NULL, &s);
+	ev_out_flush();
+	dup2(saved, 1);
+	close(saved);
+	ev_out_init();
+	ok(r == 1 && strcmp(s.log, "b.ndjson:1:2|") == 0,
+	    "guard: input that is stdout skipped, the rest read");
+	is_str(errtext, "test: a.ndjson: input file is also the output\n",
+	    "guard: input that is stdout reported");
+	put("a.ndjson", "1\n");
+	saved = dup(1);
+	fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	ev_out_init();
+	r = run(f, 2, NULL, &s);
+	dup2(saved, 1);
+	close(saved);
+	ev_out_init();
+	ok(r == 0 && s.calls == 2, "guard: stdout on /dev/null is no input");
+}
+
+/* The in-order hook, serially: after the callback, with its result. */
+static enum ev_verdict
+result_cb(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	unsigned char *res = ln->result;
+	struct seen *s = ctx;
+
+	if (res == NULL || res[0] != 0 || res[7] != 0)
+		s->out = -1;	/* no result, or not zeroed */
+	else
+		res[0] = (unsigned char)ln->len;
+	return collect(ctx, ln, err);
+}
+
+static enum ev_verdict
+hook_cb(void *octx, const struct ev_line *ln, struct ev_err *err)
+{
+	const unsigned char *res;
+	struct seen *s = octx;
+	int n;
+
+	if (ln == NULL) {	/* the input ran dry or ended */
+		n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "IDLE|");
+		if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
+			s->len += (size_t)n;
+		return EV_NEXT;
+	}
+	res = ln->result;
+	n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "H%lu:%u|",
+	    ln->lineno, res[0]);
+	if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
+		s->len += (size_t)n;
+	if (ln->len >= 4 && memcmp(ln->buf, "hbad", 4) == 0) {
+		err->col = 2;
+		ev_err_set(err, "hook says no");
+		return EV_BAD;
+	}
+	if (ln->len >= 5 && memcmp(ln->buf, "hstop", 5) == 0)
+		return EV_STOP;
+	if (ln->len >= 5 && memcmp(ln->buf, "hfail", 5) == 0) {
+		ev_err_set(err, "hook failed");
+		return EV_FAIL;
+	}
+	return EV_NEXT;
+}
+
+static void
+test_hook(void)
+{
+	struct seen s = {0};
+	struct ev_input_opts o = {0};
+	char *f[] = {"a.ndjson"};
+	int r;
+
+	o.order = hook_cb;
+	o.order_ctx = &s;
+	o.result_size = 8;
+	o.reject_path = "rej.ndjson";
+	put("a.ndjson", "ab\nbad\n\nhbad\r\nabc\nhstop\nnot read\n");
+	memset(&s, 0, sizeof(s));
+	r = run_fn(f, 1, &o, &s, result_cb);
+	is_int(r, 1, "hook: a bad line from the hook makes the run bad");
+	is_str(s.log, "a.ndjson:1:ab|H1:2|a.ndjson:2:bad|a.ndjson:4:hbad|H4:4|"
+	    "a.ndjson:5:abc|H5:3|a.ndjson:6:hstop|H6:5|IDLE|",
+	    "hook: after the callback, not after a bad line, with the result; "
+	    "EV_STOP stops; called without a line at the end");
+	ok(s.out == 0, "hook: the callback gets a zeroed result");
+	is_str(slurp("rej.ndjson", NULL), "bad\nhbad\r\n",
+	    "hook: EV_BAD rejects the line raw");
+	put("a.ndjson", "x\nhfail\ny\n");
+	memset(&s, 0, sizeof(s));
+	r = run(f, 1, &o, &s);
+	is_int(r, -1, "hook: EV_FAIL is fatal");
+	ok(strstr(s.log, "IDLE") == NULL, "hook: no end call after EV_FAIL");
+	is_str(errtext, "test: hook failed\n", "hook: EV_FAIL reported");
+}
+
+static void
 cleanup(void)
 {
 	const char *names[] = {
-	    "a.ndjson", "b.ndjson", "rej.ndjson", "stderr.txt"};
+	    "a.ndjson", "b.ndjson", "rej.ndjson", "stderr.txt", "p.json"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -416,6 +628,10 @@ main(void)
 	test_pipe();
 	test_stop();
 	test_closed();
+	test_bom();
+	test_bom_pipe();
+	test_guard();
+	test_hook();
 	cleanup();
 	return tap_done();
 }

@@ -1,11 +1,15 @@
 /*
  * Unit tests for lib/base/out.c: buffered checked stdout, the closed-pipe rule
- * and the write error message.  TAP goes to the real stdout, so every test
+ * and the write error message; output sinks on files and descriptors; the
+ * class and errno of errors (err.c); ev_init() on closed standard
+ * descriptors (init.c).  TAP goes to the real stdout, so every test
  * redirects fd 1 only around the calls under test.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evkit.h"
@@ -141,6 +145,182 @@ test_badfd(void)
 	    "badfd: message");
 }
 
+/* The contents of a small file, in buf. */
+static const char *
+contents(const char *name, char *buf, size_t size)
+{
+	int fd = open(name, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static void
+test_sink(void)
+{
+	char tmpl[] = "/tmp/evkit-sink-XXXXXX", buf[4096], *big;
+	struct ev_sink *s;
+	struct ev_err err;
+	size_t i, n = 100 * 1024;
+	int fd, r;
+
+	fd = mkstemp(tmpl);
+	if (fd < 0 || write(fd, "old contents\n", 13) != 13)
+		exit(1);
+	close(fd);
+	s = ev_sink_open(tmpl, EV_SINK_APPEND, &err);
+	ok(s != NULL, "sink: opens for appending");
+	ev_sink_str(s, "one ");
+	ev_sink_line(s, "two", 3);
+	ev_sink_printf(s, "%d-%s\n", 3, "three");
+	is_str(contents(tmpl, buf, sizeof(buf)), "old contents\n",
+	    "sink: buffered until flushed");
+	is_int(ev_sink_flush(s), 0, "sink: flush succeeds");
+	is_str(contents(tmpl, buf, sizeof(buf)),
+	    "old contents\none two\n3-three\n", "sink: appended in order");
+	is_int(ev_sink_close(s, &err), 0, "sink: close succeeds");
+
+	s = ev_sink_open(tmpl, EV_SINK_TRUNC, &err);
+	big = malloc(n);
+	for (i = 0; i < n; i++)
+		big[i] = 'a' + i % 26;
+	ev_sink_write(s, "x", 1);
+	ev_sink_write(s, big, n);
+	ev_sink_printf(s, "%.*s", 70000, big);
+	r = ev_sink_close(s, &err);
+	fd = open(tmpl, O_RDONLY);
+	i = (size_t)lseek(fd, 0, SEEK_END);
+	close(fd);
+	ok(r == 0 && i == 1 + n + 70000,
+	    "sink: truncated, big writes and printf pass the buffer (%zu)", i);
+	free(big);
+
+	/* Opened without truncating: what ev_input_loop() checks first. */
+	s = ev_sink_open(tmpl, 0, &err);
+	ok(s != NULL && S_ISREG(ev_sink_stat(s)->st_mode) &&
+		ev_sink_stat(s)->st_size == (off_t)(1 + n + 70000),
+	    "sink: flags 0 keep the contents, stat says what it is");
+	r = ev_sink_truncate(s, &err);
+	fd = open(tmpl, O_RDONLY);
+	ok(r == 0 && lseek(fd, 0, SEEK_END) == 0,
+	    "sink: ev_sink_truncate empties it");
+	close(fd);
+	ev_sink_close(s, &err);
+	unlink(tmpl);
+
+	ev_err_clear(&err);
+	s = ev_sink_open("nosuchdir/out.ndjson", EV_SINK_TRUNC, &err);
+	ok(s == NULL, "sink: unopenable path fails");
+	ok(err.file != NULL && strcmp(err.file, "nosuchdir/out.ndjson") == 0,
+	    "sink: the path is the error's file");
+	is_str(err.msg, "No such file or directory", "sink: open message");
+	ok(err.errnum == ENOENT && err.cls == EV_ERR_PERMANENT,
+	    "sink: open errno and class");
+
+	s = ev_sink_open("/dev/full", EV_SINK_TRUNC, &err);
+	ev_sink_line(s, "x", 1);
+	ok(ev_sink_flush(s) == -1 && ev_sink_closed(s) &&
+		ev_sink_errno(s) == ENOSPC,
+	    "sink: write error remembered, output dropped");
+	ev_err_clear(&err);
+	r = ev_sink_close(s, &err);
+	is_int(r, -1, "sink: close reports the write error");
+	is_str(err.msg, "write error on '/dev/full': No space left on device",
+	    "sink: write error names the sink");
+	ok(err.errnum == ENOSPC && err.cls == EV_ERR_PERMANENT,
+	    "sink: write error errno and class (ENOSPC is permanent)");
+}
+
+/* A sink on a pipe nobody reads: dropped quietly, fd closed only if own. */
+static void
+test_sink_pipe(void)
+{
+	struct ev_sink *s;
+	struct ev_err err;
+	int p[2], r;
+
+	if (pipe(p) != 0)
+		exit(1);
+	close(p[0]);
+	s = ev_sink_fdopen(p[1], "<pipe>", 0, &err);
+	is_str(ev_sink_name(s), "<pipe>", "sink pipe: named");
+	ev_sink_line(s, "x", 1);
+	ev_sink_flush(s);
+	ok(ev_sink_closed(s) && ev_sink_errno(s) == 0,
+	    "sink pipe: EPIPE closes it quietly");
+	ev_err_clear(&err);
+	r = ev_sink_close(s, &err);
+	ok(r == 0 && err.msg[0] == '\0', "sink pipe: not an error");
+	ok(fcntl(p[1], F_GETFD) != -1, "sink pipe: fd not owned, left open");
+	close(p[1]);
+}
+
+static void
+test_err(void)
+{
+	struct ev_err err;
+
+	memset(&err, 0x55, sizeof(err));
+	ev_err_clear(&err);
+	ok(err.errnum == 0 && err.cls == EV_ERR_PERMANENT,
+	    "err: cleared is permanent, errno 0");
+	ev_err_errno(&err, EBUSY);
+	ok(err.errnum == EBUSY && err.cls == EV_ERR_RETRYABLE,
+	    "err: EBUSY (locked) is retryable");
+	ev_err_setclass(&err, EV_ERR_PERMANENT);
+	ok(err.errnum == EBUSY && err.cls == EV_ERR_PERMANENT,
+	    "err: the class can be overridden");
+	ok(ev_errno_class(EAGAIN) == EV_ERR_RETRYABLE &&
+		ev_errno_class(EINTR) == EV_ERR_RETRYABLE &&
+		ev_errno_class(ETIMEDOUT) == EV_ERR_RETRYABLE,
+	    "err: EAGAIN, EINTR, ETIMEDOUT are retryable");
+	ok(ev_errno_class(ENOSPC) == EV_ERR_PERMANENT &&
+		ev_errno_class(EIO) == EV_ERR_PERMANENT &&
+		ev_errno_class(ENOENT) == EV_ERR_PERMANENT &&
+		ev_errno_class(0) == EV_ERR_PERMANENT,
+	    "err: ENOSPC, EIO, ENOENT are permanent");
+}
+
+/*
+ * ev_init() with fds 0-2 closed, in a child: each gets /dev/null, reading
+ * fd 0 gives end of file, writing fd 1 or 2 fails with EBADF.
+ */
+static void
+test_init(void)
+{
+	char c;
+	int st;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(0);
+		close(1);
+		close(2);
+		if (ev_init("/bin/evtest") != 0)
+			_exit(1);
+		if (read(0, &c, 1) != 0)
+			_exit(2);
+		if (write(1, "x", 1) != -1 || errno != EBADF)
+			_exit(3);
+		if (write(2, "x", 1) != -1 || errno != EBADF)
+			_exit(4);
+		if (open("/dev/null", O_RDONLY) <= 2)
+			_exit(5);
+		if (strcmp(ev_progname(), "evtest") != 0)
+			_exit(6);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "init: closed fds 0-2 become /dev/null, read-only (status %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 int
 main(void)
 {
@@ -150,5 +330,9 @@ main(void)
 	test_epipe();
 	test_full();
 	test_badfd();
+	test_sink();
+	test_sink_pipe();
+	test_err();
+	test_init();
 	return tap_done();
 }

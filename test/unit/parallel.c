@@ -4,11 +4,12 @@
  * and result as a serial run.  Inputs: empty, one line, many chunks, lines
  * too long in the middle and at the end, CRLF, no final newline, several
  * files, missing files, EV_BAD/EV_STOP/EV_FAIL, a failing reject file, a
- * pipe, a closed stdout.
+ * pipe, a closed stdout; and the same with an in-order hook (a dedupe).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,88 @@ hash(const char *p, size_t n)
 }
 
 /*
+ * The in-order hook under test, a dedupe that batches its output like
+ * evstore: the callback leaves each line's hash in its result; the hook
+ * keeps a set of them, holds a line the first time, drops a repeat, calls
+ * some lines bad, stops or fails on HSTOP and HFAIL; it writes what it
+ * holds every 50 lines and when called without a line (the input ran dry
+ * or ended).  It also checks that it runs on one thread and gets back what
+ * the callback left.
+ */
+struct hres {
+	uint32_t h;
+	uint32_t tag;
+};
+
+struct hstate {
+	unsigned char seen[1 << 16];
+	unsigned long calls;
+	unsigned long mismatches;	/* results not as the callback left them */
+	unsigned long dirty;		/* results not zeroed for the callback */
+	int threads;			/* calls on another thread than the first */
+	pthread_t thr;
+	char pend[1 << 16];		/* held output */
+	size_t plen;
+	int pn;				/* lines held */
+	unsigned long idles;		/* calls without a line */
+};
+
+static int hook_on;
+static struct hstate hs;
+
+static enum ev_verdict
+hook(void *octx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct hstate *s = octx;
+	const struct hres *r;
+	uint32_t h;
+	int n;
+
+	if (ln == NULL || s->pn == 50 || s->plen > sizeof(s->pend) / 2) {
+		ev_out_write(s->pend, s->plen);
+		s->plen = 0;
+		s->pn = 0;
+		if (ln == NULL) {
+			s->idles++;
+			return EV_NEXT;
+		}
+	}
+	r = ln->result;
+	h = hash(ln->buf, ln->len);
+	if (s->calls++ == 0)
+		s->thr = pthread_self();
+	else if (!pthread_equal(s->thr, pthread_self()))
+		s->threads++;
+	if (r == NULL || r->h != h || r->tag != 0xfeed)
+		s->mismatches++;
+	if (ln->len >= 5 && memcmp(ln->buf, "HSTOP", 5) == 0) {
+		ev_out_printf("%s:%lu:hook stop\n", ln->file, ln->lineno);
+		return EV_STOP;
+	}
+	if (ln->len >= 5 && memcmp(ln->buf, "HFAIL", 5) == 0) {
+		ev_err_set(err, "hook failed at line %lu", ln->lineno);
+		return EV_FAIL;
+	}
+	if (h % 13 == 0) {
+		err->col = 2;
+		ev_err_set(err, "hook: bad %u", h % 50);
+		return EV_BAD;
+	}
+	if (s->seen[h & 0xffff])
+		return EV_NEXT;
+	s->seen[h & 0xffff] = 1;
+	n = snprintf(s->pend + s->plen, sizeof(s->pend) - s->plen,
+	    "H %s:%lu %.*s\n", ln->file, ln->lineno, (int)ln->len, ln->buf);
+	if (n > 0 && (size_t)n < sizeof(s->pend) - s->plen) {
+		s->plen += (size_t)n;
+		s->pn++;
+	}
+	if (h % 17 == 0)
+		ev_warnx("hook note %lu", ln->lineno);
+	return EV_NEXT;
+}
+
+/*
  * The tool under test, decided by each line's content: echo it with a
  * FILE:LINE: prefix, call it bad, warn about it, stop or fail on it.
  */
@@ -56,6 +139,14 @@ cb(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	c->calls++;
 	if (c->parent == NULL)
 		c->saw_parent = 1;
+	if (ln->result != NULL) {
+		struct hres *r = ln->result;
+
+		if (r->h != 0 || r->tag != 0)
+			hs.dirty++;	/* a data race if it ever counts */
+		r->h = h;
+		r->tag = 0xfeed;
+	}
 	if (spin > 0) {
 		volatile unsigned long x = h, i;
 
@@ -158,6 +249,8 @@ slurp(const char *name, size_t *lenp)
 struct run {
 	int r, closed;
 	unsigned long calls;
+	unsigned long hcalls, hbad;	/* hook calls, and wrong ones */
+	unsigned long hidles;		/* hook calls without a line */
 	char *out, *err, *rej;
 	size_t outlen, errlen, rejlen;
 	struct cfg cfg;
@@ -190,6 +283,12 @@ run(struct run *R, char *const *files, int n, size_t max_line,
 	o.jobs = jobs;
 	o.ctx_new = cfg_new;
 	o.ctx_free = cfg_free;
+	if (hook_on) {
+		memset(&hs, 0, sizeof(hs));
+		o.order = hook;
+		o.order_ctx = &hs;
+		o.result_size = sizeof(struct hres);
+	}
 	fflush(stdout);
 	s1 = dup(1);
 	s2 = dup(2);
@@ -218,6 +317,9 @@ run(struct run *R, char *const *files, int n, size_t max_line,
 		close(s0);
 	}
 	R->calls = R->cfg.calls;
+	R->hcalls = hs.calls;
+	R->hidles = hs.idles;
+	R->hbad = hs.mismatches + hs.dirty + (unsigned long)hs.threads;
 	R->out = slurp("stdout.txt", &R->outlen);
 	R->err = slurp("stderr.txt", &R->errlen);
 	R->rej = slurp(rej != NULL && strcmp(rej, "/dev/full") != 0 ?
@@ -265,6 +367,13 @@ check(const char *name, char *const *files, int n, size_t max_line,
 		    "%s: -j%d stderr", name, jobs[i]);
 		ok(same("reject", S.rej, S.rejlen, P.rej, P.rejlen),
 		    "%s: -j%d reject file", name, jobs[i]);
+		if (hook_on)
+			ok(P.hbad == 0 && S.hbad == 0 &&
+				(!full || P.hcalls == S.hcalls) &&
+				P.hidles == S.hidles,
+			    "%s: -j%d hook on one thread, in order, with the "
+			    "callback's results (%lu calls, %lu wrong)",
+			    name, jobs[i], P.hcalls, P.hbad);
 		if (full)
 			ok(P.calls == S.calls && !P.cfg.saw_parent &&
 				P.cfg.nctx == (unsigned long)jobs[i],
@@ -367,6 +476,10 @@ test_small(void)
 	put("a.ndjson", "x\n1234567\r");
 	check("too long at the end with a CR", f, 1, 5, "rej.ndjson", NULL, 1,
 	    1);
+	put("a.ndjson", "\xef\xbb\xbf{\"a\":24}\n\xef\xbb\xbf{\"b\":1}\n");
+	check("a byte order mark", f, 1, 0, "rej.ndjson", NULL, 1, 1);
+	put("a.ndjson", "\xef\xbb\xbf");
+	check("a byte order mark alone", f, 1, 0, "rej.ndjson", NULL, 1, 0);
 }
 
 static void
@@ -458,8 +571,9 @@ test_files(void)
 	put("c.ndjson", "{\"c\":1}\n");
 	check("several files, stdin, missing ones", f, 6, 0, "rej.ndjson",
 	    "c.ndjson", 1, 1);
+	/* Refused before anything is read or emptied. */
 	check("the reject file as an input", self, 3, 0, "rej.ndjson", NULL,
-	    1, 1);
+	    0, -1);
 	free(g.p);
 }
 
@@ -614,6 +728,94 @@ test_pipe(void)
 }
 
 /*
+ * The hook on a pipe, fed one line at a time by a child that waits for the
+ * hook's output of each line before it writes the next: the hook holds
+ * its output until it is called without a line, which must happen when
+ * the input runs dry, serially and in parallel.
+ */
+static void
+test_pipe_hook(int jobs)
+{
+	struct ev_input_opts o;
+	struct pollfd pfd;
+	struct ev_err err;
+	struct cfg cfg;
+	char buf[256], acc[4096], want[300];
+	size_t i, alen;
+	unsigned k;
+	int in[2], out[2], s0, s1, st, r;
+	ssize_t n;
+	pid_t pid;
+
+	memset(&o, 0, sizeof(o));
+	o.jobs = jobs;
+	o.ctx_new = cfg_new;
+	o.ctx_free = cfg_free;
+	o.order = hook;
+	o.order_ctx = &hs;
+	o.result_size = sizeof(struct hres);
+	memset(&hs, 0, sizeof(hs));
+	memset(&cfg, 0, sizeof(cfg));
+	if (pipe(in) != 0 || pipe(out) != 0)
+		exit(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(in[0]);
+		close(out[1]);
+		st = 0;
+		alen = 0;
+		for (i = 0, k = 0; i < 4; i++, k++) {
+			/* A line the hook keeps (not one it calls bad). */
+			do
+				snprintf(buf, sizeof(buf), "ECHO %u\n", k);
+			while (hash(buf, strlen(buf) - 1) % 13 == 0 && ++k);
+			snprintf(want, sizeof(want), "H <stdin>:%zu %s", i + 1,
+			    buf);
+			if (write(in[1], buf, strlen(buf)) < 0)
+				_exit(3);
+			pfd.fd = out[0];
+			pfd.events = POLLIN;
+			acc[alen] = '\0';
+			while (strstr(acc, want) == NULL) {
+				if (poll(&pfd, 1, 5000) != 1 ||
+				    (n = read(out[0], acc + alen,
+					sizeof(acc) - 1 - alen)) <= 0) {
+					st = 1;
+					break;
+				}
+				alen += (size_t)n;
+				acc[alen] = '\0';
+			}
+		}
+		close(in[1]);
+		while (read(out[0], buf, sizeof(buf)) > 0)
+			;
+		_exit(st);
+	}
+	close(in[1]);
+	close(out[0]);
+	s0 = dup(0);
+	s1 = dup(1);
+	dup2(in[0], 0);
+	dup2(out[1], 1);
+	close(in[0]);
+	close(out[1]);
+	ev_out_init();
+	r = ev_input_loop(NULL, 0, &o, cb, &cfg);
+	ev_out_close(&err);
+	dup2(s0, 0);
+	dup2(s1, 1);
+	close(s0);
+	close(s1);
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && r == 0 && hs.idles >= 4,
+	    "pipe -j%d: the hook is called without a line when the input "
+	    "runs dry (status %d, result %d, %lu calls)", jobs, st, r,
+	    hs.idles);
+}
+
+/*
  * EV_STOP on a pipe that stays open ("tail -f | tool -q"): the loop must
  * end at once, not wait in read(2) for more input.
  */
@@ -735,6 +937,122 @@ test_closed(void)
 	    pcalls, lines, scalls);
 }
 
+/*
+ * The in-order hook: everything again with a dedupe hook, on input with
+ * many repeats; then the hook's own EV_STOP and EV_FAIL.
+ */
+static void
+test_hook(void)
+{
+	struct gen g = {0};
+	char *f[] = {"a.ndjson", "b.ndjson"};
+	char line[64];
+	int i;
+
+	hook_on = 1;
+	for (i = 0; i < 100000; i++) {
+		snprintf(line, sizeof(line), "{\"k\":%u}\n", rnd(3000));
+		gen_add(&g, line, strlen(line));
+		if (rnd(50) == 0)
+			gen_lines(&g, 200, 300, 0);
+	}
+	put_file("a.ndjson", g.p, g.len);
+	put("b.ndjson", "{\"k\":1}\n\n{\"k\":2}\r\n{\"k\":1}");
+	check("hook: dedupe, 2 files", f, 2, 0, "rej.ndjson", NULL, 1, 1);
+	check("hook: dedupe, no reject file", f, 2, 0, NULL, NULL, 1, 1);
+	check("hook: dedupe from stdin", NULL, 0, 0, "rej.ndjson", "a.ndjson",
+	    1, 1);
+	spin = 2000;
+	check("hook: slow workers", f, 2, 0, "rej.ndjson", NULL, 1, 1);
+	spin = 0;
+	check("hook: lines over a 12-byte limit", f, 2, 12, "rej.ndjson", NULL,
+	    1, 1);
+	free(g.p);
+
+	memset(&g, 0, sizeof(g));
+	gen_lines(&g, 1 << 20, 300, 0);
+	gen_add(&g, "HSTOP\n", 6);
+	gen_lines(&g, 1 << 20, 300, 0);
+	put_file("a.ndjson", g.p, g.len);
+	check("hook: EV_STOP from the hook", f, 2, 0, "rej.ndjson", NULL, 0,
+	    1);
+	g.p[g.len / 4] = '\n';
+	memcpy(g.p + g.len / 4 + 1, "HFAIL", 5);
+	put_file("a.ndjson", g.p, g.len);
+	check("hook: EV_FAIL from the hook", f, 2, 0, "rej.ndjson", NULL, 0,
+	    -1);
+	free(g.p);
+	put("a.ndjson", "STOP\nHSTOP\n");
+	check("hook: not called for a line the callback stopped at", f, 1, 0,
+	    "rej.ndjson", NULL, 0, 0);
+	hook_on = 0;
+}
+
+/*
+ * A stop signal while the loop waits for input on a pipe that stays open:
+ * in a child with the handler installed (it is once per process), fed one
+ * line; once that line's output is out, SIGTERM.  The loop must return
+ * EV_INPUT_STOPPED with the output written.
+ */
+static void
+test_signal(int jobs)
+{
+	struct ev_input_opts o;
+	struct pollfd pfd;
+	struct ev_err err;
+	struct cfg cfg;
+	char buf[64];
+	int in[2], out[2], st, r;
+	ssize_t n;
+	pid_t pid;
+
+	memset(&o, 0, sizeof(o));
+	o.jobs = jobs;
+	o.ctx_new = cfg_new;
+	o.ctx_free = cfg_free;
+	memset(&cfg, 0, sizeof(cfg));
+	if (pipe(in) != 0 || pipe(out) != 0)
+		exit(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(in[1]);
+		close(out[0]);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(out[1]);
+		alarm(60);	/* a read that does not end fails the test */
+		ev_out_init();
+		if (ev_stop_install(&err) != 0)
+			_exit(10);
+		r = ev_input_loop(NULL, 0, &o, cb, &cfg);
+		if (ev_out_close(&err) != 0)
+			_exit(11);
+		_exit(r == EV_INPUT_STOPPED && ev_stop_signal() == SIGTERM ?
+		    0 : 12);
+	}
+	close(in[0]);
+	close(out[1]);
+	n = write(in[1], "ECHO 1\nECHO 2\n", 14);
+	pfd.fd = out[0];
+	pfd.events = POLLIN;
+	st = 0;
+	n = 0;
+	while (n < 14 && poll(&pfd, 1, 10000) == 1 &&
+	    (r = (int)read(out[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	buf[n] = '\0';
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	close(in[1]);
+	close(out[0]);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+		strcmp(buf, "ECHO 1\nECHO 2\n") == 0,
+	    "signal -j%d: SIGTERM ends a blocked read, EV_INPUT_STOPPED "
+	    "(status %d)", jobs, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 static void
 cleanup(void)
 {
@@ -765,6 +1083,11 @@ main(void)
 	test_pipe();
 	test_pipe_stop();
 	test_closed();
+	test_hook();
+	test_pipe_hook(0);
+	test_pipe_hook(2);
+	test_signal(0);
+	test_signal(2);
 	cleanup();
 	return tap_done();
 }
