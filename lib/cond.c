@@ -135,7 +135,13 @@ ev_ip_parse(const char *s, size_t n, uint8_t out[16])
 			return 0;
 	}
 	if (dots == 3 && colons == 0) {
-		/* [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+, octets read as decimal */
+		/*
+		 * [0-9]+\.[0-9]+\.[0-9]+\.[0-9]+, octets read as decimal;
+		 * Java takes no literal longer than 15 characters (it would
+		 * look the name up in the DNS instead)
+		 */
+		if (n > 15)
+			return -1;
 		for (i = 0; i <= n; i++) {
 			if (i == n || s[i] == '.') {
 				if (run == 0)
@@ -207,18 +213,60 @@ ev_wildcard_match(const char *pat, size_t np, const char *s, size_t n)
 }
 
 static int
+nibble(const uint8_t *b, int i)
+{
+	return i & 1 ? b[i / 2] & 15 : b[i / 2] >> 4;
+}
+
+/*
+ * Is the string v an address in the block of c?  event-ruler compares
+ * hexadecimal digits (8 for IPv4, 32 for IPv6) in its byte machine, where
+ * a range is a path along the bottom and top digits with a match on every
+ * digit that leaves the path strictly inside the range; the match fires on
+ * that digit, whatever follows, and the value's own length is never
+ * checked.  So the block 10.0.0.0/8 holds the IPv6 address a00:1:: (its
+ * first 8 digits are in range), and ::/0 holds 1.2.3.4 but not 0.0.0.0 (8
+ * zeros never leave the bottom path before the value ends).
+ */
+static int
 in_ip_range(const struct ev_cond *c, const struct ev_val *v)
 {
 	uint8_t ip[16];
-	int fam, nb;
+	const uint8_t *edge;
+	int fam, m, n, k, j, d, e, up;
 
 	if (v->type != EV_J_STRING)
 		return 0;
 	fam = ev_ip_parse(v->s, v->n, ip);
-	if (fam <= 0 || fam != c->family)
+	if (fam <= 0)
 		return 0;
-	nb = fam == 4 ? 4 : 16;
-	return memcmp(ip, c->ip_lo, nb) >= 0 && memcmp(ip, c->ip_hi, nb) <= 0;
+	m = fam == 4 ? 8 : 32;
+	n = c->family == 4 ? 8 : 32;
+	for (k = 0; k < n && nibble(c->ip_lo, k) == nibble(c->ip_hi, k); k++)
+		if (k >= m || nibble(ip, k) != nibble(c->ip_lo, k))
+			return 0;
+	if (k == n)
+		return 1;
+	if (k >= m)
+		return 0;
+	d = nibble(ip, k);
+	if (d > nibble(c->ip_lo, k) && d < nibble(c->ip_hi, k))
+		return 1;
+	if (d == nibble(c->ip_lo, k))
+		edge = c->ip_lo, up = 1;
+	else if (d == nibble(c->ip_hi, k))
+		edge = c->ip_hi, up = 0;
+	else
+		return 0;
+	for (j = k + 1; j < n; j++) {
+		if (j >= m)
+			return 0;
+		d = nibble(ip, j);
+		e = nibble(edge, j);
+		if (d != e)
+			return up ? d > e : d < e;
+	}
+	return 1;
 }
 
 static int

@@ -200,15 +200,17 @@ ip_range(int fam, const uint8_t ip[16], int bits, uint8_t lo[16],
 
 /*
  * Parse "a.b.c.d/n" or "x:y::z/n" into cd, with event-ruler's checks in
- * its order (CIDR.cidr): the range runs from the address as written to the
- * address with all host bits set.  Returns 0 or -1 (err set).
+ * its order (CIDR.cidr): the range runs from the address with all host
+ * bits clear to the address with all host bits set, so "10.1.2.3/8" is
+ * 10.0.0.0 to 10.255.255.255 (event-ruler since #89, May 2023).  /32 and
+ * /128 stay errors.  Returns 0 or -1 (err set).
  */
 static int
 parse_cidr(struct compiler *c, int node, const char *field, const char *s,
     size_t n, struct ev_cond *cd)
 {
 	const char *slash = memchr(s, '/', n), *m, *end = s + n;
-	uint8_t ip[16], zero[16];
+	uint8_t ip[16];
 	long long bits = 0;
 	int fam, neg = 0, digits = 0;
 
@@ -243,8 +245,7 @@ parse_cidr(struct compiler *c, int node, const char *field, const char *s,
 		return fail(c, node, field, "IPv6 mask bits must be < 128");
 	cd->op = EV_OP_CIDR;
 	cd->family = fam;
-	ip_range(fam, ip, (int)bits, zero, cd->ip_hi);
-	memcpy(cd->ip_lo, ip, sizeof(cd->ip_lo));
+	ip_range(fam, ip, (int)bits, cd->ip_lo, cd->ip_hi);
 	return 0;
 }
 

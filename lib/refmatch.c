@@ -39,8 +39,8 @@
  *    per-character toLowerCase/toUpperCase do for everything but the
  *    few characters whose case mapping is longer than one character);
  *  - numeric matches numbers only; cidr matches strings holding an address
- *    of the same family from the given address (not masked) up to the
- *    address with all host bits set;
+ *    of the same family from the given address with its host bits clear
+ *    up to the address with all host bits set;
  *  - anything-but is satisfied by every value that is not excluded, and
  *    only values of the excluded kind can be excluded: anything-but a
  *    string (or prefix, suffix, equals-ignore-case, wildcard) is satisfied
@@ -472,8 +472,8 @@ ip_parse(const char *s, size_t n, unsigned char out[16])
 
 /*
  * Parse "ADDRESS/BITS" into the inclusive range [lo, hi] event-ruler
- * builds: lo is the address as written, hi the address with its host bits
- * set.  IPv4 takes 0-31 bits, IPv6 0-127.  Returns the family's byte
+ * builds: lo is the address with its host bits clear, hi the address with
+ * its host bits set.  IPv4 takes 0-31 bits, IPv6 0-127.  Returns the family's byte
  * count, or 0 with a message in *err.
  */
 static int
@@ -525,12 +525,15 @@ cidr_parse(const char *s, size_t n, unsigned char lo[16],
 	}
 	hostbits = len * 8 - (int)bits;
 	for (i = (size_t)len; i-- > 0;) {
-		if (hostbits >= 8)
+		if (hostbits >= 8) {
+			lo[i] = 0;
 			hi[i] = 0xFF;
-		else if (hostbits <= 0)
+		} else if (hostbits <= 0) {
 			hi[i] = lo[i];
-		else
+		} else {
+			lo[i] &= (unsigned char)~((1u << hostbits) - 1);
 			hi[i] = lo[i] | (unsigned char)((1u << hostbits) - 1);
+		}
 		hostbits -= 8;
 	}
 	return len;
@@ -1247,12 +1250,38 @@ numeric_test(jv arr, double x)
 	return ok;
 }
 
+/*
+ * Is the address v (vl bytes) in [lo, hi] (len bytes)?  Read as
+ * event-ruler's byte machine reads it: both as upper-case hex digits, v
+ * is in when its digits cover the block's width and lie between lo and
+ * hi, or when a shorter run of its leading digits is already strictly
+ * between the same runs of lo and hi.  The lengths need not agree.
+ */
 static int
 ip_in(const unsigned char *v, int vl, const unsigned char *lo,
     const unsigned char *hi, int len)
 {
-	return vl == len && memcmp(v, lo, (size_t)len) >= 0 &&
-	    memcmp(v, hi, (size_t)len) <= 0;
+	char vx[33], lx[33], hx[33];
+	size_t i, n, m;
+
+	if (vl <= 0 || vl > 16 || len <= 0 || len > 16)
+		return 0;
+	n = 2 * (size_t)len;
+	m = 2 * (size_t)vl;
+	for (i = 0; i < (size_t)vl; i++)
+		snprintf(vx + 2 * i, 3, "%02X", v[i]);
+	for (i = 0; i < (size_t)len; i++) {
+		snprintf(lx + 2 * i, 3, "%02X", lo[i]);
+		snprintf(hx + 2 * i, 3, "%02X", hi[i]);
+	}
+	/* the whole block's width read and inside it */
+	if (m >= n && memcmp(vx, lx, n) >= 0 && memcmp(vx, hx, n) <= 0)
+		return 1;
+	/* or some shorter run of leading digits already strictly inside */
+	for (i = 1; i < n && i <= m; i++)
+		if (memcmp(vx, lx, i) > 0 && memcmp(vx, hx, i) < 0)
+			return 1;
+	return 0;
 }
 
 /* Is v excluded by the argument of anything-but? */
@@ -1324,7 +1353,7 @@ cond_test(jv cond, jv v)
 			return str_eq(cond, v);
 		p = str_of(v, &m);
 		bl = ip_parse(p, m, b);
-		return al == bl && memcmp(a, b, (size_t)al) == 0;
+		return ip_in(b, bl, a, a, al);
 	case JV_KIND_NUMBER:
 		return vk == JV_KIND_NUMBER &&
 		    jv_number_value(cond) == jv_number_value(v);

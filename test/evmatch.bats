@@ -563,6 +563,42 @@ EOF
 EOF
 }
 
+@test "evmatch: a cidr block is masked to its lowest address (event-ruler #89)" {
+	selects '{"ip":[{"cidr":"10.1.2.3/8"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
++ {"ip":"10.1.2.2"}
++ {"ip":"10.255.255.255"}
+- {"ip":"9.255.255.255"}
+- {"ip":"11.0.0.0"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.5/24"}]}' <<'EOF'
++ {"ip":"10.0.0.0"}
++ {"ip":"10.0.0.4"}
+- {"ip":"10.0.1.0"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.1/31"}]}' <<'EOF'
++ {"ip":"10.0.0.0"}
++ {"ip":"10.0.0.1"}
+- {"ip":"10.0.0.2"}
+EOF
+	selects '{"ip":[{"cidr":"10.9.9.9/0"}]}' <<'EOF'
++ {"ip":"0.0.0.0"}
++ {"ip":"255.255.255.255"}
++ {"ip":"::1"}
+- {"ip":"x"}
+EOF
+	selects '{"ip":[{"cidr":"2001:db8::ff/120"}]}' <<'EOF'
++ {"ip":"2001:db8::"}
++ {"ip":"2001:db8::1"}
+- {"ip":"2001:db8::100"}
+EOF
+	selects '{"ip":[{"cidr":"::1/127"}]}' <<'EOF'
++ {"ip":"::"}
++ {"ip":"::1"}
+- {"ip":"::2"}
+EOF
+}
+
 @test "evmatch: cidr IPv6 normalises the event's address text" {
 	selects '{"ip":[{"cidr":"2001:db8::/32"}]}' <<'EOF'
 + {"ip":"2001:db8::1"}
@@ -583,6 +619,70 @@ EOF
 + {"ip":"2001:db8::1"}
 + {"ip":"2001:DB8:0::1"}
 - {"ip":"2001:db8::2"}
+EOF
+}
+
+@test "evmatch: IPv4-mapped IPv6 is IPv4 in hex form only (InetAddress, event-ruler regexes)" {
+	selects '{"ip":["10.0.0.1"]}' <<'EOF'
++ {"ip":"::ffff:a00:1"}
++ {"ip":"0:0:0:0:0:FFFF:A00:1"}
++ {"ip":"010.0.0.1"}
+- {"ip":"::ffff:10.0.0.1"}
+- {"ip":"::a00:1"}
+- {"ip":"0000000010.0.0.1"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.0/8"}]}' <<'EOF'
++ {"ip":"::ffff:a00:1"}
+- {"ip":"::ffff:10.0.0.1"}
+EOF
+	selects '{"ip":[{"cidr":"::ffff:a00:0/8"}]}' <<'EOF'
++ {"ip":"10.2.0.1"}
+- {"ip":"11.0.0.0"}
+EOF
+	rejects '{"ip":[{"cidr":"::ffff:a00:0/104"}]}' ip 'IPv4 mask bits must be < 32'
+	rejects '{"ip":[{"cidr":"::ffff:10.0.0.0/104"}]}' ip \
+	    'Nonstandard IP address: ::ffff:10.0.0.0'
+	rejects '{"ip":[{"cidr":"0000000010.0.0.0/8"}]}' ip \
+	    'Invalid IP address: 0000000010.0.0.0'
+}
+
+@test "evmatch: anything-but an address compares text, so it is no complement of the address" {
+	selects '{"ip":[{"anything-but":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"010.0.0.1"}
++ {"ip":"::ffff:a00:1"}
+- {"ip":"10.0.0.1"}
+EOF
+	selects '{"ip":["10.0.0.1",{"anything-but":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
++ {"ip":"010.0.0.1"}
++ {"ip":"x"}
+EOF
+	selects '{"ip":[{"exactly":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
+- {"ip":"010.0.0.1"}
+EOF
+}
+
+@test "evmatch: an address is in a block by its hex digits, whatever its family (event-ruler's byte machine)" {
+	selects '{"ip":[{"cidr":"10.0.0.0/8"}]}' <<'EOF'
++ {"ip":"a00:1::"}
++ {"ip":"aff:ffff:1::"}
+- {"ip":"b00::"}
+EOF
+	selects '{"ip":["1.2.3.4"]}' <<'EOF'
++ {"ip":"102:304::1"}
+- {"ip":"102:305::"}
+EOF
+	selects '{"ip":[{"cidr":"::/0"}]}' <<'EOF'
++ {"ip":"1.2.3.4"}
++ {"ip":"::"}
+- {"ip":"0.0.0.0"}
+- {"ip":"255.255.255.255"}
+EOF
+	selects '{"ip":[{"cidr":"::/8"}]}' <<'EOF'
++ {"ip":"0.0.0.1"}
+- {"ip":"0.0.0.0"}
+- {"ip":"1.2.3.4"}
 EOF
 }
 
