@@ -59,6 +59,13 @@ cp_upper(uint32_t c)
 	return (uint32_t)towupper_l((wint_t)c, utf8_locale);
 }
 
+/* Does code point c have distinct lower and upper cases (Java's test)? */
+int
+ev_cp_has_case(uint32_t c)
+{
+	return cp_lower(c) != cp_upper(c);
+}
+
 size_t
 ev_casefold(const char *s, size_t n, char *out)
 {

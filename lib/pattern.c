@@ -1140,6 +1140,40 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 }
 
 /*
+ * EventBridge's limit on wildcards: the branches' fields, in path order,
+ * scored as event-ruler's MachineComplexityEvaluator scores them
+ * (complexity.c).  Returns 0, or -1 (err set, at the pattern's start).
+ */
+static int
+check_complexity(struct compiler *c, int root)
+{
+	struct ev_field *f;
+	size_t i, k, n = 0;
+	int score;
+
+	for (k = 0; k < c->nbr; k++)
+		n += c->br[k].n;
+	f = ev_xcalloc(n + 1, sizeof(*f));
+	n = 0;
+	for (k = 0; k < c->nbr; k++) {
+		sort_fields(c->br[k].f, c->br[k].n);
+		for (i = 0; i < c->br[k].n; i++, n++) {
+			f[n].path = c->br[k].f[i]->path;
+			f[n].conds = c->br[k].f[i]->conds;
+			f[n].nconds = c->br[k].f[i]->nconds;
+			f[n].subrule = (int)k;
+		}
+	}
+	score = ev_wildcard_complexity(f, n, EV_MAX_COMPLEXITY + 1);
+	free(f);
+	if (score > EV_MAX_COMPLEXITY)
+		return fail(c, root, "", "Rule is too complex - try using "
+		    "fewer wildcard characters or fewer repeating character "
+		    "sequences after a wildcard");
+	return 0;
+}
+
+/*
  * Compile the pattern at node root of doc (whose raw text is kept for
  * --explain) as rule name.  On error, *erroff gets the byte offset of the
  * fault in doc's text.
@@ -1165,6 +1199,8 @@ ev_rules_add_node(struct ev_rules *rs, const char *name,
 		r = fail(&c, root, NULL, "Filter is not an object");
 	else
 		r = parse_object(&c, root, 0);
+	if (r == 0)
+		r = check_complexity(&c, root);
 	if (r == 0) {
 		if (name == NULL) {
 			snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);

@@ -121,6 +121,19 @@ void ev_case_init(void);
 int ev_ic_match(const char *pat, size_t np, const char *s, size_t n,
     int mode);
 
+/* Does code point c have distinct lower and upper cases? (cond.c) */
+int ev_cp_has_case(uint32_t c);
+
+/*
+ * event-ruler's complexity score (MachineComplexityEvaluator) of the
+ * wildcards in the sub-rules of one rule: fields f[0..n), grouped by their
+ * subrule member, each sub-rule's fields in path order.  Scores above cap
+ * are reported as cap.  EventBridge refuses a rule scoring above
+ * EV_MAX_COMPLEXITY.  (complexity.c)
+ */
+#define EV_MAX_COMPLEXITY 10
+int ev_wildcard_complexity(const struct ev_field *f, size_t n, int cap);
+
 /*
  * Parse an IP address literal as event-ruler does: text shaped like IPv4
  * (four dot-separated decimal runs) or IPv6 (hex digits and colons) is

@@ -1022,6 +1022,66 @@ EOF
 	rejects '{"a":[{"cidr":5}]}' 'a' 'prefix match pattern must be a string'
 }
 
+# Scores from event-ruler 337e8d99's MachineComplexityEvaluator on a machine
+# holding the rule's wildcard sub-rules (doc/event-ruler-semantics.md).
+toocomplex='Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard'
+
+# evmatch -t must accept every PATTERN given, silently.
+accepts() {
+	local p
+	for p; do
+		run -0 --separate-stderr evmatch -t "$p" </dev/null
+		[ -z "$output" ] && [ -z "$stderr" ] || {
+			echo "refused: $p: $stderr"
+			return 1
+		}
+	done
+}
+
+@test "evmatch: wildcard complexity: a score of 10 is accepted" {
+	accepts \
+	    '{"a":[{"wildcard":"*a*a*a*a*a"}]}' \
+	    '{"a":[{"wildcard":"*é*é*é*é*é"}]}' \
+	    '{"a":[{"wildcard":"*x*"},{"wildcard":"*y*"},{"wildcard":"*z*"}]}' \
+	    '{"a":[{"wildcard":"*/*/*/*/*"}]}'
+}
+
+@test "evmatch: wildcard complexity: typical patterns are accepted" {
+	accepts \
+	    '{"source":["aws.s3"],"detail":{"object":{"key":[{"wildcard":"uploads/*/*.png"}]}}}' \
+	    '{"a":[{"wildcard":"arn:aws:s3:::*/*.png"}]}' \
+	    '{"a":[{"wildcard":"*x*"}],"b":[{"wildcard":"*y*"}],"c":[{"wildcard":"*z*"}],"d":[{"wildcard":"*w*"}]}' \
+	    '{"a":[{"wildcard":"*/*/*"}],"$or":[{"b":["1"]},{"b":["2"]},{"b":["3"]}]}' \
+	    '{"a":[{"exists":false}],"b":[{"wildcard":"*a*a*a*a*a*"}]}'
+}
+
+@test "evmatch: wildcard complexity: a score above 10 is refused" {
+	# 11
+	rejects '{"a":[{"wildcard":"*a*a*a*a*a*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"a*a*a*a*a*a*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*é*é*é*é*é*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*ab*ab*ab*ab*ab*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"anything-but":{"wildcard":"*a*a*a*a*a*"}}]}' '' "$toocomplex"
+	rejects '{"a":[{"anything-but":{"wildcard":["*a*a*a*a*a","*b*"]}}]}' '' "$toocomplex"
+	rejects '{"detail":{"key":[{"wildcard":"*a*a*a*a*a*"}]}}' '' "$toocomplex"
+	rejects '{"a":[{"exists":false},"x"],"b":[{"wildcard":"*a*a*a*a*a*"}]}' '' "$toocomplex"
+	# a wildcard repeated by $or is walked again: 6 becomes 11
+	rejects '{"a":[{"wildcard":"*a*a*a"}],"$or":[{"b":["1"]},{"b":["2"]}]}' '' "$toocomplex"
+	# 12, 15
+	rejects '{"a":[{"wildcard":"*x*"},{"wildcard":"*y*"},{"wildcard":"*z*"},{"wildcard":"*w*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*aa*aa*aa*aa*aa"}]}' '' "$toocomplex"
+}
+
+@test "evmatch: wildcard complexity is checked in rule files too, at the rule" {
+	cat >rules.ndjson <<'EOF'
+{"name":"ok","pattern":{"a":[{"wildcard":"*a*"}]}}
+{"name":"busy","pattern":{"a":[{"wildcard":"*a*a*a*a*a*"}]}}
+EOF
+	run -2 --separate-stderr evmatch -t -f rules.ndjson </dev/null
+	[ "$output" = "" ]
+	[[ $stderr =~ ^evmatch:\ rules\.ndjson:2:[0-9]+:\ invalid\ pattern:\ Rule\ is\ too\ complex ]]
+}
+
 @test "evmatch: invalid JSON in a pattern is located in <pattern>" {
 	run -2 --separate-stderr evmatch -t '{"a":[' </dev/null
 	[ -z "$output" ]
