@@ -104,25 +104,40 @@ struct ev_val {
 int ev_cond_test(const struct ev_cond *c, const struct ev_val *v);
 
 /*
- * Case-fold UTF-8 s[0..n) into out (each code point c becomes
- * lower(upper(c))), which must hold 2*n+4 bytes; returns the folded
- * length.  Strings that match ignoring case fold alike, so the fold finds
- * candidates; ev_ic_match() decides.
+ * Case-fold UTF-8 s[0..n) into out (each code point c becomes the lower
+ * case of its upper case, both as Java maps them, less any combining
+ * diacritical mark; a character beyond the BMP becomes "??"), which must
+ * hold 2*n+4 bytes; returns the folded length.  Strings that match
+ * ignoring case fold alike, so the fold finds candidates; ev_ic_match()
+ * decides.
  */
 size_t ev_casefold(const char *s, size_t n, char *out);
 /* Prepare the case mappings (once, before threads start). */
 void ev_case_init(void);
 
 /*
- * event-ruler's equals-ignore-case: each code point of s must be the lower
- * or the upper case of the pattern's code point at the same place.  mode
- * 0 compares whole strings, 1 a prefix of s, 2 a suffix of s.
+ * event-ruler's equals-ignore-case: for each character c of the pattern, in
+ * order, s must hold Java's lower case or upper case of c (either may be
+ * several characters: "ß" matches "SS"); a character beyond the BMP is
+ * two UTF-16 chars, each of which Java turns into "?".  mode 0 compares
+ * whole strings, 1 a prefix of s, 2 a suffix of s.
  */
 int ev_ic_match(const char *pat, size_t np, const char *s, size_t n,
     int mode);
 
-/* Does code point c have distinct lower and upper cases? (cond.c) */
+/*
+ * Does code point c have distinct lower and upper cases, as Java's
+ * String.toLowerCase/toUpperCase see them? (cond.c)
+ */
 int ev_cp_has_case(uint32_t c);
+
+/* A character whose Java case mapping is longer than one character. */
+struct ev_special_case {
+	uint32_t cp;
+	const char *lo, *up;	/* UTF-8 */
+};
+/* Its entry, or NULL for a character that maps to one character. */
+const struct ev_special_case *ev_special_case(uint32_t c);
 
 /*
  * event-ruler's complexity score (MachineComplexityEvaluator) of the

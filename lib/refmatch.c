@@ -34,10 +34,11 @@
  *    true, false and null match themselves; strings never match numbers;
  *  - prefix, suffix, wildcard, equals-ignore-case and their combinations
  *    match strings only; equals-ignore-case matches character by
- *    character: the event's character must be the lower or the upper case
- *    of the pattern's (towlower/towupper in C.UTF-8, which is what Java's
- *    per-character toLowerCase/toUpperCase do for everything but the
- *    few characters whose case mapping is longer than one character);
+ *    character: for each pattern character the event must hold its lower
+ *    or its upper case as Java's String.toLowerCase/toUpperCase give them
+ *    (towlower/towupper in C.UTF-8, or the special casing table for the
+ *    characters that map to several, so "ß" matches "SS"); a character
+ *    beyond the BMP is two UTF-16 chars that Java turns into "??";
  *  - numeric matches numbers only; cidr matches strings holding an address
  *    of the same family from the given address with its host bits clear
  *    up to the address with all host bits set;
@@ -61,6 +62,7 @@
 #include <jv.h>
 
 #include "evkit.h"
+#include "pattern_int.h"
 #include "ref_int.h"
 
 /* ---------------------------------------------------------- utilities */
@@ -311,31 +313,86 @@ upper_of(uint32_t c)
 	return (uint32_t)towupper_l((wint_t)c, l);
 }
 
-/* Does event character e match pattern character p, ignoring case? */
-static int
-ic_char(uint32_t p, uint32_t e)
+/*
+ * The two forms pattern character p may take in an event, in UTF-8, as
+ * Java's String.toLowerCase/toUpperCase(Locale.ROOT) of the one UTF-16
+ * char give them: the special casing table for the characters that map to
+ * several, "?" for each half of a character beyond the BMP.
+ */
+static void
+ic_forms(uint32_t p, char f[2][16], size_t fn[2])
 {
-	return e == lower_of(p) || e == upper_of(p);
+	const struct ev_special_case *sc;
+	int k;
+
+	if (p >= 0x10000) {
+		for (k = 0; k < 2; k++) {
+			memcpy(f[k], "??", 2);
+			fn[k] = 2;
+		}
+		return;
+	}
+	if ((sc = ev_special_case(p)) != NULL) {
+		fn[0] = strlen(sc->lo);
+		memcpy(f[0], sc->lo, fn[0]);
+		fn[1] = strlen(sc->up);
+		memcpy(f[1], sc->up, fn[1]);
+		return;
+	}
+	fn[0] = (size_t)(ev_utf8_put(f[0], lower_of(p)) - f[0]);
+	fn[1] = (size_t)(ev_utf8_put(f[1], upper_of(p)) - f[1]);
+}
+
+/*
+ * Positions of s[0..sn) reachable from those in at after reading pattern
+ * characters pc[0..np), each in either form: a set of offsets.
+ */
+static void
+ic_reach(const uint32_t *pc, size_t np, const char *s, size_t sn,
+    unsigned char *at)
+{
+	unsigned char *nx = xrealloc(NULL, sn + 1);
+	char f[2][16];
+	size_t fn[2], i, j;
+	int k;
+
+	for (i = 0; i < np; i++) {
+		ic_forms(pc[i], f, fn);
+		memset(nx, 0, sn + 1);
+		for (j = 0; j <= sn; j++)
+			for (k = 0; k < 2 && at[j]; k++)
+				if (fn[k] <= sn - j &&
+				    memcmp(s + j, f[k], fn[k]) == 0)
+					nx[j + fn[k]] = 1;
+		memcpy(at, nx, sn + 1);
+	}
+	free(nx);
 }
 
 /* mode 0: whole string, 1: prefix, 2: suffix. */
 static int
 ic_match(const char *p, size_t pn, const char *s, size_t sn, int mode)
 {
-	uint32_t *pc, *sc;
-	size_t np = utf8_decode(p, pn, &pc), ns = utf8_decode(s, sn, &sc);
-	size_t i, off;
-	int ok = 1;
+	uint32_t *pc;
+	size_t np = utf8_decode(p, pn, &pc), j, start;
+	unsigned char *at = xrealloc(NULL, sn + 1);
+	int ok = 0;
 
-	if (ns < np || (mode == 0 && ns != np))
-		ok = 0;
-	else {
-		off = mode == 2 ? ns - np : 0;
-		for (i = 0; i < np && ok; i++)
-			ok = ic_char(pc[i], sc[off + i]);
+	for (start = 0; start <= sn && !ok; start++) {
+		if (start > 0 && mode != 2)
+			break;
+		memset(at, 0, sn + 1);
+		at[start] = 1;
+		ic_reach(pc, np, s, sn, at);
+		if (mode == 1) {
+			for (j = 0; j <= sn; j++)
+				ok |= at[j];
+		} else {
+			ok = at[sn];
+		}
 	}
 	free(pc);
-	free(sc);
+	free(at);
 	return ok;
 }
 

@@ -261,6 +261,45 @@ EOF
 EOF
 }
 
+@test "evmatch: equals-ignore-case uses Java's full case mappings (sharp s, ligatures, beyond the BMP)" {
+	selects '{"a":[{"equals-ignore-case":"straße"}]}' <<'EOF'
++ {"a":"STRASSE"}
++ {"a":"Straße"}
+- {"a":"strasse"}
+- {"a":"STRAẞE"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"SS"}]}' <<'EOF'
++ {"a":"ss"}
+- {"a":"ß"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"ﬁ"}]}' <<'EOF'
++ {"a":"FI"}
++ {"a":"ﬁ"}
+- {"a":"fi"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"İ"}]}' <<'EOF'
++ {"a":"İ"}
++ {"a":"i\u0307"}
+- {"a":"i"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"😀"}]}' <<'EOF'
++ {"a":"??"}
+- {"a":"😀"}
+EOF
+	selects '{"a":[{"prefix":{"equals-ignore-case":"ß"}}]}' <<'EOF'
++ {"a":"SSx"}
+- {"a":"Sx"}
+EOF
+	selects '{"a":[{"suffix":{"equals-ignore-case":"aß"}}]}' <<'EOF'
++ {"a":"xASS"}
+- {"a":"xAS"}
+EOF
+	selects '{"a":[{"anything-but":{"equals-ignore-case":"ß"}}]}' <<'EOF'
++ {"a":"ss"}
+- {"a":"SS"}
+EOF
+}
+
 @test "evmatch: equals-ignore-case folds ASCII and non-ASCII letters" {
 	selects '{"a":[{"equals-ignore-case":"ÉCOLE"}]}' <<'EOF'
 + {"a":"école"}

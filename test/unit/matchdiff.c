@@ -106,6 +106,14 @@ static const char *const strs[] = {
 	"\"\xc7\x85\"", "\"\xc7\x86\"", "\"\xc7\x84\"",	/* Dz, dz, DZ */
 	/* dotted capital I, i, dotless i, I */
 	"\"\xc4\xb0\"", "\"i\"", "\"\xc4\xb1\"", "\"I\"",
+	/* i with combining dot above: Java's lower case of dotted capital I */
+	"\"i\xcc\x87\"",
+	/* sharp s, SS, ss, fi ligature, FI: case mappings of two characters */
+	"\"\xc3\x9f\"", "\"SS\"", "\"ss\"", "\"stra\xc3\x9f" "e\"",
+	"\"STRASSE\"", "\"\xef\xac\x81\"", "\"FI\"",
+	/* beyond the BMP: Java folds each half to "?" */
+	"\"\xf0\x9f\x98\x80\"", "\"??\"", "\"\xf0\x90\x90\x80\"",
+	"\"\xf0\x90\x90\xa8\"",
 	/* IP addresses and near misses */
 	"\"10.0.0.1\"", "\"10.0.0.01\"", "\"10.0.0.255\"", "\"10.0.1.0\"",
 	"\"192.168.1.1\"", "\"::1\"", "\"0:0:0:0:0:0:0:1\"",
@@ -1010,6 +1018,12 @@ round_(int nrules, int nevents, int *ncompile)
 		ev_err_clear(&err);
 		r[i].alone = compile_one(b.p, b.n, &err);
 		fc = r[i].alone != NULL ? 0 : -1;
+		/*
+		 * The reference has no wildcard complexity limit (complexity.c
+		 * is checked against event-ruler by test/unit/complexity.c).
+		 */
+		if (rc == 0 && fc != 0 && strstr(err.msg, "Rule is too complex"))
+			rc = fc;
 		if (rc != fc) {
 			(*ncompile)++;
 			if (++reported <= 5)
@@ -1134,6 +1148,14 @@ static const char *const corners[][2] = {
 	{ "{\"a\":[{\"equals-ignore-case\":\"\xc4\xb1\"}]}", "{\"a\":\"I\"}" },
 	{ "{\"a\":[{\"prefix\":{\"equals-ignore-case\":\"k\"}}]}",
 	  "{\"a\":\"\xe2\x84\xaa\"}" },
+	/* ignoring case: Java's full case mappings, "?" beyond the BMP */
+	{ "{\"a\":[{\"equals-ignore-case\":\"\xc3\x9f\"}]}", "{\"a\":\"SS\"}" },
+	{ "{\"a\":[{\"suffix\":{\"equals-ignore-case\":\"a\xc3\x9f\"}}]}",
+	  "{\"a\":\"xASS\"}" },
+	{ "{\"a\":[{\"equals-ignore-case\":\"\xf0\x9f\x98\x80\"}]}",
+	  "{\"a\":\"??\"}" },
+	{ "{\"a\":[{\"equals-ignore-case\":\"\xc4\xb0\"}]}",
+	  "{\"a\":\"i\xcc\x87\"}" },
 	/* exists:false is checked against the fields sorted before it */
 	{ "{\"r\":{\"kind\":[{\"exists\":true}],\"qty\":[{\"exists\":false}]}}",
 	  "{\"r\":[{\"qty\":1},{\"kind\":\"x\"}]}" },
