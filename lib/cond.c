@@ -329,37 +329,58 @@ nibble(const uint8_t *b, int i)
 }
 
 /*
- * Is the string v an address in the block of c?  event-ruler compares
- * hexadecimal digits (8 for IPv4, 32 for IPv6) in its byte machine, where
- * a range is a path along the bottom and top digits with a match on every
- * digit that leaves the path strictly inside the range; the match fires on
- * that digit, whatever follows, and the value's own length is never
- * checked.  So the block 10.0.0.0/8 holds the IPv6 address a00:1:: (its
- * first 8 digits are in range), and ::/0 holds 1.2.3.4 but not 0.0.0.0 (8
- * zeros never leave the bottom path before the value ends).
+ * Is v in the block of c?  event-ruler compares hexadecimal digits (8 for
+ * IPv4, 32 for IPv6) in its byte machine, where a range is a path along
+ * the bottom and top digits with a match on every digit that leaves the
+ * path strictly inside the range; the match fires on that digit, whatever
+ * follows, and the value's own length is never checked.  So the block
+ * 10.0.0.0/8 holds the IPv6 address a00:1:: (its first 8 digits are in
+ * range), and ::/0 holds 1.2.3.4 but not 0.0.0.0 (8 zeros never leave the
+ * bottom path before the value ends).
+ *
+ * The value's digits are those of its address when it is a string that
+ * is one.  A number is no address, but when its field has no numeric
+ * pattern (or the number does not compare) event-ruler walks its text
+ * through the same machine: its leading run of characters 0-9 and A-F are
+ * the digits, so 0.0.0.0/0 holds the numbers 1 and 5e3.
  */
 static int
 in_ip_range(const struct ev_cond *c, const struct ev_val *v)
 {
-	uint8_t ip[16];
+	uint8_t ip[16], dig[32];
 	const uint8_t *edge;
-	int fam, m, n, k, j, d, e, up;
+	int fam, m = 0, n, k, j, d, e, up;
 
-	if (v->type != EV_J_STRING)
+	if (v->type == EV_J_STRING) {
+		fam = ev_ip_parse(v->s, v->n, ip);
+		if (fam <= 0)
+			return 0;
+		m = fam == 4 ? 8 : 32;
+		for (j = 0; j < m; j++)
+			dig[j] = (uint8_t)nibble(ip, j);
+	} else if (v->type == EV_J_NUMBER && (c->num_text || !v->num_ok)) {
+		for (; m < 32 && (size_t)m < v->n; m++) {
+			char ch = v->s[m];
+
+			if (ch >= '0' && ch <= '9')
+				dig[m] = (uint8_t)(ch - '0');
+			else if (ch >= 'A' && ch <= 'F')
+				dig[m] = (uint8_t)(ch - 'A' + 10);
+			else
+				break;
+		}
+	} else {
 		return 0;
-	fam = ev_ip_parse(v->s, v->n, ip);
-	if (fam <= 0)
-		return 0;
-	m = fam == 4 ? 8 : 32;
+	}
 	n = c->family == 4 ? 8 : 32;
 	for (k = 0; k < n && nibble(c->ip_lo, k) == nibble(c->ip_hi, k); k++)
-		if (k >= m || nibble(ip, k) != nibble(c->ip_lo, k))
+		if (k >= m || dig[k] != nibble(c->ip_lo, k))
 			return 0;
 	if (k == n)
 		return 1;
 	if (k >= m)
 		return 0;
-	d = nibble(ip, k);
+	d = dig[k];
 	if (d > nibble(c->ip_lo, k) && d < nibble(c->ip_hi, k))
 		return 1;
 	if (d == nibble(c->ip_lo, k))
@@ -371,7 +392,7 @@ in_ip_range(const struct ev_cond *c, const struct ev_val *v)
 	for (j = k + 1; j < n; j++) {
 		if (j >= m)
 			return 0;
-		d = nibble(ip, j);
+		d = dig[j];
 		e = nibble(edge, j);
 		if (d != e)
 			return up ? d > e : d < e;

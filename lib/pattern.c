@@ -1139,6 +1139,47 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 	return 0;
 }
 
+/* Does cd make event-ruler's byte machine numeric (hasNumeric)? */
+static int
+is_numeric_cond(const struct ev_cond *cd)
+{
+	return cd->op == EV_OP_NUMERIC ||
+	    (cd->op == EV_OP_EXACT && cd->keykind == EV_K_NUMBER) ||
+	    (cd->op == EV_OP_ANYBUT && cd->anybut_numbers);
+}
+
+/*
+ * Mark the CIDR conditions (blocks and address strings) whose path has no
+ * numeric condition in any branch of the rule: event-ruler then walks
+ * numbers' text through them (cond.c, in_ip_range).  Fields overridden by
+ * a later duplicate key are in no branch and do not count.
+ */
+static void
+mark_cidr_numbers(struct compiler *c)
+{
+	size_t a, b, i, j, k;
+
+	for (a = 0; a < c->nbr; a++)
+		for (i = 0; i < c->br[a].n; i++) {
+			struct tfield *f = c->br[a].f[i];
+			int numeric = 0;
+
+			for (b = 0; b < c->nbr && !numeric; b++)
+				for (j = 0; j < c->br[b].n && !numeric; j++) {
+					const struct tfield *g = c->br[b].f[j];
+
+					if (strcmp(g->path, f->path) != 0)
+						continue;
+					for (k = 0; k < g->nconds; k++)
+						numeric |= is_numeric_cond(
+						    &g->conds[k]);
+				}
+			for (k = 0; k < f->nconds; k++)
+				if (f->conds[k].op == EV_OP_CIDR)
+					f->conds[k].num_text = !numeric;
+		}
+}
+
 /*
  * EventBridge's limit on wildcards: the branches' fields, in path order,
  * scored as event-ruler's MachineComplexityEvaluator scores them
@@ -1201,6 +1242,8 @@ ev_rules_add_node(struct ev_rules *rs, const char *name,
 		r = parse_object(&c, root, 0);
 	if (r == 0)
 		r = check_complexity(&c, root);
+	if (r == 0)
+		mark_cidr_numbers(&c);
 	if (r == 0) {
 		if (name == NULL) {
 			snprintf(nbuf, sizeof(nbuf), "%zu", rs->nrules + 1);

@@ -71,6 +71,12 @@ struct ev_cond {
 	/* CIDR: family 4 or 6, inclusive byte ranges */
 	int family;
 	uint8_t ip_lo[16], ip_hi[16];
+	/*
+	 * CIDR: the rule has no numeric condition (numeric, a number that
+	 * compares, anything-but numbers) on this path, so event-ruler also
+	 * walks a number's text through the block (see cond.c).
+	 */
+	int num_text;
 };
 
 struct ev_field {

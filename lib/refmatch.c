@@ -1315,18 +1315,15 @@ numeric_test(jv arr, double x)
  * between the same runs of lo and hi.  The lengths need not agree.
  */
 static int
-ip_in(const unsigned char *v, int vl, const unsigned char *lo,
+ip_in_hex(const char *vx, size_t m, const unsigned char *lo,
     const unsigned char *hi, int len)
 {
-	char vx[33], lx[33], hx[33];
-	size_t i, n, m;
+	char lx[33], hx[33];
+	size_t i, n;
 
-	if (vl <= 0 || vl > 16 || len <= 0 || len > 16)
+	if (len <= 0 || len > 16)
 		return 0;
 	n = 2 * (size_t)len;
-	m = 2 * (size_t)vl;
-	for (i = 0; i < (size_t)vl; i++)
-		snprintf(vx + 2 * i, 3, "%02X", v[i]);
 	for (i = 0; i < (size_t)len; i++) {
 		snprintf(lx + 2 * i, 3, "%02X", lo[i]);
 		snprintf(hx + 2 * i, 3, "%02X", hi[i]);
@@ -1339,6 +1336,45 @@ ip_in(const unsigned char *v, int vl, const unsigned char *lo,
 		if (memcmp(vx, lx, i) > 0 && memcmp(vx, hx, i) < 0)
 			return 1;
 	return 0;
+}
+
+static int
+ip_in(const unsigned char *v, int vl, const unsigned char *lo,
+    const unsigned char *hi, int len)
+{
+	char vx[33];
+	int i;
+
+	if (vl <= 0 || vl > 16)
+		return 0;
+	for (i = 0; i < vl; i++)
+		snprintf(vx + 2 * i, 3, "%02X", v[i]);
+	return ip_in_hex(vx, 2 * (size_t)vl, lo, hi, len);
+}
+
+/*
+ * The number v read as event-ruler reads a number against a CIDR range
+ * when its field has no numeric pattern: its text, up to the first
+ * character that is not 0-9 or A-F, as hex digits.  libjq keeps no number
+ * text, so the text here is the shortest "%.17g" spelling of the double:
+ * right for the integers and decimals the tests use, not for "1E5".
+ */
+static int
+number_in(jv v, const unsigned char *lo, const unsigned char *hi, int len)
+{
+	char t[64];
+	size_t m = 0;
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(t, sizeof(t), "%.*g", prec, jv_number_value(v));
+		if (strtod(t, NULL) == jv_number_value(v))
+			break;
+	}
+	while (m < 32 && ((t[m] >= '0' && t[m] <= '9') ||
+	    (t[m] >= 'A' && t[m] <= 'F')))
+		m++;
+	return ip_in_hex(t, m, lo, hi, len);
 }
 
 /* Is v excluded by the argument of anything-but? */
@@ -1391,7 +1427,7 @@ excluded(jv arg, jv v)
  * {"exists": false} is never satisfied by a value.
  */
 static int
-cond_test(jv cond, jv v)
+cond_test(jv cond, jv v, int numtext)
 {
 	jv_kind ck = jv_get_kind(cond), vk = jv_get_kind(v);
 	unsigned char a[16], b[16], lo[16], hi[16];
@@ -1404,6 +1440,8 @@ cond_test(jv cond, jv v)
 	case JV_KIND_STRING:
 		p = str_of(cond, &n);
 		al = ip_parse(p, n, a);
+		if (al != 0 && vk == JV_KIND_NUMBER && numtext)
+			return number_in(v, a, a, al);
 		if (vk != JV_KIND_STRING)
 			return 0;
 		if (al == 0)
@@ -1440,6 +1478,8 @@ cond_test(jv cond, jv v)
 			p = str_of(v, &m);
 			bl = ip_parse(p, m, b);
 			r = ip_in(b, bl, lo, hi, al);
+		} else if (vk == JV_KIND_NUMBER && numtext) {
+			r = number_in(v, lo, hi, al);
 		}
 	} else if (strcmp(p, "anything-but") == 0)
 		r = !excluded(arg, v);
@@ -1469,16 +1509,19 @@ is_exists(jv cond, int want)
 	return r;
 }
 
-/* Does v satisfy some condition of the pattern array vals? */
+/*
+ * Does v satisfy some condition of the pattern array vals?  numtext: the
+ * rule has no numeric condition on this path (see number_in).
+ */
 static int
-field_test(jv vals, jv v)
+field_test(jv vals, jv v, int numtext)
 {
 	int i, n = jv_array_length(jv_copy(vals)), r = 0;
 
 	for (i = 0; i < n && !r; i++) {
 		jv c = jv_array_get(jv_copy(vals), i);
 
-		r = cond_test(c, v);
+		r = cond_test(c, v, numtext);
 		jv_free(c);
 	}
 	return r;
@@ -1604,16 +1647,57 @@ mfields_free(struct mfield *mf, size_t n)
 	free(mf);
 }
 
+/*
+ * Is some condition of the rule at path numeric (a number, numeric, or
+ * anything-but numbers)?  Then event-ruler's byte machine for the path
+ * reads numbers as numbers only, never through a CIDR range.
+ */
+static int
+path_numeric(const struct subs *ss, const char *path, size_t plen)
+{
+	size_t s, f;
+	int i, n, r = 0;
+
+	for (s = 0; s < ss->n && !r; s++)
+		for (f = 0; f < ss->v[s].n && !r; f++) {
+			const struct field *fd = &ss->v[s].f[f];
+
+			if (fd->plen != plen || memcmp(fd->path, path, plen))
+				continue;
+			n = jv_array_length(jv_copy(fd->vals));
+			for (i = 0; i < n && !r; i++) {
+				jv c = jv_array_get(jv_copy(fd->vals), i), a;
+
+				if (jv_get_kind(c) == JV_KIND_NUMBER) {
+					r = 1;
+				} else if (jv_get_kind(c) == JV_KIND_OBJECT) {
+					a = jv_object_get(jv_copy(c),
+					    jv_string("anything-but"));
+					r = jv_object_has(jv_copy(c),
+					    jv_string("numeric")) ||
+					    jv_get_kind(a) == JV_KIND_NUMBER ||
+					    (jv_get_kind(a) == JV_KIND_ARRAY &&
+					    jv_array_length(jv_copy(a)) > 0 &&
+					    jv_get_kind(jv_array_get(jv_copy(a),
+					    0)) == JV_KIND_NUMBER);
+					jv_free(a);
+				}
+				jv_free(c);
+			}
+		}
+	return r;
+}
+
 /* Prepare the fields of sub-rule s against ev, sorted as event-ruler. */
 static struct mfield *
-prepare(const struct sub *s, struct event *ev)
+prepare(const struct sub *s, struct event *ev, const struct subs *ss)
 {
 	struct mfield *mf = xrealloc(NULL, (s->n + 1) * sizeof(*mf));
 	size_t i, k;
 
 	for (i = 0; i < s->n; i++) {
 		struct mfield *f = &mf[i];
-		int na, nv;
+		int na, nv, numtext;
 
 		f->f = &s->f[i];
 		count_conds(f->f->vals, &na, &nv);
@@ -1622,6 +1706,7 @@ prepare(const struct sub *s, struct event *ev)
 		f->cand = xrealloc(NULL, (ev->n + 1) * sizeof(*f->cand));
 		f->all = xrealloc(NULL, (ev->n + 1) * sizeof(*f->all));
 		f->ncand = f->nall = 0;
+		numtext = !path_numeric(ss, f->f->path, f->f->plen);
 		for (k = 0; k < ev->n; k++) {
 			struct leaf *l = &ev->l[k];
 
@@ -1629,7 +1714,7 @@ prepare(const struct sub *s, struct event *ev)
 			    memcmp(l->path, f->f->path, l->plen) != 0)
 				continue;
 			f->all[f->nall++] = l;
-			if (f->valued && field_test(f->f->vals, l->v))
+			if (f->valued && field_test(f->f->vals, l->v, numtext))
 				f->cand[f->ncand++] = l;
 		}
 	}
@@ -1836,7 +1921,7 @@ ev_ref_match(jv pattern, jv event, char *why, size_t whysz)
 	}
 	flatten_object(&ev, "", 0, event);
 	for (s = 0; s < ss.n && !matched; s++) {
-		struct mfield *mf = prepare(&ss.v[s], &ev);
+		struct mfield *mf = prepare(&ss.v[s], &ev, &ss);
 		struct mctx mc = { mf, ss.v[s].n, 0, 0 };
 		struct buf b = { NULL, 0, 0 };
 		long score = 0;

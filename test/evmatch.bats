@@ -702,6 +702,39 @@ EOF
 EOF
 }
 
+@test "evmatch: a number's text walks a cidr block unless the field has a numeric pattern (event-ruler's byte machine)" {
+	selects '{"n":[{"cidr":"0.0.0.0/0"}]}' <<'EOF'
++ {"n":1}
++ {"n":5e3}
++ {"n":["x",7]}
+- {"n":0.5}
+- {"n":-5}
+- {"n":true}
+EOF
+	selects '{"n":[{"cidr":"100.0.0.0/8"}]}' <<'EOF'
++ {"n":64123}
+- {"n":6400}
+EOF
+	selects '{"n":[{"cidr":"0.0.0.0/0"},5]}' <<'EOF'
++ {"n":5}
++ {"n":123456789012345678901}
+- {"n":1}
+EOF
+	selects '{"n":[{"cidr":"0.0.0.0/0"},{"numeric":[">",100]}]}' <<'EOF'
++ {"n":101}
+- {"n":1}
+EOF
+	selects '{"$or":[{"n":[{"cidr":"0.0.0.0/0"}]},{"n":[5]}]}' <<'EOF'
++ {"n":5}
+- {"n":1}
+EOF
+	# a numeric field overridden by a later key is in no branch
+	selects '{"$or":[{"x":["1"]},{"n":[5]}],"n":[{"cidr":"0.0.0.0/0"}]}' <<'EOF'
++ {"n":1}
+- {"n":0.5}
+EOF
+}
+
 @test "evmatch: an address is in a block by its hex digits, whatever its family (event-ruler's byte machine)" {
 	selects '{"ip":[{"cidr":"10.0.0.0/8"}]}' <<'EOF'
 + {"ip":"a00:1::"}

@@ -132,9 +132,15 @@ static const char *const ips[] = {
 };
 
 /* JSON number literals: each is the shortest form of an exact double. */
+/*
+ * Numbers as events spell them.  The reference sees only their values
+ * (libjq), so no spelling here begins differently from its shortest
+ * decimal form ("1e-3" would): event-ruler walks a number's leading
+ * characters through CIDR ranges.
+ */
 static const char *const nums[] = {
 	"0", "1", "-1", "5", "5.0", "2.5", "12", "100", "1e2", "1000", "-0",
-	"0.1", "300", "3e2", "1e-3", "-7.25", "0.5", "1E2", "10", "123456",
+	"0.1", "300", "3e2", "0.001", "-7.25", "0.5", "1E2", "10", "123456",
 	"3.0E2", "-0.0",
 };
 
@@ -1138,6 +1144,10 @@ static const char *const corners[][2] = {
 	{ "{\"a\":[{\"cidr\":\"::/0\"}]}", "{\"a\":\"0.0.0.0\"}" },
 	{ "{\"a\":[{\"cidr\":\"::/31\"}]}", "{\"a\":\"0.0.0.1\"}" },
 	{ "{\"a\":[\"10.0.0.1\"]}", "{\"a\":\"0000000010.0.0.1\"}" },
+	/* a number's text walks a block when no numeric pattern is there */
+	{ "{\"a\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"a\":[\"x\",5]}" },
+	{ "{\"a\":[{\"cidr\":\"::/1\"},{\"anything-but\":[5]}]}",
+	  "{\"a\":3}" },
 	/* ignoring case: the pattern character's lower or upper case */
 	{ "{\"a\":[{\"equals-ignore-case\":\"\xc7\x85\"}]}",
 	  "{\"a\":\"\xc7\x85\"}" },

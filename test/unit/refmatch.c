@@ -250,6 +250,19 @@ static const struct mcase cases[] = {
 	  "{\"s\":\"\xf0\x9f\x98\x80\"}", 0, NULL },
 	{ "{\"s\":[{\"equals-ignore-case\":\"\xf0\x9f\x98\x80\"}]}",
 	  "{\"s\":\"??\"}", 1, NULL },
+	/*
+	 * a number's text walks a CIDR range when the rule has no numeric
+	 * condition on the path (er-check)
+	 */
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"ip\":1}", 1, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"ip\":0.5}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"},5]}", "{\"ip\":1}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"},{\"numeric\":[\">\",9]}]}",
+	  "{\"ip\":1}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"100.0.0.0/8\"}]}", "{\"ip\":64123}", 1,
+	  NULL },
+	{ "{\"ip\":[{\"cidr\":\"100.0.0.0/8\"}]}", "{\"ip\":6400}", 0,
+	  NULL },
 	/* a plain string that is an IP address matches the address */
 	{ "{\"ip\":[\"10.0.0.1\"]}", "{\"ip\":\"10.0.0.1\"}", 1, NULL },
 	{ "{\"ip\":[\"10.0.0.1\"]}", "{\"ip\":\"10.0.0.01\"}", 1, NULL },
