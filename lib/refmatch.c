@@ -1666,21 +1666,23 @@ path_numeric(const struct subs *ss, const char *path, size_t plen)
 				continue;
 			n = jv_array_length(jv_copy(fd->vals));
 			for (i = 0; i < n && !r; i++) {
-				jv c = jv_array_get(jv_copy(fd->vals), i), a;
+				jv c = jv_array_get(jv_copy(fd->vals), i), a, e;
 
 				if (jv_get_kind(c) == JV_KIND_NUMBER) {
 					r = 1;
 				} else if (jv_get_kind(c) == JV_KIND_OBJECT) {
 					a = jv_object_get(jv_copy(c),
 					    jv_string("anything-but"));
+					e = jv_get_kind(a) == JV_KIND_ARRAY &&
+					    jv_array_length(jv_copy(a)) > 0 ?
+					    jv_array_get(jv_copy(a), 0) :
+					    jv_null();
 					r = jv_object_has(jv_copy(c),
 					    jv_string("numeric")) ||
 					    jv_get_kind(a) == JV_KIND_NUMBER ||
-					    (jv_get_kind(a) == JV_KIND_ARRAY &&
-					    jv_array_length(jv_copy(a)) > 0 &&
-					    jv_get_kind(jv_array_get(jv_copy(a),
-					    0)) == JV_KIND_NUMBER);
+					    jv_get_kind(e) == JV_KIND_NUMBER;
 					jv_free(a);
+					jv_free(e);
 				}
 				jv_free(c);
 			}
