@@ -261,6 +261,45 @@ EOF
 EOF
 }
 
+@test "evmatch: equals-ignore-case uses Java's full case mappings (sharp s, ligatures, beyond the BMP)" {
+	selects '{"a":[{"equals-ignore-case":"straße"}]}' <<'EOF'
++ {"a":"STRASSE"}
++ {"a":"Straße"}
+- {"a":"strasse"}
+- {"a":"STRAẞE"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"SS"}]}' <<'EOF'
++ {"a":"ss"}
+- {"a":"ß"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"ﬁ"}]}' <<'EOF'
++ {"a":"FI"}
++ {"a":"ﬁ"}
+- {"a":"fi"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"İ"}]}' <<'EOF'
++ {"a":"İ"}
++ {"a":"i\u0307"}
+- {"a":"i"}
+EOF
+	selects '{"a":[{"equals-ignore-case":"😀"}]}' <<'EOF'
++ {"a":"??"}
+- {"a":"😀"}
+EOF
+	selects '{"a":[{"prefix":{"equals-ignore-case":"ß"}}]}' <<'EOF'
++ {"a":"SSx"}
+- {"a":"Sx"}
+EOF
+	selects '{"a":[{"suffix":{"equals-ignore-case":"aß"}}]}' <<'EOF'
++ {"a":"xASS"}
+- {"a":"xAS"}
+EOF
+	selects '{"a":[{"anything-but":{"equals-ignore-case":"ß"}}]}' <<'EOF'
++ {"a":"ss"}
+- {"a":"SS"}
+EOF
+}
+
 @test "evmatch: equals-ignore-case folds ASCII and non-ASCII letters" {
 	selects '{"a":[{"equals-ignore-case":"ÉCOLE"}]}' <<'EOF'
 + {"a":"école"}
@@ -563,6 +602,42 @@ EOF
 EOF
 }
 
+@test "evmatch: a cidr block is masked to its lowest address (event-ruler #89)" {
+	selects '{"ip":[{"cidr":"10.1.2.3/8"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
++ {"ip":"10.1.2.2"}
++ {"ip":"10.255.255.255"}
+- {"ip":"9.255.255.255"}
+- {"ip":"11.0.0.0"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.5/24"}]}' <<'EOF'
++ {"ip":"10.0.0.0"}
++ {"ip":"10.0.0.4"}
+- {"ip":"10.0.1.0"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.1/31"}]}' <<'EOF'
++ {"ip":"10.0.0.0"}
++ {"ip":"10.0.0.1"}
+- {"ip":"10.0.0.2"}
+EOF
+	selects '{"ip":[{"cidr":"10.9.9.9/0"}]}' <<'EOF'
++ {"ip":"0.0.0.0"}
++ {"ip":"255.255.255.255"}
++ {"ip":"::1"}
+- {"ip":"x"}
+EOF
+	selects '{"ip":[{"cidr":"2001:db8::ff/120"}]}' <<'EOF'
++ {"ip":"2001:db8::"}
++ {"ip":"2001:db8::1"}
+- {"ip":"2001:db8::100"}
+EOF
+	selects '{"ip":[{"cidr":"::1/127"}]}' <<'EOF'
++ {"ip":"::"}
++ {"ip":"::1"}
+- {"ip":"::2"}
+EOF
+}
+
 @test "evmatch: cidr IPv6 normalises the event's address text" {
 	selects '{"ip":[{"cidr":"2001:db8::/32"}]}' <<'EOF'
 + {"ip":"2001:db8::1"}
@@ -583,6 +658,103 @@ EOF
 + {"ip":"2001:db8::1"}
 + {"ip":"2001:DB8:0::1"}
 - {"ip":"2001:db8::2"}
+EOF
+}
+
+@test "evmatch: IPv4-mapped IPv6 is IPv4 in hex form only (InetAddress, event-ruler regexes)" {
+	selects '{"ip":["10.0.0.1"]}' <<'EOF'
++ {"ip":"::ffff:a00:1"}
++ {"ip":"0:0:0:0:0:FFFF:A00:1"}
++ {"ip":"010.0.0.1"}
+- {"ip":"::ffff:10.0.0.1"}
+- {"ip":"::a00:1"}
+- {"ip":"0000000010.0.0.1"}
+EOF
+	selects '{"ip":[{"cidr":"10.0.0.0/8"}]}' <<'EOF'
++ {"ip":"::ffff:a00:1"}
+- {"ip":"::ffff:10.0.0.1"}
+EOF
+	selects '{"ip":[{"cidr":"::ffff:a00:0/8"}]}' <<'EOF'
++ {"ip":"10.2.0.1"}
+- {"ip":"11.0.0.0"}
+EOF
+	rejects '{"ip":[{"cidr":"::ffff:a00:0/104"}]}' ip 'IPv4 mask bits must be < 32'
+	rejects '{"ip":[{"cidr":"::ffff:10.0.0.0/104"}]}' ip \
+	    'Nonstandard IP address: ::ffff:10.0.0.0'
+	rejects '{"ip":[{"cidr":"0000000010.0.0.0/8"}]}' ip \
+	    'Invalid IP address: 0000000010.0.0.0'
+}
+
+@test "evmatch: anything-but an address compares text, so it is no complement of the address" {
+	selects '{"ip":[{"anything-but":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"010.0.0.1"}
++ {"ip":"::ffff:a00:1"}
+- {"ip":"10.0.0.1"}
+EOF
+	selects '{"ip":["10.0.0.1",{"anything-but":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
++ {"ip":"010.0.0.1"}
++ {"ip":"x"}
+EOF
+	selects '{"ip":[{"exactly":"10.0.0.1"}]}' <<'EOF'
++ {"ip":"10.0.0.1"}
+- {"ip":"010.0.0.1"}
+EOF
+}
+
+@test "evmatch: a number's text walks a cidr block unless the field has a numeric pattern (event-ruler's byte machine)" {
+	selects '{"n":[{"cidr":"0.0.0.0/0"}]}' <<'EOF'
++ {"n":1}
++ {"n":5e3}
++ {"n":["x",7]}
+- {"n":0.5}
+- {"n":-5}
+- {"n":true}
+EOF
+	selects '{"n":[{"cidr":"100.0.0.0/8"}]}' <<'EOF'
++ {"n":64123}
+- {"n":6400}
+EOF
+	selects '{"n":[{"cidr":"0.0.0.0/0"},5]}' <<'EOF'
++ {"n":5}
++ {"n":123456789012345678901}
+- {"n":1}
+EOF
+	selects '{"n":[{"cidr":"0.0.0.0/0"},{"numeric":[">",100]}]}' <<'EOF'
++ {"n":101}
+- {"n":1}
+EOF
+	selects '{"$or":[{"n":[{"cidr":"0.0.0.0/0"}]},{"n":[5]}]}' <<'EOF'
++ {"n":5}
+- {"n":1}
+EOF
+	# a numeric field overridden by a later key is in no branch
+	selects '{"$or":[{"x":["1"]},{"n":[5]}],"n":[{"cidr":"0.0.0.0/0"}]}' <<'EOF'
++ {"n":1}
+- {"n":0.5}
+EOF
+}
+
+@test "evmatch: an address is in a block by its hex digits, whatever its family (event-ruler's byte machine)" {
+	selects '{"ip":[{"cidr":"10.0.0.0/8"}]}' <<'EOF'
++ {"ip":"a00:1::"}
++ {"ip":"aff:ffff:1::"}
+- {"ip":"b00::"}
+EOF
+	selects '{"ip":["1.2.3.4"]}' <<'EOF'
++ {"ip":"102:304::1"}
+- {"ip":"102:305::"}
+EOF
+	selects '{"ip":[{"cidr":"::/0"}]}' <<'EOF'
++ {"ip":"1.2.3.4"}
++ {"ip":"::"}
+- {"ip":"0.0.0.0"}
+- {"ip":"255.255.255.255"}
+EOF
+	selects '{"ip":[{"cidr":"::/8"}]}' <<'EOF'
++ {"ip":"0.0.0.1"}
+- {"ip":"0.0.0.0"}
+- {"ip":"1.2.3.4"}
 EOF
 }
 
@@ -920,6 +1092,66 @@ EOF
 
 @test "evmatch: pattern error: a non-string cidr has event-ruler's prefix message" {
 	rejects '{"a":[{"cidr":5}]}' 'a' 'prefix match pattern must be a string'
+}
+
+# Scores from event-ruler 337e8d99's MachineComplexityEvaluator on a machine
+# holding the rule's wildcard sub-rules (doc/event-ruler-semantics.md).
+toocomplex='Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard'
+
+# evmatch -t must accept every PATTERN given, silently.
+accepts() {
+	local p
+	for p; do
+		run -0 --separate-stderr evmatch -t "$p" </dev/null
+		[ -z "$output" ] && [ -z "$stderr" ] || {
+			echo "refused: $p: $stderr"
+			return 1
+		}
+	done
+}
+
+@test "evmatch: wildcard complexity: a score of 10 is accepted" {
+	accepts \
+	    '{"a":[{"wildcard":"*a*a*a*a*a"}]}' \
+	    '{"a":[{"wildcard":"*é*é*é*é*é"}]}' \
+	    '{"a":[{"wildcard":"*x*"},{"wildcard":"*y*"},{"wildcard":"*z*"}]}' \
+	    '{"a":[{"wildcard":"*/*/*/*/*"}]}'
+}
+
+@test "evmatch: wildcard complexity: typical patterns are accepted" {
+	accepts \
+	    '{"source":["aws.s3"],"detail":{"object":{"key":[{"wildcard":"uploads/*/*.png"}]}}}' \
+	    '{"a":[{"wildcard":"arn:aws:s3:::*/*.png"}]}' \
+	    '{"a":[{"wildcard":"*x*"}],"b":[{"wildcard":"*y*"}],"c":[{"wildcard":"*z*"}],"d":[{"wildcard":"*w*"}]}' \
+	    '{"a":[{"wildcard":"*/*/*"}],"$or":[{"b":["1"]},{"b":["2"]},{"b":["3"]}]}' \
+	    '{"a":[{"exists":false}],"b":[{"wildcard":"*a*a*a*a*a*"}]}'
+}
+
+@test "evmatch: wildcard complexity: a score above 10 is refused" {
+	# 11
+	rejects '{"a":[{"wildcard":"*a*a*a*a*a*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"a*a*a*a*a*a*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*é*é*é*é*é*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*ab*ab*ab*ab*ab*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"anything-but":{"wildcard":"*a*a*a*a*a*"}}]}' '' "$toocomplex"
+	rejects '{"a":[{"anything-but":{"wildcard":["*a*a*a*a*a","*b*"]}}]}' '' "$toocomplex"
+	rejects '{"detail":{"key":[{"wildcard":"*a*a*a*a*a*"}]}}' '' "$toocomplex"
+	rejects '{"a":[{"exists":false},"x"],"b":[{"wildcard":"*a*a*a*a*a*"}]}' '' "$toocomplex"
+	# a wildcard repeated by $or is walked again: 6 becomes 11
+	rejects '{"a":[{"wildcard":"*a*a*a"}],"$or":[{"b":["1"]},{"b":["2"]}]}' '' "$toocomplex"
+	# 12, 15
+	rejects '{"a":[{"wildcard":"*x*"},{"wildcard":"*y*"},{"wildcard":"*z*"},{"wildcard":"*w*"}]}' '' "$toocomplex"
+	rejects '{"a":[{"wildcard":"*aa*aa*aa*aa*aa"}]}' '' "$toocomplex"
+}
+
+@test "evmatch: wildcard complexity is checked in rule files too, at the rule" {
+	cat >rules.ndjson <<'EOF'
+{"name":"ok","pattern":{"a":[{"wildcard":"*a*"}]}}
+{"name":"busy","pattern":{"a":[{"wildcard":"*a*a*a*a*a*"}]}}
+EOF
+	run -2 --separate-stderr evmatch -t -f rules.ndjson </dev/null
+	[ "$output" = "" ]
+	[[ $stderr =~ ^evmatch:\ rules\.ndjson:2:[0-9]+:\ invalid\ pattern:\ Rule\ is\ too\ complex ]]
 }
 
 @test "evmatch: invalid JSON in a pattern is located in <pattern>" {

@@ -357,15 +357,17 @@ ip_range(int fam, const uint8_t ip[16], int bits, uint8_t lo[16],
 
 /*
  * Parse "a.b.c.d/n" or "x:y::z/n" into cd, with event-ruler's checks in
- * its order (CIDR.cidr): the range runs from the address as written to the
- * address with all host bits set.  Returns 0 or -1 (err set).
+ * its order (CIDR.cidr): the range runs from the address with all host
+ * bits clear to the address with all host bits set, so "10.1.2.3/8" is
+ * 10.0.0.0 to 10.255.255.255 (event-ruler since #89, May 2023).  /32 and
+ * /128 stay errors.  Returns 0 or -1 (err set).
  */
 static int
 parse_cidr(struct compiler *c, int node, const char *field, const char *s,
     size_t n, struct ev_cond *cd)
 {
 	const char *slash = memchr(s, '/', n), *m, *end = s + n;
-	uint8_t ip[16], zero[16];
+	uint8_t ip[16];
 	long long bits = 0;
 	int fam, neg = 0, digits = 0;
 
@@ -402,8 +404,7 @@ parse_cidr(struct compiler *c, int node, const char *field, const char *s,
 	cd->family = (unsigned char)fam;
 	cd->ip_lo = arena_alloc(&c->rs->strs, 32, 1);
 	cd->ip_hi = cd->ip_lo + 16;
-	ip_range(fam, ip, (int)bits, zero, cd->ip_hi);
-	memcpy(cd->ip_lo, ip, 16);
+	ip_range(fam, ip, (int)bits, cd->ip_lo, cd->ip_hi);
 	return 0;
 }
 
@@ -1238,18 +1239,28 @@ branch_settle(const struct tfield *tf, struct branch *b, int **tmp,
 	return n;
 }
 
-/* Move the compiled branches of c into rs as rule `name`. */
+/* Settle every branch of c (see branch_settle). */
+static void
+settle_all(struct compiler *c)
+{
+	size_t k, captmp = 0;
+	int *tmp = NULL;
+
+	for (k = 0; k < c->nbr; k++)
+		branch_settle(c->tf, &c->br[k], &tmp, &captmp);
+	free(tmp);
+}
+
+/* Move the compiled branches of c, settled, into rs as rule `name`. */
 static int
 commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
     const char *text, size_t len, struct ev_err *err)
 {
 	struct ev_rule *r;
-	size_t i, k, nf = 0, captmp = 0;
-	int *tmp = NULL;
+	size_t i, k, nf = 0;
 
 	for (k = 0; k < c->nbr; k++)
-		nf += branch_settle(c->tf, &c->br[k], &tmp, &captmp);
-	free(tmp);
+		nf += c->br[k].n;
 	ev_grow_raw(&rs->rules, &rs->caprules, rs->nrules + 1,
 	    sizeof(*rs->rules));
 	ev_grow_raw(&rs->subs, &rs->capsubs, rs->nsubs + c->nbr,
@@ -1296,6 +1307,107 @@ commit_rule(struct ev_rules *rs, struct compiler *c, const char *name,
 	return 0;
 }
 
+/* Does cd make event-ruler's byte machine numeric (hasNumeric)? */
+static int
+is_numeric_cond(const struct ev_cond *cd)
+{
+	return cd->op == EV_OP_NUMERIC ||
+	    (cd->op == EV_OP_EXACT && cd->keykind == EV_K_NUMBER) ||
+	    (cd->op == EV_OP_ANYBUT && cd->anybut_numbers);
+}
+
+/* qsort_r order of indexes into the fields tf by path. */
+static int
+cmp_tf_path(const void *a, const void *b, void *tf)
+{
+	const struct tfield *t = tf;
+
+	return strcmp(t[*(const int *)a].path, t[*(const int *)b].path);
+}
+
+/*
+ * Mark the CIDR conditions (blocks and address strings) whose path has no
+ * numeric condition in any branch of the rule: event-ruler then walks
+ * numbers' text through them (cond.c, in_ip_range).  Fields overridden by
+ * a later duplicate key are in no branch and do not count.  The branches
+ * are settled.  Fields are grouped by path with one sort, so that a rule of
+ * many fields costs n log n, not n squared.
+ */
+static void
+mark_cidr_numbers(struct compiler *c)
+{
+	size_t a, i, j, k, n = 0, ncidr = 0;
+	int *idx;
+
+	for (a = 0; a < c->nbr; a++)
+		for (i = 0; i < c->br[a].n; i++) {
+			const struct tfield *f = &c->tf[c->br[a].f[i]];
+
+			for (k = 0; k < f->nconds; k++)
+				ncidr += f->conds[k].op == EV_OP_CIDR;
+			n++;
+		}
+	if (ncidr == 0)
+		return;
+	idx = ev_xmalloc(n * sizeof(*idx));
+	n = 0;
+	for (a = 0; a < c->nbr; a++)
+		for (i = 0; i < c->br[a].n; i++)
+			idx[n++] = c->br[a].f[i];
+	qsort_r(idx, n, sizeof(*idx), cmp_tf_path, c->tf);
+	for (i = 0; i < n; i = j) {
+		int numeric = 0;
+
+		for (j = i; j < n && strcmp(c->tf[idx[j]].path,
+		    c->tf[idx[i]].path) == 0; j++)
+			for (k = 0; k < c->tf[idx[j]].nconds; k++)
+				numeric |= is_numeric_cond(
+				    &c->tf[idx[j]].conds[k]);
+		for (a = i; a < j; a++)
+			for (k = 0; k < c->tf[idx[a]].nconds; k++)
+				if (c->tf[idx[a]].conds[k].op == EV_OP_CIDR)
+					c->tf[idx[a]].conds[k].num_text =
+					    (unsigned char)!numeric;
+	}
+	free(idx);
+}
+
+/*
+ * EventBridge's limit on wildcards: the branches' fields, in path order,
+ * scored as event-ruler's MachineComplexityEvaluator scores them
+ * (complexity.c).  Returns 0, or -1 (err set, at the pattern's start).
+ */
+static int
+check_complexity(struct compiler *c, int root)
+{
+	struct ev_cx_field *f;
+	size_t i, k, n = 0;
+	int score;
+
+	for (k = 0; k < c->nbr; k++)
+		n += c->br[k].n;
+	f = ev_xcalloc(n + 1, sizeof(*f));
+	n = 0;
+	for (k = 0; k < c->nbr; k++) {
+		for (i = 0; i < c->br[k].n; i++, n++) {
+			const struct tfield *t = &c->tf[c->br[k].f[i]];
+
+			f[n].path = t->path;
+			f[n].conds = t->conds;
+			f[n].nconds = t->nconds;
+			f[n].subrule = (int)k;
+		}
+	}
+	score = ev_wildcard_complexity(f, n, EV_MAX_COMPLEXITY + 1);
+	free(f);
+	c->rs->last_complexity = score;
+	if (score > EV_MAX_COMPLEXITY)
+		return fail(c, root, "", "Rule is too complex - try using "
+		    "fewer wildcard characters or fewer repeating character "
+		    "sequences after a wildcard");
+	return 0;
+}
+
 /*
  * Compile the pattern at node root of doc (whose raw text is kept for
  * --explain) as rule name.  On error, *erroff gets the byte offset of the
@@ -1332,6 +1444,12 @@ ev_rules_add_node(struct ev_rules *rs, const char *name,
 		r = fail(&c, root, NULL, "Filter is not an object");
 	else
 		r = parse_object(&c, root, 0);
+	if (r == 0)
+		settle_all(&c);
+	if (r == 0)
+		r = check_complexity(&c, root);
+	if (r == 0)
+		mark_cidr_numbers(&c);
 	/* an object node's str is its raw text */
 	if (r == 0)
 		r = commit_rule(rs, &c, name, n->str, n->len, err);

@@ -64,6 +64,12 @@ struct ev_cond {
 	unsigned char lo_open, hi_open;	/* NUMERIC: the bound is open */
 	unsigned char family;	/* CIDR: 4 or 6 */
 	unsigned char anybut_numbers;	/* ANYBUT: the set holds numbers */
+	/*
+	 * CIDR: the rule has no numeric condition (numeric, a number that
+	 * compares, anything-but numbers) on this path, so event-ruler also
+	 * walks a number's text through the block (see cond.c).
+	 */
+	unsigned char num_text;
 	/* EXACT string/text: one key; PREFIX/SUFFIX/WILDCARD: one string;
 	 * EQ_IC and PREFIX_IC/SUFFIX_IC: the case-folded string (hash key)
 	 * and the string as written (the test); ANYBUT_*: a set of strings
@@ -114,22 +120,56 @@ struct ev_val {
 int ev_cond_test(const struct ev_cond *c, const struct ev_val *v);
 
 /*
- * Case-fold UTF-8 s[0..n) into out (each code point c becomes
- * lower(upper(c))), which must hold 2*n+4 bytes; returns the folded
- * length.  Strings that match ignoring case fold alike, so the fold finds
- * candidates; ev_ic_match() decides.
+ * Case-fold UTF-8 s[0..n) into out (each code point c becomes the lower
+ * case of its upper case, both as Java maps them, less any combining
+ * diacritical mark; a character beyond the BMP becomes "??"), which must
+ * hold 2*n+4 bytes; returns the folded length.  Strings that match
+ * ignoring case fold alike, so the fold finds candidates; ev_ic_match()
+ * decides.
  */
 size_t ev_casefold(const char *s, size_t n, char *out);
 /* Prepare the case mappings (once, before threads start). */
 void ev_case_init(void);
 
 /*
- * event-ruler's equals-ignore-case: each code point of s must be the lower
- * or the upper case of the pattern's code point at the same place.  mode
- * 0 compares whole strings, 1 a prefix of s, 2 a suffix of s.
+ * event-ruler's equals-ignore-case: for each character c of the pattern, in
+ * order, s must hold Java's lower case or upper case of c (either may be
+ * several characters: "ß" matches "SS"); a character beyond the BMP is
+ * two UTF-16 chars, each of which Java turns into "?".  mode 0 compares
+ * whole strings, 1 a prefix of s, 2 a suffix of s.
  */
 int ev_ic_match(const char *pat, size_t np, const char *s, size_t n,
     int mode);
+
+/*
+ * Does code point c have distinct lower and upper cases, as Java's
+ * String.toLowerCase/toUpperCase see them? (cond.c)
+ */
+int ev_cp_has_case(uint32_t c);
+
+/* A character whose Java case mapping is longer than one character. */
+struct ev_special_case {
+	uint32_t cp;
+	const char *lo, *up;	/* UTF-8 */
+};
+/* Its entry, or NULL for a character that maps to one character. */
+const struct ev_special_case *ev_special_case(uint32_t c);
+
+/*
+ * event-ruler's complexity score (MachineComplexityEvaluator) of the
+ * wildcards in the sub-rules of one rule: fields f[0..n), grouped by their
+ * subrule member, each sub-rule's fields in path order.  Scores above cap
+ * are reported as cap.  EventBridge refuses a rule scoring above
+ * EV_MAX_COMPLEXITY.  (complexity.c)
+ */
+#define EV_MAX_COMPLEXITY 10
+struct ev_cx_field {
+	const char *path;	/* dotted, NUL-terminated */
+	const struct ev_cond *conds;
+	size_t nconds;
+	int subrule;
+};
+int ev_wildcard_complexity(const struct ev_cx_field *f, size_t n, int cap);
 
 /*
  * Parse an IP address literal as event-ruler does: text shaped like IPv4
@@ -251,6 +291,7 @@ struct ev_rules {
 	struct strblock *strs;	/* the arena */
 	int finished;
 	int counting;		/* indexing pass that only counts fields */
+	int last_complexity;	/* wildcard score of the last rule added */
 };
 
 /* Kinds of length list in a path's index (ev_pidx.lens). */

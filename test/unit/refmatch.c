@@ -193,7 +193,7 @@ static const struct mcase cases[] = {
 	{ "{\"u\":[{\"exists\":false},\"x\"]}", "{\"u\":\"x\"}", 1, NULL },
 	{ "{\"u\":[{\"exists\":false},\"x\"]}", "{}", 1, NULL },
 	{ "{\"u\":[{\"exists\":false},\"x\"]}", "{\"u\":\"y\"}", 0, NULL },
-	/* cidr: the address as written up to its host bits all set */
+	/* cidr: the lowest address of the block up to its host bits all set */
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"10.0.0.255\"}", 1,
 	  NULL },
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"10.0.1.0\"}", 0,
@@ -201,7 +201,11 @@ static const struct mcase cases[] = {
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":10}", 0, NULL },
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"2001:db8::1\"}",
 	  0, NULL },
-	{ "{\"ip\":[{\"cidr\":\"10.0.0.5/24\"}]}", "{\"ip\":\"10.0.0.1\"}", 0,
+	{ "{\"ip\":[{\"cidr\":\"10.0.0.5/24\"}]}", "{\"ip\":\"10.0.0.1\"}", 1,
+	  NULL },
+	{ "{\"ip\":[{\"cidr\":\"10.1.2.3/8\"}]}", "{\"ip\":\"10.0.0.0\"}", 1,
+	  NULL },
+	{ "{\"ip\":[{\"cidr\":\"10.1.2.3/8\"}]}", "{\"ip\":\"11.0.0.0\"}", 0,
 	  NULL },
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.5/24\"}]}", "{\"ip\":\"10.0.0.9\"}", 1,
 	  NULL },
@@ -213,6 +217,52 @@ static const struct mcase cases[] = {
 	  "{\"ip\":\"::ffff:a00:1\"}", 1, NULL },
 	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/8\"}]}",
 	  "{\"ip\":\"::ffff:10.0.0.1\"}", 0, NULL },
+	/*
+	 * event-ruler compares an address's hex digits along the block's
+	 * bottom and top digits, whatever the two lengths (er-check)
+	 */
+	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/8\"}]}", "{\"ip\":\"a00:1::\"}", 1,
+	  NULL },
+	{ "{\"ip\":[{\"cidr\":\"10.0.0.0/8\"}]}", "{\"ip\":\"b00:1::\"}", 0,
+	  NULL },
+	{ "{\"ip\":[\"1.2.3.4\"]}", "{\"ip\":\"102:304::1\"}", 1, NULL },
+	{ "{\"ip\":[\"1.2.3.4\"]}", "{\"ip\":\"102:305::\"}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"::/0\"}]}", "{\"ip\":\"1.2.3.4\"}", 1, NULL },
+	{ "{\"ip\":[{\"cidr\":\"::/0\"}]}", "{\"ip\":\"0.0.0.0\"}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"::/0\"}]}", "{\"ip\":\"255.255.255.255\"}",
+	  0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"::/8\"}]}", "{\"ip\":\"0.0.0.1\"}", 1, NULL },
+	{ "{\"ip\":[{\"cidr\":\"::/31\"}]}", "{\"ip\":\"0.0.0.1\"}", 0, NULL },
+	{ "{\"ip\":[\"10.0.0.1\"]}", "{\"ip\":\"0000000010.0.0.1\"}", 0,
+	  NULL },
+	/* equals-ignore-case: Java's full case mappings (er-check) */
+	{ "{\"s\":[{\"equals-ignore-case\":\"stra\xc3\x9f" "e\"}]}",
+	  "{\"s\":\"STRASSE\"}", 1, NULL },
+	{ "{\"s\":[{\"equals-ignore-case\":\"SS\"}]}", "{\"s\":\"\xc3\x9f\"}", 0,
+	  NULL },
+	{ "{\"s\":[{\"equals-ignore-case\":\"\xef\xac\x81\"}]}",
+	  "{\"s\":\"FI\"}", 1, NULL },
+	{ "{\"s\":[{\"equals-ignore-case\":\"\xc4\xb0\"}]}", "{\"s\":\"i\"}",
+	  0, NULL },
+	{ "{\"s\":[{\"prefix\":{\"equals-ignore-case\":\"\xc3\x9f\"}}]}",
+	  "{\"s\":\"SSx\"}", 1, NULL },
+	{ "{\"s\":[{\"equals-ignore-case\":\"\xf0\x9f\x98\x80\"}]}",
+	  "{\"s\":\"\xf0\x9f\x98\x80\"}", 0, NULL },
+	{ "{\"s\":[{\"equals-ignore-case\":\"\xf0\x9f\x98\x80\"}]}",
+	  "{\"s\":\"??\"}", 1, NULL },
+	/*
+	 * a number's text walks a CIDR range when the rule has no numeric
+	 * condition on the path (er-check)
+	 */
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"ip\":1}", 1, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"ip\":0.5}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"},5]}", "{\"ip\":1}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"0.0.0.0/0\"},{\"numeric\":[\">\",9]}]}",
+	  "{\"ip\":1}", 0, NULL },
+	{ "{\"ip\":[{\"cidr\":\"100.0.0.0/8\"}]}", "{\"ip\":64123}", 1,
+	  NULL },
+	{ "{\"ip\":[{\"cidr\":\"100.0.0.0/8\"}]}", "{\"ip\":6400}", 0,
+	  NULL },
 	/* a plain string that is an IP address matches the address */
 	{ "{\"ip\":[\"10.0.0.1\"]}", "{\"ip\":\"10.0.0.1\"}", 1, NULL },
 	{ "{\"ip\":[\"10.0.0.1\"]}", "{\"ip\":\"10.0.0.01\"}", 1, NULL },
