@@ -80,45 +80,13 @@ print_prefix(const struct ev_line *ln)
 		ev_out_printf("%s:%lu:", ln->file, ln->lineno);
 }
 
-/*
- * Write a rule name so that it cannot split or forge output: a backslash,
- * a comma and the control characters are written as \\, \n, \t, \r or
- * \xHH (a comma as \x2c), everything else as it is.
- */
-static void
-put_name(const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	char esc[4] = { '\\', 'x', 0, 0 };
-	const char *run = s;
-	unsigned char b;
-
-	for (; (b = (unsigned char)*s) != '\0'; s++) {
-		if (b >= 0x20 && b != 0x7f && b != ',' && b != '\\')
-			continue;
-		ev_out_write(run, (size_t)(s - run));
-		run = s + 1;
-		if (b == '\\' || b == '\n' || b == '\t' || b == '\r') {
-			esc[1] = b == '\\' ? '\\' : b == '\n' ? 'n' :
-			    b == '\t' ? 't' : 'r';
-			ev_out_write(esc, 2);
-			esc[1] = 'x';
-		} else {
-			esc[2] = hex[b >> 4];
-			esc[3] = hex[b & 15];
-			ev_out_write(esc, 4);
-		}
-	}
-	ev_out_write(run, (size_t)(s - run));
-}
-
 static void
 print_reason(void *ctx, const char *rule, const char *why)
 {
 	const struct ev_line *ln = ctx;
 
 	ev_out_printf("%s:%lu: ", ln->file, ln->lineno);
-	put_name(rule);
+	ev_out_name(rule);
 	ev_out_printf(": %s\n", why);
 }
 
@@ -175,7 +143,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 		for (i = 0; i < nhits; i++) {
 			if (i > 0)
 				ev_out_write(",", 1);
-			put_name(ev_rules_name(rules, hits[i]));
+			ev_out_name(ev_rules_name(rules, hits[i]));
 		}
 		ev_out_write("\t", 1);
 	}

@@ -195,6 +195,12 @@ void ev_out_str(const char *s);
 void ev_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write buf, then a newline. */
 void ev_out_line(const void *buf, size_t len);
+/*
+ * Write name escaped, so that it cannot split a line or a comma-separated
+ * list: backslash, newline, tab and CR as \\, \n, \t, \r, a comma and the
+ * other control characters as \xHH; everything else as it is.
+ */
+void ev_out_name(const char *name);
 int ev_out_flush(void);
 /*
  * True once output is dropped: the reader of stdout has gone away (EPIPE)
@@ -240,5 +246,22 @@ void ev_duration_format(int64_t ms, char *buf, size_t size);
 
 /* Parse a byte count with an optional K, M or G suffix (powers of 1024). */
 int ev_size_parse(const char *s, size_t *bytes, struct ev_err *err);
+
+/* ------------------------------------------------------------------ buf */
+
+/* A growable byte buffer; zero-initialised is empty (buf.c). */
+struct ev_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+/*
+ * Append s[0..n) to b, growing it.  Returns 0, or -1 when out of memory
+ * (b unchanged).
+ */
+int ev_buf_add(struct ev_buf *b, const void *s, size_t n);
+/* Release what b holds and empty it. */
+void ev_buf_free(struct ev_buf *b);
 
 #endif

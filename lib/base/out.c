@@ -523,3 +523,36 @@ ev_out_close(struct ev_err *err)
 {
 	return ev_sink_close(&std, err);
 }
+
+/*
+ * Write a name (a rule's, a target's) on the standard output so that it
+ * cannot split or forge an output line or a comma-separated list: a backslash,
+ * a comma and the control characters are written as \\, \n, \t, \r or
+ * \xHH (a comma as \x2c), everything else as it is.
+ */
+void
+ev_out_name(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[4] = { '\\', 'x', 0, 0 };
+	const char *run = s;
+	unsigned char b;
+
+	for (; (b = (unsigned char)*s) != '\0'; s++) {
+		if (b >= 0x20 && b != 0x7f && b != ',' && b != '\\')
+			continue;
+		ev_out_write(run, (size_t)(s - run));
+		run = s + 1;
+		if (b == '\\' || b == '\n' || b == '\t' || b == '\r') {
+			esc[1] = b == '\\' ? '\\' : b == '\n' ? 'n' :
+			    b == '\t' ? 't' : 'r';
+			ev_out_write(esc, 2);
+			esc[1] = 'x';
+		} else {
+			esc[2] = hex[b >> 4];
+			esc[3] = hex[b & 15];
+			ev_out_write(esc, 4);
+		}
+	}
+	ev_out_write(run, (size_t)(s - run));
+}

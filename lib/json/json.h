@@ -65,16 +65,6 @@ int ev_paths_get(const struct ev_paths *pv, const char *line, size_t len,
 
 /* ---------------------------------------------------------- canonical */
 
-/* A growable byte buffer; zero-initialised is empty. */
-struct ev_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-int ev_buf_add(struct ev_buf *b, const void *s, size_t n);
-void ev_buf_free(struct ev_buf *b);
-
 /*
  * Append the canonical form of the JSON value val[0..len) to out (RFC 8785
  * JCS: no whitespace, strings escaped one way, numbers as ECMAScript
