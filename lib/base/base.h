@@ -242,6 +242,41 @@ int ev_duration_parse(const char *s, int64_t *ms, struct ev_err *err);
 /* Format ms in the largest unit that divides it exactly: 1500 -> "1500ms". */
 void ev_duration_format(int64_t ms, char *buf, size_t size);
 
+/* ---------------------------------------------------------------- clock */
+
+/*
+ * The toolkit's one clock (clock.c), in milliseconds since 1970 UTC.  With
+ * EVKIT_NOW set (an RFC 3339 time or seconds since 1970, documented in
+ * evkit(7)) the clock is virtual: it starts at that instant and moves only
+ * through ev_sleep_ms() and ev_clock_advance(), so tests of TTLs, leases
+ * and backoff are exact and do not wait.  ev_clock_init() reports a bad
+ * EVKIT_NOW ("invalid EVKIT_NOW '...': ..."); tools call it after their
+ * options.  Thread-safe.
+ */
+int ev_clock_init(struct ev_err *err);
+int64_t ev_now_ms(void);
+/* True when EVKIT_NOW makes the clock virtual. */
+int ev_clock_virtual(void);
+/* Move the virtual clock forward by ms; nothing on the real clock. */
+void ev_clock_advance(int64_t ms);
+/*
+ * Sleep ms milliseconds (on the virtual clock: advance it).  A stop signal
+ * (ev_stop_install()) ends the sleep early.
+ */
+void ev_sleep_ms(int64_t ms);
+/*
+ * Parse an RFC 3339 time ("2017-12-22T18:43:48Z", with an optional
+ * fraction, 'Z' or an offset; EventBridge's "time") from s[0..n), or a
+ * number of seconds since 1970 with an optional fraction, into
+ * milliseconds since 1970.  Returns 0, or -1 when s is neither.
+ */
+int ev_time_parse(const char *s, size_t n, int64_t *ms);
+/*
+ * Format ms as RFC 3339 in UTC: "2017-12-22T18:43:48Z", with ".123" when
+ * the milliseconds are not 0.  size 32 is enough.
+ */
+void ev_time_format(int64_t ms, char *buf, size_t size);
+
 /* ------------------------------------------------------------- size */
 
 /* Parse a byte count with an optional K, M or G suffix (powers of 1024). */
