@@ -1,0 +1,75 @@
+/*
+ * store_int.h - inside lib/store: the backend interface and the SQLite
+ * helpers the backend's parts share.  Commands never include it.
+ *
+ * struct ev_db dispatches through a backend (struct ev_db_backend): one
+ * set of functions per backend, each domain (dedupe keys, event log) a
+ * table of operations of its own, so that a PostgreSQL backend fills in
+ * the same tables and cmd/ does not change.
+ */
+#ifndef EV_STORE_INT_H
+#define EV_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct ev_db;
+
+/* The core operations every backend implements. */
+struct ev_db_backend {
+	const char *name;	/* "sqlite" */
+	int (*open)(struct ev_db *db, struct ev_err *err);
+	void (*close)(struct ev_db *db);
+	int (*begin)(struct ev_db *db, struct ev_err *err);
+	int (*commit)(struct ev_db *db, struct ev_err *err);
+	void (*rollback)(struct ev_db *db);
+	int (*schema)(struct ev_db *db, const char *component, int version,
+	    const char *ddl, struct ev_err *err);
+};
+
+/* The number of prepared statements a database caches (ev_sqlite_stmt). */
+#define EV_DB_STMTS 64
+
+struct ev_db {
+	const struct ev_db_backend *be;
+	char *name;			/* the target, for messages */
+	struct ev_db_opts opts;
+	int in_tx;
+	/* SQLite */
+	sqlite3 *sq;
+	sqlite3_stmt *stmt[EV_DB_STMTS];
+};
+
+extern const struct ev_db_backend ev_db_sqlite;
+
+/*
+ * SQLite helpers for the backend's parts (sqlite*.c).
+ *
+ * ev_sqlite_err() fills err from rc and the connection's message, as
+ * "NAME: message", with errnum ENOSPC for SQLITE_FULL, EIO for I/O errors,
+ * and class RETRYABLE for SQLITE_BUSY and SQLITE_LOCKED; returns -1.
+ */
+int ev_sqlite_err(struct ev_db *db, int rc, struct ev_err *err);
+/*
+ * The statement cached in slot (0 <= slot < EV_DB_STMTS) for sql,
+ * prepared on first use and reset for reuse (bindings cleared).  Each
+ * caller owns fixed slots (see the EV_STMT_* list in sqlite.c).  NULL with
+ * err set when preparing fails.
+ */
+sqlite3_stmt *ev_sqlite_stmt(struct ev_db *db, int slot, const char *sql,
+    struct ev_err *err);
+/* Run sql (no results), one or more statements.  0 or -1 (err). */
+int ev_sqlite_exec(struct ev_db *db, const char *sql, struct ev_err *err);
+
+/*
+ * Statement slots, one range per part of the backend, so that the parts
+ * never share a slot.
+ */
+enum {
+	EV_STMT_CORE = 0,	/* sqlite.c: 0..7 */
+	EV_STMT_DKEYS = 8,	/* evdedupe's keys: 8..23 */
+	EV_STMT_LOG = 24	/* evstore's log and queues: 24..63 */
+};
+
+#endif
