@@ -25,15 +25,17 @@ SQLITE_CFLAGS ?=
 SQLITE_LIBS ?= -lsqlite3
 YAML_CFLAGS ?=
 YAML_LIBS ?= -lyaml
+XXHASH_CFLAGS ?=
+XXHASH_LIBS ?= -lxxhash
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
-	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(SQLITE_LIBS) $(YAML_LIBS) -lm -pthread
+	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
 
-TOOLS = evmatch
+TOOLS = evdedupe evmatch
 MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 
@@ -75,9 +77,11 @@ have_lib = $(call have,$(1),$(2),echo 'int main(void) { return 0; }' | \
 have-deps:
 	@$(call have_hdr,libjq-dev,jv.h,$(JQ_CFLAGS))
 	@$(call have_hdr,libyaml-dev,yaml.h,$(YAML_CFLAGS))
+	@$(call have_hdr,libxxhash-dev,xxhash.h,$(XXHASH_CFLAGS))
 	@$(call have_lib,libjq-dev,$(JQ_LIBS))
 	@$(call have_lib,libyaml-dev,$(YAML_LIBS))
 	@$(call have_lib,libsqlite3-dev,$(SQLITE_LIBS))
+	@$(call have_lib,libxxhash-dev,$(XXHASH_LIBS))
 
 $(BUILD)/%.o: %.c | have-deps
 	@mkdir -p $(@D)
@@ -106,7 +110,8 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(LIB_A)
 # Install the Debian packages the build, tests and bench need, if missing.
 deps:
 	@CC="$(CC)" JQ_CFLAGS="$(JQ_CFLAGS)" SQLITE_CFLAGS="$(SQLITE_CFLAGS)" \
-	    YAML_CFLAGS="$(YAML_CFLAGS)" sh .ci/deps
+	    YAML_CFLAGS="$(YAML_CFLAGS)" \
+	    XXHASH_CFLAGS="$(XXHASH_CFLAGS)" sh .ci/deps
 
 demo: deps all
 	@sh examples/demo.sh

@@ -85,6 +85,65 @@ int ev_db_in_tx(const struct ev_db *db);
 
 /* ---------------------------------------------------- dedupe keys (evdedupe) */
 
+/*
+ * A dedupe key: the 128-bit XXH3 hash of a key's canonical bytes.  Two
+ * keys are one when their hashes are equal.
+ */
+struct ev_key {
+	uint64_t hi, lo;
+};
+
+/* Hash buf[0..len) into *k (XXH3-128, libxxhash). */
+void ev_key_hash(const void *buf, size_t len, struct ev_key *k);
+
+/*
+ * The in-memory key set: a hash table of keys with the time each was
+ * first seen (for --ttl) and an LRU order (for --max-keys).  About 40
+ * bytes per key.
+ */
+struct ev_keyset;
+
+/*
+ * A new empty set keeping at most max_keys keys (0: no limit); past it
+ * the least recently seen key is evicted.  NULL when out of memory.
+ */
+struct ev_keyset *ev_keyset_new(size_t max_keys);
+void ev_keyset_free(struct ev_keyset *ks);
+/*
+ * Look k up at time now (ms): a key seen before, less than ttl ms ago
+ * (ttl 0: forever), is a repeat: it becomes the most recently seen and 1
+ * is returned.  Otherwise k is (re)inserted with time now and 0 is
+ * returned (-1: out of memory, nothing changed).
+ */
+int ev_keyset_check(struct ev_keyset *ks, const struct ev_key *k,
+    int64_t now, int64_t ttl);
+/* The number of keys held. */
+size_t ev_keyset_count(const struct ev_keyset *ks);
+
+/*
+ * Keys in a database (evdedupe --state): one table evdedupe_keys, see
+ * evdedupe(1) for its schema.  ev_dkeys_open() makes sure the tables exist
+ * (ev_db_schema).  ev_dkeys_check() must run inside a write transaction
+ * (ev_db_begin): like ev_keyset_check() it answers 1 for a repeat (seen
+ * less than ttl ms before now; ttl 0: forever) and records a new or
+ * expired key with time now, answering 0; -1 with err on a database
+ * error.  The key becomes durable with the transaction's commit.
+ */
+int ev_dkeys_open(struct ev_db *db, struct ev_err *err);
+int ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, struct ev_err *err);
+/*
+ * --stat: fill st from the table.  --expire: delete keys seen ttl ms or
+ * more before now, storing how many in *n.  0, or -1 with err.
+ */
+struct ev_dkeys_stat {
+	int64_t keys, claimed, oldest, newest, bytes;
+};
+int ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st,
+    struct ev_err *err);
+int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
+    struct ev_err *err);
+
 /* ---------------------------------------------- event log and queues (evstore) */
 
 #endif

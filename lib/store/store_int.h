@@ -16,6 +16,17 @@
 
 struct ev_db;
 
+/* evdedupe's keys (store.h: ev_dkeys_*), one backend's implementation. */
+struct ev_dkeys_ops {
+	int (*open)(struct ev_db *db, struct ev_err *err);
+	int (*check)(struct ev_db *db, const struct ev_key *k, int64_t now,
+	    int64_t ttl, struct ev_err *err);
+	int (*stat)(struct ev_db *db, struct ev_dkeys_stat *st,
+	    struct ev_err *err);
+	int (*expire)(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
+	    struct ev_err *err);
+};
+
 /* The core operations every backend implements. */
 struct ev_db_backend {
 	const char *name;	/* "sqlite" */
@@ -26,6 +37,7 @@ struct ev_db_backend {
 	void (*rollback)(struct ev_db *db);
 	int (*schema)(struct ev_db *db, const char *component, int version,
 	    const char *ddl, struct ev_err *err);
+	const struct ev_dkeys_ops *dkeys;
 };
 
 /* The number of prepared statements a database caches (ev_sqlite_stmt). */
@@ -42,6 +54,7 @@ struct ev_db {
 };
 
 extern const struct ev_db_backend ev_db_sqlite;
+extern const struct ev_dkeys_ops ev_dkeys_sqlite;
 
 /*
  * SQLite helpers for the backend's parts (sqlite*.c).

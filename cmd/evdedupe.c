@@ -1,0 +1,555 @@
+/*
+ * evdedupe - pass the first event for each idempotency key, hold back
+ * repeats; keys in memory or in a state file shared across runs.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit.h"
+
+static const char usage_text[] =
+    "usage: evdedupe [-j JOBS] [-k PATH ...] [--dups FILE] [--fail-on-dup] "
+    "[--max-keys N]\n"
+    "                [--max-line-bytes SIZE] [--missing pass|drop|error] "
+    "[--reject FILE]\n"
+    "                [--state FILE] [--time-field PATH] [--ttl DURATION] "
+    "[FILE ...]\n"
+    "       evdedupe --stat --state FILE\n"
+    "       evdedupe --expire --ttl DURATION --state FILE\n";
+
+enum {
+	OPT_DUPS = 256, OPT_EXPIRE, OPT_FAIL_ON_DUP, OPT_MAX_KEYS, OPT_MAX_LINE,
+	OPT_MISSING, OPT_REJECT, OPT_STAT, OPT_STATE, OPT_TIME_FIELD, OPT_TTL,
+	OPT_VERSION
+};
+
+static const struct option longopts[] = {
+	{ "dups", required_argument, NULL, OPT_DUPS },
+	{ "expire", no_argument, NULL, OPT_EXPIRE },
+	{ "fail-on-dup", no_argument, NULL, OPT_FAIL_ON_DUP },
+	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
+	{ "missing", required_argument, NULL, OPT_MISSING },
+	{ "reject", required_argument, NULL, OPT_REJECT },
+	{ "stat", no_argument, NULL, OPT_STAT },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+enum missing { MISS_ERROR, MISS_PASS, MISS_DROP };
+
+/* Keys committed per state transaction. */
+#define BATCH 20000
+
+static struct {
+	const char **keys;	/* -k operands, then --time-field */
+	int nkeys;
+	const char *time_field;
+	enum missing missing;
+	int64_t ttl;
+	int fail_on_dup;
+} opt;
+
+static struct ev_paths *paths;
+
+/* What the line callback leaves for the in-order hook. */
+struct res {
+	struct ev_key key;
+	int64_t t;		/* --time-field, ms */
+	int missing;
+};
+
+/* A line callback's context: main's, or a worker's. */
+struct wctx {
+	struct ev_buf canon;
+	struct ev_span *vals;
+};
+
+/* The hook's state. */
+static struct {
+	struct ev_keyset *ks;
+	struct ev_db *db;
+	struct ev_sink *dups;
+	unsigned long batch, ndups;
+} st;
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EV_EXIT_ERROR);
+}
+
+static int
+info(const char *s)
+{
+	struct ev_err err;
+
+	ev_out_str(s);
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	return EV_EXIT_OK;
+}
+
+static void *
+wctx_new(void *ctx)
+{
+	struct wctx *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->vals = calloc((size_t)opt.nkeys + 2, sizeof(*w->vals));
+	if (w->vals == NULL) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void
+wctx_free(void *ctx)
+{
+	struct wctx *w = ctx;
+
+	ev_buf_free(&w->canon);
+	free(w->vals);
+	free(w);
+}
+
+/*
+ * Append the canonical form of the value v to w->canon; a string without
+ * escapes is its own canonical form.
+ */
+static int
+add_canon(struct wctx *w, const struct ev_span *v, struct ev_err *err)
+{
+	if (v->len >= 2 && v->p[0] == '"' && memchr(v->p, '\\', v->len) ==
+	    NULL)
+		return ev_buf_add(&w->canon, v->p, v->len) < 0 ? -1 : 0;
+	return ev_json_canon(v->p, v->len, &w->canon, err);
+}
+
+/* Read the key (and time) of one line and hash it; on worker threads. */
+static enum ev_verdict
+on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct wctx *w = ctx;
+	struct res *r = ln->result;
+	const struct ev_span *tv;
+	int i;
+
+	w->canon.len = 0;
+	if (opt.nkeys == 0 && opt.time_field == NULL) {
+		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
+			return EV_BAD;
+		ev_key_hash(w->canon.p, w->canon.len, &r->key);
+		return EV_NEXT;
+	}
+	if (ev_paths_get(paths, ln->buf, ln->len, w->vals, err) < 0)
+		return EV_BAD;
+	if (opt.time_field != NULL) {
+		tv = &w->vals[opt.nkeys];
+		if (tv->p == NULL) {
+			ev_err_set(err, "no time at %s", opt.time_field);
+			return EV_BAD;
+		}
+		if (!(tv->len >= 2 && tv->p[0] == '"' &&
+		    ev_time_parse(tv->p + 1, tv->len - 2, &r->t) == 0) &&
+		    ev_time_parse(tv->p, tv->len, &r->t) < 0) {
+			ev_err_set(err, "invalid time at %s: expected an RFC "
+			    "3339 time", opt.time_field);
+			return EV_BAD;
+		}
+	}
+	if (opt.nkeys == 0) {
+		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
+			return EV_BAD;
+	}
+	for (i = 0; i < opt.nkeys; i++) {
+		if (w->vals[i].p == NULL) {
+			if (opt.missing == MISS_ERROR) {
+				ev_err_set(err, "no key at %s", opt.keys[i]);
+				return EV_BAD;
+			}
+			r->missing = 1;
+			return EV_NEXT;
+		}
+		if (i > 0 && ev_buf_add(&w->canon, "\n", 1) < 0)
+			goto nomem;
+		if (add_canon(w, &w->vals[i], err) < 0)
+			return err->msg[0] ? EV_BAD : EV_FAIL;
+	}
+	ev_key_hash(w->canon.p, w->canon.len, &r->key);
+	return EV_NEXT;
+nomem:
+	ev_err_set(err, "out of memory");
+	return EV_FAIL;
+}
+
+/*
+ * End a state batch: what was passed reaches standard output first, then
+ * the keys are committed.  Output that did not get out (a write error, a
+ * reader gone) commits nothing.
+ */
+static int
+commit(struct ev_err *err)
+{
+	if (st.db == NULL || !ev_db_in_tx(st.db))
+		return 0;
+	st.batch = 0;
+	if (st.dups != NULL)
+		ev_sink_flush(st.dups);
+	if (ev_out_flush() < 0 || ev_out_closed()) {
+		ev_db_rollback(st.db);
+		if (ev_out_closed() && ev_sink_errno(ev_stdout()) == 0)
+			return 0;
+		return ev_sink_error(ev_stdout(), err) < 0 ? -1 : 0;
+	}
+	return ev_db_commit(st.db, err);
+}
+
+/* In input order, one line at a time: the key set, then the output. */
+static enum ev_verdict
+on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	const struct res *r;
+	int64_t now;
+	int dup;
+
+	if (ln == NULL)
+		return commit(err) < 0 ? EV_FAIL : EV_NEXT;
+	r = ln->result;
+	if (r->missing) {
+		if (opt.missing == MISS_PASS)
+			ev_out_line(ln->buf, ln->len);
+		else if (st.dups != NULL)
+			ev_sink_line(st.dups, ln->buf, ln->len);
+		return EV_NEXT;
+	}
+	now = opt.time_field != NULL ? r->t : ev_now_ms();
+	if (st.db != NULL) {
+		if (!ev_db_in_tx(st.db) && ev_db_begin(st.db, err) < 0)
+			return EV_FAIL;
+		dup = ev_dkeys_check(st.db, &r->key, now, opt.ttl, err);
+		if (dup < 0)
+			return EV_FAIL;
+	} else {
+		dup = ev_keyset_check(st.ks, &r->key, now, opt.ttl);
+		if (dup < 0) {
+			ev_err_set(err, "out of memory");
+			return EV_FAIL;
+		}
+	}
+	if (!dup) {
+		ev_out_line(ln->buf, ln->len);
+	} else {
+		st.ndups++;
+		if (st.dups != NULL)
+			ev_sink_line(st.dups, ln->buf, ln->len);
+	}
+	if (st.db != NULL && ++st.batch >= BATCH && commit(err) < 0)
+		return EV_FAIL;
+	return EV_NEXT;
+}
+
+/*
+ * Open the --dups file without emptying it, refuse it when it is one of
+ * the inputs, then empty it.
+ */
+static struct ev_sink *
+open_dups(const char *path, char **files, int nfiles, struct ev_err *err)
+{
+	struct ev_sink *s;
+	struct ev_err is_err;
+	const struct stat *ds;
+	struct stat is;
+	int i, std = nfiles == 0;
+
+	if ((s = ev_sink_open(path, 0, err)) == NULL)
+		return NULL;
+	ds = ev_sink_stat(s);
+	for (i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") == 0)
+			std = 1;
+	for (i = 0; S_ISREG(ds->st_mode) && i <= nfiles; i++) {
+		if (i < nfiles ? strcmp(files[i], "-") != 0 &&
+		    stat(files[i], &is) == 0 : std && fstat(0, &is) == 0) {
+			if (is.st_dev == ds->st_dev &&
+			    is.st_ino == ds->st_ino) {
+				ev_err_set(err, "%s: input file is also the "
+				    "dups file", i < nfiles ? files[i] :
+				    "<stdin>");
+				ev_sink_close(s, &is_err);
+				return NULL;
+			}
+		}
+	}
+	if (ev_sink_truncate(s, err) < 0) {
+		ev_sink_close(s, &is_err);
+		return NULL;
+	}
+	return s;
+}
+
+/* --stat and --expire: one JSON object on standard output. */
+static int
+maintain(int expire, struct ev_err *err)
+{
+	struct ev_dkeys_stat s;
+	char t1[32], t2[32];
+	int64_t n;
+
+	if (!expire) {
+		if (ev_dkeys_stat(st.db, &s, err) < 0)
+			return -1;
+		ev_time_format(s.oldest, t1, sizeof(t1));
+		ev_time_format(s.newest, t2, sizeof(t2));
+		if (s.keys == 0)
+			ev_out_printf("{\"keys\":0,\"claimed\":0,\"oldest\":null,"
+			    "\"newest\":null,\"bytes\":%lld}\n",
+			    (long long)s.bytes);
+		else
+			ev_out_printf("{\"keys\":%lld,\"claimed\":%lld,"
+			    "\"oldest\":\"%s\",\"newest\":\"%s\",\"bytes\":"
+			    "%lld}\n", (long long)s.keys, (long long)s.claimed,
+			    t1, t2, (long long)s.bytes);
+		return 0;
+	}
+	if (ev_db_begin(st.db, err) < 0)
+		return -1;
+	if (ev_dkeys_expire(st.db, ev_now_ms(), opt.ttl, &n, err) < 0) {
+		ev_db_rollback(st.db);
+		return -1;
+	}
+	if (ev_db_commit(st.db, err) < 0)
+		return -1;
+	ev_out_printf("{\"expired\":%lld}\n", (long long)n);
+	return 0;
+}
+
+static void
+parse_opt(int c, struct ev_input_opts *in, const char **state,
+    const char **dups, size_t *max_keys)
+{
+	struct ev_err err;
+	char *end;
+
+	ev_err_clear(&err);
+	switch (c) {
+	case OPT_DUPS:
+		*dups = optarg;
+		return;
+	case OPT_MAX_KEYS:
+		*max_keys = strtoul(optarg, &end, 10);
+		if (*optarg < '0' || *optarg > '9' || *end || *max_keys == 0) {
+			ev_warnx("invalid key count '%s': expected a positive "
+			    "number", optarg);
+			usage();
+		}
+		return;
+	case OPT_MAX_LINE:
+		if (ev_size_parse(optarg, &in->max_line, &err) < 0 ||
+		    in->max_line == 0) {
+			if (!err.msg[0])
+				ev_err_set(&err, "invalid size '%s'", optarg);
+			ev_diag(&err);
+			usage();
+		}
+		return;
+	case OPT_MISSING:
+		if (strcmp(optarg, "error") == 0)
+			opt.missing = MISS_ERROR;
+		else if (strcmp(optarg, "pass") == 0)
+			opt.missing = MISS_PASS;
+		else if (strcmp(optarg, "drop") == 0)
+			opt.missing = MISS_DROP;
+		else {
+			ev_warnx("invalid --missing '%s': expected pass, drop "
+			    "or error", optarg);
+			usage();
+		}
+		return;
+	case OPT_REJECT:
+		if (strcmp(optarg, "-") == 0) {
+			ev_warnx("--reject: '-' is not a file; use /dev/stdout "
+			    "or ./-");
+			usage();
+		}
+		in->reject_path = optarg;
+		return;
+	case OPT_STATE:
+		*state = optarg;
+		return;
+	case OPT_TIME_FIELD:
+		opt.time_field = optarg;
+		return;
+	case OPT_TTL:
+		if (ev_duration_parse(optarg, &opt.ttl, &err) < 0) {
+			ev_diag(&err);
+			usage();
+		}
+		return;
+	default:
+		usage();
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ev_input_opts in;
+	struct ev_err err;
+	struct wctx *w;
+	const char *jobs = NULL, *state = NULL, *dups = NULL;
+	size_t max_keys = 0;
+	int c, bad, do_stat = 0, expire = 0;
+
+	memset(&in, 0, sizeof(in));
+	if (ev_init(argv[0]) < 0) {
+		ev_warn("/dev/null");
+		return EV_EXIT_ERROR;
+	}
+	argv[0] = (char *)ev_progname();
+	opt.keys = calloc((size_t)argc + 1, sizeof(*opt.keys));
+	if (opt.keys == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	while ((c = getopt_long(argc, argv, "hj:k:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return info(usage_text);
+		case 'j':
+			jobs = optarg;
+			break;
+		case 'k':
+			opt.keys[opt.nkeys++] = optarg;
+			break;
+		case OPT_EXPIRE:
+			expire = 1;
+			break;
+		case OPT_FAIL_ON_DUP:
+			opt.fail_on_dup = 1;
+			break;
+		case OPT_STAT:
+			do_stat = 1;
+			break;
+		case OPT_VERSION:
+			return info("evdedupe (evkit) " EV_VERSION "\n");
+		default:
+			parse_opt(c, &in, &state, &dups, &max_keys);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((do_stat || expire) && state == NULL) {
+		ev_warnx("option '--%s' needs '--state'", do_stat ? "stat" :
+		    "expire");
+		usage();
+	}
+	if (expire && opt.ttl == 0) {
+		ev_warnx("option '--expire' needs '--ttl'");
+		usage();
+	}
+	if (max_keys && state != NULL) {
+		ev_warnx("options '--max-keys' and '--state' cannot be used "
+		    "together");
+		usage();
+	}
+	ev_err_clear(&err);
+	if (ev_input_jobs(jobs, &in.jobs, &err) < 0 ||
+	    ev_clock_init(&err) < 0) {
+		ev_diag(&err);
+		usage();
+	}
+	if (opt.time_field != NULL)
+		opt.keys[opt.nkeys] = opt.time_field;
+	if (opt.nkeys > 0 || opt.time_field != NULL) {
+		paths = ev_paths_compile(opt.keys, opt.nkeys +
+		    (opt.time_field != NULL), &err);
+		if (paths == NULL) {
+			ev_diag(&err);
+			usage();
+		}
+	}
+	if (state != NULL) {
+		if ((st.db = ev_db_open(state, NULL, &err)) == NULL ||
+		    ev_dkeys_open(st.db, &err) < 0) {
+			ev_diag(&err);
+			return EV_EXIT_ERROR;
+		}
+		if (do_stat || expire) {
+			bad = maintain(expire, &err) < 0;
+			if (bad)
+				ev_diag(&err);
+			ev_db_close(st.db, &err);
+			if (ev_out_close(&err) < 0) {
+				ev_diag(&err);
+				bad = 1;
+			}
+			return bad ? EV_EXIT_ERROR : EV_EXIT_OK;
+		}
+	} else if ((st.ks = ev_keyset_new(max_keys)) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	if (dups != NULL &&
+	    (st.dups = open_dups(dups, argv, argc, &err)) == NULL) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	if ((w = wctx_new(NULL)) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	in.ctx_new = wctx_new;
+	in.ctx_free = wctx_free;
+	in.order = on_order;
+	in.result_size = sizeof(struct res);
+	if (ev_stop_install(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	bad = ev_input_loop(argv, argc, &in, on_line, w);
+	ev_err_clear(&err);
+	if (bad < 0 && st.db != NULL)
+		ev_db_rollback(st.db);
+	else if (commit(&err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	ev_err_clear(&err);
+	if (st.dups != NULL && ev_sink_close(st.dups, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	ev_err_clear(&err);
+	if (st.db != NULL && ev_db_close(st.db, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	wctx_free(w);
+	ev_keyset_free(st.ks);
+	ev_paths_free(paths);
+	free(opt.keys);
+	if (bad == EV_INPUT_STOPPED)
+		return 128 + ev_stop_signal();
+	if (bad != 0)
+		return EV_EXIT_ERROR;
+	return opt.fail_on_dup && st.ndups ? EV_EXIT_NONE : EV_EXIT_OK;
+}

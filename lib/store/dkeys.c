@@ -1,0 +1,31 @@
+/*
+ * dkeys.c - evdedupe's keys in a database: the public calls, dispatched
+ * to the backend's table of operations.
+ */
+#include "store_int.h"
+
+int
+ev_dkeys_open(struct ev_db *db, struct ev_err *err)
+{
+	return db->be->dkeys->open(db, err);
+}
+
+int
+ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, struct ev_err *err)
+{
+	return db->be->dkeys->check(db, k, now, ttl, err);
+}
+
+int
+ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st, struct ev_err *err)
+{
+	return db->be->dkeys->stat(db, st, err);
+}
+
+int
+ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
+    struct ev_err *err)
+{
+	return db->be->dkeys->expire(db, now, ttl, n, err);
+}
