@@ -199,7 +199,7 @@ nomem:
 /*
  * End a state batch: what was passed reaches standard output first, then
  * the keys are committed.  Output that did not get out (a write error, a
- * reader gone) commits nothing.
+ * reader gone) commits nothing: the batch is rolled back.
  */
 static int
 commit(struct ev_err *err)
@@ -209,11 +209,10 @@ commit(struct ev_err *err)
 	st.batch = 0;
 	if (st.dups != NULL)
 		ev_sink_flush(st.dups);
+	/* A write error is reported by ev_out_close(), once. */
 	if (ev_out_flush() < 0 || ev_out_closed()) {
 		ev_db_rollback(st.db);
-		if (ev_out_closed() && ev_sink_errno(ev_stdout()) == 0)
-			return 0;
-		return ev_sink_error(ev_stdout(), err) < 0 ? -1 : 0;
+		return 0;
 	}
 	return ev_db_commit(st.db, err);
 }
@@ -228,6 +227,11 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 
 	if (ln == NULL)
 		return commit(err) < 0 ? EV_FAIL : EV_NEXT;
+	if (ev_out_closed()) {
+		if (st.db != NULL)
+			ev_db_rollback(st.db);
+		return EV_STOP;
+	}
 	r = ln->result;
 	if (r->missing) {
 		if (opt.missing == MISS_PASS)

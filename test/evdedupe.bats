@@ -1,0 +1,276 @@
+#!/usr/bin/env bats
+# evdedupe: the first event per key passes, repeats are held back; keys in
+# memory or in an SQLite state shared by runs and processes.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# lines N FMT: N lines printf'd with FMT and the line number, 1 to N.
+lines() {
+	awk -v n="$1" -v f="$2" 'BEGIN { for (i = 1; i <= n; i++) printf f "\n", i }'
+}
+
+@test "evdedupe: first per key passes in input order, byte for byte" {
+	printf '%s\n' '{"k":"a", "n":1}' '{"k":"b","n":2}' '{"n":3,"k":"a"}' \
+	    '{ "k" : "b" }' '{"k":"c"}' >in
+	run -0 --separate-stderr evdedupe -k k in
+	[ "$output" = $'{"k":"a", "n":1}\n{"k":"b","n":2}\n{"k":"c"}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evdedupe: a key is the JSON value: \"1\" and 1 differ, objects compare canonically" {
+	printf '%s\n' '{"k":1}' '{"k":"1"}' '{"k":1.0}' '{"k":"\u0031"}' \
+	    '{"k":{"a":1,"b":[1,2]}}' '{"k":{ "b":[1, 2],"a":1}}' \
+	    '{"k":{"b":[2,1],"a":1}}' >in
+	run -0 evdedupe -k k in
+	[ "$output" = $'{"k":1}\n{"k":"1"}\n{"k":{"a":1,"b":[1,2]}}\n{"k":{"b":[2,1],"a":1}}' ]
+}
+
+@test "evdedupe: -k takes \$.a.b and is repeatable for a composite key" {
+	printf '%s\n' '{"a":{"b":1},"c":1}' '{"a":{"b":1},"c":2}' \
+	    '{"c":1,"a":{"b":1}}' '{"a":{"b":"1\n"},"c":1}' >in
+	run -0 evdedupe -k '$.a.b' -k c in
+	[ "$output" = $'{"a":{"b":1},"c":1}\n{"a":{"b":1},"c":2}\n{"a":{"b":"1\\n"},"c":1}' ]
+	run -0 evdedupe -k a.b in
+	[ "$output" = $'{"a":{"b":1},"c":1}\n{"a":{"b":"1\\n"},"c":1}' ]
+}
+
+@test "evdedupe: without -k the whole event is the key, order-insensitive" {
+	printf '%s\n' '{"a":1,"b":2}' '{ "b":2,"a":1 }' '{"a":1,"b":3}' \
+	    '{"a":1,"b":2.0}' >in
+	run -0 evdedupe in
+	[ "$output" = $'{"a":1,"b":2}\n{"a":1,"b":3}' ]
+}
+
+@test "evdedupe: missing key is an error by default: located, rejected, others flow, exit 2" {
+	printf '%s\n' '{"k":1}' '{"j":2}' '{"k":1}' '{"k":3}' >in
+	run -2 --separate-stderr evdedupe -k k --reject rej in
+	[ "$output" = $'{"k":1}\n{"k":3}' ]
+	[ "$stderr" = "evdedupe: in:2: no key at k" ]
+	[ "$(cat rej)" = '{"j":2}' ]
+}
+
+@test "evdedupe: --missing pass passes, --missing drop holds back into --dups" {
+	printf '%s\n' '{"k":1}' '{"j":2}' '{"j":2}' '{"k":1}' >in
+	run -0 --separate-stderr evdedupe -k k --missing pass in
+	[ "$output" = $'{"k":1}\n{"j":2}\n{"j":2}' ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr evdedupe -k k --missing drop --dups d in
+	[ "$output" = '{"k":1}' ]
+	[ "$(cat d)" = $'{"j":2}\n{"j":2}\n{"k":1}' ]
+	run -2 evdedupe --missing maybe in
+	[ "${lines[0]}" = "evdedupe: invalid --missing 'maybe': expected pass, drop or error" ]
+}
+
+@test "evdedupe: --dups gets the held-back events byte for byte" {
+	printf '{"k":1}\n{ "k" : 1 ,"x":"\\u00e9"}\r\n{"k":2}\n{"k":1}\n' >in
+	run -0 evdedupe -k k --dups d in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	[ "$(cat d)" = $'{ "k" : 1 ,"x":"\\u00e9"}\n{"k":1}' ]
+}
+
+@test "evdedupe: --dups that is an input is refused before anything is read" {
+	printf '{"k":1}\n{"k":1}\n' >in
+	run -2 --separate-stderr evdedupe -k k --dups in in
+	[ "$stderr" = "evdedupe: in: input file is also the dups file" ]
+	[ "$(cat in)" = $'{"k":1}\n{"k":1}' ]
+	run -2 --separate-stderr evdedupe -k k --dups in <in
+	[ "$stderr" = "evdedupe: <stdin>: input file is also the dups file" ]
+	[ "$(wc -l <in)" -eq 2 ]
+}
+
+@test "evdedupe: bad lines are reported, rejected, and the rest flows" {
+	printf '%s\n' '{"k":1}' '{"k":' '[1]' '{"k":1}' '{"k":2}' >in
+	run -2 --separate-stderr evdedupe -k k --reject rej in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	[ "$(cat rej)" = $'{"k":\n[1]' ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[[ ${stderr_lines[0]} == "evdedupe: in:2:"*"invalid JSON"* ]]
+}
+
+@test "evdedupe: --ttl in processing time with the EVKIT_NOW clock, across --state runs" {
+	echo '{"k":1}' >in
+	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe -k k --ttl 10m --state s.db in
+	[ "$output" = '{"k":1}' ]
+	EVKIT_NOW=2026-01-01T00:09:59Z run -0 evdedupe -k k --ttl 10m --state s.db in
+	[ -z "$output" ]
+	EVKIT_NOW=2026-01-01T00:10:00Z run -0 evdedupe -k k --ttl 10m --state s.db in
+	[ "$output" = '{"k":1}' ]
+	# the window restarted at 00:10
+	EVKIT_NOW=2026-01-01T00:19:00Z run -0 evdedupe -k k --ttl 10m --state s.db in
+	[ -z "$output" ]
+	run -2 evdedupe --ttl 5x in
+	[ "${lines[0]}" = "evdedupe: invalid duration '5x': expected a number and a unit (ms, s, m, h, d)" ]
+}
+
+@test "evdedupe: --time-field uses the event's own time, the same on every replay" {
+	printf '%s\n' '{"k":1,"t":"2026-01-01T00:00:00Z"}' \
+	    '{"k":1,"t":"2026-01-01T00:00:09.999Z"}' \
+	    '{"k":1,"t":"2026-01-01T01:00:10+01:00"}' \
+	    '{"k":1,"t":1767225611}' >in
+	run -0 evdedupe -k k --ttl 10s --time-field t in
+	[ "$output" = $'{"k":1,"t":"2026-01-01T00:00:00Z"}\n{"k":1,"t":"2026-01-01T01:00:10+01:00"}' ]
+	EVKIT_NOW=2000-01-01T00:00:00Z run -0 evdedupe -k k --ttl 10s --time-field t in
+	[ "${#lines[@]}" -eq 2 ]
+	printf '%s\n' '{"k":1}' '{"k":2,"t":"soon"}' '{"k":3,"t":"2026-01-01T00:00:00Z"}' >in2
+	run -2 --separate-stderr evdedupe -k k --time-field t in2
+	[ "$output" = '{"k":3,"t":"2026-01-01T00:00:00Z"}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in2:1: no time at t" ]
+	[ "${stderr_lines[1]}" = "evdedupe: in2:2: invalid time at t: expected an RFC 3339 time" ]
+}
+
+@test "evdedupe: --max-keys evicts the least recently seen key" {
+	printf '%s\n' '{"k":"a"}' '{"k":"b"}' '{"k":"a"}' '{"k":"c"}' \
+	    '{"k":"a"}' '{"k":"b"}' >in
+	run -0 evdedupe -k k --max-keys 2 in
+	# c evicts b (a was seen more recently); b passes again
+	[ "$output" = $'{"k":"a"}\n{"k":"b"}\n{"k":"c"}\n{"k":"b"}' ]
+	run -2 evdedupe --max-keys 0 in
+	[ "${lines[0]}" = "evdedupe: invalid key count '0': expected a positive number" ]
+	run -2 evdedupe --max-keys 5 --state s.db in
+	[ "${lines[0]}" = "evdedupe: options '--max-keys' and '--state' cannot be used together" ]
+}
+
+@test "evdedupe: --max-keys never holds back a unique event, many evictions" {
+	lines 5000 '{"k":%d}' >in
+	cat in in >in2
+	run -0 evdedupe -k k --max-keys 100 in2
+	[ "${#lines[@]}" -eq 10000 ]
+	run -0 evdedupe -k k --max-keys 6000 in2
+	[ "${#lines[@]}" -eq 5000 ]
+}
+
+@test "evdedupe: --fail-on-dup exits 1 when a repeat was seen, 0 otherwise" {
+	printf '%s\n' '{"k":1}' '{"k":1}' >in
+	run -1 evdedupe -k k --fail-on-dup in
+	[ "$output" = '{"k":1}' ]
+	run -0 evdedupe -k k in
+	head -1 in >in1
+	run -0 evdedupe -k k --fail-on-dup in1
+	# an error wins
+	printf 'x\n' >>in
+	run -2 evdedupe -k k --fail-on-dup in
+}
+
+@test "evdedupe: -j gives the serial output on many lines" {
+	awk 'BEGIN { for (i = 0; i < 60000; i++) printf "{\"k\":%d,\"i\":%d}\n", (i * 7) % 20011, i }' >in
+	evdedupe -j 1 -k k in >serial
+	run -0 evdedupe -j 4 -k k in
+	[ "$output" = "$(cat serial)" ]
+	[ "$(wc -l <serial)" -eq 20011 ]
+	EVKIT_JOBS=3 evdedupe -k k --state s.db in >par
+	cmp par serial
+	run -2 evdedupe -j 0 in
+	[ "${lines[0]}" = "evdedupe: invalid job count '0': expected a number from 1 to 64" ]
+}
+
+@test "evdedupe: --state dedupes across runs; --stat and --expire" {
+	printf '%s\n' '{"k":1}' '{"k":2}' '{"k":1}' >in
+	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe -k k --state s.db in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	printf '%s\n' '{"k":3}' '{"k":2}' >in2
+	EVKIT_NOW=2026-01-01T01:00:00Z run -0 evdedupe -k k --state s.db in2
+	[ "$output" = '{"k":3}' ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":3,"claimed":0,"oldest":"2026-01-01T00:00:00Z","newest":"2026-01-01T01:00:00Z","bytes":'[0-9]*'}' ]]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 3 ]
+	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 1 ]
+	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe --expire --ttl 1h --state s.db
+	[ "$output" = '{"expired":2}' ]
+	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe -k k --state s.db in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	run -2 evdedupe --stat
+	[ "${lines[0]}" = "evdedupe: option '--stat' needs '--state'" ]
+	run -2 evdedupe --expire --state s.db
+	[ "${lines[0]}" = "evdedupe: option '--expire' needs '--ttl'" ]
+}
+
+@test "evdedupe: a state file that is not a database, or newer, is refused" {
+	echo hello >notdb
+	run -2 --separate-stderr evdedupe --state notdb </dev/null
+	[ "$stderr" = "evdedupe: notdb: file is not a database" ]
+	echo '{"k":1}' | evdedupe -k k --state s.db >/dev/null
+	sqlite3 s.db "UPDATE evkit_schema SET version = 9 WHERE component = 'evdedupe'"
+	run -2 --separate-stderr evdedupe --state s.db </dev/null
+	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 1" ]
+}
+
+@test "evdedupe: a failed write commits nothing to the state" {
+	printf '%s\n' '{"k":1}' '{"k":2}' >in
+	run -2 --separate-stderr bash -c 'evdedupe -k k --state s.db in >/dev/full'
+	[ "$stderr" = "evdedupe: write error on '<stdout>': No space left on device" ]
+	run -0 evdedupe -k k --state s.db in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+}
+
+@test "evdedupe: a reader that went away commits nothing it did not get" {
+	lines 50000 '{"k":%d}' >in
+	evdedupe -k k --state s.db in | head -1 >/dev/null
+	# what head did not read is not held back by the next run
+	run -0 evdedupe -k k --state s.db in
+	[ "$(printf '%s\n' "$output" | tail -1)" = '{"k":50000}' ]
+}
+
+@test "evdedupe: four processes on one state, overlapping inputs: every key out exactly once" {
+	lines 3000 '{"k":%d}' >all
+	awk 'NR % 4 != 0' all >a
+	awk 'NR % 4 != 1' all >b
+	tac all >c
+	awk 'NR > 1000' all >d
+	evdedupe -k k --state s.db a >oa & p1=$!
+	evdedupe -k k --state s.db b >ob & p2=$!
+	evdedupe -k k --state s.db c >oc & p3=$!
+	cat d | evdedupe -k k --state s.db >od & p4=$!
+	wait $p1 && wait $p2 && wait $p3 && wait $p4
+	[ "$(cat oa ob oc od | sort | uniq -d | wc -l)" -eq 0 ]
+	[ "$(cat oa ob oc od | sort -u | wc -l)" -eq 3000 ]
+}
+
+@test "evdedupe: kill -9 loop with --state, then a rerun: no unique event held back" {
+	awk 'BEGIN { for (i = 0; i < 300000; i++) printf "{\"k\":%d}\n", (i * 7) % 150001 }' >in
+	: >out
+	for i in $(seq 25); do
+		timeout -s KILL "0.0$((RANDOM % 9 + 1))" \
+		    evdedupe -k k --state s.db in >>out 2>/dev/null || :
+		# a line cut by the kill is the reader's to drop
+		[ -z "$(tail -c1 out)" ] || echo >>out
+	done
+	evdedupe -k k --state s.db in >>out
+	# every key came out at least once
+	[ "$(grep -x '{"k":[0-9]*}' out | sort -u | wc -l)" -eq 150001 ]
+	# and the state holds them all now
+	run -0 evdedupe -k k --state s.db in
+	[ -z "$output" ]
+}
+
+@test "evdedupe: closed standard descriptors" {
+	printf '{"k":1}\n{"k":1}\n' >in
+	run -0 evdedupe -k k in <&-
+	[ "$output" = '{"k":1}' ]
+	evdedupe -k k in >&- 2>err && false || [ $? -eq 2 ]
+}
+
+@test "evdedupe: deep nesting and huge values do not crash" {
+	awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; print "" }' >deep
+	{ printf '{"k":'; cat deep; } >in
+	run -2 evdedupe -k k in
+	awk 'BEGIN { printf "{\"k\":\""; for (i = 0; i < 500000; i++) printf "x"; print "\"}" }' >big
+	cat big big >in2
+	run -0 evdedupe -k k in2
+	[ "${#lines[@]}" -eq 1 ]
+	run -0 evdedupe in2
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "evdedupe: --help, --version, usage errors" {
+	run -0 evdedupe --help
+	[[ ${lines[0]} == "usage: evdedupe "* ]]
+	run -0 evdedupe --version
+	[[ $output == "evdedupe (evkit) "* ]]
+	run -2 evdedupe --no-such-option
+	run -2 evdedupe -k 'a..b' </dev/null
+	[ "${lines[0]}" = "evdedupe: invalid path 'a..b': empty field name" ]
+}
