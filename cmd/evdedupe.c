@@ -10,8 +10,8 @@
 
 static const char usage_text[] =
     "usage: evdedupe [-j JOBS] [-k PATH ...] [--dups FILE] [--fail-on-dup] "
-    "[--max-keys N]\n"
-    "                [--max-line-bytes SIZE] [--missing pass|drop|error] "
+    "[--max-keys COUNT]\n"
+    "                [--max-line-bytes SIZE] [--missing pass | drop | error] "
     "[--reject FILE]\n"
     "                [--state FILE] [--time-field PATH] [--ttl DURATION] "
     "[FILE ...]\n"

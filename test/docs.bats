@@ -152,6 +152,82 @@ section() {
 	done <"$tmp/stems"
 }
 
+@test "docs: evdedupe(1) EXAMPLES print what the page shows" {
+	run_examples evdedupe.1
+}
+
+@test "docs: evdedupe's usage is the SYNOPSIS of evdedupe(1)" {
+	run evdedupe --help
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
+	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
+	synopsis=$(section evdedupe.1 SYNOPSIS | sed 's/^ //; s/ $//')
+	[ "$usage" = "$synopsis" ] ||
+	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+}
+
+@test "docs: every long option in evdedupe(1) is one evdedupe accepts, and back" {
+	page=$(mandoc -Tascii "$root/man/evdedupe.1" | sed 's/.\x08//g')
+	longs=$(printf '%s\n' "$page" | grep -oE -- '(^|[ (])--[a-z][a-z-]*' |
+	    sed 's/^.*--/--/' | sort -u)
+	[ "$(printf '%s\n' "$longs" | wc -l)" -ge 14 ]
+	for o in $longs; do
+		run evdedupe "$o" </dev/null
+		case $output in *"unrecognized option"*)
+			echo "evdedupe(1) documents $o, evdedupe refuses it"; false ;;
+		esac
+	done
+	for o in $(grep -oE '\{ "[a-z-]+",' "$root/cmd/evdedupe.c" |
+	    sed -E 's/\{ "(.*)",/--\1/'); do
+		printf '%s\n' "$page" | grep -qF -- "$o" ||
+		    { echo "$o is not in evdedupe(1)"; false; }
+	done
+}
+
+@test "docs: every evdedupe diagnostic is in evdedupe(1) DIAGNOSTICS" {
+	diag=$(section evdedupe.1 DIAGNOSTICS)
+	cd "$tmp"
+	{
+		printf '{"a":\n' | evdedupe
+		echo '{"a":1}' | evdedupe -k k
+		echo '{"a":1}' | evdedupe --time-field t
+		echo '{"t":"x"}' | evdedupe --time-field t
+		echo '{"a":1}' | evdedupe --max-line-bytes=2
+		echo '{"a":1}' >in; evdedupe --dups in in
+		evdedupe --reject in in
+		echo x >notdb; evdedupe --state notdb </dev/null
+		evdedupe --state /nonexistent/s.db </dev/null
+		echo '{"a":1}' | evdedupe --state v.db >/dev/null
+		sqlite3 v.db "UPDATE evkit_schema SET version = 9"
+		evdedupe --state v.db </dev/null
+		echo '{"a":1}' | evdedupe >/dev/full
+		evdedupe -k 'a..b' </dev/null
+		evdedupe --ttl 5x </dev/null
+		evdedupe --max-keys 0 </dev/null
+		evdedupe --missing x </dev/null
+		evdedupe --max-line-bytes x </dev/null
+		evdedupe -j 0 </dev/null
+		EVKIT_JOBS=x evdedupe </dev/null
+		EVKIT_NOW=x evdedupe </dev/null
+		evdedupe --stat
+		evdedupe --expire --state e.db
+		evdedupe --max-keys 2 --state e.db </dev/null
+		evdedupe nosuch.ndjson
+	} 2>"$tmp/stderr" >/dev/null || :
+	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
+	[ "$(wc -l <"$tmp/diags")" -eq 23 ] || { cat "$tmp/stderr"; false; }
+	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
+	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \
+	    -e 's/;.*//' -e 's/ [0-9]+$//' \
+	    "$tmp/diags" >"$tmp/stems"
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: '$s'"; false; }
+	done <"$tmp/stems"
+}
+
 @test "docs: one out-of-memory policy: lib/ never aborts, and exits only in base/alloc.c" {
 	run grep -rnE '(^|[^_[:alnum:]])(abort|exit|_Exit|quick_exit)[[:space:]]*\(' \
 	    "$root/lib" --include='*.c' --include='*.h'
