@@ -1,8 +1,11 @@
 /*
  * keyset.c - the in-memory key set: open addressing (linear probing) over
- * an index of entry numbers, entries in one array with the time a key was
- * first seen and, when the set is bounded, a least-recently-seen list.
- * 32 bytes per entry and 4 to 8 per index slot.
+ * the entries themselves, so that a lookup touches one cache line.  An
+ * entry holds the key's 128-bit hash, the time it was first seen and,
+ * when the set is bounded, its place in a least-recently-seen list (slot
+ * numbers).  An unbounded set doubles as it fills (no list to keep); a
+ * bounded one is allocated once and evicts, deleting by backward shift and
+ * mending the list as entries move.  32 bytes per slot, at most 3/4 full.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,34 +15,45 @@
 #define NIL UINT32_MAX
 
 struct entry {
-	uint64_t hi, lo;
+	uint64_t hi, lo;	/* both 0: empty */
 	int64_t t;		/* first seen (or re-seen after expiring) */
 	uint32_t prev, next;	/* LRU list, when bounded */
 };
 
 struct ev_keyset {
 	struct entry *e;
-	size_t n, cap;		/* entries used, allocated */
-	uint32_t *slot;		/* entry number + 1; 0 empty */
 	size_t mask;		/* slots - 1 */
+	size_t n;		/* keys held */
 	size_t max;		/* 0: unbounded */
 	uint32_t head, tail;	/* most, least recently seen */
 };
+
+static size_t
+slots_for(size_t keys)
+{
+	size_t s = 1024;
+
+	while (s / 4 * 3 < keys)
+		s *= 2;
+	return s;
+}
 
 struct ev_keyset *
 ev_keyset_new(size_t max_keys)
 {
 	struct ev_keyset *ks = calloc(1, sizeof(*ks));
+	size_t slots;
 
 	if (ks == NULL)
 		return NULL;
 	if (max_keys >= NIL / 2)
 		max_keys = 0;
 	ks->max = max_keys;
-	ks->mask = 1023;
-	ks->slot = calloc(ks->mask + 1, sizeof(*ks->slot));
+	slots = slots_for(max_keys);
+	ks->mask = slots - 1;
 	ks->head = ks->tail = NIL;
-	if (ks->slot == NULL) {
+	ks->e = calloc(slots, sizeof(*ks->e));
+	if (ks->e == NULL) {
 		free(ks);
 		return NULL;
 	}
@@ -52,7 +66,6 @@ ev_keyset_free(struct ev_keyset *ks)
 	if (ks == NULL)
 		return;
 	free(ks->e);
-	free(ks->slot);
 	free(ks);
 }
 
@@ -60,6 +73,12 @@ size_t
 ev_keyset_count(const struct ev_keyset *ks)
 {
 	return ks->n;
+}
+
+static int
+empty(const struct entry *x)
+{
+	return x->hi == 0 && x->lo == 0;
 }
 
 static void
@@ -91,116 +110,109 @@ lru_front(struct ev_keyset *ks, uint32_t i)
 		ks->tail = i;
 }
 
-/* The slot where entry i sits. */
-static size_t
-find_slot(const struct ev_keyset *ks, uint32_t i)
+/* Move the entry in slot from to the empty slot to, mending the list. */
+static void
+move_entry(struct ev_keyset *ks, size_t from, size_t to)
 {
-	size_t s = ks->e[i].lo & ks->mask;
+	struct entry *x = &ks->e[to];
 
-	while (ks->slot[s] != i + 1)
-		s = (s + 1) & ks->mask;
-	return s;
+	*x = ks->e[from];
+	memset(&ks->e[from], 0, sizeof(*x));
+	if (x->prev != NIL)
+		ks->e[x->prev].next = (uint32_t)to;
+	else
+		ks->head = (uint32_t)to;
+	if (x->next != NIL)
+		ks->e[x->next].prev = (uint32_t)to;
+	else
+		ks->tail = (uint32_t)to;
 }
 
-/* Empty slot s, shifting the probe chain after it back (no tombstones). */
+/* Empty slot s (unlinked already), shifting its probe chain back. */
 static void
 slot_delete(struct ev_keyset *ks, size_t s)
 {
 	size_t j = s, home;
 
+	memset(&ks->e[s], 0, sizeof(ks->e[s]));
 	for (;;) {
-		ks->slot[s] = 0;
-		for (;;) {
-			j = (j + 1) & ks->mask;
-			if (ks->slot[j] == 0)
-				return;
-			home = ks->e[ks->slot[j] - 1].lo & ks->mask;
-			/* Move j back to s unless its home lies in (s, j]. */
-			if (s <= j ? (s < home && home <= j) :
-			    (s < home || home <= j))
-				continue;
-			break;
-		}
-		ks->slot[s] = ks->slot[j];
+		j = (j + 1) & ks->mask;
+		if (empty(&ks->e[j]))
+			return;
+		home = ks->e[j].lo & ks->mask;
+		/* j stays when its home lies cyclically in (s, j]. */
+		if (s <= j ? (s < home && home <= j) : (s < home || home <= j))
+			continue;
+		move_entry(ks, j, s);
 		s = j;
 	}
 }
 
+/* Double an unbounded set (no list to keep). */
 static int
-grow_slots(struct ev_keyset *ks)
+grow(struct ev_keyset *ks)
 {
 	size_t nmask = ks->mask * 2 + 1, i, s;
-	uint32_t *ns = calloc(nmask + 1, sizeof(*ns));
+	struct entry *ne = calloc(nmask + 1, sizeof(*ne));
 
-	if (ns == NULL)
+	if (ne == NULL)
 		return -1;
-	for (i = 0; i < ks->n; i++) {
+	for (i = 0; i <= ks->mask; i++) {
+		if (empty(&ks->e[i]))
+			continue;
 		s = ks->e[i].lo & nmask;
-		while (ns[s] != 0)
+		while (!empty(&ne[s]))
 			s = (s + 1) & nmask;
-		ns[s] = (uint32_t)i + 1;
+		ne[s] = ks->e[i];
 	}
-	free(ks->slot);
-	ks->slot = ns;
+	free(ks->e);
+	ks->e = ne;
 	ks->mask = nmask;
 	return 0;
 }
 
 int
-ev_keyset_check(struct ev_keyset *ks, const struct ev_key *k, int64_t now,
+ev_keyset_check(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
     int64_t ttl)
 {
-	size_t s = k->lo & ks->mask;
-	uint32_t i;
-	struct entry *x, *ne;
-	size_t ncap;
+	struct ev_key k = *key;
+	struct entry *x;
+	size_t s;
 
-	while ((i = ks->slot[s]) != 0) {
-		x = &ks->e[i - 1];
-		if (x->lo == k->lo && x->hi == k->hi) {
-			if (ks->max) {
-				lru_unlink(ks, i - 1);
-				lru_front(ks, i - 1);
-			}
-			if (ttl > 0 && now - x->t >= ttl) {
-				x->t = now;
-				return 0;
-			}
-			return 1;
+	if (k.hi == 0 && k.lo == 0)
+		k.lo = 1;	/* 0 marks an empty slot */
+	for (s = k.lo & ks->mask; !empty(x = &ks->e[s]);
+	    s = (s + 1) & ks->mask) {
+		if (x->lo != k.lo || x->hi != k.hi)
+			continue;
+		if (ks->max) {
+			lru_unlink(ks, (uint32_t)s);
+			lru_front(ks, (uint32_t)s);
 		}
-		s = (s + 1) & ks->mask;
+		if (ttl > 0 && now - x->t >= ttl) {
+			x->t = now;
+			return 0;
+		}
+		return 1;
 	}
 	if (ks->max && ks->n >= ks->max) {
-		/* Reuse the least recently seen key's entry. */
-		i = ks->tail;
-		slot_delete(ks, find_slot(ks, i));
-		lru_unlink(ks, i);
-	} else {
-		if ((ks->n + 1) * 4 > (ks->mask + 1) * 3) {
-			if (grow_slots(ks) < 0)
-				return -1;
-		}
-		if (ks->n == ks->cap) {
-			ncap = ks->cap ? ks->cap * 2 : 1024;
-			if (ks->max && ncap > ks->max)
-				ncap = ks->max;
-			ne = realloc(ks->e, ncap * sizeof(*ne));
-			if (ne == NULL)
-				return -1;
-			ks->e = ne;
-			ks->cap = ncap;
-		}
-		i = (uint32_t)ks->n++;
+		/* Evict the least recently seen key, then probe again. */
+		s = ks->tail;
+		lru_unlink(ks, (uint32_t)s);
+		slot_delete(ks, s);
+		ks->n--;
+	} else if (!ks->max && (ks->n + 1) * 4 > (ks->mask + 1) * 3) {
+		if (grow(ks) < 0)
+			return -1;
 	}
-	x = &ks->e[i];
-	x->hi = k->hi;
-	x->lo = k->lo;
+	for (s = k.lo & ks->mask; !empty(&ks->e[s]); s = (s + 1) & ks->mask)
+		;
+	x = &ks->e[s];
+	x->hi = k.hi;
+	x->lo = k.lo;
 	x->t = now;
 	if (ks->max)
-		lru_front(ks, i);
-	s = k->lo & ks->mask;
-	while (ks->slot[s] != 0)
-		s = (s + 1) & ks->mask;
-	ks->slot[s] = i + 1;
+		lru_front(ks, (uint32_t)s);
+	ks->n++;
 	return 0;
 }
