@@ -15,22 +15,28 @@ static const char usage_text[] =
     "[--reject FILE]\n"
     "                [--state FILE] [--time-field PATH] [--ttl DURATION] "
     "[FILE ...]\n"
+    "       evdedupe --claim --lease DURATION --state FILE [-k PATH ...] "
+    "[--ttl DURATION] [FILE ...]\n"
+    "       evdedupe --commit --state FILE [-k PATH ...] [FILE ...]\n"
     "       evdedupe --stat --state FILE\n"
     "       evdedupe --expire --ttl DURATION --state FILE\n";
 
 enum {
-	OPT_DUPS = 256, OPT_EXPIRE, OPT_FAIL_ON_DUP, OPT_MAX_KEYS, OPT_MAX_LINE,
+	OPT_CLAIM = 256, OPT_COMMIT, OPT_DUPS, OPT_EXPIRE, OPT_LEASE, OPT_FAIL_ON_DUP, OPT_MAX_KEYS, OPT_MAX_LINE,
 	OPT_MISSING, OPT_REJECT, OPT_STAT, OPT_STATE, OPT_TIME_FIELD, OPT_TTL,
 	OPT_VERSION
 };
 
 static const struct option longopts[] = {
+	{ "claim", no_argument, NULL, OPT_CLAIM },
+	{ "commit", no_argument, NULL, OPT_COMMIT },
 	{ "dups", required_argument, NULL, OPT_DUPS },
 	{ "expire", no_argument, NULL, OPT_EXPIRE },
 	{ "fail-on-dup", no_argument, NULL, OPT_FAIL_ON_DUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "key", required_argument, NULL, 'k' },
+	{ "lease", required_argument, NULL, OPT_LEASE },
 	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
 	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
 	{ "missing", required_argument, NULL, OPT_MISSING },
@@ -53,8 +59,8 @@ static struct {
 	int nkeys;
 	const char *time_field;
 	enum missing missing;
-	int64_t ttl;
-	int fail_on_dup;
+	int64_t ttl, lease;
+	int fail_on_dup, claim, commit;
 } opt;
 
 static struct ev_paths *paths;
@@ -244,7 +250,14 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	if (st.db != NULL) {
 		if (!ev_db_in_tx(st.db) && ev_db_begin(st.db, err) < 0)
 			return EV_FAIL;
-		dup = ev_dkeys_check(st.db, &r->key, now, opt.ttl, err);
+		if (opt.claim)
+			dup = ev_dkeys_claim(st.db, &r->key, now, opt.ttl,
+			    opt.lease, err);
+		else if (opt.commit)
+			dup = ev_dkeys_complete(st.db, &r->key, now, err);
+		else
+			dup = ev_dkeys_check(st.db, &r->key, now, opt.ttl,
+			    err);
 		if (dup < 0)
 			return EV_FAIL;
 	} else {
@@ -353,6 +366,16 @@ parse_opt(int c, struct ev_input_opts *in, const char **state,
 	case OPT_DUPS:
 		*dups = optarg;
 		return;
+	case OPT_LEASE:
+		if (ev_duration_parse(optarg, &opt.lease, &err) < 0 ||
+		    opt.lease == 0) {
+			if (!err.msg[0])
+				ev_err_set(&err, "invalid lease '%s': expected "
+				    "a duration above 0", optarg);
+			ev_diag(&err);
+			usage();
+		}
+		return;
 	case OPT_MAX_KEYS:
 		*max_keys = strtoul(optarg, &end, 10);
 		if (*optarg < '0' || *optarg > '9' || *end || *max_keys == 0) {
@@ -439,6 +462,12 @@ main(int argc, char *argv[])
 		case 'k':
 			opt.keys[opt.nkeys++] = optarg;
 			break;
+		case OPT_CLAIM:
+			opt.claim = 1;
+			break;
+		case OPT_COMMIT:
+			opt.commit = 1;
+			break;
 		case OPT_EXPIRE:
 			expire = 1;
 			break;
@@ -459,6 +488,21 @@ main(int argc, char *argv[])
 	if ((do_stat || expire) && state == NULL) {
 		ev_warnx("option '--%s' needs '--state'", do_stat ? "stat" :
 		    "expire");
+		usage();
+	}
+	if ((opt.claim || opt.commit) && state == NULL) {
+		ev_warnx("option '--%s' needs '--state'", opt.claim ? "claim" :
+		    "commit");
+		usage();
+	}
+	if (opt.claim && opt.commit) {
+		ev_warnx("options '--claim' and '--commit' cannot be used "
+		    "together");
+		usage();
+	}
+	if (opt.claim != (opt.lease > 0)) {
+		ev_warnx(opt.claim ? "option '--claim' needs '--lease'" :
+		    "option '--lease' needs '--claim'");
 		usage();
 	}
 	if (expire && opt.ttl == 0) {

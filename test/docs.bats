@@ -213,9 +213,15 @@ section() {
 		evdedupe --expire --state e.db
 		evdedupe --max-keys 2 --state e.db </dev/null
 		evdedupe nosuch.ndjson
+		evdedupe --claim --lease 5m </dev/null
+		evdedupe --commit </dev/null
+		evdedupe --claim --state e.db </dev/null
+		evdedupe --lease 5m --state e.db </dev/null
+		evdedupe --claim --commit --lease 5m --state e.db </dev/null
+		evdedupe --claim --lease 0 --state e.db </dev/null
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 23 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 29 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \

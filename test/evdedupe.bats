@@ -274,3 +274,53 @@ lines() {
 	run -2 evdedupe -k 'a..b' </dev/null
 	[ "${lines[0]}" = "evdedupe: invalid path 'a..b': empty field name" ]
 }
+
+@test "evdedupe: --claim passes unclaimed keys, holds running leases, retries expired ones" {
+	printf '%s\n' '{"k":1}' '{"k":2}' '{"k":1}' >in
+	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys WHERE claimed IS NOT NULL')" -eq 2 ]
+	# the lease holds
+	EVKIT_NOW=2026-01-01T00:04:59Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
+	[ -z "$output" ]
+	# the handler completed k=2 only
+	echo '{"k":2}' | EVKIT_NOW=2026-01-01T00:04:59Z evdedupe --commit --state s.db -k k >out
+	[ "$(cat out)" = '{"k":2}' ]
+	# at the lease's end k=1 is retried, k=2 is done
+	EVKIT_NOW=2026-01-01T00:05:00Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
+	[ "$output" = '{"k":1}' ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":2,"claimed":1,'* ]]
+	# a commit of a key never claimed records it completed
+	echo '{"k":3}' | evdedupe --commit --state s.db -k k >/dev/null
+	echo '{"k":3}' | EVKIT_NOW=2026-01-01T00:05:00Z evdedupe --claim --lease 5m --state s.db -k k >out
+	[ ! -s out ]
+}
+
+@test "evdedupe: --claim and --commit option checks" {
+	run -2 evdedupe --claim --lease 5m </dev/null
+	[ "${lines[0]}" = "evdedupe: option '--claim' needs '--state'" ]
+	run -2 evdedupe --commit </dev/null
+	[ "${lines[0]}" = "evdedupe: option '--commit' needs '--state'" ]
+	run -2 evdedupe --claim --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: option '--claim' needs '--lease'" ]
+	run -2 evdedupe --lease 5m --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: option '--lease' needs '--claim'" ]
+	run -2 evdedupe --claim --commit --lease 5m --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '--claim' and '--commit' cannot be used together" ]
+	run -2 evdedupe --claim --lease 0 --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: invalid lease '0': expected a duration above 0" ]
+}
+
+@test "evdedupe: examples/claim-commit.sh retries what the failed handler claimed, once" {
+	run -0 --separate-stderr sh "$EVKIT_ROOT/examples/claim-commit.sh"
+	[ "$output" = '# 2026-11-20T10:00:00Z
+{"keys":2,"claimed":2}
+# 2026-11-20T10:01:00Z
+{"keys":2,"claimed":2}
+# 2026-11-20T10:06:00Z
+{"keys":2,"claimed":0}
+# 2026-11-20T10:20:00Z
+{"keys":2,"claimed":0}' ]
+	[ "$stderr" = $'handler: failed\nhandled 1001\nhandled 1002' ]
+}

@@ -18,6 +18,20 @@ ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
 }
 
 int
+ev_dkeys_claim(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, int64_t lease, struct ev_err *err)
+{
+	return db->be->dkeys->claim(db, k, now, ttl, lease, err);
+}
+
+int
+ev_dkeys_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
+    struct ev_err *err)
+{
+	return db->be->dkeys->complete(db, k, now, err);
+}
+
+int
 ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st, struct ev_err *err)
 {
 	return db->be->dkeys->stat(db, st, err);

@@ -11,7 +11,9 @@
 enum {
 	S_CHECK = EV_STMT_DKEYS,
 	S_STAT,
-	S_EXPIRE
+	S_EXPIRE,
+	S_CLAIM,
+	S_COMPLETE
 };
 
 #define DKEYS_VERSION 1
@@ -66,6 +68,70 @@ sqd_check(struct ev_db *db, const struct ev_key *k, int64_t now, int64_t ttl,
 	return sqlite3_changes(db->sq) == 0;
 }
 
+/* Run a cached upsert with keys bound; 1 when it changed no row. */
+static int
+upsert(struct ev_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -rc;
+	return sqlite3_changes(db->sq) == 0;
+}
+
+/*
+ * A claim takes a new key, an expired one, one sharing only the rowid, or
+ * one whose lease ran out; claimed holds the lease's end.
+ */
+static int
+sqd_claim(struct ev_db *db, const struct ev_key *k, int64_t now, int64_t ttl,
+    int64_t lease, struct ev_err *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	st = ev_sqlite_stmt(db, S_CLAIM,
+	    "INSERT INTO evdedupe_keys (h, h2, seen, claimed) "
+	    "VALUES (?1, ?2, ?3, ?3 + ?5) "
+	    "ON CONFLICT (h) DO UPDATE SET h2 = excluded.h2, "
+	    "seen = excluded.seen, claimed = excluded.claimed "
+	    "WHERE h2 <> excluded.h2 OR (?4 > 0 AND seen <= ?3 - ?4) "
+	    "OR (claimed IS NOT NULL AND claimed <= ?3)", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, ttl);
+	sqlite3_bind_int64(st, 5, lease);
+	if ((r = upsert(db, st)) < 0)
+		return ev_sqlite_err(db, -r, err);
+	return r;
+}
+
+static int
+sqd_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
+    struct ev_err *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	st = ev_sqlite_stmt(db, S_COMPLETE,
+	    "INSERT INTO evdedupe_keys (h, h2, seen) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT (h) DO UPDATE SET claimed = NULL, "
+	    "seen = CASE WHEN h2 = excluded.h2 THEN seen ELSE excluded.seen END, "
+	    "h2 = excluded.h2", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
+	sqlite3_bind_int64(st, 3, now);
+	if ((r = upsert(db, st)) < 0)
+		return ev_sqlite_err(db, -r, err);
+	return 0;
+}
+
 static int
 sqd_stat(struct ev_db *db, struct ev_dkeys_stat *s, struct ev_err *err)
 {
@@ -118,6 +184,8 @@ sqd_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.open = sqd_open,
 	.check = sqd_check,
+	.claim = sqd_claim,
+	.complete = sqd_complete,
 	.stat = sqd_stat,
 	.expire = sqd_expire,
 };

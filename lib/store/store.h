@@ -133,6 +133,18 @@ int ev_dkeys_open(struct ev_db *db, struct ev_err *err);
 int ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
     int64_t ttl, struct ev_err *err);
 /*
+ * Two-phase mode.  ev_dkeys_claim() passes (answers 0 for) a key that is
+ * new, expired (ttl), or claimed with a lease that ran out by now, and
+ * marks it claimed until now + lease; a completed key seen less than ttl
+ * ago, or one claimed under a running lease, answers 1.
+ * ev_dkeys_complete() marks a key completed (recording it when missing).
+ * Both inside a write transaction; -1 with err on a database error.
+ */
+int ev_dkeys_claim(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, int64_t lease, struct ev_err *err);
+int ev_dkeys_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
+    struct ev_err *err);
+/*
  * --stat: fill st from the table.  --expire: delete keys seen ttl ms or
  * more before now, storing how many in *n.  0, or -1 with err.
  */

@@ -21,6 +21,10 @@ struct ev_dkeys_ops {
 	int (*open)(struct ev_db *db, struct ev_err *err);
 	int (*check)(struct ev_db *db, const struct ev_key *k, int64_t now,
 	    int64_t ttl, struct ev_err *err);
+	int (*claim)(struct ev_db *db, const struct ev_key *k, int64_t now,
+	    int64_t ttl, int64_t lease, struct ev_err *err);
+	int (*complete)(struct ev_db *db, const struct ev_key *k, int64_t now,
+	    struct ev_err *err);
 	int (*stat)(struct ev_db *db, struct ev_dkeys_stat *st,
 	    struct ev_err *err);
 	int (*expire)(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
