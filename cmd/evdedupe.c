@@ -14,7 +14,8 @@ static const char usage_text[] =
     "                [--max-line-bytes SIZE] [--missing pass | drop | error] "
     "[--reject FILE]\n"
     "                [--state FILE] [--time-field PATH] [--ttl DURATION] "
-    "[FILE ...]\n"
+    "[--validate PATH]\n"
+    "                [FILE ...]\n"
     "       evdedupe --claim --lease DURATION --state FILE [-k PATH ...] "
     "[--ttl DURATION] [FILE ...]\n"
     "       evdedupe --commit --state FILE [-k PATH ...] [FILE ...]\n"
@@ -22,8 +23,10 @@ static const char usage_text[] =
     "       evdedupe --expire --ttl DURATION --state FILE\n";
 
 enum {
-	OPT_CLAIM = 256, OPT_COMMIT, OPT_DUPS, OPT_EXPIRE, OPT_LEASE, OPT_FAIL_ON_DUP, OPT_MAX_KEYS, OPT_MAX_LINE,
+	OPT_CLAIM = 256, OPT_COMMIT, OPT_DUPS, OPT_EXPIRE, OPT_LEASE,
+	OPT_FAIL_ON_DUP, OPT_MAX_KEYS, OPT_MAX_LINE,
 	OPT_MISSING, OPT_REJECT, OPT_STAT, OPT_STATE, OPT_TIME_FIELD, OPT_TTL,
+	OPT_VALIDATE,
 	OPT_VERSION
 };
 
@@ -45,6 +48,7 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
 	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "validate", required_argument, NULL, OPT_VALIDATE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -58,6 +62,8 @@ static struct {
 	const char **keys;	/* -k operands, then --time-field */
 	int nkeys;
 	const char *time_field;
+	const char *validate;	/* --validate PATH */
+	int tidx, vidx;		/* their places in paths */
 	enum missing missing;
 	int64_t ttl, lease;
 	int fail_on_dup, claim, commit;
@@ -69,6 +75,7 @@ static struct ev_paths *paths;
 struct res {
 	struct ev_key key;
 	int64_t t;		/* --time-field, ms */
+	uint64_t v;		/* --validate: the validated part's hash */
 	int missing;
 };
 
@@ -83,7 +90,9 @@ static struct {
 	struct ev_keyset *ks;
 	struct ev_db *db;
 	struct ev_sink *dups;
-	unsigned long batch, ndups;
+	unsigned long batch, ndups, nconflicts;
+	const char *files[1024];	/* --validate in memory: names seen */
+	int nfiles;
 } st;
 
 static void
@@ -114,7 +123,7 @@ wctx_new(void *ctx)
 
 	if (w == NULL)
 		return NULL;
-	w->vals = calloc((size_t)opt.nkeys + 2, sizeof(*w->vals));
+	w->vals = calloc((size_t)opt.nkeys + 3, sizeof(*w->vals));
 	if (w->vals == NULL) {
 		free(w);
 		return NULL;
@@ -155,7 +164,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	int i;
 
 	w->canon.len = 0;
-	if (opt.nkeys == 0 && opt.time_field == NULL) {
+	if (paths == NULL) {
 		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
 			return EV_BAD;
 		ev_key_hash(w->canon.p, w->canon.len, &r->key);
@@ -164,7 +173,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	if (ev_paths_get(paths, ln->buf, ln->len, w->vals, err) < 0)
 		return EV_BAD;
 	if (opt.time_field != NULL) {
-		tv = &w->vals[opt.nkeys];
+		tv = &w->vals[opt.tidx];
 		if (tv->p == NULL) {
 			ev_err_set(err, "no time at %s", opt.time_field);
 			return EV_BAD;
@@ -176,6 +185,16 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 			    "3339 time", opt.time_field);
 			return EV_BAD;
 		}
+	}
+	if (opt.validate != NULL) {
+		tv = &w->vals[opt.vidx];
+		if (tv->p != NULL) {
+			if (add_canon(w, tv, err) < 0)
+				return err->msg[0] ? EV_BAD : EV_FAIL;
+			r->v = ev_key_hash64(w->canon.p, w->canon.len);
+		} else
+			r->v = 0;	/* absent: one value of its own */
+		w->canon.len = 0;
 	}
 	if (opt.nkeys == 0) {
 		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
@@ -223,6 +242,72 @@ commit(struct ev_err *err)
 	return ev_db_commit(st.db, err);
 }
 
+/* Write ln to --dups, marked as a conflict. */
+static void
+conflict(const struct ev_line *ln, const char *first)
+{
+	struct ev_err e;
+
+	ev_err_clear(&e);
+	e.file = ln->file;
+	e.line = ln->lineno;
+	ev_err_set(&e, "conflict: key first seen at %s with another "
+	    "validated part", first);
+	ev_diag(&e);
+	st.nconflicts++;
+	if (st.dups != NULL) {
+		ev_sink_str(st.dups, "conflict\t");
+		ev_sink_line(st.dups, ln->buf, ln->len);
+	}
+}
+
+/* The hook's work with --validate: new, repeat, or conflict. */
+static enum ev_verdict
+validate(const struct ev_line *ln, const struct res *r, int64_t now,
+    struct ev_err *err)
+{
+	char at[1024], first[1024];
+	uint64_t fa = 0;
+	int f, dup;
+
+	if (st.db != NULL) {
+		if (!ev_db_in_tx(st.db) && ev_db_begin(st.db, err) < 0)
+			return EV_FAIL;
+		snprintf(at, sizeof(at), "%s:%lu", ln->file, ln->lineno);
+		dup = ev_dkeys_checkv(st.db, &r->key, now, opt.ttl, r->v, at,
+		    first, sizeof(first), err);
+		if (dup < 0)
+			return EV_FAIL;
+	} else {
+		for (f = 0; f < st.nfiles && st.files[f] != ln->file; f++)
+			;
+		if (f == st.nfiles && f < 1024)
+			st.files[st.nfiles++] = ln->file;
+		dup = ev_keyset_checkv(st.ks, &r->key, now, opt.ttl, r->v,
+		    (uint64_t)f << 48 | ln->lineno, &fa);
+		if (dup < 0) {
+			ev_err_set(err, "out of memory");
+			return EV_FAIL;
+		}
+		f = (int)(fa >> 48);
+		snprintf(first, sizeof(first), "%s:%llu",
+		    f < st.nfiles ? st.files[f] : "?",
+		    (unsigned long long)(fa & ((1ULL << 48) - 1)));
+	}
+	if (dup == 0)
+		ev_out_line(ln->buf, ln->len);
+	else if (dup == 2)
+		conflict(ln, first);
+	else {
+		st.ndups++;
+		if (st.dups != NULL)
+			ev_sink_line(st.dups, ln->buf, ln->len);
+	}
+	if (st.db != NULL && ++st.batch >= BATCH && commit(err) < 0)
+		return EV_FAIL;
+	return EV_NEXT;
+}
+
 /* In input order, one line at a time: the key set, then the output. */
 static enum ev_verdict
 on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
@@ -247,6 +332,8 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 		return EV_NEXT;
 	}
 	now = opt.time_field != NULL ? r->t : ev_now_ms();
+	if (opt.validate != NULL)
+		return validate(ln, r, now, err);
 	if (st.db != NULL) {
 		if (!ev_db_in_tx(st.db) && ev_db_begin(st.db, err) < 0)
 			return EV_FAIL;
@@ -420,6 +507,9 @@ parse_opt(int c, struct ev_input_opts *in, const char **state,
 	case OPT_TIME_FIELD:
 		opt.time_field = optarg;
 		return;
+	case OPT_VALIDATE:
+		opt.validate = optarg;
+		return;
 	case OPT_TTL:
 		if (ev_duration_parse(optarg, &opt.ttl, &err) < 0) {
 			ev_diag(&err);
@@ -447,7 +537,7 @@ main(int argc, char *argv[])
 		return EV_EXIT_ERROR;
 	}
 	argv[0] = (char *)ev_progname();
-	opt.keys = calloc((size_t)argc + 1, sizeof(*opt.keys));
+	opt.keys = calloc((size_t)argc + 2, sizeof(*opt.keys));
 	if (opt.keys == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
@@ -520,11 +610,18 @@ main(int argc, char *argv[])
 		ev_diag(&err);
 		usage();
 	}
+	if ((opt.claim || opt.commit) && opt.validate != NULL) {
+		ev_warnx("options '--validate' and '--%s' cannot be used "
+		    "together", opt.claim ? "claim" : "commit");
+		usage();
+	}
+	c = opt.nkeys;
 	if (opt.time_field != NULL)
-		opt.keys[opt.nkeys] = opt.time_field;
-	if (opt.nkeys > 0 || opt.time_field != NULL) {
-		paths = ev_paths_compile(opt.keys, opt.nkeys +
-		    (opt.time_field != NULL), &err);
+		opt.keys[opt.tidx = c++] = opt.time_field;
+	if (opt.validate != NULL)
+		opt.keys[opt.vidx = c++] = opt.validate;
+	if (c > 0) {
+		paths = ev_paths_compile(opt.keys, c, &err);
 		if (paths == NULL) {
 			ev_diag(&err);
 			usage();
@@ -547,7 +644,8 @@ main(int argc, char *argv[])
 			}
 			return bad ? EV_EXIT_ERROR : EV_EXIT_OK;
 		}
-	} else if ((st.ks = ev_keyset_new(max_keys)) == NULL) {
+	} else if ((st.ks = ev_keyset_new(max_keys, opt.validate != NULL)) ==
+	    NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
@@ -597,7 +695,7 @@ main(int argc, char *argv[])
 	free(opt.keys);
 	if (bad == EV_INPUT_STOPPED)
 		return 128 + ev_stop_signal();
-	if (bad != 0)
+	if (bad != 0 || st.nconflicts)
 		return EV_EXIT_ERROR;
 	return opt.fail_on_dup && st.ndups ? EV_EXIT_NONE : EV_EXIT_OK;
 }

@@ -219,9 +219,12 @@ section() {
 		evdedupe --lease 5m --state e.db </dev/null
 		evdedupe --claim --commit --lease 5m --state e.db </dev/null
 		evdedupe --claim --lease 0 --state e.db </dev/null
+		evdedupe --claim --lease 5m --validate p --state e.db </dev/null
+		printf '%s\n' '{"k":1,"p":1}' '{"k":1,"p":2}' |
+		    evdedupe -k k --validate p
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 29 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 31 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \

@@ -324,3 +324,21 @@ lines() {
 {"keys":2,"claimed":0}' ]
 	[ "$stderr" = $'handler: failed\nhandled 1001\nhandled 1002' ]
 }
+
+@test "evdedupe: --validate: a repeat with another validated part is a conflict, with both locations" {
+	printf '%s\n' '{"k":1,"p":{"a":1,"b":2}}' '{"k":1,"p":{"b":2, "a":1},"x":9}' \
+	    '{"k":1,"p":{"a":2}}' '{"k":2}' '{"k":2}' '{"k":2,"p":null}' >in
+	run -2 --separate-stderr evdedupe -k k --validate p --dups d in
+	[ "$output" = $'{"k":1,"p":{"a":1,"b":2}}\n{"k":2}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at in:1 with another validated part" ]
+	[ "${stderr_lines[1]}" = "evdedupe: in:6: conflict: key first seen at in:4 with another validated part" ]
+	[ "$(cat d)" = $'{"k":1,"p":{"b":2, "a":1},"x":9}\nconflict\t{"k":1,"p":{"a":2}}\n{"k":2}\nconflict\t{"k":2,"p":null}' ]
+	# the same across runs with --state: the first location is kept
+	head -1 in >first
+	run -0 evdedupe -k k --validate p --state s.db first
+	run -2 --separate-stderr evdedupe -k k --validate p --state s.db in
+	[ "$output" = '{"k":2}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at first:1 with another validated part" ]
+	run -2 evdedupe --claim --lease 5m --validate p --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '--validate' and '--claim' cannot be used together" ]
+}

@@ -18,6 +18,14 @@ ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
 }
 
 int
+ev_dkeys_checkv(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, uint64_t v, const char *at, char *first, size_t size,
+    struct ev_err *err)
+{
+	return db->be->dkeys->checkv(db, k, now, ttl, v, at, first, size, err);
+}
+
+int
 ev_dkeys_claim(struct ev_db *db, const struct ev_key *k, int64_t now,
     int64_t ttl, int64_t lease, struct ev_err *err)
 {

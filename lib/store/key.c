@@ -14,3 +14,9 @@ ev_key_hash(const void *buf, size_t len, struct ev_key *k)
 	k->hi = h.high64;
 	k->lo = h.low64;
 }
+
+uint64_t
+ev_key_hash64(const void *buf, size_t len)
+{
+	return XXH3_64bits(buf, len);
+}

@@ -22,6 +22,9 @@ struct entry {
 
 struct ev_keyset {
 	struct entry *e;
+	uint64_t *val;		/* --validate: per slot, the hash of the
+				   validated part and where the key was
+				   first seen; NULL without */
 	size_t mask;		/* slots - 1 */
 	size_t n;		/* keys held */
 	size_t max;		/* 0: unbounded */
@@ -39,7 +42,7 @@ slots_for(size_t keys)
 }
 
 struct ev_keyset *
-ev_keyset_new(size_t max_keys)
+ev_keyset_new(size_t max_keys, int values)
 {
 	struct ev_keyset *ks = calloc(1, sizeof(*ks));
 	size_t slots;
@@ -53,7 +56,10 @@ ev_keyset_new(size_t max_keys)
 	ks->mask = slots - 1;
 	ks->head = ks->tail = NIL;
 	ks->e = calloc(slots, sizeof(*ks->e));
-	if (ks->e == NULL) {
+	if (values)
+		ks->val = calloc(slots * 2, sizeof(*ks->val));
+	if (ks->e == NULL || (values && ks->val == NULL)) {
+		free(ks->e);
 		free(ks);
 		return NULL;
 	}
@@ -66,6 +72,7 @@ ev_keyset_free(struct ev_keyset *ks)
 	if (ks == NULL)
 		return;
 	free(ks->e);
+	free(ks->val);
 	free(ks);
 }
 
@@ -118,6 +125,10 @@ move_entry(struct ev_keyset *ks, size_t from, size_t to)
 
 	*x = ks->e[from];
 	memset(&ks->e[from], 0, sizeof(*x));
+	if (ks->val != NULL) {
+		ks->val[2 * to] = ks->val[2 * from];
+		ks->val[2 * to + 1] = ks->val[2 * from + 1];
+	}
 	if (x->prev != NIL)
 		ks->e[x->prev].next = (uint32_t)to;
 	else
@@ -154,7 +165,13 @@ grow(struct ev_keyset *ks)
 {
 	size_t nmask = ks->mask * 2 + 1, i, s;
 	struct entry *ne = calloc(nmask + 1, sizeof(*ne));
+	uint64_t *nv = NULL;
 
+	if (ne != NULL && ks->val != NULL &&
+	    (nv = calloc((nmask + 1) * 2, sizeof(*nv))) == NULL) {
+		free(ne);
+		return -1;
+	}
 	if (ne == NULL)
 		return -1;
 	for (i = 0; i <= ks->mask; i++) {
@@ -164,9 +181,15 @@ grow(struct ev_keyset *ks)
 		while (!empty(&ne[s]))
 			s = (s + 1) & nmask;
 		ne[s] = ks->e[i];
+		if (nv != NULL) {
+			nv[2 * s] = ks->val[2 * i];
+			nv[2 * s + 1] = ks->val[2 * i + 1];
+		}
 	}
 	free(ks->e);
+	free(ks->val);
 	ks->e = ne;
+	ks->val = nv;
 	ks->mask = nmask;
 	return 0;
 }
@@ -174,6 +197,13 @@ grow(struct ev_keyset *ks)
 int
 ev_keyset_check(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
     int64_t ttl)
+{
+	return ev_keyset_checkv(ks, key, now, ttl, 0, 0, NULL);
+}
+
+int
+ev_keyset_checkv(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
+    int64_t ttl, uint64_t v, uint64_t at, uint64_t *first_at)
 {
 	struct ev_key k = *key;
 	struct entry *x;
@@ -191,7 +221,16 @@ ev_keyset_check(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
 		}
 		if (ttl > 0 && now - x->t >= ttl) {
 			x->t = now;
+			if (ks->val != NULL) {
+				ks->val[2 * s] = v;
+				ks->val[2 * s + 1] = at;
+			}
 			return 0;
+		}
+		if (ks->val != NULL && ks->val[2 * s] != v) {
+			if (first_at != NULL)
+				*first_at = ks->val[2 * s + 1];
+			return 2;
 		}
 		return 1;
 	}
@@ -211,6 +250,10 @@ ev_keyset_check(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
 	x->hi = k.hi;
 	x->lo = k.lo;
 	x->t = now;
+	if (ks->val != NULL) {
+		ks->val[2 * s] = v;
+		ks->val[2 * s + 1] = at;
+	}
 	if (ks->max)
 		lru_front(ks, (uint32_t)s);
 	ks->n++;

@@ -4,6 +4,7 @@
  * B-tree, no second index), the other 64 a column.  The schema is
  * documented in evdedupe(1).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -13,7 +14,9 @@ enum {
 	S_STAT,
 	S_EXPIRE,
 	S_CLAIM,
-	S_COMPLETE
+	S_COMPLETE,
+	S_CHECKV,
+	S_GETV
 };
 
 #define DKEYS_VERSION 1
@@ -23,7 +26,9 @@ static const char ddl[] =
     "  h INTEGER PRIMARY KEY,\n"
     "  h2 INTEGER NOT NULL,\n"
     "  seen INTEGER NOT NULL,\n"
-    "  claimed INTEGER\n"
+    "  claimed INTEGER,\n"
+    "  v INTEGER,\n"
+    "  at TEXT\n"
     ");\n"
     "CREATE INDEX evdedupe_keys_seen ON evdedupe_keys (seen)";
 
@@ -133,6 +138,55 @@ sqd_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
 }
 
 static int
+sqd_checkv(struct ev_db *db, const struct ev_key *k, int64_t now, int64_t ttl,
+    uint64_t v, const char *at, char *first, size_t size, struct ev_err *err)
+{
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int r, rc;
+
+	st = ev_sqlite_stmt(db, S_CHECKV,
+	    "INSERT INTO evdedupe_keys (h, h2, seen, v, at) "
+	    "VALUES (?1, ?2, ?3, ?5, ?6) "
+	    "ON CONFLICT (h) DO UPDATE SET h2 = excluded.h2, "
+	    "seen = excluded.seen, claimed = NULL, v = excluded.v, "
+	    "at = excluded.at "
+	    "WHERE h2 <> excluded.h2 OR (?4 > 0 AND seen <= ?3 - ?4)", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, ttl);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)v);
+	sqlite3_bind_text(st, 6, at, -1, SQLITE_STATIC);
+	if ((r = upsert(db, st)) < 0)
+		return ev_sqlite_err(db, -r, err);
+	if (r == 0)
+		return 0;
+	st = ev_sqlite_stmt(db, S_GETV,
+	    "SELECT v, at FROM evdedupe_keys WHERE h = ?1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return ev_sqlite_err(db, rc, err);
+	}
+	/* A key recorded without --validate has no value: no conflict. */
+	r = 1;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (uint64_t)sqlite3_column_int64(st, 0) != v) {
+		r = 2;
+		t = sqlite3_column_text(st, 1);
+		snprintf(first, size, "%s", t != NULL ? (const char *)t : "?");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int
 sqd_stat(struct ev_db *db, struct ev_dkeys_stat *s, struct ev_err *err)
 {
 	sqlite3_stmt *st;
@@ -184,6 +238,7 @@ sqd_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.open = sqd_open,
 	.check = sqd_check,
+	.checkv = sqd_checkv,
 	.claim = sqd_claim,
 	.complete = sqd_complete,
 	.stat = sqd_stat,

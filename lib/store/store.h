@@ -95,6 +95,8 @@ struct ev_key {
 
 /* Hash buf[0..len) into *k (XXH3-128, libxxhash). */
 void ev_key_hash(const void *buf, size_t len, struct ev_key *k);
+/* A 64-bit hash of buf[0..len) (XXH3-64), for --validate. */
+uint64_t ev_key_hash64(const void *buf, size_t len);
 
 /*
  * The in-memory key set: a hash table of keys with the time each was
@@ -105,9 +107,11 @@ struct ev_keyset;
 
 /*
  * A new empty set keeping at most max_keys keys (0: no limit); past it
- * the least recently seen key is evicted.  NULL when out of memory.
+ * the least recently seen key is evicted.  With values true each key also
+ * keeps a value and a location (ev_keyset_checkv(), 16 bytes more).  NULL
+ * when out of memory.
  */
-struct ev_keyset *ev_keyset_new(size_t max_keys);
+struct ev_keyset *ev_keyset_new(size_t max_keys, int values);
 void ev_keyset_free(struct ev_keyset *ks);
 /*
  * Look k up at time now (ms): a key seen before, less than ttl ms ago
@@ -117,6 +121,13 @@ void ev_keyset_free(struct ev_keyset *ks);
  */
 int ev_keyset_check(struct ev_keyset *ks, const struct ev_key *k,
     int64_t now, int64_t ttl);
+/*
+ * The same, for a set made with values: a new key keeps v and at; a
+ * repeat whose kept value is not v is a conflict: 2 is returned and
+ * *first_at (when not NULL) gets the kept location.
+ */
+int ev_keyset_checkv(struct ev_keyset *ks, const struct ev_key *k,
+    int64_t now, int64_t ttl, uint64_t v, uint64_t at, uint64_t *first_at);
 /* The number of keys held. */
 size_t ev_keyset_count(const struct ev_keyset *ks);
 
@@ -132,6 +143,15 @@ size_t ev_keyset_count(const struct ev_keyset *ks);
 int ev_dkeys_open(struct ev_db *db, struct ev_err *err);
 int ev_dkeys_check(struct ev_db *db, const struct ev_key *k, int64_t now,
     int64_t ttl, struct ev_err *err);
+/*
+ * The same with --validate: a new key keeps v (the validated part's hash)
+ * and at (where it was first seen, "FILE:LINE"); a repeat whose kept
+ * value differs is a conflict: 2 is returned, the kept location copied to
+ * first[0..size).
+ */
+int ev_dkeys_checkv(struct ev_db *db, const struct ev_key *k, int64_t now,
+    int64_t ttl, uint64_t v, const char *at, char *first, size_t size,
+    struct ev_err *err);
 /*
  * Two-phase mode.  ev_dkeys_claim() passes (answers 0 for) a key that is
  * new, expired (ttl), or claimed with a lease that ran out by now, and

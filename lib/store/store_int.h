@@ -21,6 +21,9 @@ struct ev_dkeys_ops {
 	int (*open)(struct ev_db *db, struct ev_err *err);
 	int (*check)(struct ev_db *db, const struct ev_key *k, int64_t now,
 	    int64_t ttl, struct ev_err *err);
+	int (*checkv)(struct ev_db *db, const struct ev_key *k, int64_t now,
+	    int64_t ttl, uint64_t v, const char *at, char *first, size_t size,
+	    struct ev_err *err);
 	int (*claim)(struct ev_db *db, const struct ev_key *k, int64_t now,
 	    int64_t ttl, int64_t lease, struct ev_err *err);
 	int (*complete)(struct ev_db *db, const struct ev_key *k, int64_t now,

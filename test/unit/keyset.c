@@ -39,7 +39,7 @@ main(void)
 	ok(b.hi == 0x99aa06d3014798d8ULL && b.lo == 0x6001c324468d497fULL,
 	    "XXH3-128, not a home-made hash");
 
-	ks = ev_keyset_new(0);
+	ks = ev_keyset_new(0, 0);
 	ok(ks != NULL, "new");
 	is_int(ev_keyset_check(ks, &a, 1000, 0), 0, "first time: new");
 	is_int(ev_keyset_check(ks, &a, 2000, 0), 1, "second time: repeat");
@@ -47,7 +47,7 @@ main(void)
 	    "no ttl: forever");
 	ev_keyset_free(ks);
 
-	ks = ev_keyset_new(0);
+	ks = ev_keyset_new(0, 0);
 	ev_keyset_check(ks, &a, 1000, 500);
 	is_int(ev_keyset_check(ks, &a, 1499, 500), 1, "inside the window");
 	is_int(ev_keyset_check(ks, &a, 1500, 500), 0, "at ttl: expired, new");
@@ -55,7 +55,7 @@ main(void)
 	ev_keyset_free(ks);
 
 	/* Growth: a million keys, every one new once and a repeat after. */
-	ks = ev_keyset_new(0);
+	ks = ev_keyset_new(0, 0);
 	for (i = 0, bad = 0; i < 1000000; i++) {
 		key_of(i, &k);
 		bad += ev_keyset_check(ks, &k, 0, 0) != 0;
@@ -73,7 +73,7 @@ main(void)
 	 * Bounded: random accesses to 64 keys in a set of 16, against a
 	 * model that evicts the least recently seen.
 	 */
-	ks = ev_keyset_new(16);
+	ks = ev_keyset_new(16, 0);
 	memset(last, 0, sizeof(last));
 	srand(7);
 	for (tick = 1, bad = 0; tick <= 200000; tick++) {
