@@ -7,6 +7,8 @@
  * bounded one is allocated once and evicts, deleting by backward shift and
  * mending the list as entries move.  32 bytes per slot, at most 3/4 full.
  */
+#include <sys/mman.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +33,41 @@ struct ev_keyset {
 	uint32_t head, tail;	/* most, least recently seen */
 };
 
+/* An unbounded set starts with 2^14 slots (512 KiB) and doubles. */
+#define FIRST_SLOTS ((size_t)1 << 14)
+
+/*
+ * Tables come from mmap(2), zeroed, in transparent huge pages where the
+ * system allows it: the first touch of a page is a fault, and with keys
+ * spread at random over the table every page is touched; 2 MiB pages make
+ * that 512 times fewer faults.
+ */
+static void *
+table_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (size >= ((size_t)2 << 20))
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static void
+table_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, size);
+}
+
 static size_t
 slots_for(size_t keys)
 {
-	size_t s = 1024;
+	size_t s = keys ? 1024 : FIRST_SLOTS;
 
 	while (s / 4 * 3 < keys)
 		s *= 2;
@@ -55,11 +88,11 @@ ev_keyset_new(size_t max_keys, int values)
 	slots = slots_for(max_keys);
 	ks->mask = slots - 1;
 	ks->head = ks->tail = NIL;
-	ks->e = calloc(slots, sizeof(*ks->e));
+	ks->e = table_alloc(slots * sizeof(*ks->e));
 	if (values)
-		ks->val = calloc(slots * 2, sizeof(*ks->val));
+		ks->val = table_alloc(slots * 2 * sizeof(*ks->val));
 	if (ks->e == NULL || (values && ks->val == NULL)) {
-		free(ks->e);
+		table_free(ks->e, slots * sizeof(*ks->e));
 		free(ks);
 		return NULL;
 	}
@@ -71,8 +104,8 @@ ev_keyset_free(struct ev_keyset *ks)
 {
 	if (ks == NULL)
 		return;
-	free(ks->e);
-	free(ks->val);
+	table_free(ks->e, (ks->mask + 1) * sizeof(*ks->e));
+	table_free(ks->val, (ks->mask + 1) * 2 * sizeof(*ks->val));
 	free(ks);
 }
 
@@ -164,12 +197,12 @@ static int
 grow(struct ev_keyset *ks)
 {
 	size_t nmask = ks->mask * 2 + 1, i, s;
-	struct entry *ne = calloc(nmask + 1, sizeof(*ne));
+	struct entry *ne = table_alloc((nmask + 1) * sizeof(*ne));
 	uint64_t *nv = NULL;
 
 	if (ne != NULL && ks->val != NULL &&
-	    (nv = calloc((nmask + 1) * 2, sizeof(*nv))) == NULL) {
-		free(ne);
+	    (nv = table_alloc((nmask + 1) * 2 * sizeof(*nv))) == NULL) {
+		table_free(ne, (nmask + 1) * sizeof(*ne));
 		return -1;
 	}
 	if (ne == NULL)
@@ -186,8 +219,8 @@ grow(struct ev_keyset *ks)
 			nv[2 * s + 1] = ks->val[2 * i + 1];
 		}
 	}
-	free(ks->e);
-	free(ks->val);
+	table_free(ks->e, (ks->mask + 1) * sizeof(*ks->e));
+	table_free(ks->val, (ks->mask + 1) * 2 * sizeof(*ks->val));
 	ks->e = ne;
 	ks->val = nv;
 	ks->mask = nmask;
