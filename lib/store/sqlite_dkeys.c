@@ -29,8 +29,7 @@ static const char ddl[] =
     "  claimed INTEGER,\n"
     "  v INTEGER,\n"
     "  at TEXT\n"
-    ");\n"
-    "CREATE INDEX evdedupe_keys_seen ON evdedupe_keys (seen)";
+    ")";
 
 static int
 sqd_open(struct ev_db *db, struct ev_err *err)
