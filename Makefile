@@ -49,11 +49,16 @@ LIB_A = $(BUILD)/libevkit.a
 REF_SRC = $(sort $(wildcard lib/ref/*.c))
 REF_OBJ = $(REF_SRC:%.c=$(BUILD)/%.o)
 REF_A = $(BUILD)/libevkit-ref.a
+# libevkit-jq.a: jq programs over events (evdedupe -e); with libjq.
+JQ_SRC = $(sort $(wildcard lib/jq/*.c))
+JQ_OBJ = $(JQ_SRC:%.c=$(BUILD)/%.o)
+JQ_A = $(BUILD)/libevkit-jq.a
 UNIT_SRC = $(sort $(wildcard test/unit/*.c))
 UNIT_BIN = $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 BINS = $(TOOLS:%=$(BUILD)/bin/%)
 # What each tool links beyond libevkit.a.
 evmatch_LIBS = $(REF_A)
+evdedupe_LIBS = $(JQ_A)
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -97,15 +102,21 @@ $(REF_A): $(REF_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(REF_OBJ)
 
+$(JQ_A): $(JQ_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(JQ_OBJ)
+
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $$($$*_LIBS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $($*_LIBS) $(LIB_A) \
-	    $(if $(filter $(REF_A),$($*_LIBS)),$(JQ_LIBS)) $(LIBS)
+	    $(if $(filter $(REF_A) $(JQ_A),$($*_LIBS)),$(JQ_LIBS)) $(LIBS)
 
-$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(LIB_A)
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(JQ_A) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(REF_A) $(LIB_A) $(JQ_LIBS) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(REF_A) $(JQ_A) $(LIB_A) \
+	    $(JQ_LIBS) $(LIBS)
 
 # Install the Debian packages the build, tests and bench need, if missing.
 deps:

@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "evkit.h"
+#include "jq/jq.h"
 
 static const char usage_text[] =
-    "usage: evdedupe [-j JOBS] [-k PATH ...] [--dups FILE] [--fail-on-dup] "
+    "usage: evdedupe [-j JOBS] [-e JQ | -k PATH ...] [--dups FILE] [--fail-on-dup] "
     "[--max-keys COUNT]\n"
     "                [--max-line-bytes SIZE] [--missing pass | drop | error] "
     "[--reject FILE]\n"
@@ -35,6 +36,7 @@ static const struct option longopts[] = {
 	{ "commit", no_argument, NULL, OPT_COMMIT },
 	{ "dups", required_argument, NULL, OPT_DUPS },
 	{ "expire", no_argument, NULL, OPT_EXPIRE },
+	{ "expression", required_argument, NULL, 'e' },
 	{ "fail-on-dup", no_argument, NULL, OPT_FAIL_ON_DUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "jobs", required_argument, NULL, 'j' },
@@ -66,6 +68,7 @@ static struct {
 	int nkeys;
 	const char *time_field;
 	const char *validate;	/* --validate PATH */
+	const char *jq;		/* -e */
 	int tidx, vidx;		/* their places in paths */
 	enum missing missing;
 	int64_t ttl, lease;
@@ -84,6 +87,7 @@ struct res {
 
 /* A line callback's context: main's, or a worker's. */
 struct wctx {
+	struct ev_jq *jq;
 	struct ev_buf canon;
 	struct ev_span *vals;
 };
@@ -127,7 +131,10 @@ wctx_new(void *ctx)
 	if (w == NULL)
 		return NULL;
 	w->vals = calloc((size_t)opt.nkeys + 3, sizeof(*w->vals));
-	if (w->vals == NULL) {
+	if (opt.jq != NULL)
+		w->jq = ev_jq_compile(opt.jq, NULL);
+	if (w->vals == NULL || (opt.jq != NULL && w->jq == NULL)) {
+		free(w->vals);
 		free(w);
 		return NULL;
 	}
@@ -140,6 +147,7 @@ wctx_free(void *ctx)
 	struct wctx *w = ctx;
 
 	ev_buf_free(&w->canon);
+	ev_jq_free(w->jq);
 	free(w->vals);
 	free(w);
 }
@@ -167,13 +175,14 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	int i;
 
 	w->canon.len = 0;
-	if (paths == NULL) {
+	if (paths == NULL && opt.jq == NULL) {
 		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
 			return EV_BAD;
 		ev_key_hash(w->canon.p, w->canon.len, &r->key);
 		return EV_NEXT;
 	}
-	if (ev_paths_get(paths, ln->buf, ln->len, w->vals, err) < 0)
+	if (paths != NULL &&
+	    ev_paths_get(paths, ln->buf, ln->len, w->vals, err) < 0)
 		return EV_BAD;
 	if (opt.time_field != NULL) {
 		tv = &w->vals[opt.tidx];
@@ -199,7 +208,19 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 			r->v = 0;	/* absent: one value of its own */
 		w->canon.len = 0;
 	}
-	if (opt.nkeys == 0) {
+	if (opt.jq != NULL) {
+		if ((i = ev_jq_run(w->jq, ln->buf, ln->len, &w->canon,
+		    err)) < 0)
+			return EV_BAD;
+		if (i == 0) {
+			if (opt.missing == MISS_ERROR) {
+				ev_err_set(err, "no key from -e");
+				return EV_BAD;
+			}
+			r->missing = 1;
+			return EV_NEXT;
+		}
+	} else if (opt.nkeys == 0) {
 		if (ev_json_canon(ln->buf, ln->len, &w->canon, err) < 0)
 			return EV_BAD;
 	}
@@ -545,8 +566,12 @@ main(int argc, char *argv[])
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	while ((c = getopt_long(argc, argv, "hj:k:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hj:k:", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
+		case 'e':
+			opt.jq = optarg;
+			break;
 		case 'h':
 			return info(usage_text);
 		case 'j':
@@ -617,6 +642,18 @@ main(int argc, char *argv[])
 		ev_warnx("options '--validate' and '--%s' cannot be used "
 		    "together", opt.claim ? "claim" : "commit");
 		usage();
+	}
+	if (opt.jq != NULL) {
+		if (opt.nkeys > 0) {
+			ev_warnx("options '-e' and '-k' cannot be used "
+			    "together");
+			usage();
+		}
+		ev_jq_free(ev_jq_compile(opt.jq, &err));
+		if (err.msg[0]) {
+			ev_diag(&err);
+			usage();
+		}
 	}
 	c = opt.nkeys;
 	if (opt.time_field != NULL)

@@ -222,9 +222,13 @@ section() {
 		evdedupe --claim --lease 5m --validate p --state e.db </dev/null
 		printf '%s\n' '{"k":1,"p":1}' '{"k":1,"p":2}' |
 		    evdedupe -k k --validate p
+		echo '{"a":1}' | evdedupe -e '.b // empty'
+		echo '{"a":1}' | evdedupe -e '.a[0]'
+		evdedupe -e '.a +' </dev/null
+		evdedupe -e .a -k a </dev/null
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 31 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 35 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \

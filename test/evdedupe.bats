@@ -342,3 +342,21 @@ lines() {
 	run -2 evdedupe --claim --lease 5m --validate p --state s.db </dev/null
 	[ "${lines[0]}" = "evdedupe: options '--validate' and '--claim' cannot be used together" ]
 }
+
+@test "evdedupe: -e JQ takes the key from a jq program" {
+	printf '%s\n' '{"a":{"x":1,"y":2}}' '{"a":{"y":2, "x":1}}' '{"a":3}' \
+	    '{"b":1}' '{"a":"3"}' '{"a":[1,2]}' >in
+	run -2 --separate-stderr evdedupe -e '.a // empty' in
+	[ "$output" = $'{"a":{"x":1,"y":2}}\n{"a":3}\n{"a":"3"}\n{"a":[1,2]}' ]
+	[ "$stderr" = "evdedupe: in:4: no key from -e" ]
+	run -0 evdedupe -e '.a | length' in
+	[ "$output" = $'{"a":{"x":1,"y":2}}\n{"a":3}\n{"b":1}\n{"a":"3"}' ]
+	run -2 --separate-stderr evdedupe -e '.a + 1' in
+	[ "${stderr_lines[0]}" = 'evdedupe: in:1: jq: error: object ({"x":1,"y":2}) and number (1) cannot be added' ]
+	run -0 evdedupe -j 2 -e '.a' --missing pass in
+	[ "${#lines[@]}" -eq 5 ]
+	run -2 --separate-stderr evdedupe -e '.a +' in
+	[[ ${stderr_lines[0]} == "evdedupe: invalid jq program '.a +': syntax error, "* ]]
+	run -2 evdedupe -e .a -k a in
+	[ "${lines[0]}" = "evdedupe: options '-e' and '-k' cannot be used together" ]
+}
