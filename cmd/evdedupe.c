@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "evkit.h"
 #include "jq/jq.h"
@@ -62,6 +63,7 @@ enum missing { MISS_ERROR, MISS_PASS, MISS_DROP };
  * batch touched, and random keys touch most of a large state.
  */
 #define BATCH 100000
+#define CLAIM_BATCH 1000
 
 static struct {
 	const char **keys;	/* -k operands, then --time-field */
@@ -100,6 +102,11 @@ static struct {
 	unsigned long batch, ndups, nconflicts;
 	const char *files[1024];	/* --validate in memory: names seen */
 	int nfiles;
+	struct pending {
+		struct ev_key key;
+		int64_t now;
+	} *pend;		/* --commit: keys not written yet */
+	size_t npend, cappend;
 } st;
 
 static void
@@ -266,6 +273,66 @@ commit(struct ev_err *err)
 	return ev_db_commit(st.db, err);
 }
 
+/*
+ * --commit: mark the pending keys completed and commit.  In a pipeline
+ * "evdedupe --claim | handler | evdedupe --commit" the claiming process
+ * may hold the database while it waits for the pipe to drain; waiting for
+ * it here, without reading, would stop the pipe for good.  So the keys are
+ * kept, and the database is only tried (block false) until the input has
+ * ended, when waiting is safe.
+ */
+static int
+complete(int block, struct ev_err *err)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int64_t waited = 0;
+	size_t i;
+
+	if (st.npend == 0)
+		return 0;
+	while (ev_db_begin(st.db, err) < 0) {
+		if (err->cls != EV_ERR_RETRYABLE)
+			return -1;
+		if (!block)
+			return 0;
+		if ((waited += 10) > EV_DB_BUSY_DEFAULT_MS)
+			return -1;
+		ev_err_clear(err);
+		nanosleep(&ts, NULL);
+	}
+	for (i = 0; i < st.npend; i++)
+		if (ev_dkeys_complete(st.db, &st.pend[i].key, st.pend[i].now,
+		    err) < 0)
+			return -1;
+	st.npend = 0;
+	return commit(err);
+}
+
+/* --commit: pass the line through, keep its key for complete(). */
+static enum ev_verdict
+on_commit(const struct ev_line *ln, const struct res *r, int64_t now,
+    struct ev_err *err)
+{
+	struct pending *np;
+	size_t ncap;
+
+	ev_out_line(ln->buf, ln->len);
+	if (st.npend == st.cappend) {
+		ncap = st.cappend ? st.cappend * 2 : 1024;
+		if ((np = realloc(st.pend, ncap * sizeof(*np))) == NULL) {
+			ev_err_set(err, "out of memory");
+			return EV_FAIL;
+		}
+		st.pend = np;
+		st.cappend = ncap;
+	}
+	st.pend[st.npend].key = r->key;
+	st.pend[st.npend++].now = now;
+	if (st.npend % 1000 == 0 && complete(0, err) < 0)
+		return EV_FAIL;
+	return EV_NEXT;
+}
+
 /* Write ln to --dups, marked as a conflict. */
 static void
 conflict(const struct ev_line *ln, const char *first)
@@ -340,8 +407,11 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	int64_t now;
 	int dup;
 
-	if (ln == NULL)
+	if (ln == NULL) {
+		if (opt.commit && complete(0, err) < 0)
+			return EV_FAIL;
 		return commit(err) < 0 ? EV_FAIL : EV_NEXT;
+	}
 	if (ev_out_closed()) {
 		if (st.db != NULL)
 			ev_db_rollback(st.db);
@@ -358,14 +428,14 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	now = opt.time_field != NULL ? r->t : ev_now_ms();
 	if (opt.validate != NULL)
 		return validate(ln, r, now, err);
+	if (opt.commit)
+		return on_commit(ln, r, now, err);
 	if (st.db != NULL) {
 		if (!ev_db_in_tx(st.db) && ev_db_begin(st.db, err) < 0)
 			return EV_FAIL;
 		if (opt.claim)
 			dup = ev_dkeys_claim(st.db, &r->key, now, opt.ttl,
 			    opt.lease, err);
-		else if (opt.commit)
-			dup = ev_dkeys_complete(st.db, &r->key, now, err);
 		else
 			dup = ev_dkeys_check(st.db, &r->key, now, opt.ttl,
 			    err);
@@ -385,7 +455,9 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 		if (st.dups != NULL)
 			ev_sink_line(st.dups, ln->buf, ln->len);
 	}
-	if (st.db != NULL && ++st.batch >= BATCH && commit(err) < 0)
+	/* A claim holds the database while the handler drains the pipe. */
+	if (st.db != NULL && ++st.batch >= (opt.claim ? CLAIM_BATCH : BATCH) &&
+	    commit(err) < 0)
 		return EV_FAIL;
 	return EV_NEXT;
 }
@@ -549,6 +621,7 @@ int
 main(int argc, char *argv[])
 {
 	struct ev_input_opts in;
+	struct ev_db_opts dbo = { EV_SYNC_NORMAL, 0, 0 };
 	struct ev_err err;
 	struct wctx *w;
 	const char *jobs = NULL, *state = NULL, *dups = NULL;
@@ -668,7 +741,9 @@ main(int argc, char *argv[])
 		}
 	}
 	if (state != NULL) {
-		if ((st.db = ev_db_open(state, NULL, &err)) == NULL ||
+		/* --commit tries the database, and waits only when idle. */
+		dbo.busy_ms = opt.commit ? 1 : 0;
+		if ((st.db = ev_db_open(state, &dbo, &err)) == NULL ||
 		    ev_dkeys_open(st.db, &err) < 0) {
 			ev_diag(&err);
 			return EV_EXIT_ERROR;
@@ -710,7 +785,7 @@ main(int argc, char *argv[])
 	ev_err_clear(&err);
 	if (bad < 0 && st.db != NULL)
 		ev_db_rollback(st.db);
-	else if (commit(&err) < 0) {
+	else if ((opt.commit && complete(1, &err) < 0) || commit(&err) < 0) {
 		ev_diag(&err);
 		bad = -1;
 	}
@@ -730,6 +805,7 @@ main(int argc, char *argv[])
 		bad = -1;
 	}
 	wctx_free(w);
+	free(st.pend);
 	ev_keyset_free(st.ks);
 	ev_paths_free(paths);
 	free(opt.keys);

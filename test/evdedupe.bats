@@ -360,3 +360,15 @@ lines() {
 	run -2 evdedupe -e .a -k a in
 	[ "${lines[0]}" = "evdedupe: options '-e' and '-k' cannot be used together" ]
 }
+
+@test "evdedupe: claim | handler | commit over more than a pipe holds does not deadlock" {
+	# The claimer holds the database while it waits for the pipe; a
+	# committer that waited for the database without reading stopped the
+	# pipeline (until the busy timeout).
+	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "{\"k\":%d,\"pad\":\"%0200d\"}\n", i, 0 }' >in
+	run -0 timeout 50 sh -c 'evdedupe --claim --lease 5m --state s.db -k k in |
+	    cat | evdedupe --commit --state s.db -k k | wc -l'
+	[ "$output" -eq 20000 ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":20000,"claimed":0,'* ]]
+}
