@@ -75,6 +75,7 @@ static struct {
 	enum missing missing;
 	int64_t ttl, lease;
 	int fail_on_dup, claim, commit;
+	const char *state;
 } opt;
 
 static struct ev_paths *paths;
@@ -274,6 +275,27 @@ commit(struct ev_err *err)
 }
 
 /*
+ * Open the state file (--commit: lazily, trying only: see complete()).
+ * 0, or -1 with err set and st.db NULL.
+ */
+static int
+open_state(struct ev_err *err)
+{
+	struct ev_db_opts o = { EV_SYNC_NORMAL, 0, 0 };
+	struct ev_err cerr;
+
+	o.busy_ms = opt.commit ? 1 : 0;
+	if ((st.db = ev_db_open(opt.state, &o, err)) == NULL)
+		return -1;
+	if (ev_dkeys_open(st.db, err) < 0) {
+		ev_db_close(st.db, &cerr);
+		st.db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * --commit: mark the pending keys completed and commit.  In a pipeline
  * "evdedupe --claim | handler | evdedupe --commit" the claiming process
  * may hold the database while it waits for the pipe to drain; waiting for
@@ -290,7 +312,8 @@ complete(int block, struct ev_err *err)
 
 	if (st.npend == 0)
 		return 0;
-	while (ev_db_begin(st.db, err) < 0) {
+	while ((st.db == NULL && open_state(err) < 0) ||
+	    ev_db_begin(st.db, err) < 0) {
 		if (err->cls != EV_ERR_RETRYABLE)
 			return -1;
 		if (!block)
@@ -621,7 +644,6 @@ int
 main(int argc, char *argv[])
 {
 	struct ev_input_opts in;
-	struct ev_db_opts dbo = { EV_SYNC_NORMAL, 0, 0 };
 	struct ev_err err;
 	struct wctx *w;
 	const char *jobs = NULL, *state = NULL, *dups = NULL;
@@ -741,10 +763,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (state != NULL) {
-		/* --commit tries the database, and waits only when idle. */
-		dbo.busy_ms = opt.commit ? 1 : 0;
-		if ((st.db = ev_db_open(state, &dbo, &err)) == NULL ||
-		    ev_dkeys_open(st.db, &err) < 0) {
+		opt.state = state;
+		if (!opt.commit && open_state(&err) < 0) {
 			ev_diag(&err);
 			return EV_EXIT_ERROR;
 		}
