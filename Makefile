@@ -33,7 +33,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(CFLAGS) -MMD -MP
 LIBS = $(SQLITE_LIBS) $(YAML_LIBS) -lm -pthread
 
-TOOLS = evmatch
+TOOLS = evmatch evstore
 MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 

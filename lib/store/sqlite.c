@@ -243,4 +243,5 @@ const struct ev_db_backend ev_db_sqlite = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.schema = sq_schema,
+	.log = &ev_log_sqlite,
 };
