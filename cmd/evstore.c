@@ -653,7 +653,7 @@ main(int argc, char *argv[])
 	ev_buf_free(&pending);
 	free(pfiles);
 	free((char *)opt.replay);
-	if (r == EV_INPUT_STOPPED)
+	if (r == EV_INPUT_STOPPED || (r == 0 && ev_stop_signal()))
 		return 128 + ev_stop_signal();
 	if (r != 0)
 		return EV_EXIT_ERROR;
