@@ -122,6 +122,11 @@ one_int(struct ev_db *db, sqlite3_stmt *st, int64_t *v, struct ev_err *err)
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
+	/*
+	 * Short-lived processes (receive, ack) must not pay for a checkpoint
+	 * each when they close: SQLite's automatic checkpoints do it.
+	 */
+	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	return ev_db_schema(db, "evstore", EV_LOG_SCHEMA_VERSION, ddl, err);
 }
 
