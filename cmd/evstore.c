@@ -589,7 +589,8 @@ main(int argc, char *argv[])
 	}
 	if (seen_opts & ~cmds[opt.cmd].opts) {
 		for (i = 0; longopts[i].name != NULL; i++)
-			if (longopts[i].val & seen_opts & ~cmds[opt.cmd].opts)
+			if (strchr("fhp", longopts[i].val) == NULL &&
+			    (longopts[i].val & seen_opts & ~cmds[opt.cmd].opts))
 				break;
 		ev_warnx("'%s' takes no option %s%s", cmds[opt.cmd].name,
 		    longopts[i].name ? "--" : "-p or -f",
