@@ -592,9 +592,12 @@ main(int argc, char *argv[])
 			if (strchr("fhp", longopts[i].val) == NULL &&
 			    (longopts[i].val & seen_opts & ~cmds[opt.cmd].opts))
 				break;
-		ev_warnx("'%s' takes no option %s%s", cmds[opt.cmd].name,
-		    longopts[i].name ? "--" : "-p or -f",
-		    longopts[i].name ? longopts[i].name : "");
+		if (longopts[i].name != NULL)
+			ev_warnx("'%s' takes no option '--%s'",
+			    cmds[opt.cmd].name, longopts[i].name);
+		else
+			ev_warnx("'%s' takes no option '-p' or '-f'",
+			    cmds[opt.cmd].name);
 		usage();
 	}
 	if ((cmds[opt.cmd].opts & O_GROUP) && opt.group == NULL) {

@@ -264,11 +264,11 @@ setup() {
 	run -2 --separate-stderr evstore prune s.db
 	[ "${stderr_lines[0]}" = "evstore: 'prune' needs one of --before and --keep" ]
 	run -2 --separate-stderr evstore prune --keep 1 --from 2 s.db
-	[ "${stderr_lines[0]}" = "evstore: 'prune' takes no option --from" ]
+	[ "${stderr_lines[0]}" = "evstore: 'prune' takes no option '--from'" ]
 	run -2 --separate-stderr evstore stat --group g s.db
-	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option --group" ]
+	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option '--group'" ]
 	run -2 --separate-stderr evstore stat -p '{}' s.db
-	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option -p or -f" ]
+	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option '-p' or '-f'" ]
 }
 
 @test "evstore: errors: not a database, missing store, stdout full, extra operands" {
