@@ -303,10 +303,10 @@ setup() {
 }
 
 @test "evstore: a full disk (ulimit -f) is exit 2 with a clear error, and nothing unstored is written" {
-	run -2 --separate-stderr bash -c 'ulimit -f 100; awk "BEGIN { for (i = 0; i < 50000; i++) printf \"{\\\"i\\\":%d,\\\"pad\\\":\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"}\\n\", i }" | evstore append s.db >out'
+	run -2 --separate-stderr bash -c 'ulimit -f 2000; awk "BEGIN { for (i = 0; i < 100000; i++) printf \"{\\\"i\\\":%d,\\\"pad\\\":\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"}\\n\", i }" | evstore append s.db >out'
 	[[ $stderr == "evstore: s.db: "*"disk"* ]]
 	evstore read s.db >all
-	[ "$(wc -l <out)" -lt 50000 ]
+	[ -s out ] && [ "$(wc -l <out)" -lt 100000 ]
 	cmp out all
 }
 

@@ -119,6 +119,22 @@ one_int(struct ev_db *db, sqlite3_stmt *st, int64_t *v, struct ev_err *err)
 	return 0;
 }
 
+/* True when the file holds no table yet (a new store). */
+static int
+is_empty(struct ev_db *db)
+{
+	sqlite3_stmt *st;
+	int empty = 0;
+
+	if (sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM sqlite_schema",
+	    -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		empty = sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	return empty;
+}
+
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
@@ -127,6 +143,15 @@ lg_open(struct ev_db *db, struct ev_err *err)
 	 * each when they close: SQLite's automatic checkpoints do it.
 	 */
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/*
+	 * A new store gets 64 KiB pages: an event log is read in long runs,
+	 * and bigger pages mean fewer reads (takes effect while it is empty).
+	 */
+	if (sqlite3_exec(db->sq, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL,
+	    NULL, NULL) == SQLITE_OK && is_empty(db))
+		sqlite3_exec(db->sq, "PRAGMA journal_mode=DELETE;"
+		    "PRAGMA page_size=65536; VACUUM; PRAGMA journal_mode=WAL",
+		    NULL, NULL, NULL);
 	return ev_db_schema(db, "evstore", EV_LOG_SCHEMA_VERSION, ddl, err);
 }
 
