@@ -86,7 +86,7 @@ static const struct {
 };
 
 /* Events per group commit, and the longest a batch waits (ms). */
-#define BATCH_MAX 1000
+#define BATCH_MAX 10000
 #define BATCH_MS 100
 /* Events per read query; --follow's poll interval (ms). */
 #define READ_CHUNK 4096
