@@ -101,6 +101,7 @@ static struct {
 } opt;
 
 static struct ev_db *db;
+static const char **pfiles;	/* -f operands */
 static struct ev_rules *rules;	/* -p/-f, or NULL */
 static struct ev_matcher *matcher;
 static struct ev_path *whole, *receipt;
@@ -178,7 +179,8 @@ flush_batch(struct ev_err *err)
 		return EV_FAIL;
 	if (ev_db_commit(db, err) < 0)
 		return EV_FAIL;
-	ev_out_write(pending.p, pending.len);
+	if (pending.len > 0)
+		ev_out_write(pending.p, pending.len);
 	pending.len = 0;
 	npending = 0;
 	return EV_NEXT;
@@ -392,7 +394,8 @@ cmd_receive(struct ev_err *err)
 	n = ev_log_receive(db, opt.group, &l, on_receive, &b, err);
 	if (n >= 0) {
 		/* Committed: now the receipts are real. */
-		ev_out_write(b.p, b.len);
+		if (b.len > 0)
+			ev_out_write(b.p, b.len);
 		seen = n;
 	}
 	ev_buf_free(&b);
@@ -460,8 +463,7 @@ json_quote(const char *s)
 }
 
 static int
-load_rules(const char *pattern, const char **pfiles, int npfiles,
-    struct ev_err *err)
+load_rules(const char *pattern, int npfiles, struct ev_err *err)
 {
 	int i;
 
@@ -488,7 +490,7 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0 };
 	struct ev_err err;
-	const char *pattern = NULL, **pfiles;
+	const char *pattern = NULL;
 	int npfiles = 0, c, seen_opts = 0, r = 0, i;
 
 	memset(&in, 0, sizeof(in));
@@ -579,6 +581,7 @@ main(int argc, char *argv[])
 		seen_opts |= c;
 	}
 	if (opt.cmd == C_HELP) {
+		free(pfiles);
 		ev_out_str(usage_text);
 		ev_err_clear(&err);
 		if (ev_out_close(&err) < 0) {
@@ -615,7 +618,7 @@ main(int argc, char *argv[])
 		usage();
 	ev_err_clear(&err);
 	if (ev_clock_init(&err) < 0 || ev_stop_install(&err) < 0 ||
-	    load_rules(pattern, pfiles, npfiles, &err) < 0) {
+	    load_rules(pattern, npfiles, &err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}

@@ -288,6 +288,8 @@ setup() {
 		awk -v n=$n 'BEGIN { for (i = 0; ; i++) printf "{\"run\":%d,\"i\":%d}\n", n, i }' |
 		    evstore append --sync normal s.db >out.$n &
 		pid=$!
+		# once it has started writing (a sanitizer build starts slowly)
+		for i in $(seq 200); do [ -s out.$n ] && break; sleep 0.01; done
 		sleep 0.0$((RANDOM % 3))$((RANDOM % 10))
 		kill -9 $pid
 		wait $pid || :
