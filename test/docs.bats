@@ -262,3 +262,83 @@ section() {
 	(cd "$root" && sh "$tmp/tour.sh") >"$tmp/tour.actual" 2>&1
 	diff -u "$tmp/tour.expected" "$tmp/tour.actual"
 }
+
+@test "docs: evstore(1) EXAMPLES print what the page shows" {
+	run_examples evstore.1
+}
+
+@test "docs: evstore's usage is the SYNOPSIS of evstore(1)" {
+	run evstore help
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
+	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,}|N)\>/\L\1/g')
+	synopsis=$(section evstore.1 SYNOPSIS | sed 's/^ //; s/ $//')
+	[ "$usage" = "$synopsis" ] ||
+	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+}
+
+@test "docs: evstore's options are all in evstore(1), and its long options all accepted" {
+	run evstore help
+	page=$(mandoc -Tascii "$root/man/evstore.1" | sed 's/.\x08//g')
+	for o in $(printf '%s\n' "$output" | grep -oE -- '--[a-z][a-z-]*' | sort -u) -p -f; do
+		printf '%s\n' "$page" | grep -qF -- "$o" ||
+		    { echo "$o is not in evstore(1)"; false; }
+	done
+	longs=$(printf '%s\n' "$page" | grep -oE -- '(^|[ (])--[a-z][a-z-]*' |
+	    sed 's/^.*--/--/' | sort -u)
+	[ "$(printf '%s\n' "$longs" | wc -l)" -ge 18 ]
+	for o in $longs; do
+		run evstore read "$o" </dev/null
+		case $output in *"unrecognized option"*)
+			echo "evstore(1) documents $o, evstore refuses it"; false ;;
+		esac
+	done
+}
+
+@test "docs: every evstore diagnostic is in evstore(1) DIAGNOSTICS" {
+	diag=$(section evstore.1 DIAGNOSTICS)
+	cd "$tmp"
+	{
+		printf '{"a":1}\nnope\n[1]\n' | evstore append s.db
+		echo '{"a":1}' | evstore append --max-line-bytes 3 s.db
+		evstore receive --group g s.db >got
+		evstore ack --group g s.db got; evstore ack --group g s.db got
+		echo '{}' | evstore ack --group g s.db
+		echo x >not.db; evstore stat not.db
+		evstore stat nosuch.db
+		sqlite3 s.db "UPDATE evkit_schema SET version = 9 WHERE component = 'evstore'"
+		evstore append s.db </dev/null
+		evstore frob s.db
+		evstore receive s.db
+		evstore prune s.db
+		evstore stat --group g s.db
+		evstore append --sync x s.db
+		evstore read --since x s.db
+		evstore read --from x s.db
+		evstore read --follow --max 0 s.db
+		evstore receive --group g --visibility 1x s.db
+		evstore append --max-line-bytes x s.db
+		: >rej; evstore append --reject rej x.db rej
+		evstore read nosuch.db >/dev/full
+		evstore stat not.db/x
+	} 2>"$tmp/stderr" >/dev/null || :
+	grep '^evstore: ' "$tmp/stderr" >"$tmp/diags"
+	[ "$(wc -l <"$tmp/diags")" -ge 20 ] || { cat "$tmp/stderr"; false; }
+	sed -E -e 's/^evstore: //' -e "s/^'[^']*' //" \
+	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e "s/^([^':(]*).*/\1/" -e 's/ version [0-9].*//' -e 's/ *$//' \
+	    "$tmp/diags" >"$tmp/stems"
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
+	done <"$tmp/stems"
+}
+
+@test "docs: examples/queue.sh runs a work queue to its dead letters and back" {
+	run sh "$root/examples/queue.sh"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "${lines[1]}" = 40 ]
+	[ "${lines[3]}" = '{"depth":0,"in-flight":7,"dead":0}' ]
+	[[ $output == *'{"redriven":7}'$'\n''{"depth":7,"in-flight":0,"dead":0}' ]]
+}

@@ -244,4 +244,5 @@ const struct ev_db_backend ev_db_sqlite = {
 	.rollback = sq_rollback,
 	.schema = sq_schema,
 	.dkeys = &ev_dkeys_sqlite,
+	.log = &ev_log_sqlite,
 };

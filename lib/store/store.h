@@ -178,4 +178,108 @@ int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 
 /* ---------------------------------------------- event log and queues (evstore) */
 
+/*
+ * The event log: events in append order, each with a sequence number
+ * (from 1, never reused) and its ingest time (ms since 1970); the stored
+ * bytes are the input bytes.  Consumers keep a cursor (the last sequence
+ * number they handed on); queue groups lease events to one receiver at a
+ * time, with a visibility timeout, a receive count and dead letters.
+ * ev_log_open() makes sure the tables exist (component "evstore").  Unless
+ * said otherwise the functions run in their own write transaction, or in
+ * the caller's when one is open (ev_db_begin()).  They return -1 with err
+ * set on a database error.
+ */
+#define EV_LOG_SCHEMA_VERSION 1
+
+/* One stored (or received, or dead) event, valid during a callback. */
+struct ev_log_event {
+	int64_t seq;
+	int64_t ingest;		/* ms since 1970 */
+	const char *data;	/* the stored bytes */
+	size_t len;
+	/* receive and dead letters only */
+	int64_t receives;	/* how often it was received */
+	const char *token;	/* receive: the lease's token */
+	const char *reason;	/* dead letters: why */
+	int64_t dead_at;	/* dead letters: when (ms) */
+};
+
+/* A callback over events: return 0 to go on, nonzero to stop. */
+typedef int (*ev_log_fn)(void *ctx, const struct ev_log_event *ev);
+
+int ev_log_open(struct ev_db *db, struct ev_err *err);
+/*
+ * Append data[0..len) with ingest time now; *seq gets its sequence number.
+ * Inside the caller's transaction (ev_db_begin()): a batch commits at once.
+ */
+int ev_log_append(struct ev_db *db, const char *data, size_t len,
+    int64_t now, int64_t *seq, struct ev_err *err);
+
+/* What ev_log_read() reads: from <= seq, since <= ingest < until. */
+struct ev_log_range {
+	int64_t from;		/* 0: the first */
+	int64_t since;		/* INT64_MIN: no bound */
+	int64_t until;		/* INT64_MAX: no bound */
+	int64_t max;		/* at most this many, 0: all */
+};
+/*
+ * Call fn for the events in r in sequence order.  Returns how many fn saw
+ * (the one that stopped it included), or -1.  Read-only.
+ */
+int64_t ev_log_read(struct ev_db *db, const struct ev_log_range *r,
+    ev_log_fn fn, void *ctx, struct ev_err *err);
+
+/* A consumer's cursor: the last sequence number handed on (0: none). */
+int ev_log_cursor_get(struct ev_db *db, const char *name, int64_t *seq,
+    struct ev_err *err);
+int ev_log_cursor_set(struct ev_db *db, const char *name, int64_t seq,
+    struct ev_err *err);
+
+/* How a group leases. */
+struct ev_log_lease {
+	int64_t max;		/* events per receive */
+	int64_t visibility;	/* ms a lease lasts */
+	int64_t max_receives;	/* 0: no limit; else dead after that many */
+	int64_t now;
+};
+/*
+ * Lease up to l->max events of group (created on first use, starting at
+ * the first stored event) to the caller, in one transaction: first those
+ * whose lease expired (an expired event received max_receives times
+ * already moves to the dead letters instead, with reason "max receives
+ * exceeded"), then new ones.  fn gets each with its receive count and a
+ * new token; its return value is ignored.  Returns the number leased.
+ */
+int64_t ev_log_receive(struct ev_db *db, const char *group,
+    const struct ev_log_lease *l, ev_log_fn fn, void *ctx,
+    struct ev_err *err);
+/*
+ * Complete (ack) or release (nack: visible again at now) the lease of seq
+ * in group held with token.  1 done, 0 when that lease is not held (it
+ * expired and was received again, or was acked), -1 error.
+ */
+int ev_log_ack(struct ev_db *db, const char *group, int64_t seq,
+    const char *token, struct ev_err *err);
+int ev_log_nack(struct ev_db *db, const char *group, int64_t seq,
+    const char *token, int64_t now, struct ev_err *err);
+/* Call fn for group's dead letters in sequence order; returns how many. */
+int64_t ev_log_dead(struct ev_db *db, const char *group, ev_log_fn fn,
+    void *ctx, struct ev_err *err);
+/* Put group's dead letters back in its queue; returns how many. */
+int64_t ev_log_redrive(struct ev_db *db, const char *group,
+    struct ev_err *err);
+/*
+ * Delete the events ingested before before (INT64_MIN: none), and all but
+ * the last keep (< 0: no bound); returns how many went.
+ */
+int64_t ev_log_prune(struct ev_db *db, int64_t before, int64_t keep,
+    struct ev_err *err);
+/*
+ * Append the store's statistics at now to out as one JSON object: count,
+ * first and last (seq, time), bytes, consumers (seq, lag), groups (depth,
+ * in-flight, dead).
+ */
+int ev_log_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
+    struct ev_err *err);
+
 #endif

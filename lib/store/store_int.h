@@ -15,6 +15,7 @@
 #include "store.h"
 
 struct ev_db;
+struct ev_log_ops;
 
 /* evdedupe's keys (store.h: ev_dkeys_*), one backend's implementation. */
 struct ev_dkeys_ops {
@@ -44,8 +45,36 @@ struct ev_db_backend {
 	void (*rollback)(struct ev_db *db);
 	int (*schema)(struct ev_db *db, const char *component, int version,
 	    const char *ddl, struct ev_err *err);
-	const struct ev_dkeys_ops *dkeys;
+	const struct ev_dkeys_ops *dkeys;	/* evdedupe's keys */
+	const struct ev_log_ops *log;	/* evstore's event log and queues */
 };
+
+/* The event log's operations (store.h's ev_log_*), one set per backend. */
+struct ev_log_ops {
+	int (*open)(struct ev_db *db, struct ev_err *err);
+	int (*append)(struct ev_db *db, const char *data, size_t len,
+	    int64_t now, int64_t *seq, struct ev_err *err);
+	int64_t (*read)(struct ev_db *db, const struct ev_log_range *r,
+	    ev_log_fn fn, void *ctx, struct ev_err *err);
+	int (*cursor_get)(struct ev_db *db, const char *name, int64_t *seq,
+	    struct ev_err *err);
+	int (*cursor_set)(struct ev_db *db, const char *name, int64_t seq,
+	    struct ev_err *err);
+	int64_t (*receive)(struct ev_db *db, const char *group,
+	    const struct ev_log_lease *l, ev_log_fn fn, void *ctx,
+	    struct ev_err *err);
+	int (*ack)(struct ev_db *db, const char *group, int64_t seq,
+	    const char *token, int nack, int64_t now, struct ev_err *err);
+	int64_t (*dead)(struct ev_db *db, const char *group, ev_log_fn fn,
+	    void *ctx, struct ev_err *err);
+	int64_t (*redrive)(struct ev_db *db, const char *group,
+	    struct ev_err *err);
+	int64_t (*prune)(struct ev_db *db, int64_t before, int64_t keep,
+	    struct ev_err *err);
+	int (*stat)(struct ev_db *db, int64_t now, struct ev_buf *out,
+	    struct ev_err *err);
+};
+extern const struct ev_log_ops ev_log_sqlite;
 
 /* The number of prepared statements a database caches (ev_sqlite_stmt). */
 #define EV_DB_STMTS 64

@@ -1,0 +1,330 @@
+#!/usr/bin/env bats
+# evstore: the storage-first event log and queue on one SQLite file.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	printf '{"a":1}\n{"a":2}\n{"b":3}\n' >ev
+}
+
+@test "evstore: help lists every subcommand, exit 0" {
+	run -0 evstore help
+	for c in append read receive ack nack dead redrive stat prune help; do
+		[[ $output == *"evstore $c"* ]] || { echo "no $c"; false; }
+	done
+	run -2 --separate-stderr evstore frobnicate s.db
+	[ "$stderr" = "${stderr#*unknown command \'frobnicate\'}" ] && false
+	[[ ${stderr_lines[0]} == "evstore: unknown command 'frobnicate'" ]]
+	run -2 evstore
+}
+
+@test "evstore: append stores the input bytes and writes them after the commit" {
+	printf '{ "a" : 1 }\n{"a":2}\n' >in
+	run -0 evstore append s.db in
+	[ "$output" = "$(cat in)" ]
+	run -0 evstore read s.db
+	[ "$output" = "$(cat in)" ]
+	sqlite3 s.db 'SELECT seq, event FROM evstore_events' >rows
+	[ "$(cat rows)" = '1|{ "a" : 1 }
+2|{"a":2}' ]
+}
+
+@test "evstore: a bad line is reported, rejected, not stored; exit 2" {
+	printf '{"a":1}\nnope\n{"a":2}\n' >in
+	run -2 --separate-stderr evstore append --reject rej s.db in
+	[ "$output" = $'{"a":1}\n{"a":2}' ]
+	[ "$stderr" = "evstore: in:2:2: invalid JSON: invalid literal" ]
+	[ "$(cat rej)" = nope ]
+	[ "$(evstore read s.db | wc -l)" -eq 2 ]
+	: >r2
+	run -2 --separate-stderr evstore append --reject r2 s.db r2
+	[[ $stderr == *"input file is also the reject file"* ]]
+}
+
+@test "evstore: append -p and -f archive only matching events" {
+	run -0 evstore append -p '{"a":[2]}' s.db ev
+	[ "$output" = '{"a":2}' ]
+	echo '{"b":[{"exists":true}]}' >rules.json
+	run -0 evstore append -f rules.json s.db ev
+	[ "$output" = '{"b":3}' ]
+	run -0 evstore read s.db
+	[ "$output" = $'{"a":2}\n{"b":3}' ]
+	run -2 --separate-stderr evstore append -p '{"a":1}' s.db ev
+	[[ $stderr == "evstore: <pattern>"* ]]
+}
+
+@test "evstore: --sync full, normal and off store; a bad mode is a usage error" {
+	for m in full normal off; do
+		evstore append --sync $m s.db ev >/dev/null
+	done
+	[ "$(evstore read s.db | wc -l)" -eq 9 ]
+	run -2 --separate-stderr evstore append --sync fast s.db ev
+	[ "${stderr_lines[0]}" = "evstore: invalid sync mode 'fast': expected full, normal or off" ]
+}
+
+@test "evstore: --retention drops events older than the retention at append" {
+	EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db ev >/dev/null
+	echo '{"c":4}' | EVKIT_NOW=2030-01-05T00:00:00Z \
+	    evstore append --retention 7d s.db >/dev/null
+	[ "$(evstore read s.db | wc -l)" -eq 4 ]
+	echo '{"c":5}' | EVKIT_NOW=2030-01-09T00:00:00Z \
+	    evstore append --retention 7d s.db >/dev/null
+	run -0 evstore read s.db
+	[ "$output" = $'{"c":4}\n{"c":5}' ]
+	run -2 evstore append --retention 7x s.db ev
+}
+
+@test "evstore: read --from, --since, --until and a pattern, in stored order" {
+	EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db ev >/dev/null
+	echo '{"a":9}' | EVKIT_NOW=2030-01-02T00:00:00Z evstore append s.db >/dev/null
+	run -0 evstore read --from 3 s.db
+	[ "$output" = $'{"b":3}\n{"a":9}' ]
+	run -0 evstore read --since 2030-01-01T12:00:00Z s.db
+	[ "$output" = '{"a":9}' ]
+	run -0 evstore read --until 2030-01-01T12:00:00Z -p '{"a":[{"exists":true}]}' s.db
+	[ "$output" = $'{"a":1}\n{"a":2}' ]
+	run -1 evstore read --fail-empty --from 99 s.db
+	[ -z "$output" ]
+	run -0 evstore read --from 99 s.db
+	run -2 --separate-stderr evstore read --since yesterday s.db
+	[[ ${stderr_lines[0]} == "evstore: invalid time 'yesterday'"* ]]
+	run -2 evstore read --from -1 s.db
+}
+
+@test "evstore: --replay-name marks replays so that a rule can skip them" {
+	printf '{"a":1}\n{}\n' | evstore append s.db >/dev/null
+	run -0 evstore read --replay-name 'nightly "1"' s.db
+	[ "$output" = $'{"replay-name":"nightly \\"1\\"","a":1}\n{"replay-name":"nightly \\"1\\""}' ]
+	evstore read --replay-name n s.db | jq -e . >/dev/null
+	run -1 evmatch '{"replay-name":[{"exists":false}]}' \
+	    < <(evstore read --replay-name n s.db)
+	run -0 evmatch '{"replay-name":[{"exists":false}]}' < <(evstore read s.db)
+}
+
+@test "evstore: read --follow writes new events until SIGTERM" {
+	evstore append s.db ev >/dev/null
+	evstore read --follow s.db >out &
+	pid=$!
+	echo '{"late":1}' | evstore append s.db >/dev/null
+	for i in $(seq 200); do
+		grep -q late out && break
+		sleep 0.05
+	done
+	kill -TERM $pid
+	st=0
+	wait $pid || st=$?
+	[ "$st" -eq 143 ]
+	[ "$(cat out)" = $'{"a":1}\n{"a":2}\n{"b":3}\n{"late":1}' ]
+}
+
+@test "evstore: a consumer resumes where it stopped; a failed write does not move it" {
+	evstore append s.db ev >/dev/null
+	run -2 sh -c 'evstore read --consumer c s.db >/dev/full'
+	run -0 evstore read --consumer c s.db
+	[ "$output" = $'{"a":1}\n{"a":2}\n{"b":3}' ]
+	run -0 evstore read --consumer c s.db
+	[ -z "$output" ]
+	echo '{"d":4}' | evstore append s.db >/dev/null
+	run -0 evstore read --consumer c s.db
+	[ "$output" = '{"d":4}' ]
+	run -1 evstore read --fail-empty --consumer c s.db
+	[ "$(sqlite3 s.db "SELECT seq FROM evstore_consumers WHERE name='c'")" = 4 ]
+}
+
+@test "evstore: a consumer killed mid-stream skips nothing" {
+	awk 'BEGIN { for (i = 1; i <= 3000; i++)
+		printf "{\"i\":%d,\"pad\":\"%0200d\"}\n", i, 0 }' >big
+	evstore append s.db big >/dev/null
+	evstore read --consumer c s.db | head -n 5 >first
+	evstore read --consumer c s.db >rest
+	# the cursor only moved past what was written: nothing lost, in order
+	sort -u first rest | wc -l >n
+	[ "$(cat n)" -eq 3000 ]
+	[ "$(tail -n 1 rest | jq .i)" -eq 3000 ]
+}
+
+@test "evstore: receive leases, ack completes, an acked event never comes back" {
+	evstore append s.db ev >/dev/null
+	run -0 evstore receive --group g --max 2 s.db
+	[ "${#lines[@]}" -eq 2 ]
+	printf '%s\n' "$output" >got
+	jq -e -s '.[0].seq == 1 and .[0].receives == 1 and .[0].event == {"a":1}' got
+	run -0 evstore ack --group g s.db got
+	[ -z "$output" ]
+	EVKIT_NOW=2099-01-01T00:00:00Z run -0 evstore receive --group g --max 10 s.db
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *'"event":{"b":3}}' ]]
+	run -2 --separate-stderr evstore ack --group g s.db got
+	[[ ${stderr_lines[0]} == "evstore: got:1: receipt '1:1:"*"' is not held: the lease expired or was completed" ]]
+	echo '{"x":1}' | { run -2 --separate-stderr evstore ack --group g s.db
+		[ "$stderr" = "evstore: <stdin>:1: no receipt: expected a line that evstore receive wrote" ]; }
+	run -1 evstore receive --fail-empty --group g s.db
+	run -2 --separate-stderr evstore receive s.db
+	[ "${stderr_lines[0]}" = "evstore: 'receive' needs --group" ]
+}
+
+@test "evstore: an expired lease is delivered again; a stale ack does not complete the newer lease" {
+	evstore append s.db ev >/dev/null
+	export EVKIT_NOW=2030-01-01T00:00:00Z
+	evstore receive --group g --max 1 --visibility 10s s.db >a
+	EVKIT_NOW=2030-01-01T00:00:05Z run -0 evstore receive --group g --max 1 s.db
+	[[ $output == *'"seq":2,'* ]]
+	EVKIT_NOW=2030-01-01T00:00:11Z evstore receive --group g --max 1 s.db >b
+	jq -e '.seq == 1 and .receives == 2' b
+	run -2 evstore ack --group g s.db a
+	run -0 evstore ack --group g s.db b
+}
+
+@test "evstore: nack returns an event at once" {
+	evstore append s.db ev >/dev/null
+	evstore receive --group g --max 1 s.db >a
+	run -0 evstore nack --group g s.db a
+	run -0 evstore receive --group g --max 1 s.db
+	[[ $output == *'"seq":1,"receives":2,'* ]]
+}
+
+@test "evstore: after --max-receives an event is a dead letter; dead lists it, redrive puts it back" {
+	evstore append s.db ev >/dev/null
+	export EVKIT_NOW=2030-01-01T00:00:00Z
+	evstore receive --group g --max 1 --max-receives 2 --visibility 1s s.db >/dev/null
+	EVKIT_NOW=2030-01-01T00:00:02Z evstore receive --group g --max 1 --max-receives 2 --visibility 1s s.db >/dev/null
+	EVKIT_NOW=2030-01-01T00:00:04Z run -0 evstore receive --group g --max 1 --max-receives 2 s.db
+	[[ $output == *'"seq":2,"receives":1,'* ]]
+	run -0 evstore dead --group g s.db
+	[ "$output" = '{"seq":1,"receives":2,"reason":"max receives exceeded","time":"2030-01-01T00:00:04Z","event":{"a":1}}' ]
+	run -0 evstore stat s.db
+	jq -e '.groups.g == {"depth":1,"in-flight":1,"dead":1}' <<<"$output"
+	run -0 evstore redrive --group g s.db
+	[ "$output" = '{"redriven":1}' ]
+	run -1 evstore dead --fail-empty --group g s.db
+	run -0 evstore receive --group g --max 1 s.db
+	[[ $output == *'"seq":1,"receives":1,'* ]]
+}
+
+@test "evstore: two competing receivers get disjoint events, and all of them" {
+	for i in $(seq 400); do echo "{\"i\":$i}"; done | evstore append s.db >/dev/null
+	r() { while evstore receive --fail-empty --group w --max 7 s.db >>"$1.got"; do :; done; }
+	r one & p1=$!
+	r two & p2=$!
+	wait $p1 $p2
+	cat one.got two.got | jq -r .seq | sort -n >seqs
+	[ "$(wc -l <seqs)" -eq 400 ]
+	[ "$(sort -u seqs | wc -l)" -eq 400 ]
+	[ -s one.got ] && [ -s two.got ]
+}
+
+@test "evstore: kill -9 a receiver holding leases: they come back to another after the timeout" {
+	evstore append s.db ev >/dev/null
+	export EVKIT_NOW=2030-01-01T00:00:00Z
+	# the receiver's handler holds the leases and dies without acking
+	(evstore receive --group g --visibility 30s s.db >held; exec sleep 60) &
+	pid=$!
+	for i in $(seq 100); do [ -s held ] && break; sleep 0.05; done
+	kill -9 $pid
+	wait $pid || :
+	[ "$(wc -l <held)" -eq 3 ]
+	run -1 evstore receive --fail-empty --group g s.db
+	EVKIT_NOW=2030-01-01T00:00:31Z evstore receive --group g s.db >again
+	[ "$(jq -r .seq again | tr '\n' ' ')" = "1 2 3 " ]
+	EVKIT_NOW=2030-01-01T00:00:31Z evstore ack --group g s.db again
+	EVKIT_NOW=2030-01-02T00:00:00Z run -1 evstore receive --fail-empty --group g s.db
+}
+
+@test "evstore: stat prints count, ends, bytes, consumer lag and queue depth" {
+	EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db ev >/dev/null
+	evstore read --consumer c --from 3 s.db >/dev/null
+	evstore read --consumer d -p '{"none":[1]}' s.db >/dev/null
+	sqlite3 s.db "INSERT INTO evstore_consumers VALUES ('old', 1)"
+	evstore receive --group g --max 1 s.db >/dev/null
+	run -0 evstore stat s.db
+	jq -e '.count == 3 and .bytes == 21 and
+	    .first == {"seq":1,"time":"2030-01-01T00:00:00Z"} and .last.seq == 3 and
+	    .consumers == {"c":{"seq":3,"lag":0},"d":{"seq":3,"lag":0},"old":{"seq":1,"lag":2}} and
+	    .groups.g == {"depth":2,"in-flight":1,"dead":0}' <<<"$output"
+}
+
+@test "evstore: a group name with control characters is escaped in stat" {
+	evstore append s.db ev >/dev/null
+	evstore receive --group $'g\n"x' s.db >/dev/null
+	run -0 evstore stat s.db
+	jq -e '.groups["g\n\"x"].["in-flight"] == 3' <<<"$output" 2>/dev/null ||
+	    jq -e '.groups["g\n\"x"]["in-flight"] == 3' <<<"$output"
+}
+
+@test "evstore: prune --before and --keep; sequence numbers are never reused" {
+	EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db ev >/dev/null
+	echo '{"n":1}' | EVKIT_NOW=2030-02-01T00:00:00Z evstore append s.db >/dev/null
+	run -0 evstore prune --before 2030-01-15T00:00:00Z s.db
+	[ "$output" = '{"pruned":3}' ]
+	run -0 evstore prune --keep 0 s.db
+	[ "$output" = '{"pruned":1}' ]
+	echo '{"n":2}' | evstore append s.db >/dev/null
+	[ "$(evstore stat s.db | jq .first.seq)" -eq 5 ]
+	run -2 --separate-stderr evstore prune s.db
+	[ "${stderr_lines[0]}" = "evstore: 'prune' needs one of --before and --keep" ]
+	run -2 --separate-stderr evstore prune --keep 1 --from 2 s.db
+	[ "${stderr_lines[0]}" = "evstore: 'prune' takes no option '--from'" ]
+	run -2 --separate-stderr evstore stat --group g s.db
+	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option '--group'" ]
+	run -2 --separate-stderr evstore stat -p '{}' s.db
+	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option '-p' or '-f'" ]
+}
+
+@test "evstore: errors: not a database, missing store, stdout full, extra operands" {
+	echo hello >not.db
+	run -2 --separate-stderr evstore append not.db ev
+	[ "$stderr" = "evstore: not.db: file is not a database" ]
+	run -2 --separate-stderr evstore stat nosuch.db
+	[ "$stderr" = "evstore: nosuch.db: unable to open database file" ]
+	run -2 evstore stat s.db extra
+	evstore append s.db ev >/dev/null
+	run -2 --separate-stderr sh -c 'evstore read s.db >/dev/full'
+	[ "$stderr" = "evstore: write error on '<stdout>': No space left on device" ]
+}
+
+@test "evstore: the appender killed -9 50 times: what reached stdout is stored, the store opens" {
+	for n in $(seq 50); do
+		awk -v n=$n 'BEGIN { for (i = 0; ; i++) printf "{\"run\":%d,\"i\":%d}\n", n, i }' |
+		    evstore append --sync normal s.db >out.$n &
+		pid=$!
+		# once it has started writing (a sanitizer build starts slowly)
+		for i in $(seq 200); do [ -s out.$n ] && break; sleep 0.01; done
+		sleep 0.0$((RANDOM % 3))$((RANDOM % 10))
+		kill -9 $pid
+		wait $pid || :
+	done
+	evstore read s.db | sort >all
+	# a line cut by the kill did not reach stdout whole
+	for n in $(seq 50); do sed '$ { /}$/!d; }' out.$n; done | sort >written
+	[ -s written ]
+	[ -z "$(comm -23 written all)" ]
+	sqlite3 s.db 'PRAGMA integrity_check' >ic
+	[ "$(cat ic)" = ok ]
+	evstore stat s.db | jq -e '.count > 0'
+}
+
+@test "evstore: a full disk (ulimit -f) is exit 2 with a clear error, and nothing unstored is written" {
+	run -2 --separate-stderr bash -c 'ulimit -f 2000; awk "BEGIN { for (i = 0; i < 100000; i++) printf \"{\\\"i\\\":%d,\\\"pad\\\":\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"}\\n\", i }" | evstore append s.db >out'
+	[[ $stderr == "evstore: s.db: "*"disk"* ]]
+	evstore read s.db >all
+	[ -s out ] && [ "$(wc -l <out)" -lt 100000 ]
+	cmp out all
+}
+
+@test "evstore: several appenders at once: no lock errors, every event stored" {
+	for i in $(seq 2000); do echo "{\"i\":$i}"; done >big
+	for n in 1 2 3 4; do evstore append s.db big >/dev/null 2>err.$n & done
+	wait
+	cat err.* >errs
+	[ ! -s errs ]
+	[ "$(evstore stat s.db | jq .count)" -eq 8000 ]
+}
+
+@test "evstore: closed standard descriptors and deep nesting do not crash it" {
+	run -0 evstore append s.db ev <&- >&- 2>&-
+	[ "$(evstore read s.db | wc -l)" -eq 3 ]
+	awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; print "" }' |
+	    { run -2 evstore append s.db; }
+	run -0 evstore stat s.db
+}
