@@ -24,5 +24,6 @@
 #include "input/input.h"	/* the input loop and bad-line policy */
 #include "json/json.h"		/* paths into events */
 #include "rules/rules.h"	/* event patterns and matching */
+#include "proc/proc.h"		/* handlers, retries, dead letters */
 
 #endif
