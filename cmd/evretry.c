@@ -107,6 +107,11 @@ duration(const char *option, const char *s)
 	return ms;
 }
 
+/*
+ * Events read ahead are at most 4 * jobs + 16: enough that a retry waiting
+ * for its due time does not hold back the events after it.
+ */
+
 /* A finished event: its output downstream, or a dead letter. */
 static int
 on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
@@ -146,7 +151,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen, err) < 0)
 		return EV_BAD;
 	if (ev_sched_add(opt.sched, ln->buf, ln->len, ln->file, ln->lineno,
-	    err) < 0 || ev_sched_run(opt.sched, opt.jobs, err) < 0)
+	    err) < 0 || ev_sched_run(opt.sched, opt.jobs * 4 + 16, err) < 0)
 		return EV_FAIL;
 	return ev_out_closed() ? EV_STOP : EV_NEXT;
 }
