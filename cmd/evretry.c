@@ -13,11 +13,11 @@
 #include "evkit.h"
 
 static const char usage_text[] =
-    "usage: evretry [-j jobs] [--arg | --env NAME] [--backoff-rate RATE] "
+    "usage: evretry [-j JOBS] [--arg | --env NAME] [--backoff-rate RATE] "
     "[--dlq FILE]\n"
-    "               [--interval DURATION] [--jitter full|none] "
+    "               [--interval DURATION] [--jitter full | none] "
     "[--keep-order]\n"
-    "               [--max-attempts N] [--max-delay DURATION] [--pass]\n"
+    "               [--max-attempts COUNT] [--max-delay DURATION] [--pass]\n"
     "               [--reject FILE] [--timeout DURATION] "
     "[--] COMMAND [ARG ...]\n";
 
