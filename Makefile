@@ -35,12 +35,12 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CFLAGS) -MMD -MP
 LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
 
-TOOLS = evdedupe evmatch evstore
+TOOLS = evdedupe evmatch evretry evstore
 MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 
 # libevkit.a: the layers every tool links, lowest first (see lib/evkit.h).
-LIB_MODULES = base input json rules store
+LIB_MODULES = base input json rules store proc
 LIB_SRC = $(sort $(foreach m,$(LIB_MODULES),$(wildcard lib/$(m)/*.c)))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A = $(BUILD)/libevkit.a

@@ -25,5 +25,6 @@
 #include "json/json.h"		/* paths into events */
 #include "rules/rules.h"	/* event patterns and matching */
 #include "store/store.h"	/* durable state: SQLite, later PostgreSQL */
+#include "proc/proc.h"		/* handlers, retries, dead letters */
 
 #endif

@@ -342,3 +342,69 @@ section() {
 	[ "${lines[3]}" = '{"depth":0,"in-flight":7,"dead":0}' ]
 	[[ $output == *'{"redriven":7}'$'\n''{"depth":7,"in-flight":0,"dead":0}' ]]
 }
+
+@test "docs: evretry(1) EXAMPLES print what the page shows" {
+	EVKIT_NOW=2026-12-03T00:00:00Z run_examples evretry.1
+}
+
+@test "docs: evretry's usage line is the SYNOPSIS of evretry(1)" {
+	run evretry --help
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
+	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
+	synopsis=$(section evretry.1 SYNOPSIS | sed 's/^ //; s/ $//')
+	[ "$usage" = "$synopsis" ] ||
+	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+}
+
+@test "docs: evretry's options are in evretry(1), and its page's are real" {
+	run evretry --help
+	page=$(mandoc -Tascii "$root/man/evretry.1" | sed 's/.\x08//g')
+	for o in $(printf '%s\n' "$output" | grep -oE -- '--[a-z][a-z-]*' |
+	    sort -u) -j; do
+		printf '%s\n' "$page" | grep -qF -- "$o" ||
+		    { echo "$o is not in evretry(1)"; false; }
+	done
+	# the options of the page's option list (not CAVEATS' missing ones)
+	longs=$(section evretry.1 DESCRIPTION | grep -oE -- '(^|[ (])--[a-z][a-z-]*' |
+	    sed 's/^.*--/--/' | sort -u)
+	[ "$(printf '%s\n' "$longs" | wc -l)" -ge 14 ]
+	for o in $longs; do
+		run evretry "$o" </dev/null
+		case $output in *"unrecognized option"*)
+			echo "evretry(1) documents $o, evretry refuses it"; false ;;
+		esac
+	done
+}
+
+@test "docs: every evretry diagnostic is in evretry(1) DIAGNOSTICS" {
+	diag=$(section evretry.1 DIAGNOSTICS)
+	cd "$tmp"
+	echo '{}' >in
+	{
+		echo '{}' | EVKIT_NOW=0 evretry --max-attempts 0 -- false
+		echo 'x' | evretry -- true
+		evretry --dlq in -- true <in
+		evretry
+		evretry -j 0 -- true
+		evretry --max-attempts x -- true
+		evretry --backoff-rate 0 -- true
+		evretry --jitter x -- true
+		evretry --env = -- true
+		evretry --interval x -- true
+		echo '{}' | evretry -- echo >/dev/full
+		EVKIT_NOW=x evretry -- true
+	} 2>"$tmp/stderr" >/dev/null </dev/null || :
+	grep '^evretry: ' "$tmp/stderr" >"$tmp/diags"
+	[ "$(wc -l <"$tmp/diags")" -eq 12 ] || { cat "$tmp/stderr"; false; }
+	sed -E -e 's/^evretry: //' -e "s/^'[^']*' //" \
+	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e 's/^(Exit|Signal|States|Exec)\.[A-Za-z0-9]+ //' \
+	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/^after [0-9]+/after N/' \
+	    "$tmp/diags" >"$tmp/stems"
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: $s"; false; }
+	done <"$tmp/stems"
+}

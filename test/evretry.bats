@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# evretry: a handler per event, ASL Retry semantics, dead letters.  Retries
+# run on the virtual clock (EVKIT_NOW), so backoff never waits.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+	export EVKIT_NOW=2026-12-03T00:00:00Z
+	# flaky N: a handler that fails N times (per event, exit 75), then
+	# echoes "ok EVENT"
+	cat >flaky <<'SH'
+#!/bin/sh
+read -r ev
+f=count.$(printf '%s' "$ev" | cksum | cut -d' ' -f1)
+n=$(cat "$f" 2>/dev/null || echo 0)
+echo $((n + 1)) >"$f"
+if [ "$n" -lt "$1" ]; then echo "attempt $n failed" >&2; exit 75; fi
+echo "ok $ev"
+SH
+	chmod +x flaky
+}
+
+@test "evretry: a handler's output goes downstream, exit 0" {
+	run -0 --separate-stderr evretry -- ./flaky 0 <<<$'{"a":1}\n{"a":2}'
+	[ "$output" = $'ok {"a":1}\nok {"a":2}' ]
+	[ -z "$stderr" ]
+}
+
+@test "evretry: a handler that fails twice then succeeds is retried" {
+	run -0 --separate-stderr evretry -- ./flaky 2 <<<'{"a":1}'
+	[ "$output" = 'ok {"a":1}' ]
+	[ "$(cat count.*)" = 3 ]
+}
+
+@test "evretry: one that always fails is dead-lettered after 1s, 2s, 4s" {
+	printf '%s\n' '{"a":1}' '{ "b" : "x\u00e9" }' >in
+	run -1 --separate-stderr evretry --dlq dlq -- ./flaky 9 <in
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: Exit.75 after 4 attempts (MaxAttempts)" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "$(sed -n 2p dlq)" = '{"event":{ "b" : "x\u00e9" },"error":"Exit.75","status":75,"signal":null,"stderr":"attempt 3 failed\n","attempts":4,"exhausted":"MaxAttempts","firstAttempt":"2026-12-03T00:00:00Z","lastAttempt":"2026-12-03T00:00:07Z","source":"<stdin>","line":2}' ]
+	# the original events, byte for byte
+	jq -c '.event' dlq >/dev/null
+	[ "$(sed 's/^{"event":\(.*\),"error".*/\1/' dlq)" = "$(cat in)" ]
+}
+
+@test "evretry: the dead-letter file is appended to" {
+	echo old >dlq
+	run -1 evretry --max-attempts 0 --dlq dlq -- false <<<'{}'
+	[ "$(wc -l <dlq)" -eq 2 ]
+	[ "$(head -1 dlq)" = old ]
+}
+
+@test "evretry: --interval, --backoff-rate, --max-delay set the schedule" {
+	run -1 evretry --max-attempts 4 --interval 3s --backoff-rate 1.5 \
+	    --max-delay 5s --dlq dlq -- false <<<'{}'
+	# 3s + 4.5s + 5s + 5s
+	grep -q '"attempts":5,.*"lastAttempt":"2026-12-03T00:00:17.500Z"' dlq
+}
+
+@test "evretry: --max-attempts 0 never retries" {
+	run -1 --separate-stderr evretry --max-attempts 0 -- ./flaky 1 <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exit.75 after 1 attempt (MaxAttempts)" ]
+}
+
+@test "evretry: full jitter stays within the backoff" {
+	run -1 env EVKIT_SEED=7 evretry --max-attempts 1 --interval 10s \
+	    --jitter full --dlq dlq -- false <<<'{}'
+	t=$(sed 's/.*"lastAttempt":"2026-12-03T00:00:\([0-9.]*\)Z".*/\1/' dlq)
+	awk -v t="$t" 'BEGIN { exit !(t >= 0 && t <= 10) }'
+}
+
+@test "evretry: a handler killed by a signal is Signal.NAME" {
+	run -1 --separate-stderr evretry --max-attempts 0 --dlq dlq -- \
+	    sh -c 'kill -SEGV $$' <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Signal.SEGV after 1 attempt (MaxAttempts)" ]
+	grep -q '"status":null,"signal":"SEGV"' dlq
+}
+
+@test "evretry: a missing or non-executable command is not retried" {
+	run -1 --separate-stderr evretry -- ./nosuch <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exec.NotFound after 1 attempt (NotRetryable)" ]
+	echo 'echo hi' >noexec
+	run -1 --separate-stderr evretry -- ./noexec <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exec.NotExecutable after 1 attempt (NotRetryable)" ]
+	run -1 --separate-stderr evretry -- sh -c 'exit 127' <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exit.127 after 1 attempt (NotRetryable)" ]
+}
+
+@test "evretry: --timeout kills the handler's whole process group" {
+	run -1 --separate-stderr evretry --timeout 100ms --max-attempts 1 \
+	    --dlq dlq -- sh -c 'sleep 60 & echo $! >>pids; wait' <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: States.Timeout after 2 attempts (MaxAttempts)" ]
+	grep -q '"error":"States.Timeout"' dlq
+	[ "$(wc -l <pids)" -eq 2 ]
+	# gone, or a zombie waiting for init
+	for p in $(cat pids); do
+		[ ! -e /proc/$p ] || grep -q '^State:.*Z' /proc/$p/status ||
+		    { echo "$p is alive"; false; }
+	done
+}
+
+@test "evretry: the event is never shell code" {
+	run -0 evretry --arg -- printf '%s\n' <<<'{"a":"$(touch pwned)"}'
+	[ "$output" = '{"a":"$(touch pwned)"}' ]
+	[ ! -e pwned ]
+}
+
+@test "evretry: --arg and --env NAME hand the event over" {
+	run -0 evretry --env EV -- sh -c 'printf "%s|" "$EV"; cat' <<<'{"a":1}'
+	[ "$output" = '{"a":1}|' ]
+	run -0 evretry --arg -- echo x <<<'{"a":1}'
+	[ "$output" = 'x {"a":1}' ]
+}
+
+@test "evretry: --pass writes the original event; output is whole lines" {
+	run -0 evretry --pass -- ./flaky 1 <<<'{ "a" : 1 }'
+	[ "$output" = '{ "a" : 1 }' ]
+	run -0 evretry -- printf 'no newline' <<<$'{}\n{}'
+	[ "$output" = $'no newline\nno newline' ]
+}
+
+@test "evretry: -j runs handlers at once, --keep-order keeps input order" {
+	# event 1 waits for event 2 to have run: serially it never could
+	run -0 evretry -j 2 --timeout 10s -- sh -c 'read -r e; case $e in
+	    *1*) while [ ! -e two ]; do sleep 0.01; done; sleep 0.2 ;;
+	    *) : >two ;; esac
+	    echo "$e"' <<<$'{"n":1}\n{"n":2}'
+	[ "$output" = $'{"n":2}\n{"n":1}' ] || { echo "$output"; false; }
+	rm two
+	run -0 evretry -j 2 --keep-order --timeout 10s -- sh -c 'read -r e
+	    case $e in *1*) while [ ! -e two ]; do sleep 0.01; done ;;
+	    *) : >two ;; esac; echo "$e"' <<<$'{"n":1}\n{"n":2}'
+	[ "$output" = $'{"n":1}\n{"n":2}' ]
+}
+
+@test "evretry: a retry waits without blocking other events" {
+	run -1 evretry -j 1 --max-attempts 1 --interval 10s -- sh -c \
+	    'read -r e; echo "$e" >>log; case $e in *1*) exit 1 ;; esac' \
+	    <<<$'{"n":1}\n{"n":2}'
+	[ "$(cat log)" = $'{"n":1}\n{"n":2}\n{"n":1}' ]
+}
+
+@test "evretry: bad lines are reported, kept with --reject, exit 2" {
+	run -2 --separate-stderr evretry --reject rej -- ./flaky 0 \
+	    <<<$'{"a":1}\nnot json\n{"a":2}'
+	[ "$output" = $'ok {"a":1}\nok {"a":2}' ]
+	[ "$stderr" = "evretry: <stdin>:2:2: invalid JSON: invalid literal" ]
+	[ "$(cat rej)" = 'not json' ]
+}
+
+@test "evretry: the dead-letter file may not be the input" {
+	echo '{}' >in
+	run -2 --separate-stderr evretry --dlq in -- false <in
+	[ "$stderr" = "evretry: in: input file is also the dead-letter file" ]
+	[ "$(cat in)" = '{}' ]
+}
+
+@test "evretry: usage errors exit 2" {
+	run -2 --separate-stderr evretry
+	[ "${stderr_lines[0]}" = "evretry: no command given" ]
+	run -2 --separate-stderr evretry --jitter some -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid jitter 'some': expected 'full' or 'none'" ]
+	run -2 --separate-stderr evretry --backoff-rate 0.5 -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid backoff rate '0.5': expected a number from 1.0 to 1000" ]
+	run -2 --separate-stderr evretry -j 0 -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid job count '0': expected a number from 1 to 1024" ]
+	run -2 --separate-stderr evretry --interval 5x -- true
+	[[ ${stderr_lines[0]} == "evretry: --interval: invalid duration '5x'"* ]]
+	run -2 --separate-stderr evretry --env A=B -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid variable name 'A=B'" ]
+}
+
+@test "evretry: a full disk is an error" {
+	run -2 --separate-stderr sh -c "echo '{}' | evretry -- ./flaky 0 >/dev/full"
+	[ "$stderr" = "evretry: write error on '<stdout>': No space left on device" ]
+	run -2 --separate-stderr evretry --dlq /dev/full -- false <<<'{}'
+	[ "${stderr_lines[1]}" = "evretry: write error on '/dev/full': No space left on device" ]
+}
+
+@test "evretry: a handler's large output and input are not truncated" {
+	head -c 300000 /dev/zero | tr '\0' a | sed 's/.*/{"a":"&"}/' >big
+	run -0 evretry -- cat <big
+	[ "$output" = "$(cat big)" ]
+}
