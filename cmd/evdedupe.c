@@ -117,20 +117,6 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-static int
-info(const char *s)
-{
-	struct ev_err err;
-
-	ev_out_str(s);
-	ev_err_clear(&err);
-	if (ev_out_close(&err) < 0) {
-		ev_diag(&err);
-		return EV_EXIT_ERROR;
-	}
-	return EV_EXIT_OK;
-}
-
 static void *
 wctx_new(void *ctx)
 {
@@ -668,7 +654,7 @@ main(int argc, char *argv[])
 			opt.jq = optarg;
 			break;
 		case 'h':
-			return info(usage_text);
+			return ev_out_info(usage_text);
 		case 'j':
 			jobs = optarg;
 			break;
@@ -691,7 +677,7 @@ main(int argc, char *argv[])
 			do_stat = 1;
 			break;
 		case OPT_VERSION:
-			return info("evdedupe (evkit) " EV_VERSION "\n");
+			return ev_out_info("evdedupe (evkit) " EV_VERSION "\n");
 		default:
 			parse_opt(c, &in, &state, &dups, &max_keys);
 		}

@@ -55,24 +55,6 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-/*
- * Write s (--help, --version) on the checked standard output and close
- * it; returns the exit status, 2 when the write failed.
- */
-static int
-info(const char *s)
-{
-	struct ev_err err;
-
-	ev_out_str(s);
-	ev_err_clear(&err);
-	if (ev_out_close(&err) < 0) {
-		ev_diag(&err);
-		return EV_EXIT_ERROR;
-	}
-	return EV_EXIT_OK;
-}
-
 static void
 print_prefix(const struct ev_line *ln)
 {
@@ -186,7 +168,7 @@ main(int argc, char *argv[])
 			pfiles[npfiles++] = optarg;
 			break;
 		case 'h':
-			return info(usage_text);
+			return ev_out_info(usage_text);
 		case 'j':
 			jobs = optarg;
 			break;
@@ -225,7 +207,7 @@ main(int argc, char *argv[])
 			in.reject_path = optarg;
 			break;
 		case OPT_VERSION:
-			return info("evmatch (evkit) " EV_VERSION "\n");
+			return ev_out_info("evmatch (evkit) " EV_VERSION "\n");
 		default:
 			usage();
 		}

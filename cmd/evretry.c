@@ -62,20 +62,6 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-static int
-info(const char *s)
-{
-	struct ev_err err;
-
-	ev_out_str(s);
-	ev_err_clear(&err);
-	if (ev_out_close(&err) < 0) {
-		ev_diag(&err);
-		return EV_EXIT_ERROR;
-	}
-	return EV_EXIT_OK;
-}
-
 /* A whole number from lo to hi, or a usage error naming option. */
 static long
 number(const char *option, const char *s, long lo, long hi)
@@ -189,7 +175,7 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "+hj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			return info(usage_text);
+			return ev_out_info(usage_text);
 		case 'j':
 			opt.jobs = number("job count", optarg, 1, 1024);
 			break;
@@ -249,7 +235,7 @@ main(int argc, char *argv[])
 			so.timeout_ms = duration("--timeout", optarg);
 			break;
 		case OPT_VERSION:
-			return info("evretry (evkit) " EV_VERSION "\n");
+			return ev_out_info("evretry (evkit) " EV_VERSION "\n");
 		default:
 			usage();
 		}

@@ -213,6 +213,12 @@ int ev_out_closed(void);
  * '<stdout>': No space left on device").  A closed pipe is not an error.
  */
 int ev_out_close(struct ev_err *err);
+/*
+ * Write s (--help, --version) on standard output and close it.  Returns
+ * the exit status: EV_EXIT_OK, or EV_EXIT_ERROR after printing the write
+ * error.
+ */
+int ev_out_info(const char *s);
 
 /* ----------------------------------------------------------------- stop */
 

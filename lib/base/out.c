@@ -525,6 +525,25 @@ ev_out_close(struct ev_err *err)
 }
 
 /*
+ * Write s (a tool's --help or --version text) on standard output and close
+ * it.  Returns the exit status: EV_EXIT_OK, or EV_EXIT_ERROR after printing
+ * the write error (--help >/dev/full fails).
+ */
+int
+ev_out_info(const char *s)
+{
+	struct ev_err err;
+
+	ev_out_str(s);
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	return EV_EXIT_OK;
+}
+
+/*
  * Write a name (a rule's, a target's) on the standard output so that it
  * cannot split or forge an output line or a comma-separated list: a backslash,
  * a comma and the control characters are written as \\, \n, \t, \r or
