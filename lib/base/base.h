@@ -288,6 +288,33 @@ void ev_time_format(int64_t ms, char *buf, size_t size);
 /* Parse a byte count with an optional K, M or G suffix (powers of 1024). */
 int ev_size_parse(const char *s, size_t *bytes, struct ev_err *err);
 
+/* -------------------------------------------------------------- options */
+
+/*
+ * Option arguments (opt.c).  Each stores the value and returns 0, or prints
+ * "PROG: invalid OPT 'ARG': expected ..." and returns -1 for the caller to
+ * print its usage.  opt is the option as the user wrote it ("--max").
+ */
+/* A whole number from lo to hi (hi INT64_MAX: no upper bound). */
+int ev_opt_int(const char *opt, const char *arg, int64_t lo, int64_t hi,
+    int64_t *v);
+/* A finite real number from lo to hi, in the C locale's spelling. */
+int ev_opt_real(const char *opt, const char *arg, double lo, double hi,
+    double *v);
+/* A duration (ev_duration_parse()) of at least lo_ms. */
+int ev_opt_duration(const char *opt, const char *arg, int64_t lo_ms,
+    int64_t *ms);
+/* An RFC 3339 time or seconds since 1970 (ev_time_parse()). */
+int ev_opt_time(const char *opt, const char *arg, int64_t *ms);
+/* A byte count (ev_size_parse()) of at least lo. */
+int ev_opt_size(const char *opt, const char *arg, size_t lo, size_t *bytes);
+/*
+ * One of the NULL-terminated choices: returns its index, or -1 after
+ * "invalid OPT 'ARG': expected a, b or c".
+ */
+int ev_opt_choice(const char *opt, const char *arg,
+    const char *const *choices);
+
 /* ------------------------------------------------------------------ buf */
 
 /* A growable byte buffer; zero-initialised is empty (buf.c). */

@@ -2,7 +2,8 @@
  * diag.c - the toolkit's only printer of diagnostics.  Every message goes
  * to stderr as "PROG: FILE:LINE:COL: message", location parts only when
  * known.  Each diagnostic is formatted whole and written with one fwrite()
- * on unbuffered stderr, so it reaches the terminal as one write; on a
+ * on unbuffered stderr, so it reaches the terminal as one write, with
+ * control bytes escaped (\n, \xNN) so that no name can break the line; on a
  * thread with an output capture (ev_out_capture()) it is appended to the
  * capture instead, for the parallel input loop to print in input order.
  */
@@ -44,6 +45,55 @@ ev_progname(void)
 }
 
 /*
+ * Send the line s[0..n), which ends in '\n', to the thread's capture or to
+ * stderr, with every other control byte written as \n, \t, \r or \xNN, so
+ * that a file name or value holding them cannot forge or garble a line.
+ */
+static void
+emit(const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char stack[2048], *e = stack;
+	size_t i, k = 0, ctl = 0;
+	unsigned char b;
+
+	for (i = 0; i + 1 < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			ctl++;
+	if (ctl != 0 && n + 3 * ctl > sizeof(stack) &&
+	    (e = malloc(n + 3 * ctl)) == NULL) {
+		e = stack;
+		ctl = 0;
+	}
+	if (ctl == 0) {
+		if (!ev_out_capture_err(s, n))
+			fwrite(s, 1, n, stderr);
+		if (e != stack)
+			free(e);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		b = (unsigned char)s[i];
+		if ((b >= 0x20 && b != 0x7f) || i + 1 == n) {
+			e[k++] = (char)b;
+			continue;
+		}
+		e[k++] = '\\';
+		if (b == '\n' || b == '\t' || b == '\r') {
+			e[k++] = b == '\n' ? 'n' : b == '\t' ? 't' : 'r';
+		} else {
+			e[k++] = 'x';
+			e[k++] = hex[b >> 4];
+			e[k++] = hex[b & 15];
+		}
+	}
+	if (!ev_out_capture_err(e, k))
+		fwrite(e, 1, k, stderr);
+	if (e != stack)
+		free(e);
+}
+
+/*
  * Format one diagnostic line and send it to the thread's capture or, one
  * write, to stderr.  Falls back to stdio formatting when memory is short.
  */
@@ -70,8 +120,7 @@ say(const char *fmt, ...)
 		if (p == NULL)
 			return;
 	}
-	if (!ev_out_capture_err(p, (size_t)n))
-		fwrite(p, 1, (size_t)n, stderr);
+	emit(p, (size_t)n);
 	if (p != small)
 		free(p);
 }
