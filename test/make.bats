@@ -5,7 +5,9 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-	BUILD=$(dirname "$EVKIT_BIN")
+	EVKIT_ROOT=${EVKIT_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+	# Without EVKIT_BIN, the default build (never "." of the checkout).
+	BUILD=$(dirname "${EVKIT_BIN:-$EVKIT_ROOT/build/bin}")
 }
 
 @test "make: install puts the tools and man pages under DESTDIR/PREFIX, uninstall removes them" {
