@@ -62,12 +62,9 @@ static struct {
 	/* policy files, redrive */
 	const char *retry, *catch;
 	struct ev_policy rp, cp;
-	struct ev_sink **csink;		/* per catcher with a file */
-	struct ev_sched **csched;	/* per catcher with a command */
-	const struct ev_task *caught;	/* what a catch command ran for */
-	int cfailed;
-	char **inputs;			/* --redrive files */
-	int ninputs;
+	struct ev_catch *caught;
+	char **reads;		/* --redrive files or "-", policy files */
+	int ninputs, redrive;
 } opt;
 
 static void
@@ -93,71 +90,13 @@ out_lines(const char *p, size_t n)
 		ev_out_write("\n", 1);
 }
 
-/* A catch command's run ended: its output downstream, or a failure. */
-static int
-on_catch_done(void *ctx, const struct ev_task *t, struct ev_err *err)
-{
-	const struct ev_task *o = opt.caught;
-
-	if (t->exhausted == NULL) {
-		out_lines(t->output, t->outlen);
-		return 0;
-	}
-	opt.cfailed = 1;
-	ev_warnx("%s:%lu: catch command '%s' failed: %s", o->file, o->lineno,
-	    opt.cp.catchers[(intptr_t)ctx].next, t->name);
-	return 0;
-}
-
-/*
- * Hand the failed event t to catcher i: 1 when it took it, 0 when not
- * (reported: the event is dead-lettered), -1 on a fatal error.
- */
-static int
-catch_event(int i, const struct ev_task *t, struct ev_err *err)
-{
-	const struct ev_catcher *c = &opt.cp.catchers[i];
-	struct ev_buf b = { NULL, 0, 0 };
-	struct ev_err e;
-	int r;
-
-	ev_err_clear(&e);
-	r = ev_catch_result(&b, t->event, t->len, c->result_path, t->name,
-	    t->errtail, t->errlen, &e);
-	if (r != 0) {
-		ev_buf_free(&b);
-		if (r < 0) {
-			*err = e;
-			return -1;
-		}
-		ev_warnx("%s:%lu: %s", t->file, t->lineno, e.msg);
-		return 0;
-	}
-	r = 1;
-	if (opt.csink[i] != NULL) {
-		ev_sink_line(opt.csink[i], b.p, b.len);
-		if (ev_sink_closed(opt.csink[i]))
-			r = ev_sink_error(opt.csink[i], err) < 0 ? -1 : 0;
-	} else {
-		opt.caught = t;
-		opt.cfailed = 0;
-		if (ev_sched_add(opt.csched[i], b.p, b.len, t->file,
-		    t->lineno, err) < 0 || ev_sched_run(opt.csched[i], 0,
-		    err) < 0)
-			r = -1;
-		else if (opt.cfailed || ev_sched_pending(opt.csched[i]) > 0)
-			r = 0;
-	}
-	ev_buf_free(&b);
-	return r;
-}
-
 /* A finished event: its output downstream, a catcher, or a dead letter. */
 static int
 on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
 {
 	struct ev_buf b = { NULL, 0, 0 };
-	int i, r;
+	struct ev_err e;
+	int r;
 
 	if (t->exhausted == NULL) {
 		if (opt.pass)
@@ -166,9 +105,20 @@ on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
 			out_lines(t->output, t->outlen);
 		return 0;
 	}
-	if (opt.catch != NULL && (i = ev_catch_find(&opt.cp, t->name)) >= 0 &&
-	    (r = catch_event(i, t, err)) != 0)
-		return r < 0 ? -1 : 0;
+	if (opt.caught != NULL) {
+		ev_err_clear(&e);
+		r = ev_catch_event(opt.caught, t, &b, &e);
+		out_lines(b.p, b.len);
+		ev_buf_free(&b);
+		if (r < 0) {
+			*err = e;
+			return -1;
+		}
+		if (r > 0)
+			return 0;
+		if (e.msg[0] != '\0')
+			ev_warnx("%s:%lu: %s", t->file, t->lineno, e.msg);
+	}
 	opt.failed++;
 	ev_warnx("%s:%lu: %s after %d attempt%s (%s)", t->file, t->lineno,
 	    t->name, t->attempts, t->attempts == 1 ? "" : "s", t->exhausted);
@@ -189,7 +139,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	const char *v;
 	size_t vlen;
 
-	if (opt.inputs != NULL) {
+	if (opt.redrive) {
 		if (ev_dlq_event(ln->buf, ln->len, &v, &vlen, err) < 0)
 			return EV_BAD;
 	} else if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen,
@@ -215,110 +165,38 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 }
 
 /*
- * Load the --retry and --catch files; open each catcher's file (it may
- * not be read: an input, standard input, a policy file) or make its
- * command's scheduler (no retries).  0, or -1 reported.
+ * Load the --retry and --catch files, and open the catchers' files (none
+ * may be read: reads[0..nreads)).  0, or -1 reported.
  */
 static int
-setup_policy(const struct ev_sched_opts *so, struct ev_sched_opts *co,
-    struct ev_retrier *rt, const char **reads, int nreads)
+load_policy(const struct ev_sched_opts *so, char **reads, int nreads)
 {
-	const char *in;
 	struct ev_err err;
-	int i, j;
 
 	ev_err_clear(&err);
 	if ((opt.retry != NULL &&
 	    ev_policy_load(&opt.rp, EV_ASL_RETRY, opt.retry, &err) < 0) ||
 	    (opt.catch != NULL &&
-	    ev_policy_load(&opt.cp, EV_ASL_CATCH, opt.catch, &err) < 0)) {
+	    (ev_policy_load(&opt.cp, EV_ASL_CATCH, opt.catch, &err) < 0 ||
+	    (opt.caught = ev_catch_open(&opt.cp, so, reads, nreads,
+	    &err)) == NULL))) {
 		ev_diag(&err);
 		return -1;
 	}
-	opt.csink = calloc((size_t)opt.cp.ncatchers + 1, sizeof(*opt.csink));
-	opt.csched = calloc((size_t)opt.cp.ncatchers + 1,
-	    sizeof(*opt.csched));
-	if (opt.csink == NULL || opt.csched == NULL)
-		goto oom;
-	*co = *so;
-	co->jobs = 1;
-	co->feed = EV_FEED_STDIN;
-	co->retriers = rt;
-	co->nretriers = 0;
-	co->max_age_ms = 0;
-	for (i = 0; i < opt.cp.ncatchers; i++) {
-		const struct ev_catcher *c = &opt.cp.catchers[i];
-
-		if (c->argv != NULL) {
-			co->argv = c->argv;
-			opt.csched[i] = ev_sched_new(co, on_catch_done,
-			    (void *)(intptr_t)i);
-			if (opt.csched[i] == NULL)
-				goto oom;
-			continue;
-		}
-		for (j = 0; j < i; j++)
-			if (opt.csink[j] != NULL &&
-			    strcmp(opt.cp.catchers[j].next, c->next) == 0)
-				opt.csink[i] = opt.csink[j];
-		if (opt.csink[i] != NULL)
-			continue;
-		if ((in = ev_file_is_input(c->next, opt.inputs,
-		    opt.ninputs)) != NULL || (nreads > 0 &&
-		    (in = ev_file_is_input(c->next, (char **)reads,
-		    nreads)) != NULL)) {
-			ev_warnx("%s: input file is also the catch file", in);
-			return -1;
-		}
-		if ((opt.csink[i] = ev_sink_open(c->next, EV_SINK_APPEND,
-		    &err)) == NULL) {
-			ev_diag(&err);
-			return -1;
-		}
-	}
 	return 0;
-oom:
-	ev_warnx("out of memory");
-	return -1;
-}
-
-/* Flush and close the catchers' files and schedulers: 0, or -1 reported. */
-static int
-close_policy(void)
-{
-	struct ev_err err;
-	int i, j, r = 0;
-
-	for (i = 0; opt.csink != NULL && i < opt.cp.ncatchers; i++) {
-		ev_sched_free(opt.csched[i]);
-		for (j = i + 1; j < opt.cp.ncatchers; j++)
-			if (opt.csink[j] == opt.csink[i])
-				opt.csink[j] = NULL;
-		ev_err_clear(&err);
-		if (ev_sink_close(opt.csink[i], &err) < 0) {
-			ev_diag(&err);
-			r = -1;
-		}
-	}
-	free(opt.csink);
-	free(opt.csched);
-	ev_policy_free(&opt.rp);
-	ev_policy_free(&opt.cp);
-	free(opt.inputs);
-	return r;
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const char *const jitters[] = { "none", "full", NULL };
-	struct ev_sched_opts so, co;
+	struct ev_sched_opts so;
 	struct ev_input_opts in;
 	struct ev_retrier rt;
 	struct ev_err err;
-	const char *dlq = NULL, *s, *policy = NULL, *reads[2];
+	const char *dlq = NULL, *s, *policy = NULL;
 	int64_t v;
-	int c, bad, nreads = 0;
+	int c, bad, n;
 
 	memset(&in, 0, sizeof(in));
 	memset(&so, 0, sizeof(so));
@@ -329,7 +207,7 @@ main(int argc, char *argv[])
 	argv[0] = (char *)ev_progname();
 	ev_retrier_default(&rt);
 	opt.jobs = 1;
-	if ((opt.inputs = calloc((size_t)argc, sizeof(char *))) == NULL) {
+	if ((opt.reads = calloc((size_t)argc + 3, sizeof(char *))) == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
@@ -413,7 +291,8 @@ main(int argc, char *argv[])
 				usage();
 			break;
 		case OPT_REDRIVE:
-			opt.inputs[opt.ninputs++] = optarg;
+			opt.reads[opt.ninputs++] = optarg;
+			opt.redrive = 1;
 			break;
 		case OPT_RETRY:
 			opt.retry = optarg;
@@ -440,15 +319,14 @@ main(int argc, char *argv[])
 	}
 	if ((s = getenv("EVKIT_SEED")) != NULL && *s != '\0')
 		so.seed = strtoull(s, NULL, 10);
-	if (opt.ninputs == 0) {
-		free(opt.inputs);
-		opt.inputs = NULL;
-	}
+	if (!opt.redrive)
+		opt.reads[opt.ninputs++] = "-";
+	n = opt.ninputs;
 	if (opt.retry != NULL)
-		reads[nreads++] = opt.retry;
+		opt.reads[n++] = (char *)opt.retry;
 	if (opt.catch != NULL)
-		reads[nreads++] = opt.catch;
-	if (setup_policy(&so, &co, &rt, reads, nreads) < 0)
+		opt.reads[n++] = (char *)opt.catch;
+	if (load_policy(&so, opt.reads, n) < 0)
 		return EV_EXIT_ERROR;
 	so.argv = argv;
 	so.jobs = (int)opt.jobs;
@@ -461,10 +339,7 @@ main(int argc, char *argv[])
 		return EV_EXIT_ERROR;
 	}
 	if (dlq != NULL) {
-		if ((s = ev_file_is_input(dlq, opt.inputs, opt.ninputs)) !=
-		    NULL ||
-		    (nreads > 0 && (s = ev_file_is_input(dlq, (char **)reads,
-		    nreads)) != NULL)) {
+		if ((s = ev_file_is_input(dlq, opt.reads, n)) != NULL) {
 			ev_warnx("%s: input file is also the dead-letter file",
 			    s);
 			return EV_EXIT_ERROR;
@@ -476,14 +351,15 @@ main(int argc, char *argv[])
 		}
 	}
 	in.order = on_order;
-	in.read_files = reads;
-	in.nread_files = nreads;
+	in.read_files = (const char *const *)opt.reads + opt.ninputs;
+	in.nread_files = n - opt.ninputs;
 	ev_err_clear(&err);
 	if (ev_stop_install(&err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
-	bad = ev_input_loop(opt.inputs, opt.ninputs, &in, on_line, NULL);
+	bad = ev_input_loop(opt.redrive ? opt.reads : NULL,
+	    opt.redrive ? opt.ninputs : 0, &in, on_line, NULL);
 	ev_err_clear(&err);
 	if (bad >= 0 && bad != EV_INPUT_STOPPED &&
 	    ev_sched_run(opt.sched, 0, &err) < 0) {
@@ -492,8 +368,14 @@ main(int argc, char *argv[])
 	}
 	ev_sched_free(opt.sched);
 	ev_path_free(opt.time);
-	if (close_policy() < 0)
+	ev_err_clear(&err);
+	if (ev_catch_close(opt.caught, &err) < 0) {
+		ev_diag(&err);
 		bad = -1;
+	}
+	ev_policy_free(&opt.rp);
+	ev_policy_free(&opt.cp);
+	free(opt.reads);
 	ev_err_clear(&err);
 	if (ev_sink_close(opt.dlq, &err) < 0) {
 		ev_diag(&err);

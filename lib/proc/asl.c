@@ -74,6 +74,7 @@ error_equals(struct ev_policy *p, int el, int last, const char *what,
 {
 	const char **v;
 	const char *s;
+	char elt[32];
 	size_t len;
 	int arr, e, i, k, all = -1;
 
@@ -93,8 +94,8 @@ error_equals(struct ev_policy *p, int el, int last, const char *what,
 	*n = k;
 	for (i = 0, e = ev_jdoc_child(&p->doc, arr); e >= 0;
 	    i++, e = ev_jdoc_next(&p->doc, e)) {
-		if (ev_jdoc_as_str(&p->doc, e, "ErrorEquals[]", &s, &len,
-		    err) < 0)
+		snprintf(elt, sizeof(elt), "ErrorEquals[%d]", i);
+		if (ev_jdoc_as_str(&p->doc, e, elt, &s, &len, err) < 0)
 			return -1;
 		if (len == 0 || strlen(s) != len) {
 			ev_err_set(err, "an error name must be a non-empty "

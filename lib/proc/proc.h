@@ -277,4 +277,35 @@ int64_t ev_event_time(const char *ev, size_t len);
  */
 const char *ev_file_is_input(const char *path, char *const *files, int n);
 
+/*
+ * The destinations of a Catch policy p (borrowed), opened: each catcher
+ * whose Next is a file gets it opened for appending (one sink per name),
+ * unless it is one of reads[0..nreads) (as ev_file_is_input(): then err
+ * is "input file is also the catch file" with err->file that name); each
+ * catcher whose Next is "exec:..." gets a scheduler made from so (its
+ * timeout, seed; one job, the event on standard input, no retries).
+ * NULL with err set when a file cannot be opened or memory runs out.
+ */
+struct ev_catch;
+struct ev_catch *ev_catch_open(const struct ev_policy *p,
+    const struct ev_sched_opts *so, char *const *reads, int nreads,
+    struct ev_err *err);
+/*
+ * Hand t, which failed for good, to the first catcher matching its error
+ * name: the event with the error output at the catcher's ResultPath is
+ * appended to its file, or fed to its command (which runs to its end
+ * now; its standard output is appended to out as whole lines).  Returns
+ * 1 when a catcher took the event; 0 when none did: no catcher matches
+ * (err untouched), or the ResultPath does not match the event, the
+ * command failed, the file's reader has gone (err->msg says which); -1
+ * with err on a write error or when memory runs out.
+ */
+int ev_catch_event(struct ev_catch *c, const struct ev_task *t,
+    struct ev_buf *out, struct ev_err *err);
+/*
+ * Kill what still runs, close the files and free c.  0, or -1 with the
+ * first write error in err (when not NULL).  NULL is a no-op.
+ */
+int ev_catch_close(struct ev_catch *c, struct ev_err *err);
+
 #endif
