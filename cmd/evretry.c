@@ -186,6 +186,31 @@ load_policy(const struct ev_sched_opts *so, char **reads, int nreads)
 	return 0;
 }
 
+/*
+ * The dead-letter file (open, so it exists) may not also be the reject
+ * file (which the input loop would empty) or a catcher's file (lines of
+ * two sinks could interleave).  0, or -1 reported.
+ */
+static int
+outputs_overlap(const char *dlq, const char *reject)
+{
+	char *d[] = { (char *)dlq };
+	int i;
+
+	if (reject != NULL && ev_file_is_input(reject, d, 1) != NULL) {
+		ev_warnx("%s: dead-letter file is also the reject file", dlq);
+		return -1;
+	}
+	for (i = 0; i < opt.cp.ncatchers; i++)
+		if (opt.cp.catchers[i].argv == NULL &&
+		    ev_file_is_input(opt.cp.catchers[i].next, d, 1) != NULL) {
+			ev_warnx("%s: dead-letter file is also a catch file",
+			    dlq);
+			return -1;
+		}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -349,6 +374,8 @@ main(int argc, char *argv[])
 			ev_diag(&err);
 			return EV_EXIT_ERROR;
 		}
+		if (outputs_overlap(dlq, in.reject_path) < 0)
+			return EV_EXIT_ERROR;
 	}
 	in.order = on_order;
 	in.read_files = (const char *const *)opt.reads + opt.ninputs;

@@ -392,6 +392,11 @@ ok' ] || { echo "$output"; false; }
 	echo '[{"ErrorEquals":["States.ALL"]}]' >r.json
 	run -2 --separate-stderr evretry --retry r.json --reject r.json -- false </dev/null
 	[ "$stderr" = "evretry: r.json: input file is also the reject file" ]
+	run -2 --separate-stderr evretry --dlq out --reject ./out -- false </dev/null
+	[ "$stderr" = "evretry: out: dead-letter file is also the reject file" ]
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"out2"}]' >c3.json
+	run -2 --separate-stderr evretry --dlq ./out2 --catch c3.json -- false </dev/null
+	[ "$stderr" = "evretry: ./out2: dead-letter file is also a catch file" ]
 	cmp dlq orig
 	[ "$(cat r.json)" = '[{"ErrorEquals":["States.ALL"]}]' ]
 	[ "$(cat c.json)" = '[{"ErrorEquals":["States.ALL"],"Next":"dlq"}]' ]
