@@ -328,6 +328,14 @@ ok' ] || { echo "$output"; false; }
 	[ ! -s f ]
 }
 
+@test "evretry: a catch command that hangs is killed by --timeout" {
+	echo '[{"ErrorEquals":["Exit.1"],"Next":"exec:sleep 60"}]' >c.json
+	run -1 --separate-stderr evretry --catch c.json --max-attempts 0 \
+	    --timeout 100ms -- false <<<'{}'
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: catch command 'exec:sleep 60' failed: States.Timeout" ]
+	[ "${stderr_lines[1]}" = "evretry: <stdin>:1: Exit.1 after 1 attempt (MaxAttempts)" ]
+}
+
 @test "evretry: a catch command is never run through a shell" {
 	echo '[{"ErrorEquals":["States.ALL"],"Next":"exec:echo $(touch pwned) ;"}]' >c.json
 	run -0 evretry --catch c.json --max-attempts 0 -- false <<<'{"a":1}'
