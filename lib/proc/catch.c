@@ -49,11 +49,12 @@ ev_catch_open(const struct ev_policy *p, const struct ev_sched_opts *so,
 	const char *in;
 	int i, j, n = p->ncatchers;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->sink = calloc((size_t)n + 1, sizeof(*c->sink))) == NULL ||
-	    (c->sched = calloc((size_t)n + 1, sizeof(*c->sched))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto oom;
 	c->p = p;
+	if ((c->sink = calloc((size_t)n + 1, sizeof(*c->sink))) == NULL ||
+	    (c->sched = calloc((size_t)n + 1, sizeof(*c->sched))) == NULL)
+		goto oom;
 	err->file = NULL;
 	co.jobs = 1;
 	co.feed = EV_FEED_STDIN;
