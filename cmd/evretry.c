@@ -2,13 +2,10 @@
  * evretry - run a handler for each event, retrying failures with Amazon
  * States Language Retry semantics; what fails for good is dead-lettered.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "evkit.h"
 
@@ -18,13 +15,17 @@ static const char usage_text[] =
     "               [--interval DURATION] [--jitter full | none] "
     "[--keep-order]\n"
     "               [--max-attempts COUNT] [--max-delay DURATION] [--pass]\n"
-    "               [--reject FILE] [--timeout DURATION] "
-    "[--] COMMAND [ARG ...]\n";
+    "               [--reject FILE] [--timeout DURATION]\n"
+    "               [--catch FILE] [--max-age DURATION] "
+    "[--redrive FILE ...]\n"
+    "               [--retry FILE] [--] COMMAND [ARG ...]\n";
 
 enum {
 	OPT_ARG = 256, OPT_BACKOFF, OPT_DLQ, OPT_ENV, OPT_INTERVAL,
 	OPT_JITTER, OPT_KEEP, OPT_MAXATT, OPT_MAXDELAY, OPT_PASS,
-	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION
+	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION,
+	/* policy files, age, redrive */
+	OPT_CATCH, OPT_MAXAGE, OPT_REDRIVE, OPT_RETRY
 };
 
 static const struct option longopts[] = {
@@ -43,16 +44,27 @@ static const struct option longopts[] = {
 	{ "reject", required_argument, NULL, OPT_REJECT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	/* policy files, age, redrive */
+	{ "catch", required_argument, NULL, OPT_CATCH },
+	{ "max-age", required_argument, NULL, OPT_MAXAGE },
+	{ "redrive", required_argument, NULL, OPT_REDRIVE },
+	{ "retry", required_argument, NULL, OPT_RETRY },
 	{ NULL, 0, NULL, 0 }
 };
 
 static struct {
 	int pass;
-	long jobs;
+	int64_t jobs;
 	unsigned long failed;
 	struct ev_sink *dlq;
 	struct ev_path *time;
 	struct ev_sched *sched;
+	/* policy files, redrive */
+	const char *retry, *catch;
+	struct ev_policy rp, cp;
+	struct ev_catch *caught;
+	char **reads;		/* --redrive files or "-", policy files */
+	int ninputs, redrive;
 } opt;
 
 static void
@@ -62,57 +74,50 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-/* A whole number from lo to hi, or a usage error naming option. */
-static long
-number(const char *option, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-		ev_warnx("invalid %s '%s': expected a number from %ld to %ld",
-		    option, s, lo, hi);
-		usage();
-	}
-	return v;
-}
-
-static int64_t
-duration(const char *option, const char *s)
-{
-	struct ev_err err;
-	int64_t ms;
-
-	ev_err_clear(&err);
-	if (ev_duration_parse(s, &ms, &err) < 0) {
-		ev_warnx("%s: %s", option, err.msg);
-		usage();
-	}
-	return ms;
-}
-
 /*
  * Events read ahead are at most 4 * jobs + 16: enough that a retry waiting
  * for its due time does not hold back the events after it.
  */
 
-/* A finished event: its output downstream, or a dead letter. */
+/* A handler's output downstream, as whole lines. */
+static void
+out_lines(const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	ev_out_write(p, n);
+	if (p[n - 1] != '\n')
+		ev_out_write("\n", 1);
+}
+
+/* A finished event: its output downstream, a catcher, or a dead letter. */
 static int
 on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
 {
 	struct ev_buf b = { NULL, 0, 0 };
+	struct ev_err e;
+	int r;
 
 	if (t->exhausted == NULL) {
 		if (opt.pass)
 			ev_out_line(t->event, t->len);
-		else if (t->outlen > 0) {
-			ev_out_write(t->output, t->outlen);
-			if (t->output[t->outlen - 1] != '\n')
-				ev_out_write("\n", 1);
-		}
+		else
+			out_lines(t->output, t->outlen);
 		return 0;
+	}
+	if (opt.caught != NULL) {
+		ev_err_clear(&e);
+		r = ev_catch_event(opt.caught, t, &b, &e);
+		out_lines(b.p, b.len);
+		ev_buf_free(&b);
+		if (r < 0) {
+			*err = e;
+			return -1;
+		}
+		if (r > 0)
+			return 0;
+		if (e.msg[0] != '\0')
+			ev_warnx("%s:%lu: %s", t->file, t->lineno, e.msg);
 	}
 	opt.failed++;
 	ev_warnx("%s:%lu: %s after %d attempt%s (%s)", t->file, t->lineno,
@@ -134,9 +139,17 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	const char *v;
 	size_t vlen;
 
-	if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen, err) < 0)
+	if (opt.redrive) {
+		if (ev_dlq_event(ln->buf, ln->len, &v, &vlen, err) < 0)
+			return EV_BAD;
+	} else if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen,
+	    err) < 0)
 		return EV_BAD;
-	if (ev_sched_add(opt.sched, ln->buf, ln->len, ln->file, ln->lineno,
+	else {
+		v = ln->buf;
+		vlen = ln->len;
+	}
+	if (ev_sched_add(opt.sched, v, vlen, ln->file, ln->lineno,
 	    err) < 0 || ev_sched_run(opt.sched, opt.jobs * 4 + 16, err) < 0)
 		return EV_FAIL;
 	return ev_out_closed() ? EV_STOP : EV_NEXT;
@@ -151,17 +164,64 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	return EV_NEXT;
 }
 
+/*
+ * Load the --retry and --catch files, and open the catchers' files (none
+ * may be read: reads[0..nreads)).  0, or -1 reported.
+ */
+static int
+load_policy(const struct ev_sched_opts *so, char **reads, int nreads)
+{
+	struct ev_err err;
+
+	ev_err_clear(&err);
+	if ((opt.retry != NULL &&
+	    ev_policy_load(&opt.rp, EV_ASL_RETRY, opt.retry, &err) < 0) ||
+	    (opt.catch != NULL &&
+	    (ev_policy_load(&opt.cp, EV_ASL_CATCH, opt.catch, &err) < 0 ||
+	    (opt.caught = ev_catch_open(&opt.cp, so, reads, nreads,
+	    &err)) == NULL))) {
+		ev_diag(&err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The dead-letter file (open, so it exists) may not also be the reject
+ * file (which the input loop would empty) or a catcher's file (lines of
+ * two sinks could interleave).  0, or -1 reported.
+ */
+static int
+outputs_overlap(const char *dlq, const char *reject)
+{
+	char *d[] = { (char *)dlq };
+	int i;
+
+	if (reject != NULL && ev_file_is_input(reject, d, 1) != NULL) {
+		ev_warnx("%s: dead-letter file is also the reject file", dlq);
+		return -1;
+	}
+	for (i = 0; i < opt.cp.ncatchers; i++)
+		if (opt.cp.catchers[i].argv == NULL &&
+		    ev_file_is_input(opt.cp.catchers[i].next, d, 1) != NULL) {
+			ev_warnx("%s: dead-letter file is also a catch file",
+			    dlq);
+			return -1;
+		}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const char *const jitters[] = { "none", "full", NULL };
 	struct ev_sched_opts so;
 	struct ev_input_opts in;
 	struct ev_retrier rt;
 	struct ev_err err;
-	struct stat st;
-	const char *dlq = NULL, *s;
-	char *end;
-	int c, bad;
+	const char *dlq = NULL, *s, *policy = NULL;
+	int64_t v;
+	int c, bad, n;
 
 	memset(&in, 0, sizeof(in));
 	memset(&so, 0, sizeof(so));
@@ -172,25 +232,26 @@ main(int argc, char *argv[])
 	argv[0] = (char *)ev_progname();
 	ev_retrier_default(&rt);
 	opt.jobs = 1;
+	if ((opt.reads = calloc((size_t)argc + 3, sizeof(char *))) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
 	while ((c = getopt_long(argc, argv, "+hj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return ev_out_info(usage_text);
 		case 'j':
-			opt.jobs = number("job count", optarg, 1, 1024);
+			if (ev_opt_int("-j", optarg, 1, 1024, &opt.jobs) < 0)
+				usage();
 			break;
 		case OPT_ARG:
 			so.feed = EV_FEED_ARG;
 			break;
 		case OPT_BACKOFF:
-			errno = 0;
-			rt.backoff = strtod(optarg, &end);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    !(rt.backoff >= 1.0 && rt.backoff <= 1000.0)) {
-				ev_warnx("invalid backoff rate '%s': expected "
-				    "a number from 1.0 to 1000", optarg);
+			if (ev_opt_real("--backoff-rate", optarg, 1.0, 1000.0,
+			    &rt.backoff) < 0)
 				usage();
-			}
+			policy = "--backoff-rate";
 			break;
 		case OPT_DLQ:
 			dlq = optarg;
@@ -204,26 +265,33 @@ main(int argc, char *argv[])
 			so.feed_name = optarg;
 			break;
 		case OPT_INTERVAL:
-			rt.interval_ms = duration("--interval", optarg);
+			if (ev_opt_duration("--interval", optarg, 0,
+			    &rt.interval_ms) < 0)
+				usage();
+			policy = "--interval";
 			break;
 		case OPT_JITTER:
-			if (strcmp(optarg, "full") != 0 &&
-			    strcmp(optarg, "none") != 0) {
-				ev_warnx("invalid jitter '%s': expected "
-				    "'full' or 'none'", optarg);
+			if ((c = ev_opt_choice("--jitter", optarg,
+			    jitters)) < 0)
 				usage();
-			}
-			rt.jitter_full = optarg[0] == 'f';
+			rt.jitter_full = c;
+			policy = "--jitter";
 			break;
 		case OPT_KEEP:
 			so.keep_order = 1;
 			break;
 		case OPT_MAXATT:
-			rt.max_attempts = (int)number("attempt count",
-			    optarg, 0, 99999999);
+			if (ev_opt_int("--max-attempts", optarg, 0, 99999999,
+			    &v) < 0)
+				usage();
+			rt.max_attempts = (int)v;
+			policy = "--max-attempts";
 			break;
 		case OPT_MAXDELAY:
-			rt.max_delay_ms = duration("--max-delay", optarg);
+			if (ev_opt_duration("--max-delay", optarg, 0,
+			    &rt.max_delay_ms) < 0)
+				usage();
+			policy = "--max-delay";
 			break;
 		case OPT_PASS:
 			opt.pass = 1;
@@ -232,10 +300,28 @@ main(int argc, char *argv[])
 			in.reject_path = optarg;
 			break;
 		case OPT_TIMEOUT:
-			so.timeout_ms = duration("--timeout", optarg);
+			if (ev_opt_duration("--timeout", optarg, 0,
+			    &so.timeout_ms) < 0)
+				usage();
 			break;
 		case OPT_VERSION:
 			return ev_out_info("evretry (evkit) " EV_VERSION "\n");
+		/* policy files, age, redrive */
+		case OPT_CATCH:
+			opt.catch = optarg;
+			break;
+		case OPT_MAXAGE:
+			if (ev_opt_duration("--max-age", optarg, 1,
+			    &so.max_age_ms) < 0)
+				usage();
+			break;
+		case OPT_REDRIVE:
+			opt.reads[opt.ninputs++] = optarg;
+			opt.redrive = 1;
+			break;
+		case OPT_RETRY:
+			opt.retry = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -246,6 +332,11 @@ main(int argc, char *argv[])
 		ev_warnx("no command given");
 		usage();
 	}
+	if (opt.retry != NULL && policy != NULL) {
+		ev_warnx("options '--retry' and '%s' cannot be used together",
+		    policy);
+		usage();
+	}
 	ev_err_clear(&err);
 	if (ev_clock_init(&err) < 0) {
 		ev_diag(&err);
@@ -253,10 +344,19 @@ main(int argc, char *argv[])
 	}
 	if ((s = getenv("EVKIT_SEED")) != NULL && *s != '\0')
 		so.seed = strtoull(s, NULL, 10);
+	if (!opt.redrive)
+		opt.reads[opt.ninputs++] = "-";
+	n = opt.ninputs;
+	if (opt.retry != NULL)
+		opt.reads[n++] = (char *)opt.retry;
+	if (opt.catch != NULL)
+		opt.reads[n++] = (char *)opt.catch;
+	if (load_policy(&so, opt.reads, n) < 0)
+		return EV_EXIT_ERROR;
 	so.argv = argv;
 	so.jobs = (int)opt.jobs;
-	so.retriers = &rt;
-	so.nretriers = 1;
+	so.retriers = opt.retry ? opt.rp.retriers : &rt;
+	so.nretriers = opt.retry ? opt.rp.nretriers : 1;
 	opt.time = ev_path_compile("time", &err);
 	opt.sched = ev_sched_new(&so, on_done, NULL);
 	if (opt.time == NULL || opt.sched == NULL) {
@@ -264,26 +364,29 @@ main(int argc, char *argv[])
 		return EV_EXIT_ERROR;
 	}
 	if (dlq != NULL) {
+		if ((s = ev_file_is_input(dlq, opt.reads, n)) != NULL) {
+			ev_warnx("%s: input file is also the dead-letter file",
+			    s);
+			return EV_EXIT_ERROR;
+		}
 		if ((opt.dlq = ev_sink_open(dlq, EV_SINK_APPEND, &err)) ==
 		    NULL) {
 			ev_diag(&err);
 			return EV_EXIT_ERROR;
 		}
-		if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_dev == ev_sink_stat(opt.dlq)->st_dev &&
-		    st.st_ino == ev_sink_stat(opt.dlq)->st_ino) {
-			ev_warnx("%s: input file is also the dead-letter file",
-			    dlq);
+		if (outputs_overlap(dlq, in.reject_path) < 0)
 			return EV_EXIT_ERROR;
-		}
 	}
 	in.order = on_order;
+	in.read_files = (const char *const *)opt.reads + opt.ninputs;
+	in.nread_files = n - opt.ninputs;
 	ev_err_clear(&err);
 	if (ev_stop_install(&err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
-	bad = ev_input_loop(NULL, 0, &in, on_line, NULL);
+	bad = ev_input_loop(opt.redrive ? opt.reads : NULL,
+	    opt.redrive ? opt.ninputs : 0, &in, on_line, NULL);
 	ev_err_clear(&err);
 	if (bad >= 0 && bad != EV_INPUT_STOPPED &&
 	    ev_sched_run(opt.sched, 0, &err) < 0) {
@@ -292,6 +395,14 @@ main(int argc, char *argv[])
 	}
 	ev_sched_free(opt.sched);
 	ev_path_free(opt.time);
+	ev_err_clear(&err);
+	if (ev_catch_close(opt.caught, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
+	ev_policy_free(&opt.rp);
+	ev_policy_free(&opt.cp);
+	free(opt.reads);
 	ev_err_clear(&err);
 	if (ev_sink_close(opt.dlq, &err) < 0) {
 		ev_diag(&err);

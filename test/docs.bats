@@ -394,11 +394,23 @@ section() {
 		evretry --interval x -- true
 		echo '{}' | evretry -- echo >/dev/full
 		EVKIT_NOW=x evretry -- true
+		echo '[{"ErrorEquals":["States.ALL","X"]}]' >r.json
+		evretry --retry r.json -- true
+		echo '[{"ErrorEquals":["X"],"MaxAttempts":-1}]' >r.json
+		evretry --retry r.json -- true
+		echo '[{"ErrorEquals":["Exit.88"],"Next":"exec:false"}]' >c.json
+		echo '{}' | evretry --catch c.json --max-attempts 0 -- sh -c 'exit 88'
+		echo '[{"ErrorEquals":["X"],"Nxt":"f"}]' >c.json
+		evretry --catch c.json -- true
+		evretry --redrive in -- true
+		evretry --max-age 0 -- true
+		evretry --retry r.json --interval 1s -- true
 	} 2>"$tmp/stderr" >/dev/null </dev/null || :
 	grep '^evretry: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 12 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 20 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evretry: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e "s/^'[^']*' //" \
 	    -e 's/^(Exit|Signal|States|Exec)\.[A-Za-z0-9]+ //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/^after [0-9]+/after N/' \
 	    "$tmp/diags" >"$tmp/stems"

@@ -155,7 +155,7 @@ SH
 @test "evretry: the dead-letter file may not be the input" {
 	echo '{}' >in
 	run -2 --separate-stderr evretry --dlq in -- false <in
-	[ "$stderr" = "evretry: in: input file is also the dead-letter file" ]
+	[ "$stderr" = "evretry: <stdin>: input file is also the dead-letter file" ]
 	[ "$(cat in)" = '{}' ]
 }
 
@@ -163,11 +163,17 @@ SH
 	run -2 --separate-stderr evretry
 	[ "${stderr_lines[0]}" = "evretry: no command given" ]
 	run -2 --separate-stderr evretry --jitter some -- true
-	[ "${stderr_lines[0]}" = "evretry: invalid jitter 'some': expected 'full' or 'none'" ]
+	[ "${stderr_lines[0]}" = "evretry: invalid --jitter 'some': expected none or full" ]
 	run -2 --separate-stderr evretry --backoff-rate 0.5 -- true
-	[ "${stderr_lines[0]}" = "evretry: invalid backoff rate '0.5': expected a number from 1.0 to 1000" ]
+	[ "${stderr_lines[0]}" = "evretry: invalid --backoff-rate '0.5': expected a number from 1 to 1000" ]
 	run -2 --separate-stderr evretry -j 0 -- true
-	[ "${stderr_lines[0]}" = "evretry: invalid job count '0': expected a number from 1 to 1024" ]
+	[ "${stderr_lines[0]}" = "evretry: invalid -j '0': expected a whole number from 1 to 1024" ]
+	run -2 --separate-stderr evretry --max-attempts -1 -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid --max-attempts '-1': expected a whole number from 0 to 99999999" ]
+	run -2 --separate-stderr evretry --max-age 0 -- true
+	[ "${stderr_lines[0]}" = "evretry: invalid --max-age '0': expected a duration of at least 1ms" ]
+	run -2 --separate-stderr evretry --retry r.json --interval 2s -- true
+	[ "${stderr_lines[0]}" = "evretry: options '--retry' and '--interval' cannot be used together" ]
 	run -2 --separate-stderr evretry --interval 5x -- true
 	[[ ${stderr_lines[0]} == "evretry: --interval: invalid duration '5x'"* ]]
 	run -2 --separate-stderr evretry --env A=B -- true
@@ -185,4 +191,251 @@ SH
 	head -c 300000 /dev/zero | tr '\0' a | sed 's/.*/{"a":"&"}/' >big
 	run -0 evretry -- cat <big
 	[ "$output" = "$(cat big)" ]
+}
+
+# --- policy files, age, redrive ------------------------------------------
+
+# ASL's own example of retriers: Exit.75/Exit.76 share one counter
+# (MaxAttempts 2, 1s then 2s), Exit.77 has its own (5s); the errors come
+# 75, 76, 77, 76: the third failure of the first retrier ends it.
+@test "evretry: --retry evaluates retriers in order, a counter each" {
+	cat >r.json <<'EOF'
+[ {"ErrorEquals": ["Exit.75", "Exit.76"], "IntervalSeconds": 1,
+   "BackoffRate": 2.0, "MaxAttempts": 2},
+  {"ErrorEquals": ["Exit.77"], "IntervalSeconds": 5} ]
+EOF
+	cat >seq <<'SH'
+#!/bin/sh
+n=$(cat n 2>/dev/null || echo 0); echo $((n + 1)) >n
+set -- 75 76 77 76 0; shift "$n"; exit "$1"
+SH
+	chmod +x seq
+	run -1 --separate-stderr evretry --retry r.json --dlq dlq -- ./seq <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exit.76 after 4 attempts (MaxAttempts)" ]
+	# 1s + 2s + 5s
+	grep -q '"lastAttempt":"2026-12-03T00:00:08Z"' dlq
+}
+
+@test "evretry: --retry takes a Task state, with FULL jitter and MaxDelaySeconds" {
+	echo '{"Type":"Task","Resource":"x","Retry":[{"ErrorEquals":
+	    ["States.TaskFailed"],"IntervalSeconds":10,"MaxAttempts":1,
+	    "JitterStrategy":"FULL","MaxDelaySeconds":4}]}' >task.json
+	run -1 env EVKIT_SEED=3 evretry --retry task.json --dlq dlq -- false <<<'{}'
+	t=$(sed 's/.*"lastAttempt":"2026-12-03T00:00:\([0-9.]*\)Z".*/\1/' dlq)
+	awk -v t="$t" 'BEGIN { exit !(t >= 0 && t <= 4) }'
+	grep -q '"attempts":2' dlq
+	# States.TaskFailed does not match States.Timeout
+	run -1 --separate-stderr evretry --retry task.json --timeout 50ms -- \
+	    sleep 5 <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: States.Timeout after 1 attempt (NoRetrier)" ]
+}
+
+@test "evretry: --retry files are validated as Step Functions does" {
+	v() {
+		printf '%s\n' "$1" >bad.json
+		run -2 --separate-stderr evretry --retry bad.json -- true </dev/null
+		[ "$stderr" = "evretry: bad.json:1:$2" ] ||
+		    { echo "got: $stderr"; false; }
+	}
+	v '[{"ErrorEquals":["States.ALL","Exit.1"]}]' "18: 'States.ALL' must appear alone in 'ErrorEquals'"
+	v '[{"ErrorEquals":["States.ALL"]},{"ErrorEquals":["Exit.1"]}]' "18: 'States.ALL' must appear in the last retrier"
+	v '[{"ErrorEquals":[]}]' "17: 'ErrorEquals' must be a non-empty array"
+	v '[{"ErrorEquals":"x"}]' "17: 'ErrorEquals' must be an array"
+	v '[{"ErrorEquals":[1]}]' "18: 'ErrorEquals[0]' must be a string"
+	v '[{"ErrorEquals":[""]}]' "18: an error name must be a non-empty string without NUL"
+	v '[{"ErrorEquals":["States.Bogus"]}]' "18: unknown error name 'States.Bogus': the prefix 'States.' is reserved"
+	v '[{}]' "2: missing member 'ErrorEquals'"
+	v '[{"ErrorEquals":["X"],"IntervalSeconds":0}]' "41: 'IntervalSeconds' must be an integer from 1 to 99999999"
+	v '[{"ErrorEquals":["X"],"MaxAttempts":100000000}]' "37: 'MaxAttempts' must be an integer from 0 to 99999999"
+	v '[{"ErrorEquals":["X"],"BackoffRate":0.5}]' "37: 'BackoffRate' must be a number of at least 1.0"
+	v '[{"ErrorEquals":["X"],"BackoffRate":"2"}]' "37: 'BackoffRate' must be a number"
+	v '[{"ErrorEquals":["X"],"MaxDelaySeconds":0}]' "41: 'MaxDelaySeconds' must be an integer from 1 to 31622400"
+	v '[{"ErrorEquals":["X"],"JitterStrategy":"full"}]' "40: 'JitterStrategy' must be 'FULL' or 'NONE'"
+	v '[{"ErrorEquals":["X"],"Retries":1}]' "23: unknown member 'Retries'"
+	v '[{"ErrorEquals":["X"],"Comment":1}]' "33: 'Comment' must be a string"
+	v '[1]' "2: 'Retry[0]' must be an object"
+	v '"x"' "1: a Retry file must hold an array or a Task state object"
+	v '{"Type":"Task"}' "1: missing member 'Retry'"
+	v '{"Retry":{}}' "10: 'Retry' must be an array"
+	printf '[{"ErrorEquals":["X"]}' >bad.json
+	run -2 --separate-stderr evretry --retry bad.json -- true </dev/null
+	[ "$stderr" = "evretry: bad.json:1:23: invalid JSON: unexpected end of input" ]
+}
+
+@test "evretry: --catch files are validated as Step Functions does" {
+	v() {
+		printf '%s\n' "$1" >bad.json
+		run -2 --separate-stderr evretry --catch bad.json -- true </dev/null
+		[ "$stderr" = "evretry: bad.json:1:$2" ] ||
+		    { echo "got: $stderr"; false; }
+	}
+	v '[{"ErrorEquals":["States.ALL"],"Next":"f"},{"ErrorEquals":["X"],"Next":"f"}]' "18: 'States.ALL' must appear in the last catcher"
+	v '[{"ErrorEquals":["X"]}]' "2: missing member 'Next'"
+	v '[{"ErrorEquals":["X"],"Next":""}]' "30: 'Next' must be a file name or 'exec:COMMAND'"
+	v '[{"ErrorEquals":["X"],"Next":3}]' "30: 'Next' must be a string"
+	v '[{"ErrorEquals":["X"],"Next":"exec: "}]' "30: 'Next' names no command after 'exec:'"
+	v '[{"ErrorEquals":["X"],"Next":"f","ResultPath":"$.a..b"}]' "47: 'ResultPath' must be null, '\$' or a path such as '\$.error'"
+	v '[{"ErrorEquals":["X"],"Next":"f","MaxAttempts":1}]' "34: unknown member 'MaxAttempts'"
+	v '{"Retry":[]}' "1: missing member 'Catch'"
+	run -2 --separate-stderr evretry --catch nosuch.json -- true
+	[ "$stderr" = "evretry: nosuch.json: No such file or directory" ]
+}
+
+@test "evretry: --catch sends what failed for good on, with the error at ResultPath" {
+	cat >c.json <<'EOF'
+[ {"ErrorEquals": ["Exit.3"], "Next": "exec:sed s/^/fixed:/",
+   "ResultPath": "$.why.error"},
+  {"ErrorEquals": ["Exit.4"], "Next": "kept.ndjson", "ResultPath": null},
+  {"ErrorEquals": ["States.ALL"], "Next": "caught.ndjson",
+   "ResultPath": "$.error"} ]
+EOF
+	# the handler fails with the status in the event's "e", prints "ok"
+	# for an event without one
+	cat >h <<'SH'
+#!/bin/sh
+read -r e
+echo "err $e" >&2
+case $e in *'"e":'*) s=${e#*\"e\":}; exit "${s%\}}" ;; esac
+echo ok
+SH
+	chmod +x h
+	printf '%s\n' '{"n":1,"e":5}' '{"n":2,"e":3}' '{"n":3,"e":4}' '{"n":0}' >in
+	run -0 --separate-stderr evretry --catch c.json --max-attempts 1 \
+	    --dlq dlq --keep-order -- ./h <in
+	[ -z "$stderr" ]
+	[ ! -s dlq ]
+	[ "$output" = 'fixed:{"n":2,"e":3,"why":{"error":{"Error":"Exit.3","Cause":"err {\"n\":2,\"e\":3}\n"}}}
+ok' ] || { echo "$output"; false; }
+	[ "$(cat kept.ndjson)" = '{"n":3,"e":4}' ]
+	[ "$(cat caught.ndjson)" = '{"n":1,"e":5,"error":{"Error":"Exit.5","Cause":"err {\"n\":1,\"e\":5}\n"}}' ] ||
+	    { cat caught.ndjson; false; }
+}
+
+@test "evretry: an event no catcher takes, or whose catch fails, is dead-lettered" {
+	echo '[{"ErrorEquals":["Exit.3"],"Next":"exec:false"},
+	    {"ErrorEquals":["Exit.4"],"Next":"f","ResultPath":"$.a.b"}]' >c.json
+	run -1 --separate-stderr evretry --catch c.json --max-attempts 0 \
+	    --dlq dlq -- sh -c 'exit 3' <<<'{"a":1}'
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: catch command 'exec:false' failed: Exit.1" ]
+	[ "${stderr_lines[1]}" = "evretry: <stdin>:1: Exit.3 after 1 attempt (MaxAttempts)" ]
+	run -1 --separate-stderr evretry --catch c.json --max-attempts 0 \
+	    --dlq dlq -- sh -c 'exit 4' <<<'{"a":1}'
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: ResultPath '\$.a.b' does not match the event: not an object on the way" ]
+	run -1 --separate-stderr evretry --catch c.json --max-attempts 0 \
+	    --dlq dlq -- sh -c 'exit 5' <<<'{"a":1}'
+	[ "$stderr" = "evretry: <stdin>:1: Exit.5 after 1 attempt (MaxAttempts)" ]
+	[ "$(grep -c '"event":{"a":1}' dlq)" -eq 3 ]
+	[ ! -s f ]
+}
+
+@test "evretry: a catch command that hangs is killed by --timeout" {
+	echo '[{"ErrorEquals":["Exit.1"],"Next":"exec:sleep 60"}]' >c.json
+	run -1 --separate-stderr evretry --catch c.json --max-attempts 0 \
+	    --timeout 100ms -- false <<<'{}'
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: catch command 'exec:sleep 60' failed: States.Timeout" ]
+	[ "${stderr_lines[1]}" = "evretry: <stdin>:1: Exit.1 after 1 attempt (MaxAttempts)" ]
+}
+
+@test "evretry: a catch command is never run through a shell" {
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"exec:echo $(touch pwned) ;"}]' >c.json
+	run -0 evretry --catch c.json --max-attempts 0 -- false <<<'{"a":1}'
+	[ "$output" = '$(touch pwned) ;' ]
+	[ ! -e pwned ]
+}
+
+@test "evretry: --max-age gives up on events older than the age by their time" {
+	printf '%s\n' '{"id":1,"time":"2026-12-02T23:00:00Z"}' \
+	    '{"id":2,"time":"2026-12-02T23:59:58Z"}' '{"id":3}' \
+	    '{"id":4,"time":"not a time"}' >in
+	run -1 --separate-stderr evretry --max-age 5s --dlq dlq -- \
+	    sh -c 'cat >>ran; exit 1' <in
+	[ "${stderr_lines[0]}" = "evretry: <stdin>:1: Event.Expired after 0 attempts (MaximumEventAgeInSeconds)" ]
+	# 2s old: attempts at +0s, +1s, +3s; the next, at +7s, would be 9s old
+	[ "${stderr_lines[1]}" = "evretry: <stdin>:2: Exit.1 after 3 attempts (MaximumEventAgeInSeconds)" ]
+	# no time, or one that is not valid: age unknown, never too old
+	[ "${stderr_lines[2]}" = "evretry: <stdin>:3: Exit.1 after 4 attempts (MaxAttempts)" ]
+	[ "${stderr_lines[3]}" = "evretry: <stdin>:4: Exit.1 after 4 attempts (MaxAttempts)" ]
+	! grep -q '"id":1' ran
+	grep -q '"error":"Event.Expired","status":null,"signal":null,"stderr":"","attempts":0,"exhausted":"MaximumEventAgeInSeconds"' dlq
+}
+
+@test "evretry: --redrive retries dead letters byte for byte: a round trip" {
+	printf '%s\n' '{ "id" : 1,  "x":"\u00e9" }' '{"id":2}' >in
+	run -1 evretry --max-attempts 1 --dlq dlq1 -- false <in
+	[ "$(wc -l <dlq1)" -eq 2 ]
+	run -1 --separate-stderr evretry --redrive dlq1 --max-attempts 0 \
+	    --dlq dlq2 -- false
+	[ "$stderr" = $'evretry: dlq1:1: Exit.1 after 1 attempt (MaxAttempts)\nevretry: dlq1:2: Exit.1 after 1 attempt (MaxAttempts)' ]
+	grep -q '"source":"dlq1","line":2' dlq2
+	run -0 evretry --keep-order --redrive dlq2 --redrive - -- cat <dlq1
+	[ "$output" = "$(cat in in)" ]
+}
+
+@test "evretry: --redrive refuses lines that are not dead-letter records" {
+	printf '%s\n' '{"id":1}' '{"event":1,"error":"x","exhausted":"y"}' \
+	    'nope' '{"event":{"id":4},"error":"Exit.1","exhausted":"MaxAttempts"}' >dlq
+	run -2 --separate-stderr evretry --redrive dlq --reject rej -- cat
+	[ "$output" = '{"id":4}' ]
+	[ "${stderr_lines[0]}" = "evretry: dlq:1:1: not a dead-letter record: missing member 'event'" ]
+	[ "${stderr_lines[1]}" = "evretry: dlq:2:10: not a dead-letter record: 'event' must be an object" ]
+	[ "${stderr_lines[2]}" = "evretry: dlq:3:2: invalid JSON: invalid literal" ]
+	[ "$(cat rej)" = "$(head -3 dlq)" ]
+}
+
+@test "evretry: dead-letter, catch and reject files may not be an input" {
+	echo '{"event":{},"error":"x","exhausted":"y"}' >dlq
+	cp dlq orig
+	run -2 --separate-stderr evretry --redrive dlq --dlq dlq -- false
+	[ "$stderr" = "evretry: dlq: input file is also the dead-letter file" ]
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"dlq"}]' >c.json
+	run -2 --separate-stderr evretry --redrive dlq --catch c.json -- false
+	[ "$stderr" = "evretry: dlq: input file is also the catch file" ]
+	run -2 --separate-stderr evretry --catch c.json -- false <dlq
+	[ "$stderr" = "evretry: <stdin>: input file is also the catch file" ]
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"c2.json"}]' >c2.json
+	run -2 --separate-stderr evretry --catch c2.json -- false </dev/null
+	[ "$stderr" = "evretry: c2.json: input file is also the catch file" ]
+	run -2 --separate-stderr evretry --catch c.json --dlq c.json -- false </dev/null
+	[ "$stderr" = "evretry: c.json: input file is also the dead-letter file" ]
+	echo '[{"ErrorEquals":["States.ALL"]}]' >r.json
+	run -2 --separate-stderr evretry --retry r.json --reject r.json -- false </dev/null
+	[ "$stderr" = "evretry: r.json: input file is also the reject file" ]
+	run -2 --separate-stderr evretry --dlq out --reject ./out -- false </dev/null
+	[ "$stderr" = "evretry: out: dead-letter file is also the reject file" ]
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"out2"}]' >c3.json
+	run -2 --separate-stderr evretry --dlq ./out2 --catch c3.json -- false </dev/null
+	[ "$stderr" = "evretry: ./out2: dead-letter file is also a catch file" ]
+	cmp dlq orig
+	[ "$(cat r.json)" = '[{"ErrorEquals":["States.ALL"]}]' ]
+	[ "$(cat c.json)" = '[{"ErrorEquals":["States.ALL"],"Next":"dlq"}]' ]
+}
+
+@test "evretry: a huge or deeply nested --retry file" {
+	awk 'BEGIN { printf "["; for (i = 0; i < 100000; i++)
+	    printf "{\"ErrorEquals\":[\"Exit.%d\"],\"MaxAttempts\":0},", i + 2
+	    print "{\"ErrorEquals\":[\"States.ALL\"],\"MaxAttempts\":1}]" }' >huge.json
+	run -1 --separate-stderr evretry --retry huge.json -- false <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: Exit.1 after 2 attempts (MaxAttempts)" ]
+	awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; print "" }' >deep.json
+	run -2 --separate-stderr evretry --retry deep.json -- false
+	[ "$stderr" = "evretry: deep.json:1:513: invalid JSON: nesting too deep" ]
+}
+
+@test "evretry: a file name with a newline is escaped in diagnostics" {
+	run -2 --separate-stderr evretry --retry $'a\nb\033' -- true
+	[ "$stderr" = 'evretry: a\nb\x1b: No such file or directory' ]
+}
+
+@test "evretry: closed standard descriptors" {
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"c.out"}]' >c.json
+	sh -c 'evretry --catch c.json --max-attempts 0 -- false <&- >&- 2>&-
+	    echo "exit $?" >st'
+	# a closed stdin reads as empty: nothing to do
+	[ "$(cat st)" = "exit 0" ]
+	[ ! -s c.out ]
+	echo '{}' >in
+	sh -c 'evretry --catch c.json --max-attempts 0 -- false <in >&- 2>&-
+	    echo "exit $?" >st'
+	[ "$(cat st)" = "exit 0" ]
+	[ "$(cat c.out)" = '{"Error":"Exit.1","Cause":""}' ]
 }

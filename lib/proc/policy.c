@@ -179,8 +179,8 @@ ev_json_quote(struct ev_buf *b, const char *s, size_t n)
  * invalid UTF-8 anyway: bytes that do not form valid UTF-8 are written as
  * U+FFFD so that the record stays valid JSON.
  */
-static int
-quote_text(struct ev_buf *b, const char *s, size_t n)
+int
+ev_json_quote_text(struct ev_buf *b, const char *s, size_t n)
 {
 	struct ev_buf t = { NULL, 0, 0 };
 	size_t i = 0, k, len;
@@ -239,7 +239,7 @@ ev_dlq_record(struct ev_buf *b, const struct ev_task *t)
 	} else if (ev_buf_add(b, "null", 4) < 0)
 		return -1;
 	if (ev_buf_add(b, ",\"stderr\":", 10) < 0 ||
-	    quote_text(b, t->errtail, t->errlen) < 0)
+	    ev_json_quote_text(b, t->errtail, t->errlen) < 0)
 		return -1;
 	snprintf(tmp, sizeof(tmp), ",\"attempts\":%d,\"exhausted\":",
 	    t->attempts);
@@ -254,7 +254,7 @@ ev_dlq_record(struct ev_buf *b, const struct ev_task *t)
 	snprintf(tmp, sizeof(tmp), ",\"lastAttempt\":\"%s\",\"source\":",
 	    name);
 	if (ev_buf_add(b, tmp, strlen(tmp)) < 0 ||
-	    quote_text(b, t->file, strlen(t->file)) < 0)
+	    ev_json_quote_text(b, t->file, strlen(t->file)) < 0)
 		return -1;
 	snprintf(tmp, sizeof(tmp), ",\"line\":%lu}\n", t->lineno);
 	return ev_buf_add(b, tmp, strlen(tmp));

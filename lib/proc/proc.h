@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "base/base.h"
+#include "json/json.h"
 
 /* --------------------------------------------------------------- policy */
 
@@ -136,6 +137,14 @@ struct ev_sched_opts {
 	int nretriers;
 	int keep_order;
 	uint64_t seed;		/* for full jitter; 0 picks one */
+	/*
+	 * Give up on an event older than this by its "time"
+	 * (ev_event_time(); none: never too old) rather than start an
+	 * attempt, or decide a retry, after that age: its task is done with
+	 * exhausted "MaximumEventAgeInSeconds" (and error "Event.Expired"
+	 * when no attempt was made).  0: no limit.
+	 */
+	int64_t max_age_ms;
 };
 
 struct ev_sched;
@@ -177,5 +186,126 @@ int ev_sched_run(struct ev_sched *s, long until, struct ev_err *err);
  * 0, or -1 when memory runs out.
  */
 int ev_dlq_record(struct ev_buf *b, const struct ev_task *t);
+
+/* ------------------------------------------- policy files (asl.c, dlq.c) */
+
+/*
+ * Append s[0..n) to b as a JSON string, bytes that are not valid UTF-8
+ * written as U+FFFD (stderr text).  0 or -1 (OOM).
+ */
+int ev_json_quote_text(struct ev_buf *b, const char *s, size_t n);
+
+/*
+ * An ASL Catcher.  errors: its ErrorEquals; next: the Next as written, a
+ * file to append to, or "exec:PROG ARG ..." (argv: PROG and its
+ * arguments split at blanks, never through a shell; NULL for a file);
+ * result_path: "$", "$.a.b", or NULL for ResultPath null.
+ */
+struct ev_catcher {
+	const char *const *errors;
+	int nerrors;
+	const char *next;
+	char **argv;
+	const char *result_path;
+};
+
+enum ev_asl_kind { EV_ASL_RETRY, EV_ASL_CATCH };
+
+/* A Retry or a Catch array read from a file; strings live in doc. */
+struct ev_policy {
+	struct ev_retrier *retriers;
+	int nretriers;
+	struct ev_catcher *catchers;
+	int ncatchers;
+	struct ev_jdoc doc;
+	char *text;
+};
+
+/*
+ * Parse text[0..len) (malloc'd, owned by p from now on, freed by
+ * ev_policy_free() even on failure) as an ASL Retry (kind EV_ASL_RETRY)
+ * or Catch array, or as a Task state object holding one as its "Retry" or
+ * "Catch" member (other members are ignored), and validate it as Step
+ * Functions does: known fields only, ErrorEquals a non-empty array of
+ * names, "States.ALL" alone in its ErrorEquals and only in the last
+ * element, no unknown "States." name, IntervalSeconds 1..99999999,
+ * MaxAttempts 0..99999999, BackoffRate >= 1.0, MaxDelaySeconds
+ * 1..31622400, JitterStrategy "FULL" or "NONE", Next a non-empty string,
+ * ResultPath null, "$" or "$.name...".  Returns 0, or -1 with err located
+ * (line and column; err->file untouched).
+ */
+int ev_policy_parse(struct ev_policy *p, enum ev_asl_kind kind, char *text,
+    size_t len, struct ev_err *err);
+/* Read path and ev_policy_parse() it; err->file is path (borrowed). */
+int ev_policy_load(struct ev_policy *p, enum ev_asl_kind kind,
+    const char *path, struct ev_err *err);
+/* Release what p holds.  NULL is a no-op. */
+void ev_policy_free(struct ev_policy *p);
+/* The first catcher of p whose ErrorEquals matches name, or -1. */
+int ev_catch_find(const struct ev_policy *p, const char *name);
+/*
+ * Append to b the event ev[0..len) with the error output
+ * {"Error":name,"Cause":cause} placed at ASL ResultPath path: "$"
+ * replaces the event, NULL keeps it unchanged, "$.a.b" sets member b of
+ * member a (objects made on the way when missing).  Returns 0; 1 with err
+ * set when the path runs into something not an object
+ * (States.ResultPathMatchFailure); -1 with err when ev is not JSON or
+ * memory runs out.
+ */
+int ev_catch_result(struct ev_buf *b, const char *ev, size_t len,
+    const char *path, const char *name, const char *cause, size_t clen,
+    struct ev_err *err);
+
+/*
+ * A dead-letter record read back (ev_dlq_record()): line[0..len) must be a
+ * JSON object with an "event" object, and "error" and "exhausted"
+ * strings.  Stores where the original event's bytes are in line.  Returns
+ * 0, or -1 with err (col set): "invalid JSON: ...", "not a dead-letter
+ * record: missing member 'event'", "... 'event' must be an object".
+ */
+int ev_dlq_event(const char *line, size_t len, const char **ev,
+    size_t *evlen, struct ev_err *err);
+/*
+ * When the event ev[0..len) was made: its "time" (RFC 3339, or seconds
+ * since 1970) in ms since 1970, or INT64_MIN when it has no valid one.
+ */
+int64_t ev_event_time(const char *ev, size_t len);
+/*
+ * Does path name the same regular file as one of files[0..n) ("-" or
+ * n == 0: standard input)?  Returns the name it matches ("<stdin>"), or
+ * NULL.
+ */
+const char *ev_file_is_input(const char *path, char *const *files, int n);
+
+/*
+ * The destinations of a Catch policy p (borrowed), opened: each catcher
+ * whose Next is a file gets it opened for appending (one sink per name),
+ * unless it is one of reads[0..nreads) (as ev_file_is_input(): then err
+ * is "input file is also the catch file" with err->file that name); each
+ * catcher whose Next is "exec:..." gets a scheduler made from so (its
+ * timeout, seed; one job, the event on standard input, no retries).
+ * NULL with err set when a file cannot be opened or memory runs out.
+ */
+struct ev_catch;
+struct ev_catch *ev_catch_open(const struct ev_policy *p,
+    const struct ev_sched_opts *so, char *const *reads, int nreads,
+    struct ev_err *err);
+/*
+ * Hand t, which failed for good, to the first catcher matching its error
+ * name: the event with the error output at the catcher's ResultPath is
+ * appended to its file, or fed to its command (which runs to its end
+ * now; its standard output is appended to out as whole lines).  Returns
+ * 1 when a catcher took the event; 0 when none did: no catcher matches
+ * (err untouched), or the ResultPath does not match the event, the
+ * command failed, the file's reader has gone (err->msg says which); -1
+ * with err on a write error or when memory runs out.
+ */
+int ev_catch_event(struct ev_catch *c, const struct ev_task *t,
+    struct ev_buf *out, struct ev_err *err);
+/*
+ * Kill what still runs, close the files and free c.  0, or -1 with the
+ * first write error in err (when not NULL).  NULL is a no-op.
+ */
+int ev_catch_close(struct ev_catch *c, struct ev_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,7 @@ struct task {
 	size_t ringlen, ringpos;
 	int64_t deadline;	/* monotonic ms, 0 none */
 	int timedout;
+	int64_t born;		/* its "time" (max_age_ms), or INT64_MIN */
 };
 
 struct ev_sched {
@@ -159,6 +161,7 @@ ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
 	k->t.lineno = lineno;
 	k->fd[0] = k->fd[1] = k->fd[2] = -1;
 	k->due = ev_now_ms();
+	k->born = s->o.max_age_ms > 0 ? ev_event_time(k->ev, len) : INT64_MIN;
 	s->q[s->n++] = k;
 	s->pending++;
 	return 0;
@@ -395,6 +398,13 @@ reap(struct ev_sched *s, struct task *k, int block)
 	return 1;
 }
 
+/* Would k be older than max_age_ms at time t? */
+static int
+too_old(const struct ev_sched *s, const struct task *k, int64_t t)
+{
+	return k->born != INT64_MIN && t - k->born > s->o.max_age_ms;
+}
+
 /* k's attempt ended: retry it later or mark it finished. */
 static void
 settle(struct ev_sched *s, struct task *k)
@@ -417,6 +427,10 @@ settle(struct ev_sched *s, struct task *k)
 	    &k->t.exhausted) >= 0) {
 		k->st = T_WAIT;
 		k->due = ev_now_ms() + delay;
+		if (too_old(s, k, k->due)) {
+			k->st = T_DONE;
+			k->t.exhausted = "MaximumEventAgeInSeconds";
+		}
 	}
 }
 
@@ -484,6 +498,15 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 			k = s->q[i];
 			if (k->st != T_WAIT || k->due > now)
 				continue;
+			if (k->t.attempts == 0 && too_old(s, k, now)) {
+				k->st = T_DONE;
+				k->t.first_ms = k->t.last_ms = now;
+				snprintf(k->t.name, sizeof(k->t.name), "%s",
+				    "Event.Expired");
+				k->t.output = "";
+				k->t.exhausted = "MaximumEventAgeInSeconds";
+				continue;
+			}
 			if (spawn(s, k, err) < 0)
 				return -1;
 			if (k->st == T_DONE)
