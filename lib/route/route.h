@@ -1,0 +1,138 @@
+/*
+ * route.h - the event bus layer (evroute): what a rule's target receives.
+ *
+ * A target's input shaping, as EventBridge delivers it (Input, InputPath,
+ * InputTransformer with InputPathsMap and InputTemplate), compiled once
+ * and applied per event by copying byte ranges of the template and of the
+ * event (one scanner pass over the event for all the paths of a target).
+ * The rules and the reasons behind them, with their sources, are in
+ * doc/input-transformer.md.  This layer sits above json, rules, store and
+ * proc and calls down only.
+ */
+#ifndef EV_ROUTE_H
+#define EV_ROUTE_H
+
+#include "base/base.h"
+#include "json/json.h"
+
+/* ---------------------------------------------------------------- shape */
+
+/* AWS's limits on a target (PutTargets, InputTransformer). */
+#define EV_SHAPE_MAX_PATHS 100		/* InputPathsMap entries */
+#define EV_SHAPE_MAX_KEY 256		/* an InputPathsMap key */
+#define EV_SHAPE_MAX_PATH 256		/* InputPath, an InputPathsMap value */
+#define EV_SHAPE_MAX_TEMPLATE 8192	/* InputTemplate */
+#define EV_SHAPE_MAX_INPUT 8192		/* Input */
+
+/*
+ * A target's shaping as the PutTargets API spells it.  A NULL member is
+ * absent; strings are NUL-terminated (an embedded NUL is refused).  id
+ * names the target in messages ("... for target t1."); index is its
+ * 1-based place in the Targets list (for the API's "targets.1.member"
+ * wording); has_transformer says InputTransformer is there, even with
+ * no InputTemplate.
+ */
+struct ev_shape_spec {
+	const char *id;
+	int index;
+	const char *input;
+	const char *input_path;
+	int has_transformer;
+	int npaths;			/* InputPathsMap: keys[i] -> paths[i] */
+	const char *const *keys;
+	const char *const *paths;
+	const char *input_template;
+};
+
+struct ev_shape;
+
+/*
+ * Compile spec (validated as PutTargets does; see doc/input-transformer.md
+ * for the messages, e.g. "InputTemplate for target t1 contains invalid
+ * placeholder x.").  Nothing of spec is kept.  Returns the shape (the
+ * caller frees it with ev_shape_free()), or NULL with err->msg set (and,
+ * for a template that is not valid JSON, the line and column in the
+ * template in the message, as AWS reports them; err's location is left
+ * alone).  A spec with no Input, InputPath or InputTransformer compiles to
+ * the identity: the payload is the event.
+ */
+struct ev_shape *ev_shape_compile(const struct ev_shape_spec *spec,
+    struct ev_err *err);
+
+/*
+ * Compile the shaping of the Target object at node target of doc (its
+ * Id, Input, InputPath and InputTransformer; other members are not looked
+ * at).  index is the target's 1-based place in its Targets list.  On
+ * error returns NULL with err->msg set, err->line/col at the offending
+ * value in doc and *erroff (when not NULL) its byte offset in doc->text,
+ * for callers that locate in a file of their own (ev_rule_src_locate()).
+ */
+struct ev_shape *ev_shape_from_target(const struct ev_jdoc *doc, int target,
+    int index, size_t *erroff, struct ev_err *err);
+
+void ev_shape_free(struct ev_shape *sh);
+
+/* What a shape delivers. */
+enum ev_shape_kind {
+	EV_SHAPE_EVENT = 0,	/* no shaping: the event's bytes unchanged */
+	EV_SHAPE_INPUT,		/* Input: a constant JSON text */
+	EV_SHAPE_PATH,		/* InputPath: the JSON value at a path */
+	EV_SHAPE_JSON,		/* InputTransformer, template is JSON */
+	EV_SHAPE_TEXT		/* InputTransformer, template is text */
+};
+enum ev_shape_kind ev_shape_kind(const struct ev_shape *sh);
+
+/* The target id the shape was compiled for (never NULL). */
+const char *ev_shape_id(const struct ev_shape *sh);
+
+/*
+ * Per-event context: the rule's name, its ARN (NULL: the default from the
+ * event's region and account, see ev_route_rule_arn()), the rule's event
+ * bus (NULL or "default": the default bus) and the time the event was
+ * received, in milliseconds since 1970 (ev_now_ms()), for
+ * <aws.events.event.ingestion-time>.  Strings are borrowed for the call.
+ */
+struct ev_shape_ctx {
+	const char *rule_name;
+	const char *rule_arn;
+	const char *bus;
+	int64_t ingestion_ms;
+};
+
+/* ev_shape_apply() flags. */
+#define EV_SHAPE_LINE 1		/* the target takes one line per event */
+
+/* ev_shape_apply() results besides 0. */
+#define EV_SHAPE_UNDELIVERABLE 1
+
+/*
+ * Shape the event line[0..len) (one JSON object, as the input loop hands
+ * it over, without its newline) for the target: the payload is appended
+ * to out (out is not emptied first).  Returns:
+ *   0   the payload is in out;
+ *   EV_SHAPE_UNDELIVERABLE  AWS would not deliver it: err->msg says why
+ *       ("InputPath '$.x' matches nothing in the event", "<aws.events.event>
+ *       inside a JSON string: the payload is not valid JSON", or with
+ *       EV_SHAPE_LINE "the payload holds a newline"); evroute dead-letters
+ *       the event with that reason; out holds what was made so far;
+ *   -1  the event is not valid JSON (err->col set, as ev_paths_get()
+ *       says it) or memory ran out.
+ * JSON payloads are minified (one line, whatever the template's layout);
+ * the identity and Input deliver their bytes as they are (an Input with
+ * a newline is minified at compile time).  Thread-safe: sh is read only.
+ */
+int ev_shape_apply(const struct ev_shape *sh, const char *line, size_t len,
+    const struct ev_shape_ctx *ctx, int flags, struct ev_buf *out,
+    struct ev_err *err);
+
+/*
+ * Append to out the ARN EventBridge gives a rule: arn:aws:events:REGION:
+ * ACCOUNT:rule/NAME on the default bus (bus NULL, "" or "default"), else
+ * arn:aws:events:REGION:ACCOUNT:rule/BUS/NAME.  region and account are
+ * region[0..rlen) and account[0..alen) (say, the event's "region" and
+ * "account").  Returns 0, or -1 when memory runs out.
+ */
+int ev_route_rule_arn(const char *region, size_t rlen, const char *account,
+    size_t alen, const char *bus, const char *name, struct ev_buf *out);
+
+#endif
