@@ -38,6 +38,7 @@
 /* The reserved variables: negative codes in piece.var. */
 enum {
 	V_END = -100,		/* the last piece: no variable after it */
+	V_UNKNOWN = -101,	/* no such variable */
 	V_RULE_ARN = -1,
 	V_RULE_NAME = -2,
 	V_INGESTION = -3,
@@ -157,12 +158,13 @@ is_ws(char c)
  * Append JSON text s[0..n) to out without whitespace outside strings;
  * with noquotes, also without the quotes of its strings (a '"' and a
  * backslash-escaped one), as AWS writes an object inside a string.
+ * instr: s starts inside a string (a piece of a template).
  */
 static int
-minify(struct ev_buf *out, const char *s, size_t n, int noquotes)
+minify_from(struct ev_buf *out, const char *s, size_t n, int noquotes,
+    int instr)
 {
 	size_t i, run = 0;
-	int instr = 0;
 
 	if (!noquotes && memchr(s, ' ', n) == NULL &&
 	    memchr(s, '\t', n) == NULL && memchr(s, '\n', n) == NULL &&
@@ -198,6 +200,12 @@ minify(struct ev_buf *out, const char *s, size_t n, int noquotes)
 		}
 	}
 	return ev_buf_add(out, s + run, n - run);
+}
+
+static int
+minify(struct ev_buf *out, const char *s, size_t n, int noquotes)
+{
+	return minify_from(out, s, n, noquotes, 0);
 }
 
 /* Append s[0..n) as the inside of a JSON string (escaped). */
@@ -421,7 +429,8 @@ compile_path(struct ev_shape *sh, const struct ev_shape_spec *sp,
 	return 0;
 }
 
-/* The variable a placeholder names: a map key's index, a V_ code, or -1. */
+/* The variable a placeholder names: a map key's index, a V_ code, or
+ * V_UNKNOWN. */
 static int
 lookup(const struct ev_shape_spec *sp, const char *name, size_t n)
 {
@@ -435,7 +444,7 @@ lookup(const struct ev_shape_spec *sp, const char *name, size_t n)
 	for (i = sp->npaths - 1; i >= 0; i--)
 		if (strlen(sp->keys[i]) == n && memcmp(sp->keys[i], name, n) == 0)
 			return i;
-	return -1;
+	return V_UNKNOWN;
 }
 
 /*
@@ -462,7 +471,7 @@ find_placeholders(const struct ev_shape_spec *sp, const char *id,
 				;
 			if (j < n && t[j] == '>') {
 				var = lookup(sp, t + i + 1, j - i - 1);
-				if (var == -1) {
+				if (var == V_UNKNOWN) {
 					ev_err_set(err, "InputTemplate for "
 					    "target %s contains invalid "
 					    "placeholder %.*s.", id,
@@ -586,7 +595,8 @@ build_pieces(struct ev_shape *sh, const struct ev_shape_spec *sp,
 		size_t end = k < np ? ph[k].start : n;
 
 		start = b.len;
-		if ((json ? minify(&b, t + from, end - from, 0) :
+		if ((json ? minify_from(&b, t + from, end - from, 0,
+		    k > 0 && ph[k - 1].quoted) :
 		    ev_buf_add(&b, t + from, end - from)) < 0)
 			goto oom;
 		sh->pc[k].off = start;
