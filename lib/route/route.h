@@ -116,7 +116,9 @@ struct ev_shape_ctx {
  *       EV_SHAPE_LINE "the payload holds a newline"); evroute dead-letters
  *       the event with that reason; out holds what was made so far;
  *   -1  the event is not valid JSON (err->col set, as ev_paths_get()
- *       says it) or memory ran out.
+ *       says it; checked only when the shape reads paths, see
+ *       ev_shape_reads(): evroute has validated it when matching) or
+ *       memory ran out.
  * JSON payloads are minified (one line, whatever the template's layout);
  * the identity and Input deliver their bytes as they are (an Input with
  * a newline is minified at compile time).  Thread-safe: sh is read only.
@@ -124,6 +126,47 @@ struct ev_shape_ctx {
 int ev_shape_apply(const struct ev_shape *sh, const char *line, size_t len,
     const struct ev_shape_ctx *ctx, int flags, struct ev_buf *out,
     struct ev_err *err);
+
+/* Whether the shape reads paths of the event (else no scan is needed). */
+int ev_shape_reads(const struct ev_shape *sh);
+
+/*
+ * A shape set: several targets' shapes whose paths are read in one scanner
+ * pass per event (the targets of one rule, or of every rule: one pass
+ * however many targets an event fans out to; the pass costs about the same
+ * for one path as for a hundred, while ev_shape_apply() scans once per
+ * target).  Equal path texts share a slot.
+ *
+ *   ss = ev_shapes_new();
+ *   i = ev_shapes_add(ss, sh, err);        for each target: its index
+ *   ev_shapes_finish(ss, err);             once, after the last add
+ *   per event:
+ *     vals has ev_shapes_nslots(ss) entries (may be 0)
+ *     ev_shapes_scan(ss, line, len, vals, err);       once
+ *     ev_shapes_apply(ss, i, line, len, vals, ctx, flags, out, err);
+ *                                          for each target i it goes to
+ *
+ * ev_shapes_add() takes sh (ev_shapes_free() frees it, and so does a
+ * failed add) and returns its index (0, 1, ...), or -1 with err set.
+ * ev_shapes_scan() returns 0, or -1 with err (col set) when the event is
+ * not valid JSON; it reads nothing when no shape reads paths.
+ * ev_shapes_apply() returns as ev_shape_apply() does.  Scan and apply only
+ * read the set: threads may share it, each with its own vals.
+ */
+struct ev_shapes;
+struct ev_shapes *ev_shapes_new(void);
+void ev_shapes_free(struct ev_shapes *ss);
+int ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh,
+    struct ev_err *err);
+int ev_shapes_finish(struct ev_shapes *ss, struct ev_err *err);
+int ev_shapes_count(const struct ev_shapes *ss);
+const struct ev_shape *ev_shapes_get(const struct ev_shapes *ss, int i);
+int ev_shapes_nslots(const struct ev_shapes *ss);
+int ev_shapes_scan(const struct ev_shapes *ss, const char *line, size_t len,
+    struct ev_span *vals, struct ev_err *err);
+int ev_shapes_apply(const struct ev_shapes *ss, int i, const char *line,
+    size_t len, const struct ev_span *vals, const struct ev_shape_ctx *ctx,
+    int flags, struct ev_buf *out, struct ev_err *err);
 
 /*
  * Append to out the ARN EventBridge gives a rule: arn:aws:events:REGION:

@@ -91,6 +91,7 @@ struct ev_shape {
 	size_t textlen;
 	char *path;		/* InputPath as written, for messages */
 	struct ev_paths *paths;	/* NULL: no path to read */
+	char **specs;		/* the slots' paths */
 	int nslots;
 	int region, account;	/* slots for the default rule ARN, or -1 */
 	int env[NENV];		/* the envelope's slots; env[0] -1: unused */
@@ -343,12 +344,17 @@ check_path(const char *what, const char *id, const char *path,
 void
 ev_shape_free(struct ev_shape *sh)
 {
+	int i;
+
 	if (sh == NULL)
 		return;
 	free(sh->id);
 	free(sh->text);
 	free(sh->path);
 	ev_paths_free(sh->paths);
+	for (i = 0; i < sh->nslots; i++)
+		free(sh->specs[i]);
+	free(sh->specs);
 	free(sh->pc);
 	free(sh);
 }
@@ -422,10 +428,13 @@ compile_path(struct ev_shape *sh, const struct ev_shape_spec *sp,
 	if (check_path("InputPath", sh->id, p, err) < 0)
 		return -1;
 	if ((sh->path = strdup(p)) == NULL ||
-	    (sh->paths = ev_paths_compile(&p, 1, err)) == NULL)
+	    (sh->specs = calloc(1, sizeof(*sh->specs))) == NULL ||
+	    (sh->specs[0] = strdup(p)) == NULL)
 		return nomem(err);
-	sh->kind = EV_SHAPE_PATH;
 	sh->nslots = 1;
+	if ((sh->paths = ev_paths_compile(&p, 1, err)) == NULL)
+		return -1;
+	sh->kind = EV_SHAPE_PATH;
 	return 0;
 }
 
@@ -628,9 +637,16 @@ build_pieces(struct ev_shape *sh, const struct ev_shape_spec *sp,
 	sh->text = b.p;
 	sh->textlen = b.len - 1;
 	if (nspecs > 0 &&
+	    (sh->specs = calloc((size_t)nspecs, sizeof(*sh->specs))) == NULL)
+		return nomem(err);
+	for (i = 0; i < nspecs; i++) {
+		if ((sh->specs[i] = strdup(specs[i])) == NULL)
+			return nomem(err);
+		sh->nslots = i + 1;
+	}
+	if (nspecs > 0 &&
 	    (sh->paths = ev_paths_compile(specs, nspecs, err)) == NULL)
 		return -1;
-	sh->nslots = nspecs;
 	return 0;
 oom:
 	ev_buf_free(&b);
@@ -899,18 +915,30 @@ put_value(struct ev_buf *out, struct ev_span v, int json, int quoted)
 	return ev_buf_add(out, v.p, v.len);
 }
 
+/* The values a shape reads: vals, indexed by slot through map (or not). */
+struct vals {
+	const struct ev_span *v;
+	const int *map;
+};
+
+static struct ev_span
+val(const struct vals *vs, int slot)
+{
+	return vs->v[vs->map != NULL ? vs->map[slot] : slot];
+}
+
 /* <aws.events.event>: the envelope without detail, detailType for
  * detail-type. */
 static int
 put_envelope(const struct ev_shape *sh, struct ev_buf *out,
-    const struct ev_span *vals)
+    const struct vals *vs)
 {
 	int i, first = 1;
 
 	if (ev_buf_add(out, "{", 1) < 0)
 		return -1;
 	for (i = 0; i < NENV; i++) {
-		struct ev_span v = vals[sh->env[i]];
+		struct ev_span v = val(vs, sh->env[i]);
 
 		if (v.p == NULL)
 			continue;
@@ -926,96 +954,132 @@ put_envelope(const struct ev_shape *sh, struct ev_buf *out,
 	return ev_buf_add(out, "}", 1);
 }
 
+/* How arn_put() writes its parts. */
+enum {
+	ARN_PLAIN,	/* every part as it is */
+	ARN_JSON,	/* inside a JSON string: region and account are the
+			 * event's string contents (escaped already), bus
+			 * and name are escaped */
+	ARN_TEXT	/* in text: region and account decoded */
+};
+
+static int
+add_str(struct ev_buf *out, const char *s, size_t n)
+{
+	return ev_buf_add(out, s, n);
+}
+
+/* Append the rule ARN from its parts, written as mode says. */
+static int
+arn_put(struct ev_buf *out, int mode, const char *region, size_t rlen,
+    const char *account, size_t alen, const char *bus, const char *name)
+{
+	int (*ev)(struct ev_buf *, const char *, size_t) =
+	    mode == ARN_TEXT ? decode : add_str;
+	int (*cf)(struct ev_buf *, const char *, size_t) =
+	    mode == ARN_JSON ? escape : add_str;
+	int custom = bus != NULL && bus[0] != '\0' &&
+	    strcmp(bus, "default") != 0;
+
+	if (add_str(out, "arn:aws:events:", 15) < 0 ||
+	    ev(out, region, rlen) < 0 || add_str(out, ":", 1) < 0 ||
+	    ev(out, account, alen) < 0 || add_str(out, ":rule/", 6) < 0 ||
+	    (custom && (cf(out, bus, strlen(bus)) < 0 ||
+	    add_str(out, "/", 1) < 0)))
+		return -1;
+	return cf(out, name, strlen(name));
+}
+
 /* <aws.events.rule-arn>: the rule's, or the default from the event. */
 static int
-put_arn(const struct ev_shape *sh, struct ev_buf *out,
-    const struct ev_span *vals, const struct ev_shape_ctx *ctx, int json,
-    int quoted)
+put_arn(const struct ev_shape *sh, struct ev_buf *out, const struct vals *vs,
+    const struct ev_shape_ctx *ctx, int json, int quoted)
 {
-	struct ev_buf a = { NULL, 0, 0 };
 	struct ev_span r, c;
-	int ret;
 
 	if (ctx->rule_arn != NULL)
 		return put_str(out, ctx->rule_arn, strlen(ctx->rule_arn), json,
 		    quoted);
-	r = unquote(vals[sh->region]);
-	c = unquote(vals[sh->account]);
-	if (ev_route_rule_arn(r.p != NULL ? r.p : "", r.len,
-	    c.p != NULL ? c.p : "", c.len, ctx->bus,
-	    ctx->rule_name != NULL ? ctx->rule_name : "", &a) < 0)
+	r = unquote(val(vs, sh->region));
+	c = unquote(val(vs, sh->account));
+	if (json && !quoted && ev_buf_add(out, "\"", 1) < 0)
 		return -1;
-	ret = put_str(out, a.p, a.len, json, quoted);
-	ev_buf_free(&a);
-	return ret;
+	if (arn_put(out, json ? ARN_JSON : ARN_TEXT, r.p != NULL ? r.p : "",
+	    r.len, c.p != NULL ? c.p : "", c.len, ctx->bus,
+	    ctx->rule_name != NULL ? ctx->rule_name : "") < 0)
+		return -1;
+	return json && !quoted ? ev_buf_add(out, "\"", 1) : 0;
 }
 
-int
-ev_shape_apply(const struct ev_shape *sh, const char *line, size_t len,
-    const struct ev_shape_ctx *ctx, int flags, struct ev_buf *out,
-    struct ev_err *err)
+/* Build the payload of sh from the values its paths read (see apply). */
+static int
+render(const struct ev_shape *sh, const struct vals *vs, const char *line,
+    size_t len, const struct ev_shape_ctx *ctx, int flags,
+    struct ev_buf *out, struct ev_err *err)
 {
-	struct ev_span vals[MAX_SLOTS];
 	const char *name;
 	char tbuf[32];
 	size_t start = out->len;
 	int k, json = sh->kind == EV_SHAPE_JSON, r = 0;
+	struct ev_span v;
 
 	switch (sh->kind) {
 	case EV_SHAPE_EVENT:
 		r = ev_buf_add(out, line, len);
-		goto done;
+		break;
 	case EV_SHAPE_INPUT:
 		r = ev_buf_add(out, sh->text, sh->textlen);
-		goto done;
-	default:
 		break;
-	}
-	if (sh->paths != NULL &&
-	    ev_paths_get(sh->paths, line, len, vals, err) < 0)
-		return -1;
-	if (sh->kind == EV_SHAPE_PATH) {
-		if (vals[0].p == NULL)
+	case EV_SHAPE_PATH:
+		v = val(vs, 0);
+		if (v.p == NULL)
 			return undeliverable(err, "InputPath '%s' matches "
 			    "nothing in the event", sh->path);
-		r = minify(out, vals[0].p, vals[0].len, 0);
-		goto done;
-	}
-	for (k = 0; k < sh->npc && r == 0; k++) {
-		const struct piece *pc = &sh->pc[k];
+		r = minify(out, v.p, v.len, 0);
+		break;
+	default:
+		for (k = 0; k < sh->npc && r == 0; k++) {
+			const struct piece *pc = &sh->pc[k];
 
-		if (ev_buf_add(out, sh->text + pc->off, pc->len) < 0)
-			return nomem(err);
-		switch (pc->var) {
-		case V_END:
-			break;
-		case V_RULE_NAME:
-			name = ctx->rule_name != NULL ? ctx->rule_name : "";
-			r = put_str(out, name, strlen(name), json, pc->quoted);
-			break;
-		case V_RULE_ARN:
-			r = put_arn(sh, out, vals, ctx, json, pc->quoted);
-			break;
-		case V_INGESTION:
-			ev_time_format(ctx->ingestion_ms, tbuf, sizeof(tbuf));
-			r = put_str(out, tbuf, strlen(tbuf), json, pc->quoted);
-			break;
-		case V_EVENT:
-		case V_EVENT_JSON:
-			if (json && pc->quoted)
-				return undeliverable(err, "<%s> inside a JSON "
-				    "string: its contents are not escaped, the "
-				    "payload is not valid JSON",
-				    pc->var == V_EVENT ? "aws.events.event" :
-				    "aws.events.event.json");
-			r = pc->var == V_EVENT ? put_envelope(sh, out, vals) :
-			    minify(out, line, len, 0);
-			break;
-		default:
-			r = put_value(out, vals[pc->var], json, pc->quoted);
+			if (ev_buf_add(out, sh->text + pc->off, pc->len) < 0)
+				return nomem(err);
+			switch (pc->var) {
+			case V_END:
+				break;
+			case V_RULE_NAME:
+				name = ctx->rule_name != NULL ? ctx->rule_name :
+				    "";
+				r = put_str(out, name, strlen(name), json,
+				    pc->quoted);
+				break;
+			case V_RULE_ARN:
+				r = put_arn(sh, out, vs, ctx, json, pc->quoted);
+				break;
+			case V_INGESTION:
+				ev_time_format(ctx->ingestion_ms, tbuf,
+				    sizeof(tbuf));
+				r = put_str(out, tbuf, strlen(tbuf), json,
+				    pc->quoted);
+				break;
+			case V_EVENT:
+			case V_EVENT_JSON:
+				if (json && pc->quoted)
+					return undeliverable(err, "<%s> inside "
+					    "a JSON string: its contents are "
+					    "not escaped, the payload is not "
+					    "valid JSON", pc->var == V_EVENT ?
+					    "aws.events.event" :
+					    "aws.events.event.json");
+				r = pc->var == V_EVENT ?
+				    put_envelope(sh, out, vs) :
+				    minify(out, line, len, 0);
+				break;
+			default:
+				r = put_value(out, val(vs, pc->var), json,
+				    pc->quoted);
+			}
 		}
 	}
-done:
 	if (r < 0)
 		return nomem(err);
 	if ((flags & EV_SHAPE_LINE) &&
@@ -1026,18 +1090,205 @@ done:
 }
 
 int
+ev_shape_apply(const struct ev_shape *sh, const char *line, size_t len,
+    const struct ev_shape_ctx *ctx, int flags, struct ev_buf *out,
+    struct ev_err *err)
+{
+	struct ev_span v[MAX_SLOTS];
+	struct vals vs = { v, NULL };
+
+	if (sh->paths != NULL && ev_paths_get(sh->paths, line, len, v, err) < 0)
+		return -1;
+	return render(sh, &vs, line, len, ctx, flags, out, err);
+}
+
+int
+ev_shape_reads(const struct ev_shape *sh)
+{
+	return sh->nslots > 0;
+}
+
+/* ------------------------------------------------------------ shape sets */
+
+struct ev_shapes {
+	struct ev_shape **sh;
+	int **map;		/* per shape: its slots in the set's */
+	int n, cap;
+	const char **specs;	/* the set's distinct paths (the shapes') */
+	int nspecs, capspecs;
+	int *hash;		/* open addressing over specs, -1 empty */
+	size_t hcap;
+	struct ev_paths *paths;
+};
+
+struct ev_shapes *
+ev_shapes_new(void)
+{
+	return calloc(1, sizeof(struct ev_shapes));
+}
+
+void
+ev_shapes_free(struct ev_shapes *ss)
+{
+	int i;
+
+	if (ss == NULL)
+		return;
+	for (i = 0; i < ss->n; i++) {
+		ev_shape_free(ss->sh[i]);
+		free(ss->map[i]);
+	}
+	free(ss->sh);
+	free(ss->map);
+	free(ss->specs);
+	free(ss->hash);
+	ev_paths_free(ss->paths);
+	free(ss);
+}
+
+static size_t
+hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The set's slot for path spec, added when new; -1 when out of memory. */
+static int
+set_slot(struct ev_shapes *ss, const char *spec)
+{
+	size_t i, j;
+	int *h;
+
+	if ((size_t)ss->nspecs * 2 >= ss->hcap) {
+		size_t cap = ss->hcap ? 2 * ss->hcap : 64;
+
+		if ((h = malloc(cap * sizeof(*h))) == NULL)
+			return -1;
+		for (i = 0; i < cap; i++)
+			h[i] = -1;
+		for (i = 0; i < (size_t)ss->nspecs; i++) {
+			for (j = hash_str(ss->specs[i]) & (cap - 1); h[j] >= 0;
+			    j = (j + 1) & (cap - 1))
+				;
+			h[j] = (int)i;
+		}
+		free(ss->hash);
+		ss->hash = h;
+		ss->hcap = cap;
+	}
+	for (j = hash_str(spec) & (ss->hcap - 1); ss->hash[j] >= 0;
+	    j = (j + 1) & (ss->hcap - 1))
+		if (strcmp(ss->specs[ss->hash[j]], spec) == 0)
+			return ss->hash[j];
+	if (ss->nspecs == ss->capspecs) {
+		int cap = ss->capspecs ? 2 * ss->capspecs : 16;
+		const char **t = realloc(ss->specs, (size_t)cap * sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		ss->specs = t;
+		ss->capspecs = cap;
+	}
+	ss->specs[ss->nspecs] = spec;
+	ss->hash[j] = ss->nspecs;
+	return ss->nspecs++;
+}
+
+int
+ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh, struct ev_err *err)
+{
+	int i, *map = NULL;
+
+	if (ss->paths != NULL) {
+		ev_shape_free(sh);
+		ev_err_set(err, "shape set already finished");
+		return -1;
+	}
+	if (ss->n == ss->cap) {
+		int cap = ss->cap ? 2 * ss->cap : 16;
+		struct ev_shape **t = realloc(ss->sh, (size_t)cap * sizeof(*t));
+		int **m;
+
+		if (t != NULL)
+			ss->sh = t;
+		m = t != NULL ? realloc(ss->map, (size_t)cap * sizeof(*m)) :
+		    NULL;
+		if (m == NULL) {
+			ev_shape_free(sh);
+			return nomem(err);
+		}
+		ss->map = m;
+		ss->cap = cap;
+	}
+	if (sh->nslots > 0 &&
+	    (map = malloc((size_t)sh->nslots * sizeof(*map))) == NULL) {
+		ev_shape_free(sh);
+		return nomem(err);
+	}
+	for (i = 0; i < sh->nslots; i++)
+		if ((map[i] = set_slot(ss, sh->specs[i])) < 0) {
+			free(map);
+			ev_shape_free(sh);
+			return nomem(err);
+		}
+	ss->sh[ss->n] = sh;
+	ss->map[ss->n] = map;
+	return ss->n++;
+}
+
+int
+ev_shapes_finish(struct ev_shapes *ss, struct ev_err *err)
+{
+	if (ss->nspecs == 0 || ss->paths != NULL)
+		return 0;
+	ss->paths = ev_paths_compile(ss->specs, ss->nspecs, err);
+	return ss->paths != NULL ? 0 : -1;
+}
+
+int
+ev_shapes_count(const struct ev_shapes *ss)
+{
+	return ss->n;
+}
+
+const struct ev_shape *
+ev_shapes_get(const struct ev_shapes *ss, int i)
+{
+	return ss->sh[i];
+}
+
+int
+ev_shapes_nslots(const struct ev_shapes *ss)
+{
+	return ss->nspecs;
+}
+
+int
+ev_shapes_scan(const struct ev_shapes *ss, const char *line, size_t len,
+    struct ev_span *vals, struct ev_err *err)
+{
+	if (ss->paths == NULL)
+		return 0;
+	return ev_paths_get(ss->paths, line, len, vals, err) < 0 ? -1 : 0;
+}
+
+int
+ev_shapes_apply(const struct ev_shapes *ss, int i, const char *line,
+    size_t len, const struct ev_span *vals, const struct ev_shape_ctx *ctx,
+    int flags, struct ev_buf *out, struct ev_err *err)
+{
+	struct vals vs = { vals, ss->map[i] };
+
+	return render(ss->sh[i], &vs, line, len, ctx, flags, out, err);
+}
+
+int
 ev_route_rule_arn(const char *region, size_t rlen, const char *account,
     size_t alen, const char *bus, const char *name, struct ev_buf *out)
 {
-	if (ev_buf_add(out, "arn:aws:events:", 15) < 0 ||
-	    ev_buf_add(out, region, rlen) < 0 ||
-	    ev_buf_add(out, ":", 1) < 0 ||
-	    ev_buf_add(out, account, alen) < 0 ||
-	    ev_buf_add(out, ":rule/", 6) < 0)
-		return -1;
-	if (bus != NULL && bus[0] != '\0' && strcmp(bus, "default") != 0 &&
-	    (ev_buf_add(out, bus, strlen(bus)) < 0 ||
-	    ev_buf_add(out, "/", 1) < 0))
-		return -1;
-	return ev_buf_add(out, name, strlen(name));
+	return arn_put(out, ARN_PLAIN, region, rlen, account, alen, bus, name);
 }

@@ -373,8 +373,19 @@ test_substitution(void)
 	ctx.bus = NULL;
 	is_str(run(sh, "{}", 0), "arn:aws:events:::rule/we\"ird\\\x01",
 	    "text: as is; no region or account: empty");
+	is_str(run(sh, "{\"region\":\"e\\\"u\",\"account\":1}", 0),
+	    "arn:aws:events:e\"u:1:rule/we\"ird\\\x01",
+	    "text: the event's region decoded");
 	ctx.rule_arn = "arn:x";
 	is_str(run(sh, "{}", 0), "arn:x", "a given ARN wins");
+	ev_shape_free(sh);
+	ctx.rule_arn = NULL;
+	ctx.bus = "b\"";
+	sh = tx("[<aws.events.rule-arn>,\"<aws.events.rule-arn>\"]", NULL);
+	is_str(run(sh, "{\"region\":\"e\\\"u\",\"account\":1}", 0),
+	    "[\"arn:aws:events:e\\\"u:1:rule/b\\\"/we\\\"ird\\\\\\u0001\","
+	    "\"arn:aws:events:e\\\"u:1:rule/b\\\"/we\\\"ird\\\\\\u0001\"]",
+	    "JSON: the event's region as it is, bus and name escaped");
 	ev_shape_free(sh);
 	ctx = save;
 	sh = tx("{\"e\":\"<aws.events.event.json>\"}", NULL);
@@ -929,6 +940,101 @@ test_jq(void)
 	ev_buf_free(&c2);
 }
 
+/* A shape set reads once and renders each shape as it alone would. */
+static void
+test_set(void)
+{
+	const char *tmpl[] = {
+		"{\"i\": <instance>, \"s\": \"<state> <missing>\"}",
+		"<instance> in <aws.events.rule-arn>",
+		"{\"e\": <aws.events.event>, \"r\": <resource>}",
+	};
+	struct ev_shapes *ss = ev_shapes_new();
+	struct ev_shape *one[8];
+	struct ev_span vals[64];
+	struct ev_buf b = { NULL, 0, 0 };
+	struct ev_shape_ctx save = ctx;
+	static char s1[70000], s2[70000];
+	int i, n = 0, same = 0;
+
+	ctx.rule_arn = NULL;
+	for (i = 0; i < 3; i++)
+		one[n++] = tx(tmpl[i], "instance", "$.detail.instance-id",
+		    "state", "$.detail.state", "missing", "$.nope",
+		    "resource", "$.resources[0]", NULL);
+	one[n++] = spec3(NULL, "$.detail", 0, NULL);
+	one[n++] = spec3("[1]", NULL, 0, NULL);
+	one[n++] = spec3(NULL, NULL, 0, NULL);
+	for (i = 0; i < n; i++) {
+		struct ev_shape *copy = NULL;
+
+		/* The set takes its own copy, compiled again. */
+		if (i < 3)
+			copy = tx(tmpl[i], "instance", "$.detail.instance-id",
+			    "state", "$.detail.state", "missing", "$.nope",
+			    "resource", "$.resources[0]", NULL);
+		else if (i == 3)
+			copy = spec3(NULL, "$.detail", 0, NULL);
+		else if (i == 4)
+			copy = spec3("[1]", NULL, 0, NULL);
+		else
+			copy = spec3(NULL, NULL, 0, NULL);
+		is_int(ev_shapes_add(ss, copy, &err), i, "add %d", i);
+	}
+	is_int(ev_shapes_finish(ss, &err), 0, "finish");
+	ok(ev_shapes_nslots(ss) == 13, "equal paths share a slot: %d slots",
+	    ev_shapes_nslots(ss));
+	is_int(ev_shapes_count(ss), n, "count");
+	is_int(ev_shapes_scan(ss, ec2, strlen(ec2), vals, &err), 0, "scan");
+	for (i = 0; i < n; i++) {
+		run(one[i], ec2, 0);
+		snprintf(s1, sizeof(s1), "%d %s", rc, res);
+		b.len = 0;
+		rc = ev_shapes_apply(ss, i, ec2, strlen(ec2), vals, &ctx, 0, &b,
+		    &err);
+		snprintf(s2, sizeof(s2), "%d %.*s", rc, (int)b.len, b.p);
+		if (strcmp(s1, s2) == 0)
+			same++;
+		else
+			printf("# %d: '%s' vs '%s'\n", i, s1, s2);
+		ok(ev_shapes_get(ss, i) != NULL, "get %d", i);
+		ev_shape_free(one[i]);
+	}
+	is_int(same, n, "each renders as it alone would");
+	is_int(ev_shapes_scan(ss, "{\"a\":", 5, vals, &err), -1,
+	    "an event that is not JSON");
+	is_int(ev_shapes_add(ss, spec3(NULL, NULL, 0, NULL), &err), -1,
+	    "no add after finish");
+	ev_shapes_free(ss);
+	ev_shapes_free(NULL);
+
+	/* 1,000 targets, 1,000 distinct paths, 64 of them shared. */
+	ss = ev_shapes_new();
+	for (i = 0; i < 1000; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "$.p%d", i < 64 ? 0 : i);
+		ev_shapes_add(ss, spec3(NULL, path, 0, NULL), &err);
+	}
+	ev_shapes_finish(ss, &err);
+	is_int(ev_shapes_nslots(ss), 937, "1,000 paths, 937 distinct");
+	{
+		struct ev_span *v = calloc(937, sizeof(*v));
+
+		ev_shapes_scan(ss, "{\"p0\":1,\"p999\":2}", 19, v, &err);
+		b.len = 0;
+		ev_shapes_apply(ss, 63, "", 0, v, &ctx, 0, &b, &err);
+		ev_shapes_apply(ss, 999, "", 0, v, &ctx, 0, &b, &err);
+		is_int(ev_shapes_apply(ss, 500, "", 0, v, &ctx, 0, &b, &err),
+		    EV_SHAPE_UNDELIVERABLE, "an absent path");
+		ok(b.len == 2 && memcmp(b.p, "12", 2) == 0, "values by slot");
+		free(v);
+	}
+	ev_shapes_free(ss);
+	ev_buf_free(&b);
+	ctx = save;
+}
+
 static void
 test_arn(void)
 {
@@ -963,6 +1069,7 @@ main(void)
 	test_from_target();
 	test_hostile();
 	test_jq();
+	test_set();
 	test_arn();
 	ev_shape_free(NULL);
 	ev_buf_free(&out);
