@@ -62,13 +62,15 @@ struct ev_shape *ev_shape_compile(const struct ev_shape_spec *spec,
 /*
  * Compile the shaping of the Target object at node target of doc (its
  * Id, Input, InputPath and InputTransformer; other members are not looked
- * at).  index is the target's 1-based place in its Targets list.  On
+ * at).  id, when not NULL, names the target instead of its Id member (a
+ * SAM event source has none).  index is the target's 1-based place in its
+ * Targets list.  On
  * error returns NULL with err->msg set, err->line/col at the offending
  * value in doc and *erroff (when not NULL) its byte offset in doc->text,
  * for callers that locate in a file of their own (ev_rule_src_locate()).
  */
 struct ev_shape *ev_shape_from_target(const struct ev_jdoc *doc, int target,
-    int index, size_t *erroff, struct ev_err *err);
+    const char *id, int index, size_t *erroff, struct ev_err *err);
 
 void ev_shape_free(struct ev_shape *sh);
 
@@ -177,5 +179,66 @@ int ev_shapes_apply(const struct ev_shapes *ss, int i, const char *line,
  */
 int ev_route_rule_arn(const char *region, size_t rlen, const char *account,
     size_t alen, const char *bus, const char *name, struct ev_buf *out);
+
+/* --------------------------------------------------------------- config */
+
+/*
+ * evroute's rules and targets (config.c), read from a file of the shapes
+ * ev_rules_load() reads: a JSON list or NDJSON of rules as the API spells
+ * them ({"Name", "Arn", "EventBusName", "EventPattern" (object or string),
+ * "State", "Targets": [{"Id", "Arn", "Input", "InputPath",
+ * "InputTransformer", "RetryPolicy", "DeadLetterConfig"}]}), `aws events`
+ * output, a CloudFormation template (each AWS::Events::Rule's Properties)
+ * or a SAM template (each EventBridgeRule event source of a function or
+ * state machine: one target, the resource itself), in JSON or YAML.
+ */
+struct ev_route_target {
+	char *id;
+	char *arn;		/* the Arn: a string, or the JSON text of a
+				   template's intrinsic function */
+	int arn_intrinsic;	/* arn is {"Ref": ...}, {"Fn::GetAtt": ...} */
+	char *dlq;		/* DeadLetterConfig.Arn, or NULL */
+	int64_t max_attempts;	/* RetryPolicy.MaximumRetryAttempts (0-185;
+				   EventBridge's default 185) */
+	int64_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
+				   86400; default 86400) */
+	int shape;		/* its shaping: index in the rule's shapes */
+	unsigned long line, col;	/* where it is in the file */
+};
+
+struct ev_route_rule {
+	char *name;		/* Name (a template: Properties.Name, else
+				   the logical id; SAM: RuleName, else
+				   FUNCTION.EVENT), or the rule set's name */
+	char *arn;		/* Arn, or NULL: the default (see
+				   ev_route_rule_arn()) */
+	char *bus;		/* EventBusName, or NULL: the default bus */
+	int enabled;		/* State ENABLED (the default), not DISABLED */
+	size_t index;		/* the rule's index in the rule set */
+	struct ev_route_target *t;	/* Targets, in file order */
+	int nt;
+	struct ev_shapes *shapes;	/* the targets' shaping (finished) */
+	unsigned long line, col;
+};
+
+struct ev_route_config {
+	struct ev_route_rule *r;	/* in file order: r[i].index == i */
+	int n, cap;
+};
+
+struct ev_rules;
+
+/*
+ * Load the rules of path into rs (their patterns, as ev_rules_load()
+ * does; call ev_rules_finish() after) and cf (everything else).  Checks
+ * what PutRule and PutTargets would: each target's Id (unique in its
+ * rule) and Arn, RetryPolicy's ranges, DeadLetterConfig, and the shaping
+ * (ev_shape_from_target(): AWS's messages).  Returns 0, or -1 with err
+ * located in path (file, line, col) and cf empty.  Free cf with
+ * ev_route_config_free().
+ */
+int ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
+    const char *path, struct ev_err *err);
+void ev_route_config_free(struct ev_route_config *cf);
 
 #endif

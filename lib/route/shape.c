@@ -803,8 +803,8 @@ member_off(const struct ev_jdoc *doc, int obj, const char *key)
 }
 
 struct ev_shape *
-ev_shape_from_target(const struct ev_jdoc *doc, int target, int index,
-    size_t *erroff, struct ev_err *err)
+ev_shape_from_target(const struct ev_jdoc *doc, int target, const char *id,
+    int index, size_t *erroff, struct ev_err *err)
 {
 	struct ev_shape_spec sp;
 	struct ev_shape *sh;
@@ -817,8 +817,9 @@ ev_shape_from_target(const struct ev_jdoc *doc, int target, int index,
 	sp.index = index;
 	if (ev_jdoc_as_type(doc, target, "Targets[]", EV_J_OBJECT, err) < 0)
 		return target_fail(doc, off, erroff, err);
-	if (get_str(doc, target, "Id", EV_JGET_REQUIRED, &sp.id, &off,
-	    err) < 0 ||
+	sp.id = id;
+	if ((id == NULL && get_str(doc, target, "Id", EV_JGET_REQUIRED,
+	    &sp.id, &off, err) < 0) ||
 	    get_str(doc, target, "Input", 0, &sp.input, &off, err) < 0 ||
 	    get_str(doc, target, "InputPath", 0, &sp.input_path, &off,
 	    err) < 0)

@@ -534,9 +534,9 @@ test_validation(void)
 	    "inputPath' failed to satisfy constraint: Member must have length "
 	    "less than or equal to 256", "an InputPath of 257 characters");
 	for (i = 0; i < 101; i++) {
-		char *k = malloc(8);
+		char *k = malloc(16);
 
-		snprintf(k, 8, "k%d", i);
+		snprintf(k, 16, "k%d", i);
 		keys[i] = k;
 		paths[i] = "$.a";
 	}
@@ -636,38 +636,38 @@ test_from_target(void)
 		return;
 	}
 	t = ev_jdoc_child(&doc, ev_jdoc_member(&doc, 0, "Targets"));
-	sh = ev_shape_from_target(&doc, t, ++i, &off, &err);
+	sh = ev_shape_from_target(&doc, t, NULL, ++i, &off, &err);
 	is_str(run(sh, ec2, 0), "{\"i\":\"i-0123456789\"}", "a target object");
 	ev_shape_free(sh);
 	t = ev_jdoc_next(&doc, t);
 	ev_err_clear(&err);
-	ok(ev_shape_from_target(&doc, t, ++i, &off, &err) == NULL &&
+	ok(ev_shape_from_target(&doc, t, NULL, ++i, &off, &err) == NULL &&
 	    err.line == 5 && err.col == 3 && off == doc.n[t].off,
 	    "Only one of: at the target (%lu:%lu)", err.line, err.col);
 	is_str(err.msg, "Only one of Input, InputPath, or InputTransformer "
 	    "must be provided for target two.", "message");
 	t = ev_jdoc_next(&doc, t);
 	ev_err_clear(&err);
-	ok(ev_shape_from_target(&doc, t, ++i, &off, &err) == NULL &&
+	ok(ev_shape_from_target(&doc, t, NULL, ++i, &off, &err) == NULL &&
 	    err.line == 7 && err.col == 22, "invalid placeholder: at the "
 	    "template (%lu:%lu)", err.line, err.col);
 	is_str(err.msg, "InputTemplate for target bad contains invalid "
 	    "placeholder j.", "message");
 	t = ev_jdoc_next(&doc, t);
 	ev_err_clear(&err);
-	ok(ev_shape_from_target(&doc, t, ++i, &off, &err) == NULL &&
+	ok(ev_shape_from_target(&doc, t, NULL, ++i, &off, &err) == NULL &&
 	    err.line == 8 && err.col == 26, "a type error, located "
 	    "(%lu:%lu)", err.line, err.col);
 	is_str(err.msg, "'Input' must be a string", "message");
 	t = ev_jdoc_next(&doc, t);
 	ev_err_clear(&err);
-	ok(ev_shape_from_target(&doc, t, ++i, &off, &err) == NULL &&
+	ok(ev_shape_from_target(&doc, t, NULL, ++i, &off, &err) == NULL &&
 	    err.line == 9, "a path that is not a string (%lu:%lu)", err.line,
 	    err.col);
 	is_str(err.msg, "'InputPathsMap' must be a string", "message");
 	t = ev_jdoc_next(&doc, t);
 	ev_err_clear(&err);
-	ok(ev_shape_from_target(&doc, t, ++i, &off, &err) == NULL &&
+	ok(ev_shape_from_target(&doc, t, NULL, ++i, &off, &err) == NULL &&
 	    err.line == 10, "no Id (%lu:%lu)", err.line, err.col);
 	is_str(err.msg, "missing member 'Id'", "message");
 	ev_jdoc_free(&doc);
