@@ -1083,7 +1083,7 @@ render(const struct ev_shape *sh, const struct vals *vs, const char *line,
 	}
 	if (r < 0)
 		return nomem(err);
-	if ((flags & EV_SHAPE_LINE) &&
+	if ((flags & EV_SHAPE_LINE) && out->len > start &&
 	    memchr(out->p + start, '\n', out->len - start) != NULL)
 		return undeliverable(err, "the payload holds a newline%s",
 		    ": the target takes one line per event");

@@ -337,6 +337,16 @@ test_substitution(void)
 	is_str(run(sh, ev, 0), "s=a\"b\\c\xc3\xa9\n n=-1.5e3 t=true z=null "
 	    "o={k:[1,x y,{q:}]} e= m=.", "in text: strings decoded");
 	ev_shape_free(sh);
+	sh = tx("<m>", VARS);
+	{
+		struct ev_buf empty = { NULL, 0, 0 };
+
+		ok(ev_shape_apply(sh, ev, strlen(ev), &ctx, EV_SHAPE_LINE,
+		    &empty, &err) == 0 && empty.len == 0, "an empty payload "
+		    "into an empty buffer");
+		ev_buf_free(&empty);
+	}
+	ev_shape_free(sh);
 	sh = tx("s=<s>", VARS);
 	run(sh, ev, EV_SHAPE_LINE);
 	is_int(rc, EV_SHAPE_UNDELIVERABLE, "text with a newline: a line "
