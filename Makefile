@@ -40,7 +40,7 @@ MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 
 # libevkit.a: the layers every tool links, lowest first (see lib/evkit.h).
-LIB_MODULES = base input json rules store proc
+LIB_MODULES = base input json rules store proc route
 LIB_SRC = $(sort $(foreach m,$(LIB_MODULES),$(wildcard lib/$(m)/*.c)))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A = $(BUILD)/libevkit.a

@@ -26,5 +26,6 @@
 #include "rules/rules.h"	/* event patterns and matching */
 #include "store/store.h"	/* durable state: SQLite, later PostgreSQL */
 #include "proc/proc.h"		/* handlers, retries, dead letters */
+#include "route/route.h"		/* the event bus: target input shaping */
 
 #endif

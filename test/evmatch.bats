@@ -1631,6 +1631,18 @@ EOF
 	[ -z "$stderr" ]
 }
 
+@test "evmatch: -f with a list of rules that have Targets (evroute's rules)" {
+	cat >rules.json <<'EOF'
+[{"Name": "paid", "State": "DISABLED", "EventPattern": {"detail-type": ["paid"]},
+  "Targets": [{"Id": "t1", "Arn": "file:paid.ndjson",
+    "InputTransformer": {"InputPathsMap": {"id": "$.detail.id"}, "InputTemplate": "<id>"}}]}]
+EOF
+	printf '%s\n' '{"detail-type":"paid","detail":{"id":1}}' '{"detail-type":"other"}' >in
+	run -0 --separate-stderr evmatch -N -f rules.json in
+	[ "$output" = $'paid\t{"detail-type":"paid","detail":{"id":1}}' ]
+	[ -z "$stderr" ]
+}
+
 @test "evmatch: -f with 'aws events list-rules' output" {
 	cat >rules.json <<'EOF'
 {

@@ -4,7 +4,8 @@
  * One reader for every shape a user is likely to hold rules in:
  *  1. one pattern: a JSON object with no wrapper keys, named by the path;
  *  2. a JSON array of rules {"name"|"Name": ..., "pattern"|"EventPattern":
- *     object or JSON text}; an element without a pattern key is a bare
+ *     object or JSON text} (with the API's other rule members, Targets
+ *     among them); an element without a pattern key is a bare
  *     pattern; unnamed rules are named PATH:N (N: 1-based position);
  *  3. NDJSON: one such rule, or one bare pattern, per line; unnamed ones
  *     are named PATH:LINE;
@@ -239,7 +240,7 @@ is_wrapper(const struct ev_jdoc *doc, int o, int *scheduled)
 	static const char *const known[] = {
 		"name", "Name", "pattern", "EventPattern", "description",
 		"Description", "Arn", "State", "EventBusName", "CreatedBy",
-		"ManagedBy", "RoleArn", "ScheduleExpression", NULL
+		"ManagedBy", "RoleArn", "ScheduleExpression", "Targets", NULL
 	};
 	const char *const *k;
 	int i, has_pattern = pattern_member(doc, o) >= 0;

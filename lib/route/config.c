@@ -1,0 +1,410 @@
+/*
+ * config.c - evroute's rules and their targets, read from the files users
+ * already have: a JSON list (or NDJSON) of rules as the EventBridge API
+ * spells them ({Name, Arn, EventBusName, EventPattern, State, Targets}),
+ * `aws events` output, and CloudFormation/SAM templates in JSON or YAML.
+ *
+ * The rule-file reader of lib/rules (ev_rules_load_cb()) finds the rules
+ * and compiles their patterns, as for evmatch; for each rule it hands over
+ * the rule's object, from which this file reads the rule's name, ARN, bus,
+ * state and targets, and compiles each target's shaping (shape.c) into the
+ * rule's shape set.  Errors are located in the file (YAML too).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+#include "rules/rules.h"
+
+/* Members of the rule, wherever the file's shape keeps them. */
+struct where {
+	const struct ev_rule_src *src;
+	const struct ev_jdoc *doc;
+	int props;		/* the object holding the rule's members */
+	int sam;		/* a SAM event source: one implicit target */
+};
+
+struct load_ctx {
+	struct ev_route_config *cf;
+};
+
+/* Locate err at node (or at byte offset off when node < 0) of the file. */
+static int
+fail(const struct where *w, int node, size_t off, struct ev_err *err)
+{
+	ev_rule_src_locate(w->src, node >= 0 ? w->doc->n[node].off : off,
+	    err);
+	return -1;
+}
+
+/* The node of member key of obj, or -1. */
+static int
+member(const struct where *w, int obj, const char *key)
+{
+	return obj >= 0 ? ev_jdoc_member(w->doc, obj, key) : -1;
+}
+
+/*
+ * An optional string member copied into *out (NULL when absent or, with
+ * lax, when not a string: an intrinsic function of a template).  Returns
+ * 0, or -1 with err located.
+ */
+static int
+opt_str(const struct where *w, int obj, const char *key, int lax,
+    char **out, struct ev_err *err)
+{
+	int m = member(w, obj, key);
+	const struct ev_jnode *n;
+
+	*out = NULL;
+	if (m < 0)
+		return 0;
+	n = &w->doc->n[m];
+	if (n->type != EV_J_STRING) {
+		if (lax)
+			return 0;
+		ev_err_set(err, "'%s' must be a string", key);
+		return fail(w, m, 0, err);
+	}
+	if (strlen(n->str) != n->len) {
+		ev_err_set(err, "'%s' holds a NUL character", key);
+		return fail(w, m, 0, err);
+	}
+	if ((*out = strdup(n->str)) == NULL) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* A whole number member in [lo, hi], or dflt when absent. */
+static int
+opt_int(const struct where *w, int obj, const char *key, int64_t lo,
+    int64_t hi, int64_t dflt, int64_t *v, struct ev_err *err)
+{
+	int r;
+
+	*v = dflt;
+	if (obj < 0)
+		return 0;
+	ev_err_clear(err);
+	r = ev_jdoc_get_int(w->doc, obj, key, 0, lo, hi, v, err);
+	if (r < 0)
+		return fail(w, member(w, obj, key), 0, err);
+	return 0;
+}
+
+/* An optional object member: its node, or -1. */
+static int
+opt_obj(const struct where *w, int obj, const char *key, int *node,
+    struct ev_err *err)
+{
+	int m = member(w, obj, key);
+
+	*node = -1;
+	if (m < 0)
+		return 0;
+	if (w->doc->n[m].type != EV_J_OBJECT) {
+		ev_err_set(err, "'%s' must be an object", key);
+		return fail(w, m, 0, err);
+	}
+	*node = m;
+	return 0;
+}
+
+/* The JSON text of node (an intrinsic function), malloc'd. */
+static char *
+node_text(const struct where *w, int node)
+{
+	const struct ev_jnode *n = &w->doc->n[node];
+	const char *s = n->type == EV_J_OBJECT || n->type == EV_J_ARRAY ?
+	    n->str : w->doc->text + n->off;
+	size_t len = n->type == EV_J_OBJECT || n->type == EV_J_ARRAY ? n->len :
+	    0;
+	char *t = malloc(len + 1);
+
+	if (t != NULL) {
+		memcpy(t, s, len);
+		t[len] = '\0';
+	}
+	return t;
+}
+
+static void
+target_free(struct ev_route_target *t)
+{
+	free(t->id);
+	free(t->arn);
+	free(t->dlq);
+}
+
+/*
+ * Read the target at node tn (for SAM, the event source's properties,
+ * named id) into t, its shaping into the rule's shape set.
+ */
+static int
+read_target(const struct where *w, struct ev_route_rule *r, int tn,
+    const char *id, int index, struct ev_route_target *t, struct ev_err *err)
+{
+	struct ev_shape *sh;
+	size_t erroff = 0;
+	int arn, retry, dlc;
+
+	memset(t, 0, sizeof(*t));
+	t->shape = -1;
+	if (w->doc->n[tn].type != EV_J_OBJECT) {
+		ev_err_set(err, "a target must be an object");
+		return fail(w, tn, 0, err);
+	}
+	ev_rule_src_locate(w->src, w->doc->n[tn].off, err);
+	t->line = err->line;
+	t->col = err->col;
+	ev_err_clear(err);
+	if (id != NULL) {
+		if ((t->id = strdup(id)) == NULL)
+			goto oom;
+	} else {
+		if (opt_str(w, tn, "Id", 0, &t->id, err) < 0)
+			return -1;
+		if (t->id == NULL) {
+			ev_err_set(err, "missing member 'Id'");
+			return fail(w, tn, 0, err);
+		}
+	}
+	if (w->sam) {
+		/* The function or state machine that holds the event. */
+		char buf[600];
+
+		snprintf(buf, sizeof(buf), "{\"Fn::GetAtt\": [\"%s\", "
+		    "\"Arn\"]}", w->doc->n[w->src->resource].key);
+		t->arn_intrinsic = 1;
+		if ((t->arn = strdup(buf)) == NULL)
+			goto oom;
+	} else if ((arn = member(w, tn, "Arn")) < 0) {
+		ev_err_set(err, "missing member 'Arn'");
+		return fail(w, tn, 0, err);
+	} else if (w->doc->n[arn].type == EV_J_STRING) {
+		if (opt_str(w, tn, "Arn", 0, &t->arn, err) < 0)
+			return -1;
+	} else if (w->doc->n[arn].type == EV_J_OBJECT) {
+		t->arn_intrinsic = 1;
+		if ((t->arn = node_text(w, arn)) == NULL)
+			goto oom;
+	} else {
+		ev_err_set(err, "'Arn' must be a string");
+		return fail(w, arn, 0, err);
+	}
+	/* EventBridge's defaults and limits (API RetryPolicy). */
+	if (opt_obj(w, tn, "RetryPolicy", &retry, err) < 0 ||
+	    opt_int(w, retry, "MaximumRetryAttempts", 0, 185, 185,
+	    &t->max_attempts, err) < 0 ||
+	    opt_int(w, retry, "MaximumEventAgeInSeconds", 60, 86400, 86400,
+	    &t->max_age_s, err) < 0 ||
+	    opt_obj(w, tn, "DeadLetterConfig", &dlc, err) < 0 ||
+	    opt_str(w, dlc, "Arn", 0, &t->dlq, err) < 0)
+		return -1;
+	ev_err_clear(err);
+	if ((sh = ev_shape_from_target(w->doc, tn, t->id, index, &erroff,
+	    err)) == NULL) {
+		if (strcmp(err->msg, "out of memory") == 0)
+			return -1;
+		return fail(w, -1, erroff, err);
+	}
+	if ((t->shape = ev_shapes_add(r->shapes, sh, err)) < 0)
+		return -1;
+	return 0;
+oom:
+	ev_err_set(err, "out of memory");
+	return -1;
+}
+
+/* The rule's state: 1 enabled, 0 disabled, -1 with err. */
+static int
+read_state(const struct where *w, struct ev_err *err)
+{
+	int m = member(w, w->props, "State"), en;
+	const char *s;
+
+	if (w->sam && m < 0 && (en = member(w, w->props, "Enabled")) >= 0) {
+		if (w->doc->n[en].type == EV_J_TRUE)
+			return 1;
+		if (w->doc->n[en].type == EV_J_FALSE)
+			return 0;
+		ev_err_set(err, "'Enabled' must be true or false");
+		return fail(w, en, 0, err);
+	}
+	if (m < 0)
+		return 1;
+	s = w->doc->n[m].type == EV_J_STRING ? w->doc->n[m].str : "";
+	if (strcmp(s, "ENABLED") == 0 ||
+	    strcmp(s, "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") == 0)
+		return 1;
+	if (strcmp(s, "DISABLED") == 0)
+		return 0;
+	ev_err_set(err, "'State' must be ENABLED or DISABLED");
+	return fail(w, m, 0, err);
+}
+
+/* ev_rules_load_cb() callback: one rule and its targets. */
+static int
+on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
+{
+	struct load_ctx *lc = vctx;
+	struct ev_route_config *cf = lc->cf;
+	struct ev_route_rule *r, *tmp;
+	struct where w;
+	int props, tl, tn, i, k, st;
+	char *name = NULL;
+
+	if (cf->n == cf->cap) {
+		int cap = cf->cap ? 2 * cf->cap : 16;
+
+		if ((tmp = realloc(cf->r, (size_t)cap * sizeof(*tmp))) == NULL) {
+			ev_err_set(err, "out of memory");
+			return -1;
+		}
+		cf->r = tmp;
+		cf->cap = cap;
+	}
+	r = &cf->r[cf->n];
+	memset(r, 0, sizeof(*r));
+	r->index = src->index;
+	r->line = src->line;
+	r->col = src->col;
+	if ((r->shapes = ev_shapes_new()) == NULL) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	cf->n++;
+	memset(&w, 0, sizeof(w));
+	w.src = src;
+	w.doc = src->doc;
+	w.props = -1;
+	if (src->doc == NULL || src->node < 0 ||
+	    src->doc->n[src->node].type != EV_J_OBJECT ||
+	    (src->resource < 0 &&
+	    ev_jdoc_member(src->doc, src->node, "EventPattern") < 0 &&
+	    ev_jdoc_member(src->doc, src->node, "pattern") < 0)) {
+		/* A bare pattern: a rule without targets. */
+		if ((r->name = strdup(src->name)) == NULL)
+			goto oom;
+		r->enabled = 1;
+		return ev_shapes_finish(r->shapes, err);
+	}
+	/* A template's resource or SAM event source keeps the rule's
+	 * members in Properties. */
+	props = ev_jdoc_member(w.doc, src->node, "Properties");
+	if (src->resource >= 0 && props >= 0 &&
+	    w.doc->n[props].type == EV_J_OBJECT) {
+		w.props = props;
+		w.sam = src->resource != src->node;
+	} else {
+		w.props = src->node;
+	}
+	if (opt_str(&w, w.props, w.sam ? "RuleName" : "Name", 1, &name,
+	    err) < 0)
+		return -1;
+	if ((r->name = name != NULL ? name : strdup(src->name)) == NULL)
+		goto oom;
+	if (opt_str(&w, w.props, "Arn", 1, &r->arn, err) < 0 ||
+	    opt_str(&w, w.props, "EventBusName", 1, &r->bus, err) < 0)
+		return -1;
+	if ((st = read_state(&w, err)) < 0)
+		return -1;
+	r->enabled = st;
+	if (w.sam) {
+		char id[600];
+		const char *res = w.doc->n[src->resource].key;
+		int tgt = member(&w, w.props, "Target"), type;
+		char *given = NULL;
+
+		if (tgt >= 0 && w.doc->n[tgt].type == EV_J_OBJECT &&
+		    opt_str(&w, tgt, "Id", 0, &given, err) < 0)
+			return -1;
+		/* SAM's default target id. */
+		type = member(&w, src->resource, "Type");
+		snprintf(id, sizeof(id), "%s%s%s", res,
+		    w.doc->n[src->node].key, type >= 0 &&
+		    w.doc->n[type].type == EV_J_STRING &&
+		    strcmp(w.doc->n[type].str,
+		    "AWS::Serverless::StateMachine") == 0 ?
+		    "StepFunctionsTarget" : "LambdaTarget");
+		if ((r->t = calloc(1, sizeof(*r->t))) == NULL) {
+			free(given);
+			goto oom;
+		}
+		k = read_target(&w, r, w.props, given != NULL ? given : id, 1,
+		    &r->t[0], err);
+		free(given);
+		r->nt = 1;
+		if (k < 0)
+			return -1;
+		return ev_shapes_finish(r->shapes, err);
+	}
+	tl = member(&w, w.props, "Targets");
+	if (tl >= 0 && w.doc->n[tl].type != EV_J_ARRAY) {
+		ev_err_set(err, "'Targets' must be an array");
+		return fail(&w, tl, 0, err);
+	}
+	if (tl >= 0 && w.doc->n[tl].nchild > 0) {
+		r->t = calloc((size_t)w.doc->n[tl].nchild, sizeof(*r->t));
+		if (r->t == NULL)
+			goto oom;
+		for (tn = ev_jdoc_child(w.doc, tl), i = 0; tn >= 0;
+		    tn = ev_jdoc_next(w.doc, tn), i++) {
+			if (read_target(&w, r, tn, NULL, i + 1, &r->t[i],
+			    err) < 0) {
+				r->nt = i + 1;
+				return -1;
+			}
+			r->nt = i + 1;
+			for (k = 0; k < i; k++)
+				if (strcmp(r->t[k].id, r->t[i].id) == 0) {
+					ev_err_set(err, "duplicate target Id "
+					    "'%s'", r->t[i].id);
+					return fail(&w, tn, 0, err);
+				}
+		}
+	}
+	return ev_shapes_finish(r->shapes, err);
+oom:
+	ev_err_set(err, "out of memory");
+	return -1;
+}
+
+int
+ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
+    const char *path, struct ev_err *err)
+{
+	struct load_ctx lc = { cf };
+
+	memset(cf, 0, sizeof(*cf));
+	ev_err_clear(err);
+	if (ev_rules_load_cb(rs, path, on_rule, &lc, err) < 0) {
+		ev_route_config_free(cf);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ev_route_config_free(struct ev_route_config *cf)
+{
+	int i, k;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->n; i++) {
+		struct ev_route_rule *r = &cf->r[i];
+
+		for (k = 0; k < r->nt; k++)
+			target_free(&r->t[k]);
+		free(r->t);
+		free(r->name);
+		free(r->arn);
+		free(r->bus);
+		ev_shapes_free(r->shapes);
+	}
+	free(cf->r);
+	memset(cf, 0, sizeof(*cf));
+}

@@ -1,0 +1,244 @@
+/*
+ * route.h - the event bus layer (evroute): what a rule's target receives.
+ *
+ * A target's input shaping, as EventBridge delivers it (Input, InputPath,
+ * InputTransformer with InputPathsMap and InputTemplate), compiled once
+ * and applied per event by copying byte ranges of the template and of the
+ * event (one scanner pass over the event for all the paths of a target).
+ * The rules and the reasons behind them, with their sources, are in
+ * doc/input-transformer.md.  This layer sits above json, rules, store and
+ * proc and calls down only.
+ */
+#ifndef EV_ROUTE_H
+#define EV_ROUTE_H
+
+#include "base/base.h"
+#include "json/json.h"
+
+/* ---------------------------------------------------------------- shape */
+
+/* AWS's limits on a target (PutTargets, InputTransformer). */
+#define EV_SHAPE_MAX_PATHS 100		/* InputPathsMap entries */
+#define EV_SHAPE_MAX_KEY 256		/* an InputPathsMap key */
+#define EV_SHAPE_MAX_PATH 256		/* InputPath, an InputPathsMap value */
+#define EV_SHAPE_MAX_TEMPLATE 8192	/* InputTemplate */
+#define EV_SHAPE_MAX_INPUT 8192		/* Input */
+
+/*
+ * A target's shaping as the PutTargets API spells it.  A NULL member is
+ * absent; strings are NUL-terminated (an embedded NUL is refused).  id
+ * names the target in messages ("... for target t1."); index is its
+ * 1-based place in the Targets list (for the API's "targets.1.member"
+ * wording); has_transformer says InputTransformer is there, even with
+ * no InputTemplate.
+ */
+struct ev_shape_spec {
+	const char *id;
+	int index;
+	const char *input;
+	const char *input_path;
+	int has_transformer;
+	int npaths;			/* InputPathsMap: keys[i] -> paths[i] */
+	const char *const *keys;
+	const char *const *paths;
+	const char *input_template;
+};
+
+struct ev_shape;
+
+/*
+ * Compile spec (validated as PutTargets does; see doc/input-transformer.md
+ * for the messages, e.g. "InputTemplate for target t1 contains invalid
+ * placeholder x.").  Nothing of spec is kept.  Returns the shape (the
+ * caller frees it with ev_shape_free()), or NULL with err->msg set (and,
+ * for a template that is not valid JSON, the line and column in the
+ * template in the message, as AWS reports them; err's location is left
+ * alone).  A spec with no Input, InputPath or InputTransformer compiles to
+ * the identity: the payload is the event.
+ */
+struct ev_shape *ev_shape_compile(const struct ev_shape_spec *spec,
+    struct ev_err *err);
+
+/*
+ * Compile the shaping of the Target object at node target of doc (its
+ * Id, Input, InputPath and InputTransformer; other members are not looked
+ * at).  id, when not NULL, names the target instead of its Id member (a
+ * SAM event source has none).  index is the target's 1-based place in its
+ * Targets list.  On
+ * error returns NULL with err->msg set, err->line/col at the offending
+ * value in doc and *erroff (when not NULL) its byte offset in doc->text,
+ * for callers that locate in a file of their own (ev_rule_src_locate()).
+ */
+struct ev_shape *ev_shape_from_target(const struct ev_jdoc *doc, int target,
+    const char *id, int index, size_t *erroff, struct ev_err *err);
+
+void ev_shape_free(struct ev_shape *sh);
+
+/* What a shape delivers. */
+enum ev_shape_kind {
+	EV_SHAPE_EVENT = 0,	/* no shaping: the event's bytes unchanged */
+	EV_SHAPE_INPUT,		/* Input: a constant JSON text */
+	EV_SHAPE_PATH,		/* InputPath: the JSON value at a path */
+	EV_SHAPE_JSON,		/* InputTransformer, template is JSON */
+	EV_SHAPE_TEXT		/* InputTransformer, template is text */
+};
+enum ev_shape_kind ev_shape_kind(const struct ev_shape *sh);
+
+/* The target id the shape was compiled for (never NULL). */
+const char *ev_shape_id(const struct ev_shape *sh);
+
+/*
+ * Per-event context: the rule's name, its ARN (NULL: the default from the
+ * event's region and account, see ev_route_rule_arn()), the rule's event
+ * bus (NULL or "default": the default bus) and the time the event was
+ * received, in milliseconds since 1970 (ev_now_ms()), for
+ * <aws.events.event.ingestion-time>.  Strings are borrowed for the call.
+ */
+struct ev_shape_ctx {
+	const char *rule_name;
+	const char *rule_arn;
+	const char *bus;
+	int64_t ingestion_ms;
+};
+
+/* ev_shape_apply() flags. */
+#define EV_SHAPE_LINE 1		/* the target takes one line per event */
+
+/* ev_shape_apply() results besides 0. */
+#define EV_SHAPE_UNDELIVERABLE 1
+
+/*
+ * Shape the event line[0..len) (one JSON object, as the input loop hands
+ * it over, without its newline) for the target: the payload is appended
+ * to out (out is not emptied first).  Returns:
+ *   0   the payload is in out;
+ *   EV_SHAPE_UNDELIVERABLE  AWS would not deliver it: err->msg says why
+ *       ("InputPath '$.x' matches nothing in the event", "<aws.events.event>
+ *       inside a JSON string: the payload is not valid JSON", or with
+ *       EV_SHAPE_LINE "the payload holds a newline"); evroute dead-letters
+ *       the event with that reason; out holds what was made so far;
+ *   -1  the event is not valid JSON (err->col set, as ev_paths_get()
+ *       says it; checked only when the shape reads paths, see
+ *       ev_shape_reads(): evroute has validated it when matching) or
+ *       memory ran out.
+ * JSON payloads are minified (one line, whatever the template's layout);
+ * the identity and Input deliver their bytes as they are (an Input with
+ * a newline is minified at compile time).  Thread-safe: sh is read only.
+ */
+int ev_shape_apply(const struct ev_shape *sh, const char *line, size_t len,
+    const struct ev_shape_ctx *ctx, int flags, struct ev_buf *out,
+    struct ev_err *err);
+
+/* Whether the shape reads paths of the event (else no scan is needed). */
+int ev_shape_reads(const struct ev_shape *sh);
+
+/*
+ * A shape set: several targets' shapes whose paths are read in one scanner
+ * pass per event (the targets of one rule, or of every rule: one pass
+ * however many targets an event fans out to; the pass costs about the same
+ * for one path as for a hundred, while ev_shape_apply() scans once per
+ * target).  Equal path texts share a slot.
+ *
+ *   ss = ev_shapes_new();
+ *   i = ev_shapes_add(ss, sh, err);        for each target: its index
+ *   ev_shapes_finish(ss, err);             once, after the last add
+ *   per event:
+ *     vals has ev_shapes_nslots(ss) entries (may be 0)
+ *     ev_shapes_scan(ss, line, len, vals, err);       once
+ *     ev_shapes_apply(ss, i, line, len, vals, ctx, flags, out, err);
+ *                                          for each target i it goes to
+ *
+ * ev_shapes_add() takes sh (ev_shapes_free() frees it, and so does a
+ * failed add) and returns its index (0, 1, ...), or -1 with err set.
+ * ev_shapes_scan() returns 0, or -1 with err (col set) when the event is
+ * not valid JSON; it reads nothing when no shape reads paths.
+ * ev_shapes_apply() returns as ev_shape_apply() does.  Scan and apply only
+ * read the set: threads may share it, each with its own vals.
+ */
+struct ev_shapes;
+struct ev_shapes *ev_shapes_new(void);
+void ev_shapes_free(struct ev_shapes *ss);
+int ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh,
+    struct ev_err *err);
+int ev_shapes_finish(struct ev_shapes *ss, struct ev_err *err);
+int ev_shapes_count(const struct ev_shapes *ss);
+const struct ev_shape *ev_shapes_get(const struct ev_shapes *ss, int i);
+int ev_shapes_nslots(const struct ev_shapes *ss);
+int ev_shapes_scan(const struct ev_shapes *ss, const char *line, size_t len,
+    struct ev_span *vals, struct ev_err *err);
+int ev_shapes_apply(const struct ev_shapes *ss, int i, const char *line,
+    size_t len, const struct ev_span *vals, const struct ev_shape_ctx *ctx,
+    int flags, struct ev_buf *out, struct ev_err *err);
+
+/*
+ * Append to out the ARN EventBridge gives a rule: arn:aws:events:REGION:
+ * ACCOUNT:rule/NAME on the default bus (bus NULL, "" or "default"), else
+ * arn:aws:events:REGION:ACCOUNT:rule/BUS/NAME.  region and account are
+ * region[0..rlen) and account[0..alen) (say, the event's "region" and
+ * "account").  Returns 0, or -1 when memory runs out.
+ */
+int ev_route_rule_arn(const char *region, size_t rlen, const char *account,
+    size_t alen, const char *bus, const char *name, struct ev_buf *out);
+
+/* --------------------------------------------------------------- config */
+
+/*
+ * evroute's rules and targets (config.c), read from a file of the shapes
+ * ev_rules_load() reads: a JSON list or NDJSON of rules as the API spells
+ * them ({"Name", "Arn", "EventBusName", "EventPattern" (object or string),
+ * "State", "Targets": [{"Id", "Arn", "Input", "InputPath",
+ * "InputTransformer", "RetryPolicy", "DeadLetterConfig"}]}), `aws events`
+ * output, a CloudFormation template (each AWS::Events::Rule's Properties)
+ * or a SAM template (each EventBridgeRule event source of a function or
+ * state machine: one target, the resource itself), in JSON or YAML.
+ */
+struct ev_route_target {
+	char *id;
+	char *arn;		/* the Arn: a string, or the JSON text of a
+				   template's intrinsic function */
+	int arn_intrinsic;	/* arn is {"Ref": ...}, {"Fn::GetAtt": ...} */
+	char *dlq;		/* DeadLetterConfig.Arn, or NULL */
+	int64_t max_attempts;	/* RetryPolicy.MaximumRetryAttempts (0-185;
+				   EventBridge's default 185) */
+	int64_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
+				   86400; default 86400) */
+	int shape;		/* its shaping: index in the rule's shapes */
+	unsigned long line, col;	/* where it is in the file */
+};
+
+struct ev_route_rule {
+	char *name;		/* Name (a template: Properties.Name, else
+				   the logical id; SAM: RuleName, else
+				   FUNCTION.EVENT), or the rule set's name */
+	char *arn;		/* Arn, or NULL: the default (see
+				   ev_route_rule_arn()) */
+	char *bus;		/* EventBusName, or NULL: the default bus */
+	int enabled;		/* State ENABLED (the default), not DISABLED */
+	size_t index;		/* the rule's index in the rule set */
+	struct ev_route_target *t;	/* Targets, in file order */
+	int nt;
+	struct ev_shapes *shapes;	/* the targets' shaping (finished) */
+	unsigned long line, col;
+};
+
+struct ev_route_config {
+	struct ev_route_rule *r;	/* in file order: r[i].index == i */
+	int n, cap;
+};
+
+struct ev_rules;
+
+/*
+ * Load the rules of path into rs (their patterns, as ev_rules_load()
+ * does; call ev_rules_finish() after) and cf (everything else).  Checks
+ * what PutRule and PutTargets would: each target's Id (unique in its
+ * rule) and Arn, RetryPolicy's ranges, DeadLetterConfig, and the shaping
+ * (ev_shape_from_target(): AWS's messages).  Returns 0, or -1 with err
+ * located in path (file, line, col) and cf empty.  Free cf with
+ * ev_route_config_free().
+ */
+int ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
+    const char *path, struct ev_err *err);
+void ev_route_config_free(struct ev_route_config *cf);
+
+#endif
