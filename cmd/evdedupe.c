@@ -11,13 +11,13 @@
 #include "jq/jq.h"
 
 static const char usage_text[] =
-    "usage: evdedupe [-j JOBS] [-e JQ | -k PATH ...] [--dups FILE] [--fail-on-dup] "
-    "[--max-keys COUNT]\n"
-    "                [--max-line-bytes SIZE] [--missing pass | drop | error] "
-    "[--reject FILE]\n"
-    "                [--state FILE] [--time-field PATH] [--ttl DURATION] "
-    "[--validate PATH]\n"
-    "                [FILE ...]\n"
+    "usage: evdedupe [-j JOBS] [-e JQ | -k PATH ...] [-V JQ | --validate PATH] "
+    "[--dups FILE]\n"
+    "                [--fail-on-dup] [--max-keys COUNT] "
+    "[--max-line-bytes SIZE]\n"
+    "                [--missing pass | drop | error] [--reject FILE] "
+    "[--state FILE]\n"
+    "                [--time-field PATH] [--ttl DURATION] [FILE ...]\n"
     "       evdedupe --claim --lease DURATION --state FILE [-k PATH ...] "
     "[--ttl DURATION] [FILE ...]\n"
     "       evdedupe --commit --state FILE [-k PATH ...] [FILE ...]\n"
@@ -71,6 +71,8 @@ static struct {
 	const char *time_field;
 	const char *validate;	/* --validate PATH */
 	const char *jq;		/* -e */
+	const char *vjq;	/* -V */
+	int validating;		/* --validate or -V */
 	int tidx, vidx;		/* their places in paths */
 	enum missing missing;
 	int64_t ttl, lease;
@@ -90,7 +92,7 @@ struct res {
 
 /* A line callback's context: main's, or a worker's. */
 struct wctx {
-	struct ev_jq *jq;
+	struct ev_jq *jq, *vjq;
 	struct ev_buf canon;
 	struct ev_span *vals;
 };
@@ -127,7 +129,11 @@ wctx_new(void *ctx)
 	w->vals = calloc((size_t)opt.nkeys + 3, sizeof(*w->vals));
 	if (opt.jq != NULL)
 		w->jq = ev_jq_compile(opt.jq, NULL);
-	if (w->vals == NULL || (opt.jq != NULL && w->jq == NULL)) {
+	if (opt.vjq != NULL)
+		w->vjq = ev_jq_compile(opt.vjq, NULL);
+	if (w->vals == NULL || (opt.jq != NULL && w->jq == NULL) ||
+	    (opt.vjq != NULL && w->vjq == NULL)) {
+		ev_jq_free(w->jq);
 		free(w->vals);
 		free(w);
 		return NULL;
@@ -142,6 +148,7 @@ wctx_free(void *ctx)
 
 	ev_buf_free(&w->canon);
 	ev_jq_free(w->jq);
+	ev_jq_free(w->vjq);
 	free(w->vals);
 	free(w);
 }
@@ -200,6 +207,14 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 			r->v = ev_key_hash64(w->canon.p, w->canon.len);
 		} else
 			r->v = 0;	/* absent: one value of its own */
+		w->canon.len = 0;
+	}
+	if (opt.vjq != NULL) {
+		if ((i = ev_jq_run(w->vjq, ln->buf, ln->len, &w->canon,
+		    err)) < 0)
+			return EV_BAD;
+		/* no output: one value of its own, like an absent path */
+		r->v = i > 0 ? ev_key_hash64(w->canon.p, w->canon.len) : 0;
 		w->canon.len = 0;
 	}
 	if (opt.jq != NULL) {
@@ -435,7 +450,7 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 		return EV_NEXT;
 	}
 	now = opt.time_field != NULL ? r->t : ev_now_ms();
-	if (opt.validate != NULL)
+	if (opt.validating)
 		return validate(ln, r, now, err);
 	if (opt.commit)
 		return on_commit(ln, r, now, err);
@@ -647,9 +662,12 @@ main(int argc, char *argv[])
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	while ((c = getopt_long(argc, argv, "e:hj:k:", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "V:e:hj:k:", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
+		case 'V':
+			opt.vjq = optarg;
+			break;
 		case 'e':
 			opt.jq = optarg;
 			break;
@@ -719,10 +737,24 @@ main(int argc, char *argv[])
 		ev_diag(&err);
 		usage();
 	}
-	if ((opt.claim || opt.commit) && opt.validate != NULL) {
-		ev_warnx("options '--validate' and '--%s' cannot be used "
-		    "together", opt.claim ? "claim" : "commit");
+	if (opt.validate != NULL && opt.vjq != NULL) {
+		ev_warnx("options '-V' and '--validate' cannot be used "
+		    "together");
 		usage();
+	}
+	opt.validating = opt.validate != NULL || opt.vjq != NULL;
+	if ((opt.claim || opt.commit) && opt.validating) {
+		ev_warnx("options '%s' and '--%s' cannot be used together",
+		    opt.vjq != NULL ? "-V" : "--validate", opt.claim ?
+		    "claim" : "commit");
+		usage();
+	}
+	if (opt.vjq != NULL) {
+		ev_jq_free(ev_jq_compile(opt.vjq, &err));
+		if (err.msg[0]) {
+			ev_diag(&err);
+			usage();
+		}
 	}
 	if (opt.jq != NULL) {
 		if (opt.nkeys > 0) {
@@ -765,7 +797,7 @@ main(int argc, char *argv[])
 			}
 			return bad ? EV_EXIT_ERROR : EV_EXIT_OK;
 		}
-	} else if ((st.ks = ev_keyset_new(max_keys, opt.validate != NULL)) ==
+	} else if ((st.ks = ev_keyset_new(max_keys, opt.validating)) ==
 	    NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;

@@ -372,3 +372,40 @@ lines() {
 	run -0 evdedupe --stat --state s.db
 	[[ $output == '{"keys":20000,"claimed":0,'* ]]
 }
+
+@test "evdedupe: -V JQ validates a part a jq program computes: conflicts located, marked, exit 2" {
+	printf '%s\n' '{"k":1,"p":{"a":1,"b":2},"q":1}' '{"k":1,"p":{"b":2, "a":1},"q":2}' \
+	    '{"k":1,"p":{"a":2},"q":1}' '{"k":2,"p":[1]}' '{"k":2,"p":[2]}' >in
+	run -2 --separate-stderr evdedupe -k k -V '.p' --dups d in
+	[ "$output" = $'{"k":1,"p":{"a":1,"b":2},"q":1}\n{"k":2,"p":[1]}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at in:1 with another validated part" ]
+	[ "${stderr_lines[1]}" = "evdedupe: in:5: conflict: key first seen at in:4 with another validated part" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "$(cat d)" = $'{"k":1,"p":{"b":2, "a":1},"q":2}\nconflict\t{"k":1,"p":{"a":2},"q":1}\nconflict\t{"k":2,"p":[2]}' ]
+	# any expression: here the first element only, so [1] and [1,9] agree
+	printf '%s\n' '{"k":1,"p":[1]}' '{"k":1,"p":[1,9]}' >in2
+	run -0 evdedupe -k k -V '.p[0]' in2
+	[ "$output" = '{"k":1,"p":[1]}' ]
+	# with -e for the key as well, and across runs with --state
+	head -1 in >first
+	run -0 evdedupe -e .k -V .p --state s.db first
+	run -2 --separate-stderr evdedupe -e .k -V .p --state s.db in
+	[ "$output" = '{"k":2,"p":[1]}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at first:1 with another validated part" ]
+	# a program that fails on an event makes it a bad line
+	run -2 --separate-stderr evdedupe -k k -V '.p + 1' --reject rej in2
+	[ "$output" = '' ]
+	[ "${stderr_lines[0]}" = 'evdedupe: in2:1: jq: error: array ([1]) and number (1) cannot be added' ]
+	[ "$(wc -l <rej)" -eq 2 ]
+}
+
+@test "evdedupe: -V option checks" {
+	run -2 --separate-stderr evdedupe -V '.a +' </dev/null
+	[[ ${stderr_lines[0]} == "evdedupe: invalid jq program '.a +': syntax error, "* ]]
+	run -2 evdedupe -V .p --validate p </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--validate' cannot be used together" ]
+	run -2 evdedupe -V .p --claim --lease 5m --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--claim' cannot be used together" ]
+	run -2 evdedupe -V .p --commit --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--commit' cannot be used together" ]
+}
