@@ -56,7 +56,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-enum missing { MISS_ERROR, MISS_PASS, MISS_DROP };
+enum missing { MISS_PASS, MISS_DROP, MISS_ERROR };	/* --missing's order */
 
 /*
  * Keys committed per state transaction: a commit rewrites every page the
@@ -486,43 +486,67 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	return EV_NEXT;
 }
 
-/*
- * Open the --dups file without emptying it, refuse it when it is one of
- * the inputs, then empty it.
- */
-static struct ev_sink *
-open_dups(const char *path, char **files, int nfiles, struct ev_err *err)
+/* True when path names the file sb describes. */
+static int
+is_file(const char *path, const struct stat *sb)
 {
-	struct ev_sink *s;
-	struct ev_err is_err;
-	const struct stat *ds;
-	struct stat is;
-	int i, std = nfiles == 0;
+	struct stat ps;
 
-	if ((s = ev_sink_open(path, 0, err)) == NULL)
-		return NULL;
-	ds = ev_sink_stat(s);
-	for (i = 0; i < nfiles; i++)
-		if (strcmp(files[i], "-") == 0)
-			std = 1;
-	for (i = 0; S_ISREG(ds->st_mode) && i <= nfiles; i++) {
-		if (i < nfiles ? strcmp(files[i], "-") != 0 &&
-		    stat(files[i], &is) == 0 : std && fstat(0, &is) == 0) {
-			if (is.st_dev == ds->st_dev &&
-			    is.st_ino == ds->st_ino) {
-				ev_err_set(err, "%s: input file is also the "
-				    "dups file", i < nfiles ? files[i] :
-				    "<stdin>");
-				ev_sink_close(s, &is_err);
-				return NULL;
-			}
+	return path != NULL && stat(path, &ps) == 0 &&
+	    ps.st_dev == sb->st_dev && ps.st_ino == sb->st_ino;
+}
+
+/*
+ * Refuse files that would destroy each other: a --dups file that is an
+ * input or the reject file, a state file that is an input, the output,
+ * the dups or the reject file.  Run with the state and the dups file open
+ * (so that both exist), before either is written.  0, or -1 with err set.
+ */
+static int
+check_files(const char *state, const char *dups, const char *reject,
+    char **files, int nfiles, struct ev_err *err)
+{
+	struct stat is, fs;
+	const char *name;
+	int i, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		name = pass == 0 ? dups : state;
+		if (name == NULL || stat(name, &fs) != 0 || !S_ISREG(fs.st_mode))
+			continue;
+		for (i = 0; i <= nfiles; i++) {
+			if (i < nfiles && strcmp(files[i], "-") != 0) {
+				if (!is_file(files[i], &fs))
+					continue;
+			} else if (i < nfiles || nfiles == 0) {
+				if (fstat(0, &is) != 0 || is.st_dev != fs.st_dev ||
+				    is.st_ino != fs.st_ino)
+					continue;
+			} else
+				continue;
+			ev_err_set(err, "%s: input file is also the %s file",
+			    i < nfiles && strcmp(files[i], "-") != 0 ?
+			    files[i] : "<stdin>", pass == 0 ? "dups" : "state");
+			return -1;
+		}
+		if (is_file(reject, &fs)) {
+			ev_err_set(err, "%s: %s file is also the reject file",
+			    name, pass == 0 ? "dups" : "state");
+			return -1;
 		}
 	}
-	if (ev_sink_truncate(s, err) < 0) {
-		ev_sink_close(s, &is_err);
-		return NULL;
+	if (state == NULL || stat(state, &fs) != 0)
+		return 0;
+	if (is_file(dups, &fs)) {
+		ev_err_set(err, "%s: state file is also the dups file", state);
+		return -1;
 	}
-	return s;
+	if (fstat(1, &is) == 0 && is.st_dev == fs.st_dev &&
+	    is.st_ino == fs.st_ino) {
+		ev_err_set(err, "%s: state file is also the output", state);
+		return -1;
+	}
+	return 0;
 }
 
 /* --stat and --expire: one JSON object on standard output. */
@@ -565,54 +589,30 @@ static void
 parse_opt(int c, struct ev_input_opts *in, const char **state,
     const char **dups, size_t *max_keys)
 {
-	struct ev_err err;
-	char *end;
+	static const char *const missing[] = {
+		"pass", "drop", "error", NULL
+	};
+	int64_t n;
+	int r = 0;
 
-	ev_err_clear(&err);
 	switch (c) {
 	case OPT_DUPS:
 		*dups = optarg;
-		return;
+		break;
 	case OPT_LEASE:
-		if (ev_duration_parse(optarg, &opt.lease, &err) < 0 ||
-		    opt.lease == 0) {
-			if (!err.msg[0])
-				ev_err_set(&err, "invalid lease '%s': expected "
-				    "a duration above 0", optarg);
-			ev_diag(&err);
-			usage();
-		}
-		return;
+		r = ev_opt_duration("--lease", optarg, 1, &opt.lease);
+		break;
 	case OPT_MAX_KEYS:
-		*max_keys = strtoul(optarg, &end, 10);
-		if (*optarg < '0' || *optarg > '9' || *end || *max_keys == 0) {
-			ev_warnx("invalid key count '%s': expected a positive "
-			    "number", optarg);
-			usage();
-		}
-		return;
+		r = ev_opt_int("--max-keys", optarg, 1, EV_KEYSET_MAX_KEYS, &n);
+		*max_keys = (size_t)n;
+		break;
 	case OPT_MAX_LINE:
-		if (ev_size_parse(optarg, &in->max_line, &err) < 0 ||
-		    in->max_line == 0) {
-			if (!err.msg[0])
-				ev_err_set(&err, "invalid size '%s'", optarg);
-			ev_diag(&err);
-			usage();
-		}
-		return;
+		r = ev_opt_size("--max-line-bytes", optarg, 1, &in->max_line);
+		break;
 	case OPT_MISSING:
-		if (strcmp(optarg, "error") == 0)
-			opt.missing = MISS_ERROR;
-		else if (strcmp(optarg, "pass") == 0)
-			opt.missing = MISS_PASS;
-		else if (strcmp(optarg, "drop") == 0)
-			opt.missing = MISS_DROP;
-		else {
-			ev_warnx("invalid --missing '%s': expected pass, drop "
-			    "or error", optarg);
-			usage();
-		}
-		return;
+		if ((r = ev_opt_choice("--missing", optarg, missing)) >= 0)
+			opt.missing = (enum missing)r;
+		break;
 	case OPT_REJECT:
 		if (strcmp(optarg, "-") == 0) {
 			ev_warnx("--reject: '-' is not a file; use /dev/stdout "
@@ -620,25 +620,24 @@ parse_opt(int c, struct ev_input_opts *in, const char **state,
 			usage();
 		}
 		in->reject_path = optarg;
-		return;
+		break;
 	case OPT_STATE:
 		*state = optarg;
-		return;
+		break;
 	case OPT_TIME_FIELD:
 		opt.time_field = optarg;
-		return;
+		break;
 	case OPT_VALIDATE:
 		opt.validate = optarg;
-		return;
+		break;
 	case OPT_TTL:
-		if (ev_duration_parse(optarg, &opt.ttl, &err) < 0) {
-			ev_diag(&err);
-			usage();
-		}
-		return;
+		r = ev_opt_duration("--ttl", optarg, 1, &opt.ttl);
+		break;
 	default:
 		usage();
 	}
+	if (r < 0)
+		usage();
 }
 
 int
@@ -652,6 +651,7 @@ main(int argc, char *argv[])
 	int c, bad, do_stat = 0, expire = 0;
 
 	memset(&in, 0, sizeof(in));
+	opt.missing = MISS_ERROR;
 	if (ev_init(argv[0]) < 0) {
 		ev_warn("/dev/null");
 		return EV_EXIT_ERROR;
@@ -786,25 +786,30 @@ main(int argc, char *argv[])
 			ev_diag(&err);
 			return EV_EXIT_ERROR;
 		}
-		if (do_stat || expire) {
-			bad = maintain(expire, &err) < 0;
-			if (bad)
-				ev_diag(&err);
-			ev_db_close(st.db, &err);
-			if (ev_out_close(&err) < 0) {
-				ev_diag(&err);
-				bad = 1;
-			}
-			return bad ? EV_EXIT_ERROR : EV_EXIT_OK;
-		}
-	} else if ((st.ks = ev_keyset_new(max_keys, opt.validating)) ==
-	    NULL) {
-		ev_warnx("out of memory");
+	}
+	if (dups != NULL && (st.dups = ev_sink_open(dups, 0, &err)) == NULL) {
+		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
-	if (dups != NULL &&
-	    (st.dups = open_dups(dups, argv, argc, &err)) == NULL) {
+	if (check_files(state, dups, in.reject_path, argv, argc, &err) < 0 ||
+	    (st.dups != NULL && ev_sink_truncate(st.dups, &err) < 0)) {
 		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	if (do_stat || expire) {
+		bad = maintain(expire, &err) < 0;
+		if (bad)
+			ev_diag(&err);
+		ev_db_close(st.db, &err);
+		if (ev_out_close(&err) < 0) {
+			ev_diag(&err);
+			bad = 1;
+		}
+		return bad ? EV_EXIT_ERROR : EV_EXIT_OK;
+	}
+	if (state == NULL &&
+	    (st.ks = ev_keyset_new(max_keys, opt.validating)) == NULL) {
+		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
 	if ((w = wctx_new(NULL)) == NULL) {

@@ -107,10 +107,13 @@ struct ev_keyset;
 
 /*
  * A new empty set keeping at most max_keys keys (0: no limit); past it
- * the least recently seen key is evicted.  With values true each key also
- * keeps a value and a location (ev_keyset_checkv(), 16 bytes more).  NULL
- * when out of memory.
+ * the least recently seen key is evicted.  A bounded set takes its whole
+ * table (43 bytes a key) at once, in untouched pages.  With values true
+ * each key also keeps a value and a location (ev_keyset_checkv(), 16
+ * bytes more).  NULL when out of memory or when max_keys is above
+ * EV_KEYSET_MAX_KEYS (slots are 31-bit numbers, at most 3/4 used).
  */
+#define EV_KEYSET_MAX_KEYS ((size_t)3 << 29)
 struct ev_keyset *ev_keyset_new(size_t max_keys, int values);
 void ev_keyset_free(struct ev_keyset *ks);
 /*
