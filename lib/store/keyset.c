@@ -230,6 +230,23 @@ grow(struct ev_keyset *ks)
 }
 
 int
+ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *key,
+    int64_t now, int64_t ttl)
+{
+	struct ev_key k = *key;
+	const struct entry *x;
+	size_t s;
+
+	if (k.hi == 0 && k.lo == 0)
+		k.lo = 1;
+	for (s = k.lo & ks->mask; !empty(x = &ks->e[s]);
+	    s = (s + 1) & ks->mask)
+		if (x->lo == k.lo && x->hi == k.hi)
+			return !(ttl > 0 && now - x->t >= ttl);
+	return 0;
+}
+
+int
 ev_keyset_check(struct ev_keyset *ks, const struct ev_key *key, int64_t now,
     int64_t ttl)
 {
