@@ -487,3 +487,19 @@ lines() {
 	run -2 --separate-stderr evdedupe -k k --state s2.db in
 	[ "$output" = '{"k":1}' ]
 }
+
+@test "evdedupe: with --state a batch is finished when the input runs dry, not held for more" {
+	mkfifo fi fo
+	evdedupe -k k --state s.db <fi >fo 3>&- &
+	exec 7>fi 8<fo
+	printf '%s\n' '{"k":1}' '{"k":1}' '{"k":2}' >&7
+	# the input is still open: the answers come now, in input order
+	read -r -t 20 a <&8
+	read -r -t 20 b <&8
+	[ "$a" = '{"k":1}' ] && [ "$b" = '{"k":2}' ]
+	printf '%s\n' '{"k":2}' '{"k":3}' >&7
+	read -r -t 20 c <&8
+	[ "$c" = '{"k":3}' ]
+	exec 7>&- 8<&-
+	wait
+}
