@@ -50,10 +50,12 @@ struct item {
 	int verdict;
 };
 
-/* A batch's lookup order: by rowid (signed), then the rest, then place. */
+/*
+ * A batch's lookup order: by the first 64 bits of the key, as the state's
+ * rowid (signed) orders them; one key's events in their input order.
+ */
 struct order {
-	int64_t hi;
-	uint64_t lo;
+	uint64_t k;		/* hi with the sign bit flipped */
 	size_t i;
 };
 
@@ -71,7 +73,7 @@ struct ev_dedupe {
 	struct ev_keyset *recent;	/* the state's keys recorded by this
 					   run (plain checks), or NULL */
 	struct item *items;		/* the batch */
-	struct order *order;
+	struct order *order;		/* and room for sorting it */
 	size_t n, cap;
 	struct ev_buf bytes, firsts;
 	unsigned long ops;		/* database operations since commit */
@@ -528,16 +530,36 @@ decide_db(struct ev_dedupe *d, struct item *it, struct ev_err *err)
 	return r;
 }
 
-static int
-order_cmp(const void *a, const void *b)
+/*
+ * Sort o[0..n) by k, keeping the order of equal ones: a radix sort, a byte
+ * at a time from the lowest, through tmp[0..n).
+ */
+static void
+order_sort(struct order *o, struct order *tmp, size_t n)
 {
-	const struct order *x = a, *y = b;
+	size_t count[256], i, pos, c;
+	struct order *from = o, *to = tmp, *t;
+	int shift;
 
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
+	for (shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[from[i].k >> shift & 0xff]++;
+		if (count[from[0].k >> shift & 0xff] == n)
+			continue;	/* one byte value: nothing moves */
+		for (i = 0, pos = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			to[count[from[i].k >> shift & 0xff]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+	if (from != o)
+		memcpy(o, from, n * sizeof(*o));
 }
 
 /*
@@ -556,19 +578,21 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 	for (i = 0; i < d->n; i++) {
 		if (d->items[i].ev.fixed >= 0)
 			continue;
-		d->order[n].hi = (int64_t)d->items[i].ev.key.hi;
-		d->order[n].lo = d->items[i].ev.key.lo;
+		d->order[n].k = d->items[i].ev.key.hi ^ (uint64_t)1 << 63;
 		d->order[n++].i = i;
 	}
-	if (n > 0 && !ev_db_in_tx(d->db) && ev_db_begin(d->db, err) < 0)
+	if (n == 0)
+		goto emit;
+	if (!ev_db_in_tx(d->db) && ev_db_begin(d->db, err) < 0)
 		return -1;
-	qsort(d->order, n, sizeof(*d->order), order_cmp);
+	order_sort(d->order, d->order + d->cap, n);
 	for (i = 0; i < n; i++) {
 		it = &d->items[d->order[i].i];
 		if ((r = decide_db(d, it, err)) < 0)
 			return -1;
 		it->verdict = r;
 	}
+emit:
 	for (i = 0; i < d->n; i++) {
 		it = &d->items[i];
 		it->ev.buf = d->bytes.p + it->off;
@@ -659,7 +683,8 @@ ev_dedupe_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
 		return nomem(err);
 	d->items = it;
 	if (d->ocap != d->cap) {
-		if ((no = realloc(d->order, d->cap * sizeof(*no))) == NULL)
+		/* twice: the second half is the sort's room */
+		if ((no = realloc(d->order, 2 * d->cap * sizeof(*no))) == NULL)
 			return nomem(err);
 		d->order = no;
 		d->ocap = d->cap;
