@@ -438,6 +438,17 @@ lines() {
 	[ "$stderr" = "evdedupe: new: dups file is also the reject file" ]
 }
 
+@test "evdedupe: an input or a --dups file that is also standard output is refused" {
+	printf '%s\n' '{"k":1}' '{"k":1}' >in
+	run -2 --separate-stderr sh -c 'evdedupe -k k in >>in'
+	[ "$stderr" = "evdedupe: in: input file is also the output" ]
+	[ "$(cat in)" = $'{"k":1}\n{"k":1}' ]
+	run -2 --separate-stderr sh -c 'evdedupe -k k --dups out in >>out'
+	[ "$stderr" = "evdedupe: out: dups file is also the output" ]
+	run -0 sh -c 'evdedupe -k k --dups /dev/stdout in | wc -l'
+	[ "$output" -eq 2 ]
+}
+
 @test "evdedupe: a state file that is an input, the output, the dups or the reject file is refused" {
 	printf '%s\n' '{"k":1}' '{"k":2}' >in
 	evdedupe -k k --state s.db in >/dev/null

@@ -216,9 +216,9 @@ is_fd(int fd, const struct stat *sb)
 }
 
 /*
- * Refuse files that would destroy each other: a dups file that is an
- * input or the reject file, a state file that is an input, standard
- * output, the dups or the reject file.  With the state and the dups file
+ * Refuse files that would destroy each other: a dups or state file that
+ * is an input, standard output or the reject file, a state file that is
+ * the dups file.  With the state and the dups file
  * open (so that both exist), before either is written.
  */
 static int
@@ -251,13 +251,13 @@ check_files(const struct ev_dedupe_opts *o, struct ev_err *err)
 			    name, what);
 			return -1;
 		}
-		if (pass == 1 && is_file(o->dups, &fs)) {
-			ev_err_set(err, "%s: state file is also the dups file",
-			    name);
+		if (is_fd(1, &fs)) {
+			ev_err_set(err, "%s: %s file is also the output", name,
+			    what);
 			return -1;
 		}
-		if (pass == 1 && is_fd(1, &fs)) {
-			ev_err_set(err, "%s: state file is also the output",
+		if (pass == 1 && is_file(o->dups, &fs)) {
+			ev_err_set(err, "%s: state file is also the dups file",
 			    name);
 			return -1;
 		}

@@ -231,9 +231,9 @@ struct ev_dedupe_opts {
 	/*
 	 * The held-back events go to the file dups (NULL: nowhere), byte
 	 * for byte, a conflict after "conflict" and a tab.  It may not be
-	 * one of inputs[0..ninputs) ("-" or none: standard input) nor the
-	 * reject file; the state file may not be any of them nor standard
-	 * output.
+	 * one of inputs[0..ninputs) ("-" or none: standard input), the
+	 * reject file nor standard output; the state file may not be any
+	 * of them.
 	 */
 	const char *dups;
 	char *const *inputs;
