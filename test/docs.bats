@@ -226,9 +226,18 @@ section() {
 		echo '{"a":1}' | evdedupe -e '.a[0]'
 		evdedupe -e '.a +' </dev/null
 		evdedupe -e .a -k a </dev/null
+		evdedupe --dups dr --reject dr in
+		evdedupe --state e.db e.db
+		evdedupe --state e.db --dups e.db in
+		evdedupe --state e.db --reject e.db in
+		evdedupe --state e.db in >>e.db
+		evdedupe --dups do in >>do
+		evdedupe --lease 0 </dev/null
+		evdedupe -V .a --validate a </dev/null
+		evdedupe -V .a --claim --lease 5m --state e.db </dev/null
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 35 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 44 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \

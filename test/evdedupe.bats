@@ -103,7 +103,9 @@ lines() {
 	EVKIT_NOW=2026-01-01T00:19:00Z run -0 evdedupe -k k --ttl 10m --state s.db in
 	[ -z "$output" ]
 	run -2 evdedupe --ttl 5x in
-	[ "${lines[0]}" = "evdedupe: invalid duration '5x': expected a number and a unit (ms, s, m, h, d)" ]
+	[ "${lines[0]}" = "evdedupe: --ttl: invalid duration '5x': expected a number and a unit (ms, s, m, h, d)" ]
+	run -2 evdedupe --ttl 0 in
+	[ "${lines[0]}" = "evdedupe: invalid --ttl '0': expected a duration of at least 1ms" ]
 }
 
 @test "evdedupe: --time-field uses the event's own time, the same on every replay" {
@@ -129,7 +131,7 @@ lines() {
 	# c evicts b (a was seen more recently); b passes again
 	[ "$output" = $'{"k":"a"}\n{"k":"b"}\n{"k":"c"}\n{"k":"b"}' ]
 	run -2 evdedupe --max-keys 0 in
-	[ "${lines[0]}" = "evdedupe: invalid key count '0': expected a positive number" ]
+	[ "${lines[0]}" = "evdedupe: invalid --max-keys '0': expected a whole number from 1 to 1610612736" ]
 	run -2 evdedupe --max-keys 5 --state s.db in
 	[ "${lines[0]}" = "evdedupe: options '--max-keys' and '--state' cannot be used together" ]
 }
@@ -309,7 +311,7 @@ lines() {
 	run -2 evdedupe --claim --commit --lease 5m --state s.db </dev/null
 	[ "${lines[0]}" = "evdedupe: options '--claim' and '--commit' cannot be used together" ]
 	run -2 evdedupe --claim --lease 0 --state s.db </dev/null
-	[ "${lines[0]}" = "evdedupe: invalid lease '0': expected a duration above 0" ]
+	[ "${lines[0]}" = "evdedupe: invalid --lease '0': expected a duration of at least 1ms" ]
 }
 
 @test "evdedupe: examples/claim-commit.sh retries what the failed handler claimed, once" {
@@ -371,4 +373,144 @@ lines() {
 	[ "$output" -eq 20000 ]
 	run -0 evdedupe --stat --state s.db
 	[[ $output == '{"keys":20000,"claimed":0,'* ]]
+}
+
+@test "evdedupe: -V JQ validates a part a jq program computes: conflicts located, marked, exit 2" {
+	printf '%s\n' '{"k":1,"p":{"a":1,"b":2},"q":1}' '{"k":1,"p":{"b":2, "a":1},"q":2}' \
+	    '{"k":1,"p":{"a":2},"q":1}' '{"k":2,"p":[1]}' '{"k":2,"p":[2]}' >in
+	run -2 --separate-stderr evdedupe -k k -V '.p' --dups d in
+	[ "$output" = $'{"k":1,"p":{"a":1,"b":2},"q":1}\n{"k":2,"p":[1]}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at in:1 with another validated part" ]
+	[ "${stderr_lines[1]}" = "evdedupe: in:5: conflict: key first seen at in:4 with another validated part" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "$(cat d)" = $'{"k":1,"p":{"b":2, "a":1},"q":2}\nconflict\t{"k":1,"p":{"a":2},"q":1}\nconflict\t{"k":2,"p":[2]}' ]
+	# any expression: here the first element only, so [1] and [1,9] agree
+	printf '%s\n' '{"k":1,"p":[1]}' '{"k":1,"p":[1,9]}' >in2
+	run -0 evdedupe -k k -V '.p[0]' in2
+	[ "$output" = '{"k":1,"p":[1]}' ]
+	# with -e for the key as well, and across runs with --state
+	head -1 in >first
+	run -0 evdedupe -e .k -V .p --state s.db first
+	run -2 --separate-stderr evdedupe -e .k -V .p --state s.db in
+	[ "$output" = '{"k":2,"p":[1]}' ]
+	[ "${stderr_lines[0]}" = "evdedupe: in:3: conflict: key first seen at first:1 with another validated part" ]
+	# a program that fails on an event makes it a bad line
+	run -2 --separate-stderr evdedupe -k k -V '.p + 1' --reject rej in2
+	[ "$output" = '' ]
+	[ "${stderr_lines[0]}" = 'evdedupe: in2:1: jq: error: array ([1]) and number (1) cannot be added' ]
+	[ "$(wc -l <rej)" -eq 2 ]
+}
+
+@test "evdedupe: -V option checks" {
+	run -2 --separate-stderr evdedupe -V '.a +' </dev/null
+	[[ ${stderr_lines[0]} == "evdedupe: invalid jq program '.a +': syntax error, "* ]]
+	run -2 evdedupe -V .p --validate p </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--validate' cannot be used together" ]
+	run -2 evdedupe -V .p --claim --lease 5m --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--claim' cannot be used together" ]
+	run -2 evdedupe -V .p --commit --state s.db </dev/null
+	[ "${lines[0]}" = "evdedupe: options '-V' and '--commit' cannot be used together" ]
+}
+
+@test "evdedupe: --max-keys takes the key set's whole range, and refuses more" {
+	printf '%s\n' '{"k":1}' '{"k":2}' '{"k":1}' >in
+	# the largest bounded set maps its table at once; only touched pages count
+	run -0 evdedupe -k k --max-keys 1610612736 in
+	[ "$output" = $'{"k":1}\n{"k":2}' ]
+	# 2^31 and 2^32 were taken for "no limit"
+	for n in 1610612737 2147483648 4294967296 18446744073709551616 -1 1e3; do
+		run -2 evdedupe -k k --max-keys $n in
+		[ "${lines[0]}" = "evdedupe: invalid --max-keys '$n': expected a whole number from 1 to 1610612736" ]
+	done
+}
+
+@test "evdedupe: --dups that is the reject file is refused, by name or through a symlink" {
+	printf '%s\n' '{"k":1}' 'bad' '{"k":1}' >in
+	echo keep >x
+	ln -s x y
+	run -2 --separate-stderr evdedupe -k k --dups x --reject x in
+	[ "$stderr" = "evdedupe: x: dups file is also the reject file" ]
+	run -2 --separate-stderr evdedupe -k k --dups x --reject y in
+	[ "$stderr" = "evdedupe: x: dups file is also the reject file" ]
+	[ "$(cat x)" = keep ]
+	# neither existing yet: the dups file is made first, then found
+	run -2 --separate-stderr evdedupe -k k --dups new --reject new in
+	[ "$stderr" = "evdedupe: new: dups file is also the reject file" ]
+}
+
+@test "evdedupe: an input or a --dups file that is also standard output is refused" {
+	printf '%s\n' '{"k":1}' '{"k":1}' >in
+	run -2 --separate-stderr sh -c 'evdedupe -k k in >>in'
+	[ "$stderr" = "evdedupe: in: input file is also the output" ]
+	[ "$(cat in)" = $'{"k":1}\n{"k":1}' ]
+	run -2 --separate-stderr sh -c 'evdedupe -k k --dups out in >>out'
+	[ "$stderr" = "evdedupe: out: dups file is also the output" ]
+	run -0 sh -c 'evdedupe -k k --dups /dev/stdout in | wc -l'
+	[ "$output" -eq 2 ]
+}
+
+@test "evdedupe: a state file that is an input, the output, the dups or the reject file is refused" {
+	printf '%s\n' '{"k":1}' '{"k":2}' >in
+	evdedupe -k k --state s.db in >/dev/null
+	cp s.db s.orig
+	run -2 --separate-stderr evdedupe -k k --state s.db --dups s.db in
+	[ "$stderr" = "evdedupe: s.db: state file is also the dups file" ]
+	ln -s s.db link.db
+	run -2 --separate-stderr evdedupe -k k --state s.db --reject link.db in
+	[ "$stderr" = "evdedupe: s.db: state file is also the reject file" ]
+	run -2 --separate-stderr sh -c 'evdedupe -k k --state s.db in >>s.db'
+	[ "$stderr" = "evdedupe: s.db: state file is also the output" ]
+	run -2 --separate-stderr evdedupe -k k --state s.db in s.db
+	[ "$stderr" = "evdedupe: s.db: input file is also the state file" ]
+	run -2 --separate-stderr sh -c 'evdedupe -k k --state s.db <s.db'
+	[ "$stderr" = "evdedupe: <stdin>: input file is also the state file" ]
+	cmp s.db s.orig
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 2 ]
+}
+
+@test "evdedupe: a file name with a newline or an escape byte is escaped in diagnostics, one line" {
+	printf '{"k":\n' >$'a\nb\033'
+	run -2 --separate-stderr evdedupe -k k $'a\nb\033'
+	[ "$stderr" = 'evdedupe: a\nb\x1b:1:6: invalid JSON: unexpected end of input' ]
+	printf '{"k":1,"p":1}\n' >$'f\nx'
+	printf '{"k":1,"p":2}\n' >g
+	run -2 --separate-stderr evdedupe -k k --validate p $'f\nx' g
+	[ "$stderr" = 'evdedupe: g:1: conflict: key first seen at f\nx:1 with another validated part' ]
+	echo x >$'n\nt.db'
+	run -2 --separate-stderr evdedupe --state $'n\nt.db' </dev/null
+	[ "$stderr" = 'evdedupe: n\nt.db: file is not a database' ]
+}
+
+@test "evdedupe: closed standard input, error, or all three" {
+	printf '%s\n' '{"k":1}' 'bad' '{"k":1}' >in
+	run -0 --separate-stderr timeout 10 sh -c 'exec evdedupe -k k --state s.db <&-'
+	[ -z "$output" ] && [ -z "$stderr" ]
+	# a closed stderr does not send diagnostics into the reject file
+	run -2 sh -c 'exec evdedupe -k k --reject rej --state s.db in 2>&-'
+	[ "$output" = '{"k":1}' ]
+	[ "$(cat rej)" = bad ]
+	# nothing open: the output fails, so no key is committed, and the
+	# state file, opened on a low descriptor, gets no stray output
+	run -2 sh -c 'exec evdedupe -k k --state s2.db --dups d in <&- >&- 2>&-'
+	[ "$(cat d)" = '{"k":1}' ]
+	[ "$(sqlite3 s2.db 'SELECT count(*) FROM evdedupe_keys')" -eq 0 ]
+	[ "$(sqlite3 s2.db 'PRAGMA integrity_check')" = ok ]
+	run -2 --separate-stderr evdedupe -k k --state s2.db in
+	[ "$output" = '{"k":1}' ]
+}
+
+@test "evdedupe: with --state a batch is finished when the input runs dry, not held for more" {
+	mkfifo fi fo
+	evdedupe -k k --state s.db <fi >fo 3>&- &
+	exec 7>fi 8<fo
+	printf '%s\n' '{"k":1}' '{"k":1}' '{"k":2}' >&7
+	# the input is still open: the answers come now, in input order
+	read -r -t 20 a <&8
+	read -r -t 20 b <&8
+	[ "$a" = '{"k":1}' ] && [ "$b" = '{"k":2}' ]
+	printf '%s\n' '{"k":2}' '{"k":3}' >&7
+	read -r -t 20 c <&8
+	[ "$c" = '{"k":3}' ]
+	exec 7>&- 8<&-
+	wait
 }

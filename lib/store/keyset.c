@@ -40,13 +40,15 @@ struct ev_keyset {
  * Tables come from mmap(2), zeroed, in transparent huge pages where the
  * system allows it: the first touch of a page is a fault, and with keys
  * spread at random over the table every page is touched; 2 MiB pages make
- * that 512 times fewer faults.
+ * that 512 times fewer faults.  No swap is reserved (MAP_NORESERVE): a
+ * bounded set maps its whole table at once, and only the pages its keys
+ * touch take memory.
  */
 static void *
 table_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
@@ -80,10 +82,10 @@ ev_keyset_new(size_t max_keys, int values)
 	struct ev_keyset *ks = calloc(1, sizeof(*ks));
 	size_t slots;
 
-	if (ks == NULL)
+	if (ks == NULL || max_keys > EV_KEYSET_MAX_KEYS) {
+		free(ks);
 		return NULL;
-	if (max_keys >= NIL / 2)
-		max_keys = 0;
+	}
 	ks->max = max_keys;
 	slots = slots_for(max_keys);
 	ks->mask = slots - 1;
@@ -224,6 +226,23 @@ grow(struct ev_keyset *ks)
 	ks->e = ne;
 	ks->val = nv;
 	ks->mask = nmask;
+	return 0;
+}
+
+int
+ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *key,
+    int64_t now, int64_t ttl)
+{
+	struct ev_key k = *key;
+	const struct entry *x;
+	size_t s;
+
+	if (k.hi == 0 && k.lo == 0)
+		k.lo = 1;
+	for (s = k.lo & ks->mask; !empty(x = &ks->e[s]);
+	    s = (s + 1) & ks->mask)
+		if (x->lo == k.lo && x->hi == k.hi)
+			return !(ttl > 0 && now - x->t >= ttl);
 	return 0;
 }
 

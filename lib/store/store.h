@@ -107,10 +107,13 @@ struct ev_keyset;
 
 /*
  * A new empty set keeping at most max_keys keys (0: no limit); past it
- * the least recently seen key is evicted.  With values true each key also
- * keeps a value and a location (ev_keyset_checkv(), 16 bytes more).  NULL
- * when out of memory.
+ * the least recently seen key is evicted.  A bounded set takes its whole
+ * table (43 bytes a key) at once, in untouched pages.  With values true
+ * each key also keeps a value and a location (ev_keyset_checkv(), 16
+ * bytes more).  NULL when out of memory or when max_keys is above
+ * EV_KEYSET_MAX_KEYS (slots are 31-bit numbers, at most 3/4 used).
  */
+#define EV_KEYSET_MAX_KEYS ((size_t)3 << 29)
 struct ev_keyset *ev_keyset_new(size_t max_keys, int values);
 void ev_keyset_free(struct ev_keyset *ks);
 /*
@@ -128,6 +131,12 @@ int ev_keyset_check(struct ev_keyset *ks, const struct ev_key *k,
  */
 int ev_keyset_checkv(struct ev_keyset *ks, const struct ev_key *k,
     int64_t now, int64_t ttl, uint64_t v, uint64_t at, uint64_t *first_at);
+/*
+ * 1 when k is held and was seen less than ttl ms before now (ttl 0:
+ * ever), else 0; the set is not changed.
+ */
+int ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *k,
+    int64_t now, int64_t ttl);
 /* The number of keys held. */
 size_t ev_keyset_count(const struct ev_keyset *ks);
 
@@ -175,6 +184,153 @@ int ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st,
     struct ev_err *err);
 int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
     struct ev_err *err);
+
+/*
+ * The dedupe filter (evdedupe): events with their keys in, verdicts out,
+ * in input order.  Keys are kept in memory (an ev_keyset) or in a state
+ * database (ev_dkeys_*), where events are decided in batches: a batch's
+ * keys are looked up in key order (the B-tree read in file order), its
+ * events then handed back in input order, and the keys committed only
+ * once what was handed back has been flushed (at-least-once).  A key this
+ * process recorded is answered from memory when it repeats.
+ */
+enum ev_dedupe_mode {
+	EV_DEDUPE_CHECK = 0,	/* pass new keys, hold back repeats */
+	EV_DEDUPE_CLAIM,	/* pass new, expired or unleased keys, claim
+				   them for a lease */
+	EV_DEDUPE_COMMIT	/* pass every event, mark its key completed */
+};
+
+/* What became of an event. */
+enum ev_dedupe_verdict {
+	EV_DEDUPE_PASS = 0,	/* pass it */
+	EV_DEDUPE_REPEAT,	/* hold it back */
+	EV_DEDUPE_CONFLICT	/* a repeat whose validated part differs */
+};
+
+/* One event, as given to ev_dedupe_add() and handed back to emit. */
+struct ev_dedupe_event {
+	const char *file;	/* kept, not copied: must outlive the filter */
+	unsigned long lineno;
+	const char *buf;	/* the line (copied while batched) */
+	size_t len;
+	struct ev_key key;
+	int64_t time;		/* ms since 1970: processing or event time */
+	uint64_t value;		/* validate: the validated part's hash */
+	int fixed;		/* -1: decide; else the verdict it gets
+				   (an event without a key) */
+};
+
+struct ev_dedupe_opts {
+	enum ev_dedupe_mode mode;
+	const char *state;	/* database target; NULL: in memory */
+	int64_t ttl;		/* ms a key counts; 0: forever */
+	int64_t lease;		/* EV_DEDUPE_CLAIM: ms a claim holds */
+	size_t max_keys;	/* in memory: at most this many; 0: no bound */
+	int validate;		/* compare events' values: conflicts */
+	/*
+	 * The held-back events go to the file dups (NULL: nowhere), byte
+	 * for byte, a conflict after "conflict" and a tab.  It may not be
+	 * one of inputs[0..ninputs) ("-" or none: standard input), the
+	 * reject file nor standard output; the state file may not be any
+	 * of them.
+	 */
+	const char *dups;
+	char *const *inputs;
+	int ninputs;
+	const char *reject;
+	/* Told of each conflict, with where its key was first seen. */
+	void (*conflict)(void *ctx, const struct ev_dedupe_event *ev,
+	    const char *first);
+	/*
+	 * Instead of standard output and the dups file (tests, other
+	 * tools): emit gets each event once, in the order added, with its
+	 * verdict (0, or -1 with err set to stop); flush makes what it
+	 * wrote reach its destination, 0 when it did (the keys are then
+	 * committed), -1 when it did not (they are rolled back).
+	 */
+	int (*emit)(void *ctx, const struct ev_dedupe_event *ev,
+	    enum ev_dedupe_verdict v, struct ev_err *err);
+	int (*flush)(void *ctx);
+	void *ctx;
+};
+
+/* What a filter saw: repeats held back (no-key events not counted). */
+struct ev_dedupe_counts {
+	unsigned long passed, repeats, conflicts;
+};
+
+struct ev_dedupe;
+struct ev_span;
+
+/*
+ * The key of an event from its values at the key paths, vals[0..n): their
+ * canonical JSON forms (RFC 8785; a string without escapes as it is),
+ * joined by newlines, hashed into *key; canon is scratch.  0; 1 when
+ * vals[i] is absent (*absent = i); -1 with err set: invalid JSON, or out
+ * of memory (errnum ENOMEM).
+ */
+int ev_dedupe_key(const struct ev_span *vals, int n, struct ev_buf *canon,
+    struct ev_key *key, int *absent, struct ev_err *err);
+/*
+ * The validated part's value: the XXH3-64 hash of v's canonical form, 0
+ * when v is absent.  0, or -1 with err set as for ev_dedupe_key().
+ */
+int ev_dedupe_value(const struct ev_span *v, struct ev_buf *canon, uint64_t *h,
+    struct ev_err *err);
+/*
+ * An event's time from the JSON value v: an RFC 3339 string, or a number
+ * of seconds since 1970.  0, or -1 when it is neither.
+ */
+int ev_dedupe_time(const struct ev_span *v, int64_t *ms);
+
+/*
+ * A new filter: opens and checks opts->state (ev_dkeys_open) unless the
+ * mode is EV_DEDUPE_COMMIT, which opens it on first use, then the dups
+ * file, which it empties once the files are known to be distinct ("FILE:
+ * input file is also the dups file", "FILE: dups file is also the reject
+ * file", "FILE: state file is also the output", ...).  opts is copied,
+ * the strings in it are kept.  NULL with err set.
+ */
+struct ev_dedupe *ev_dedupe_open(const struct ev_dedupe_opts *opts,
+    struct ev_err *err);
+/*
+ * Add one event: in memory, and with EV_DEDUPE_COMMIT, it is decided and
+ * emitted at once; with a state, it is batched.  0, or -1 with err set
+ * (a database error, out of memory, or what emit returned).
+ */
+int ev_dedupe_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
+    struct ev_err *err);
+/*
+ * Decide and emit what is batched, and commit it (see flush).  With end
+ * false (input ran dry) EV_DEDUPE_COMMIT only tries the database, so that
+ * "claim | handler | commit" cannot deadlock on a full pipe; with end
+ * true it waits up to the busy timeout.  0, or -1 with err set.
+ */
+int ev_dedupe_flush(struct ev_dedupe *d, int end, struct ev_err *err);
+/* Forget what is batched and not committed (the run is stopping). */
+void ev_dedupe_abort(struct ev_dedupe *d);
+/* The counts so far. */
+struct ev_dedupe_counts ev_dedupe_counts(const struct ev_dedupe *d);
+/*
+ * The state's statistics (--stat), as one JSON object and a newline
+ * appended to out: keys, claimed, oldest, newest (RFC 3339, null when
+ * empty), bytes.  0, or -1 with err set.
+ */
+int ev_dedupe_stat(struct ev_dedupe *d, struct ev_buf *out,
+    struct ev_err *err);
+/*
+ * Delete the state's keys first seen opts->ttl ms or more before now
+ * (--expire); append {"expired":N} and a newline to out.  0, or -1.
+ */
+int ev_dedupe_expire(struct ev_dedupe *d, int64_t now, struct ev_buf *out,
+    struct ev_err *err);
+/*
+ * Close: roll back what was not flushed, close the dups file and the
+ * database.  0, or -1 with err set (a write error on the dups file).
+ * NULL is a no-op.
+ */
+int ev_dedupe_close(struct ev_dedupe *d, struct ev_err *err);
 
 /* ---------------------------------------------- event log and queues (evstore) */
 
