@@ -235,6 +235,13 @@ lg_open(struct ev_db *db, struct ev_err *err)
 	 */
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/*
+	 * A page cache of 64 pages (4 MiB of 64 KiB pages), in pages: a cache
+	 * given in KiB (SQLite's default, -2000) grows with each transaction
+	 * of an append and is given back after it, so that every batch
+	 * faulted its memory in again (a third of append's system time).
+	 */
+	sqlite3_exec(db->sq, "PRAGMA cache_size=64", NULL, NULL, NULL);
+	/*
 	 * A new store gets 64 KiB pages: an event log is read in long runs,
 	 * and bigger pages mean fewer reads (takes effect while it is empty).
 	 */
