@@ -95,9 +95,6 @@ static const struct {
 	[C_HELP] = { "help", 0, EV_SYNC_FULL },
 };
 
-/* Receipts settled per ack/nack transaction (and when the input is dry). */
-#define ACK_BATCH 1000
-
 static struct {
 	enum cmd cmd;
 	int fail_empty;
@@ -111,9 +108,6 @@ static struct {
 static struct ev_db *db;
 static struct ev_rules *rules;	/* -p/-f, or NULL */
 static struct ev_matcher *matcher;
-static struct ev_path *whole;
-static struct ev_log_writer *writer;
-static struct ev_log_acker *acker;
 static int64_t seen;
 
 static void
@@ -123,86 +117,14 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-/* ------------------------------------------------- append, ack, nack */
-
-/* Is the line an event (and one the patterns want)?  For store_event. */
-static enum ev_verdict
-on_event(void *ctx, const struct ev_line *ln, struct ev_err *err)
-{
-	const char *v;
-	size_t vlen;
-	int r;
-
-	if (rules != NULL)
-		r = ev_match(matcher, ln->buf, ln->len, EV_MATCH_ANY, err);
-	else
-		r = ev_path_get(whole, ln->buf, ln->len, &v, &vlen, err);
-	if (r < 0)
-		return EV_BAD;
-	*(char *)ln->result = r > 0;
-	return EV_NEXT;
-}
-
-/* In input order: store it; when the input is dry or ends, commit. */
-static enum ev_verdict
-store_event(void *ctx, const struct ev_line *ln, struct ev_err *err)
-{
-	if (ln == NULL)
-		return ev_log_writer_flush(writer, err) < 0 ? EV_FAIL : EV_NEXT;
-	if (!*(char *)ln->result)
-		return EV_NEXT;
-	if (ev_log_writer_add(writer, ln->buf, ln->len, err) < 0)
-		return EV_FAIL;
-	seen++;
-	return EV_NEXT;
-}
-
-static enum ev_verdict
-on_receipt(void *ctx, const struct ev_line *ln, struct ev_err *err)
-{
-	int r = ev_log_acker_line(acker, ln->buf, ln->len, err);
-
-	if (r > 0)
-		seen++;
-	return r < 0 ? EV_FAIL : r == 0 ? EV_BAD : EV_NEXT;
-}
-
-static enum ev_verdict
-commit_receipts(void *ctx, const struct ev_line *ln, struct ev_err *err)
-{
-	if (ln == NULL && ev_log_acker_flush(acker, err) < 0)
-		return EV_FAIL;
-	return EV_NEXT;
-}
-
-static int
-cmd_input(char **files, int nfiles, struct ev_input_opts *in,
-    struct ev_err *err)
-{
-	int r;
-
-	if (ev_log_check_files(ev_db_name(db), files, nfiles, in->reject_path,
-	    err) < 0)
-		return -1;
-	in->order = opt.cmd == C_APPEND ? store_event : commit_receipts;
-	in->result_size = 1;
-	if (opt.cmd == C_APPEND) {
-		if ((whole = ev_path_compile("$", err)) == NULL ||
-		    (writer = ev_log_writer_new(db, ev_stdout(),
-		    &opt.batch)) == NULL)
-			return -1;
-	} else if ((acker = ev_log_acker_new(db, opt.group,
-	    opt.cmd == C_NACK, ACK_BATCH, err)) == NULL)
-		return -1;
-	r = ev_input_loop(files, nfiles, in, opt.cmd == C_APPEND ? on_event :
-	    on_receipt, NULL);
-	/* After a failure, nothing unstored is written: drop it. */
-	ev_log_writer_free(writer);
-	ev_log_acker_free(acker);
-	return r;
-}
-
 /* ------------------------------------------------------------- others */
+
+/* -p and -f: append archives, read replays only what matches. */
+static int
+archive(void *ctx, const char *line, size_t len, struct ev_err *err)
+{
+	return ev_match(matcher, line, len, EV_MATCH_ANY, err);
+}
 
 static int
 keep_event(void *ctx, const char *data, size_t len)
@@ -427,11 +349,16 @@ main(int argc, char *argv[])
 	if ((db = ev_db_open(argv[0], &dbo, &err)) == NULL ||
 	    ev_log_open(db, &err) < 0)
 		r = -1;
-	else if (opt.cmd == C_APPEND || opt.cmd == C_ACK || opt.cmd == C_NACK) {
+	else if (opt.cmd == C_APPEND) {
 		in.read_files = pfiles;
 		in.nread_files = npfiles;
-		r = cmd_input(argv + 1, argc - 1, &in, &err);
-	} else
+		r = ev_log_append_files(db, argv + 1, argc - 1, &in,
+		    rules != NULL ? archive : NULL, NULL, &opt.batch,
+		    ev_stdout(), &seen, &err);
+	} else if (opt.cmd == C_ACK || opt.cmd == C_NACK)
+		r = ev_log_settle_files(db, opt.group, opt.cmd == C_NACK,
+		    argv + 1, argc - 1, &in, &seen, &err);
+	else
 		r = cmd_other(&err);
 	if (r < 0 && err.msg[0])
 		ev_diag(&err);
@@ -441,7 +368,6 @@ main(int argc, char *argv[])
 		r = -1;
 	}
 	ev_db_close(db, &err);
-	ev_path_free(whole);
 	ev_matcher_free(matcher);
 	ev_rules_free(rules);
 	free(pfiles);

@@ -473,3 +473,124 @@ ev_log_check_files(const char *store, char *const *files, int nfiles,
 	}
 	return 0;
 }
+
+/* ---------------------------------------------------- the input loops */
+
+struct ingest {
+	struct ev_log_writer *w;
+	struct ev_log_acker *a;
+	struct ev_path *whole;
+	ev_log_keep keep;
+	void *keep_ctx;
+	int64_t n;
+};
+
+/* Is the line an event to store?  For store_line, in ln->result. */
+static enum ev_verdict
+check_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct ingest *g = ctx;
+	const char *v;
+	size_t vlen;
+	int r;
+
+	if (g->keep != NULL)
+		r = g->keep(g->keep_ctx, ln->buf, ln->len, err);
+	else
+		r = ev_path_get(g->whole, ln->buf, ln->len, &v, &vlen, err);
+	if (r < 0)
+		return EV_BAD;
+	*(char *)ln->result = r > 0;
+	return EV_NEXT;
+}
+
+/* In input order: store it; when the input is dry or ends, commit. */
+static enum ev_verdict
+store_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct ingest *g = ctx;
+
+	if (ln == NULL)
+		return ev_log_writer_flush(g->w, err) < 0 ? EV_FAIL : EV_NEXT;
+	if (!*(char *)ln->result)
+		return EV_NEXT;
+	if (ev_log_writer_add(g->w, ln->buf, ln->len, err) < 0)
+		return EV_FAIL;
+	g->n++;
+	return EV_NEXT;
+}
+
+int
+ev_log_append_files(struct ev_db *db, char *const *files, int nfiles,
+    const struct ev_input_opts *opts, ev_log_keep keep, void *keep_ctx,
+    const struct ev_log_batch *b, struct ev_sink *out, int64_t *n,
+    struct ev_err *err)
+{
+	struct ev_input_opts in = *opts;
+	struct ingest g = { NULL, NULL, NULL, keep, keep_ctx, 0 };
+	int r = -1;
+
+	if (ev_log_check_files(ev_db_name(db), files, nfiles,
+	    opts->reject_path, err) < 0)
+		return -1;
+	in.jobs = 0;
+	in.order = store_line;
+	in.order_ctx = &g;
+	in.result_size = 1;
+	if ((g.whole = ev_path_compile("$", err)) == NULL)
+		return -1;
+	if ((g.w = ev_log_writer_new(db, out, b)) == NULL)
+		oom(err);
+	else
+		r = ev_input_loop(files, nfiles, &in, check_line, &g);
+	/* After a failure, nothing unstored is written: drop it. */
+	ev_log_writer_free(g.w);
+	ev_path_free(g.whole);
+	*n = g.n;
+	return r;
+}
+
+static enum ev_verdict
+settle_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct ingest *g = ctx;
+	int r = ev_log_acker_line(g->a, ln->buf, ln->len, err);
+
+	if (r > 0)
+		g->n++;
+	return r < 0 ? EV_FAIL : r == 0 ? EV_BAD : EV_NEXT;
+}
+
+static enum ev_verdict
+settle_dry(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct ingest *g = ctx;
+
+	if (ln == NULL && ev_log_acker_flush(g->a, err) < 0)
+		return EV_FAIL;
+	return EV_NEXT;
+}
+
+int
+ev_log_settle_files(struct ev_db *db, const char *group, int nack,
+    char *const *files, int nfiles, const struct ev_input_opts *opts,
+    int64_t *n, struct ev_err *err)
+{
+	struct ev_input_opts in = *opts;
+	struct ingest g = { NULL, NULL, NULL, NULL, NULL, 0 };
+	int r;
+
+	if (ev_log_check_files(ev_db_name(db), files, nfiles,
+	    opts->reject_path, err) < 0)
+		return -1;
+	in.jobs = 0;
+	in.order = settle_dry;
+	in.order_ctx = &g;
+	if ((g.a = ev_log_acker_new(db, group, nack, EV_LOG_SETTLE_BATCH,
+	    err)) == NULL)
+		return -1;
+	r = ev_input_loop(files, nfiles, &in, settle_line, &g);
+	ev_log_acker_free(g.a);
+	*n = g.n;
+	return r;
+}

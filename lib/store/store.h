@@ -14,6 +14,7 @@
 #define EV_STORE_H
 
 #include "base/base.h"
+#include "input/input.h"
 
 /* ----------------------------------------------------------------- db */
 
@@ -388,5 +389,29 @@ void ev_log_acker_free(struct ev_log_acker *a);
  */
 int ev_log_check_files(const char *store, char *const *files, int nfiles,
     const char *reject, struct ev_err *err);
+
+/*
+ * The input loops of append, ack and nack (ev_input_loop() over files with
+ * opts' line limit, reject file and read_files; the hooks are set here).
+ * ev_log_append_files() stores each line that keep accepts through a
+ * writer (ev_log_writer_*) on out; keep answers 1 (store), 0 (skip) or -1
+ * (a bad line, err set with its column); NULL keeps every JSON object.
+ * ev_log_settle_files() acks (nack: nacks) each line through an acker
+ * that commits every EV_LOG_SETTLE_BATCH lines and whenever the input
+ * runs dry, so that a pipeline never holds the store while it waits.
+ * Both refuse the store as an input or reject file first, store in *n how
+ * many events were stored or settled, and return ev_input_loop()'s result
+ * (-1 with err set when the loop did not run).
+ */
+#define EV_LOG_SETTLE_BATCH 1000
+typedef int (*ev_log_keep)(void *ctx, const char *line, size_t len,
+    struct ev_err *err);
+int ev_log_append_files(struct ev_db *db, char *const *files, int nfiles,
+    const struct ev_input_opts *opts, ev_log_keep keep, void *keep_ctx,
+    const struct ev_log_batch *b, struct ev_sink *out, int64_t *n,
+    struct ev_err *err);
+int ev_log_settle_files(struct ev_db *db, const char *group, int nack,
+    char *const *files, int nfiles, const struct ev_input_opts *opts,
+    int64_t *n, struct ev_err *err);
 
 #endif

@@ -62,6 +62,30 @@ no_b(void *ctx, const char *data, size_t len)
 	return memmem(data, len, "\"b\"", 3) == NULL;
 }
 
+/* For ev_log_append_files: x is bad, z is skipped, the rest are stored. */
+static int
+keep_line(void *ctx, const char *line, size_t len, struct ev_err *err)
+{
+	if (len > 0 && line[0] == 'x') {
+		err->col = 1;
+		ev_err_set(err, "bad");
+		return -1;
+	}
+	return !(len > 0 && line[0] == 'z');
+}
+
+/* Write text to path; 0 or -1. */
+static int
+put(const char *path, const char *t)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(t, f);
+	return fclose(f);
+}
+
 int
 main(void)
 {
@@ -186,6 +210,40 @@ main(void)
 	    "the store as the reject file");
 	ok(ev_log_check_files(path, files, 1, NULL, &err) == 0,
 	    "another file");
+
+	/* The input loops. */
+	{
+		struct ev_input_opts in;
+		char inpath[4096], *inputs[1] = { inpath };
+		int64_t got = -1;
+
+		memset(&in, 0, sizeof(in));
+		snprintf(inpath, sizeof(inpath), "%s/in", dir);
+		put(inpath, "{\"f\":1}\nx\nz\n{\"f\":2}\n");
+		s = sink();
+		r = ev_log_append_files(db, inputs, 1, &in, keep_line, NULL,
+		    NULL, s, &got, &err);
+		ok(r == 1 && got == 2, "append_files: a bad line, 2 stored");
+		is_str(written(s), "{\"f\":1}\n{\"f\":2}\n", "what was stored");
+		ev_sink_close(s, &err);
+		r = ev_log_append_files(db, inputs, 1, &in, NULL, NULL, NULL,
+		    s = sink(), &got, &err);
+		ok(r == 1 && got == 2, "without keep, the JSON objects");
+		ev_sink_close(s, &err);
+		rc.max = 2;
+		s = sink();
+		ok(ev_log_receive_to(db, "h", &rc, s, &err) == 2, "receive 2");
+		written(s);
+		ev_sink_close(s, &err);
+		put(inpath, text);
+		r = ev_log_settle_files(db, "h", 0, inputs, 1, &in, &got, &err);
+		ok(r == 0 && got == 2, "settle_files acks both");
+		inputs[0] = path;
+		ev_err_clear(&err);
+		r = ev_log_settle_files(db, "h", 0, inputs, 1, &in, &got, &err);
+		ok(r == -1 && strcmp(err.msg, "input file is also the store") ==
+		    0, "settle_files refuses the store");
+	}
 
 	ok(ev_db_close(db2, &err) == 0 && ev_db_close(db, &err) == 0, "close");
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
