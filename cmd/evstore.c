@@ -106,6 +106,7 @@ static struct {
 } opt;
 
 static struct ev_db *db;
+static const char **pfiles;	/* -f operands */
 static struct ev_rules *rules;	/* -p/-f, or NULL */
 static struct ev_matcher *matcher;
 static int64_t seen;
@@ -117,7 +118,7 @@ usage(void)
 	exit(EV_EXIT_ERROR);
 }
 
-/* ------------------------------------------------------------- others */
+/* ------------------------------------------------------ subcommands */
 
 /* -p and -f: append archives, read replays only what matches. */
 static int
@@ -176,8 +177,7 @@ cmd_other(struct ev_err *err)
 /* ---------------------------------------------------------------- main */
 
 static int
-load_rules(const char *pattern, const char **pfiles, int npfiles,
-    struct ev_err *err)
+load_rules(const char *pattern, int npfiles, struct ev_err *err)
 {
 	int i;
 
@@ -228,7 +228,7 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0 };
 	struct ev_err err;
-	const char *pattern = NULL, **pfiles;
+	const char *pattern = NULL;
 	int npfiles = 0, c, given = 0, r = 0, i, max_set = 0;
 	int64_t v;
 
@@ -340,7 +340,7 @@ main(int argc, char *argv[])
 		usage();
 	ev_err_clear(&err);
 	if (ev_clock_init(&err) < 0 || ev_stop_install(&err) < 0 ||
-	    load_rules(pattern, pfiles, npfiles, &err) < 0) {
+	    load_rules(pattern, npfiles, &err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
