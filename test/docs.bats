@@ -330,6 +330,14 @@ section() {
 		: >rej; evstore append --reject rej x.db rej
 		evstore read nosuch.db >/dev/full
 		evstore stat not.db/x
+		sqlite3 other.db 'CREATE TABLE t (x)'; evstore stat other.db
+		rm -f s.db*; echo '{}' | evstore append s.db >/dev/null
+		evstore append s.db s.db; evstore append --reject s.db s.db
+		evstore receive --group g --batch 0 s.db
+		evstore read --until x s.db; evstore prune --before x s.db
+		evstore prune --keep -1 s.db
+		evstore receive --group g --max-receives 0 s.db
+		evstore append --retention 1x s.db
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evstore: ' "$tmp/stderr" >"$tmp/diags"
 	[ "$(wc -l <"$tmp/diags")" -ge 20 ] || { cat "$tmp/stderr"; false; }

@@ -60,7 +60,7 @@ setup() {
 	done
 	[ "$(evstore read s.db | wc -l)" -eq 9 ]
 	run -2 --separate-stderr evstore append --sync fast s.db ev
-	[ "${stderr_lines[0]}" = "evstore: invalid sync mode 'fast': expected full, normal or off" ]
+	[ "${stderr_lines[0]}" = "evstore: invalid --sync 'fast': expected full, normal or off" ]
 }
 
 @test "evstore: --retention drops events older than the retention at append" {
@@ -88,7 +88,7 @@ setup() {
 	[ -z "$output" ]
 	run -0 evstore read --from 99 s.db
 	run -2 --separate-stderr evstore read --since yesterday s.db
-	[[ ${stderr_lines[0]} == "evstore: invalid time 'yesterday'"* ]]
+	[ "${stderr_lines[0]}" = "evstore: invalid --since 'yesterday': expected an RFC 3339 time or seconds since 1970" ]
 	run -2 evstore read --from -1 s.db
 }
 
@@ -327,4 +327,159 @@ setup() {
 	awk 'BEGIN { for (i = 0; i < 100000; i++) printf "["; print "" }' |
 	    { run -2 evstore append s.db; }
 	run -0 evstore stat s.db
+}
+
+@test "evstore: receive --batch leases in batches inside one process; receive | ack is one pipeline" {
+	for i in $(seq 250); do echo "{\"i\":$i}"; done | evstore append s.db >/dev/null
+	evstore receive --group g --max 230 --batch 100 s.db | evstore ack --group g s.db
+	run -0 evstore stat s.db
+	jq -e '.groups.g == {"depth":20,"in-flight":0,"dead":0}' <<<"$output"
+	# the rest, then an empty queue: exit 0, or 1 with --fail-empty
+	run -0 evstore receive --group g --max 1000 --batch 7 s.db
+	[ "${#lines[@]}" -eq 20 ]
+	[ "$(printf '%s\n' "$output" | jq -r .seq | sort -un | wc -l)" -eq 20 ]
+	run -1 evstore receive --fail-empty --group g --max 1000 s.db
+	run -2 --separate-stderr evstore receive --group g --batch 0 s.db
+	[ "${stderr_lines[0]}" = "evstore: invalid --batch '0': expected a whole number from 1 to 1000000" ]
+}
+
+@test "evstore: receive stops leasing once its reader is gone" {
+	awk 'BEGIN { for (i = 1; i <= 1000; i++)
+		printf "{\"i\":%d,\"pad\":\"%01000d\"}\n", i, 0 }' | evstore append s.db >/dev/null
+	evstore receive --group g --max 1000 --batch 10 s.db | head -n 1 >/dev/null
+	# one batch per write: only what the pipe held was leased
+	n=$(evstore stat s.db | jq '.groups.g."in-flight"')
+	[ "$n" -ge 1 ] && [ "$n" -lt 1000 ]
+}
+
+@test "evstore: receive --follow waits for new events until SIGTERM" {
+	evstore append s.db ev >/dev/null
+	evstore receive --follow --group g s.db >out &
+	pid=$!
+	echo '{"late":1}' | evstore append s.db >/dev/null
+	for i in $(seq 200); do
+		grep -q late out && break
+		sleep 0.05
+	done
+	kill -TERM $pid
+	st=0
+	wait $pid || st=$?
+	[ "$st" -eq 143 ]
+	[ "$(jq -r .seq out | tr '\n' ' ')" = "1 2 3 4 " ]
+}
+
+@test "evstore: --sync on receive, ack and nack; ack of a dry pipe commits what it read" {
+	evstore append s.db ev >/dev/null
+	evstore receive --sync off --group g --max 1 s.db >a
+	evstore nack --sync normal --group g s.db a
+	evstore receive --sync full --group g --max 3 s.db >b
+	# the acks are committed when the input runs dry, before it ends
+	mkfifo fifo
+	evstore ack --sync full --group g s.db <fifo &
+	pid=$!
+	(cat b; exec sleep 60) >fifo &
+	w=$!
+	for i in $(seq 200); do
+		[ "$(evstore stat s.db | jq '.groups.g."in-flight"')" -eq 0 ] && break
+		sleep 0.05
+	done
+	[ "$(evstore stat s.db | jq '.groups.g."in-flight"')" -eq 0 ]
+	kill -0 $pid
+	kill $w
+	wait $pid
+	run -2 --separate-stderr evstore ack --sync later --group g s.db b
+	[ "${stderr_lines[0]}" = "evstore: invalid --sync 'later': expected full, normal or off" ]
+}
+
+@test "evstore: read --follow honours --until: it stops at a later event, or once the clock is past it" {
+	EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db ev >/dev/null
+	run -0 timeout 20 env EVKIT_NOW=2030-01-01T00:00:01Z \
+	    evstore read --follow --until 2030-01-01T00:00:05Z s.db
+	[ "$output" = $'{"a":1}\n{"a":2}\n{"b":3}' ]
+	echo '{"late":1}' | EVKIT_NOW=2030-01-01T00:00:09Z evstore append s.db >/dev/null
+	run -0 timeout 20 evstore read --follow --until 2030-01-01T00:00:05Z --from 2 s.db
+	[ "$output" = $'{"a":2}\n{"b":3}' ]
+}
+
+@test "evstore: ingest times never go back, so --since and prune --before follow sequence order" {
+	EVKIT_NOW=2030-01-02T00:00:00Z evstore append s.db ev >/dev/null
+	echo '{"c":1}' | EVKIT_NOW=2030-01-01T00:00:00Z evstore append s.db >/dev/null
+	[ "$(sqlite3 s.db 'SELECT DISTINCT ingest FROM evstore_events')" = 1893542400000 ]
+	run -0 evstore read --since 2030-01-02T00:00:00Z s.db
+	[ "${#lines[@]}" -eq 4 ]
+	echo '{"d":1}' | EVKIT_NOW=2030-01-03T00:00:00Z evstore append s.db >/dev/null
+	run -0 evstore read --since 2030-01-02T12:00:00Z s.db
+	[ "$output" = '{"d":1}' ]
+	run -0 evstore prune --before 2030-01-02T12:00:00Z s.db
+	[ "$output" = '{"pruned":4}' ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM sqlite_schema WHERE type = "index" AND tbl_name = "evstore_events"')" -eq 0 ]
+}
+
+@test "evstore: a version 1 store is upgraded in place and keeps its sequence numbers" {
+	sqlite3 v1.db "CREATE TABLE evkit_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
+	    INSERT INTO evkit_schema VALUES ('evstore', 1);
+	    CREATE TABLE evstore_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, ingest INTEGER NOT NULL, event BLOB NOT NULL);
+	    CREATE INDEX evstore_events_ingest ON evstore_events (ingest);
+	    CREATE TABLE evstore_consumers (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+	    CREATE TABLE evstore_groups (name TEXT PRIMARY KEY, head INTEGER NOT NULL);
+	    CREATE TABLE evstore_leases (grp TEXT NOT NULL, seq INTEGER NOT NULL, receives INTEGER NOT NULL, token TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (grp, seq)) WITHOUT ROWID;
+	    CREATE TABLE evstore_dead (grp TEXT NOT NULL, seq INTEGER NOT NULL, receives INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (grp, seq)) WITHOUT ROWID;
+	    INSERT INTO evstore_events (ingest, event) VALUES (1, '{\"a\":1}'), (2, '{\"a\":2}');
+	    DELETE FROM evstore_events WHERE seq = 2;"
+	run -0 evstore read v1.db
+	[ "$output" = '{"a":1}' ]
+	echo '{"b":1}' | evstore append v1.db >/dev/null
+	[ "$(sqlite3 v1.db 'SELECT seq FROM evstore_events' | tr '\n' ' ')" = "1 3 " ]
+	[ "$(sqlite3 v1.db "SELECT version FROM evkit_schema WHERE component = 'evstore'")" = 2 ]
+}
+
+@test "evstore: a file that is not an evstore store is refused, and left alone" {
+	sqlite3 other.db 'CREATE TABLE t (x); INSERT INTO t VALUES (1)'
+	for c in "append other.db ev" "read other.db" "stat other.db" "receive --group g other.db"; do
+		run -2 --separate-stderr evstore $c
+		[ "$stderr" = "evstore: other.db: not an evstore store" ]
+	done
+	[ "$(sqlite3 other.db 'SELECT name FROM sqlite_schema')" = t ]
+	echo '{"k":1}' | evdedupe -k k --state dd.db >/dev/null
+	run -2 --separate-stderr evstore append dd.db ev
+	[ "$stderr" = "evstore: dd.db: not an evstore store" ]
+	run -2 --separate-stderr evstore stat dd.db
+	[ "$stderr" = "evstore: dd.db: not an evstore store" ]
+}
+
+@test "evstore: the store is refused as an input and as the reject file" {
+	evstore append s.db ev >/dev/null
+	run -2 --separate-stderr evstore append s.db s.db
+	[ "$stderr" = "evstore: s.db: input file is also the store" ]
+	run -2 --separate-stderr evstore append s.db <s.db
+	[ "$stderr" = "evstore: <stdin>: input file is also the store" ]
+	run -2 --separate-stderr evstore ack --group g s.db - <s.db
+	[ "$stderr" = "evstore: <stdin>: input file is also the store" ]
+	run -2 --separate-stderr evstore append --reject s.db s.db ev
+	[ "$stderr" = "evstore: s.db: reject file is also the store" ]
+	run -0 evstore read s.db
+	[ "$output" = "$(cat ev)" ]
+}
+
+@test "evstore: a file name with a newline is escaped on one diagnostic line" {
+	run -2 --separate-stderr evstore append s.db $'no\nsuch\033'
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = 'evstore: no\nsuch\x1b: No such file or directory' ]
+}
+
+@test "evstore: --version, and help on stdout" {
+	run -0 --separate-stderr evstore --version
+	[ "$output" = "evstore (evkit) $(sed -n 's/^#define EV_VERSION "\(.*\)"/\1/p' "$EVKIT_ROOT/lib/base/base.h")" ]
+	run -0 evstore read --version
+	[[ $output == "evstore (evkit) "* ]]
+	run -2 sh -c 'evstore --version >/dev/full'
+}
+
+@test "evstore: closed standard output and error: the store is not written through them" {
+	run -2 sh -c 'evstore append s.db ev >&- 2>&-'
+	run -0 evstore read s.db
+	[ "$output" = "$(cat ev)" ]
+	sqlite3 s.db 'PRAGMA integrity_check' >ic
+	[ "$(cat ic)" = ok ]
+	run -0 sh -c 'evstore ack --group g s.db <&-'
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -113,8 +114,7 @@ sq_open(struct ev_db *db, struct ev_err *err)
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_extended_result_codes(db->sq, 1);
-	sqlite3_busy_timeout(db->sq, (int)(db->opts.busy_ms > 0x7fffffff ?
-	    0x7fffffff : db->opts.busy_ms));
+	sqlite3_busy_handler(db->sq, ev_sqlite_busy, db);
 	/*
 	 * Reading the schema finds a file that is not a database at once
 	 * ("file is not a database"), before WAL mode is asked for.
@@ -246,3 +246,27 @@ const struct ev_db_backend ev_db_sqlite = {
 	.dkeys = &ev_dkeys_sqlite,
 	.log = &ev_log_sqlite,
 };
+
+/*
+ * Wait for another connection's transaction in short sleeps: 50 us,
+ * doubling to 2 ms (SQLite's own handler starts at 1 ms and grows to
+ * 100 ms, far longer than a transaction of a batch), until the busy
+ * timeout has passed.
+ */
+int
+ev_sqlite_busy(void *ctx, int count)
+{
+	const struct ev_db *db = ctx;
+	struct timespec ts;
+	int64_t us, slept;
+
+	us = count < 6 ? 50LL << count : 2000;
+	slept = count <= 6 ? 50 * ((1LL << count) - 1) :
+	    3150 + 2000LL * (count - 6);
+	if (slept >= db->opts.busy_ms * 1000)
+		return 0;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}

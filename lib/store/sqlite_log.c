@@ -43,16 +43,29 @@ enum {
 	S_GRP_EXPIRED,
 	S_GRP_INFLIGHT,
 	S_GRP_DEAD,
+	S_TAIL,
+	S_META_GET,
+	S_META_PUT,
+	S_PROBE,
+	S_FIRST,
 	S_END
 };
 _Static_assert(S_END <= EV_DB_STMTS, "evstore's statement slots");
 
+/*
+ * Version 2: sequence numbers are assigned here (the last one handed out
+ * is kept in evstore_meta once prune deletes it, so none is reused), and
+ * ingest times never decrease along them, so that sequence order serves
+ * --since and --until without an index on ingest.
+ */
 static const char ddl[] =
     "CREATE TABLE evstore_events ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " seq INTEGER PRIMARY KEY,"
     " ingest INTEGER NOT NULL,"
     " event BLOB NOT NULL);"
-    "CREATE INDEX evstore_events_ingest ON evstore_events (ingest);"
+    "CREATE TABLE evstore_meta ("
+    " name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL);"
     "CREATE TABLE evstore_consumers ("
     " name TEXT PRIMARY KEY,"
     " seq INTEGER NOT NULL);"
@@ -73,6 +86,19 @@ static const char ddl[] =
     " reason TEXT NOT NULL,"
     " at INTEGER NOT NULL,"
     " PRIMARY KEY (grp, seq)) WITHOUT ROWID;";
+
+/*
+ * From version 1 (AUTOINCREMENT, an index on ingest): keep the table, drop
+ * the index, carry the last sequence number over.
+ */
+static const char upgrade1[] =
+    "CREATE TABLE IF NOT EXISTS evstore_meta ("
+    " name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL);"
+    "INSERT OR REPLACE INTO evstore_meta (name, value) SELECT 'last_seq', "
+    " seq FROM sqlite_sequence WHERE name = 'evstore_events';"
+    "DROP INDEX IF EXISTS evstore_events_ingest;"
+    "UPDATE evkit_schema SET version = 2 WHERE component = 'evstore';";
 
 /* Start a transaction unless the caller holds one; *own says who ends it. */
 static int
@@ -135,24 +161,133 @@ is_empty(struct ev_db *db)
 	return empty;
 }
 
+/*
+ * The version of the evstore tables in the file: -1 when the file holds
+ * tables but no evstore ones (another tool's, or no evkit file at all).
+ */
+static int
+log_version(struct ev_db *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*v = -1;
+	if (sqlite3_prepare_v2(db->sq, "SELECT version FROM evkit_schema "
+	    "WHERE component = 'evstore'", -1, &st, NULL) != SQLITE_OK)
+		return 0;	/* no evkit_schema: not ours */
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc;
+}
+
+static int
+not_a_store(struct ev_db *db, struct ev_err *err)
+{
+	ev_err_set(err, "%s: not an evstore store", db->name);
+	return -1;
+}
+
+/* Bring version 1 tables to version 2, in one transaction. */
+static int
+upgrade(struct ev_db *db, struct ev_err *err)
+{
+	int v, rc;
+
+	if (ev_db_begin(db, err) < 0)
+		return -1;
+	/* Another process may have done it meanwhile. */
+	if ((rc = log_version(db, &v)) != 0 ||
+	    (v == 1 && ev_sqlite_exec(db, upgrade1, err) < 0)) {
+		if (rc != 0)
+			ev_sqlite_err(db, rc, err);
+		ev_db_rollback(db);
+		return -1;
+	}
+	return ev_db_commit(db, err);
+}
+
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
+	int v, rc, empty;
+
+	if ((rc = log_version(db, &v)) != 0)
+		return ev_sqlite_err(db, rc, err);
+	empty = v < 0 && is_empty(db);
+	if (v < 0 && !empty)
+		return not_a_store(db, err);
+	if (db->opts.readonly) {
+		if (empty)
+			return not_a_store(db, err);
+		if (v > EV_LOG_SCHEMA_VERSION) {
+			ev_err_set(err, "%s: evstore tables are version %d; "
+			    "this evstore reads version %d", db->name, v,
+			    EV_LOG_SCHEMA_VERSION);
+			return -1;
+		}
+		return 0;
+	}
 	/*
 	 * Short-lived processes (receive, ack) must not pay for a checkpoint
 	 * each when they close: SQLite's automatic checkpoints do it.
 	 */
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/*
+	 * A page cache of 64 pages (4 MiB of 64 KiB pages), in pages: a cache
+	 * given in KiB (SQLite's default, -2000) grows with each transaction
+	 * of an append and is given back after it, so that every batch
+	 * faulted its memory in again (a third of append's system time).
+	 */
+	sqlite3_exec(db->sq, "PRAGMA cache_size=64", NULL, NULL, NULL);
+	/*
 	 * A new store gets 64 KiB pages: an event log is read in long runs,
 	 * and bigger pages mean fewer reads (takes effect while it is empty).
 	 */
-	if (sqlite3_exec(db->sq, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL,
-	    NULL, NULL) == SQLITE_OK && is_empty(db))
+	if (empty)
 		sqlite3_exec(db->sq, "PRAGMA journal_mode=DELETE;"
 		    "PRAGMA page_size=65536; VACUUM; PRAGMA journal_mode=WAL",
 		    NULL, NULL, NULL);
+	if (v == 1 && upgrade(db, err) < 0)
+		return -1;
 	return ev_db_schema(db, "evstore", EV_LOG_SCHEMA_VERSION, ddl, err);
+}
+
+/*
+ * In a write transaction, the first append reads where the log ends: the
+ * next sequence number (past the last event and the last one pruned) and
+ * the last ingest time, kept in db->log_next and db->log_ingest until the
+ * transaction ends (ev_db_begin() clears log_next).
+ */
+static int
+log_tail(struct ev_db *db, struct ev_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t pruned;
+	int rc;
+
+	st = ev_sqlite_stmt(db, S_TAIL, "SELECT seq, ingest FROM "
+	    "evstore_events ORDER BY seq DESC LIMIT 1", err);
+	if (st == NULL)
+		return -1;
+	db->log_next = 1;
+	db->log_ingest = INT64_MIN;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		db->log_next = sqlite3_column_int64(st, 0) + 1;
+		db->log_ingest = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ev_sqlite_err(db, rc, err);
+	st = ev_sqlite_stmt(db, S_META_GET, "SELECT value FROM evstore_meta "
+	    "WHERE name = 'last_seq'", err);
+	if (st == NULL || one_int(db, st, &pruned, err) < 0)
+		return -1;
+	if (pruned + 1 > db->log_next)
+		db->log_next = pruned + 1;
+	return 0;
 }
 
 static int
@@ -160,16 +295,74 @@ lg_append(struct ev_db *db, const char *data, size_t len, int64_t now,
     int64_t *seq, struct ev_err *err)
 {
 	sqlite3_stmt *st;
+	int own, r = -1;
 
+	if (tx_begin(db, &own, err) < 0)
+		return -1;
+	if (db->log_next == 0 && log_tail(db, err) < 0)
+		goto out;
+	if (now < db->log_ingest)
+		now = db->log_ingest;	/* never back in time */
 	st = ev_sqlite_stmt(db, S_APPEND, "INSERT INTO evstore_events "
-	    "(ingest, event) VALUES (?1, ?2)", err);
+	    "(seq, ingest, event) VALUES (?1, ?2, ?3)", err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, db->log_next);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_blob64(st, 3, len ? data : "", len, SQLITE_STATIC);
+	if (done(db, st, err) < 0)
+		goto out;
+	*seq = db->log_next++;
+	db->log_ingest = now;
+	r = 0;
+out:
+	if (r < 0 && !own)
+		db->log_next = 0;	/* read the tail again */
+	return tx_end(db, own, r, err);
+}
+
+/*
+ * The first sequence number whose ingest time is t or later (the end of
+ * the log, when none is), by bisection: ingest times never decrease along
+ * sequence numbers, and numbers may have gaps.
+ */
+static int
+seq_at(struct ev_db *db, int64_t t, int64_t *seq, struct ev_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t lo, hi, mid, s, ing;
+	int rc;
+
+	st = ev_sqlite_stmt(db, S_FIRST, "SELECT coalesce(min(seq), 1), "
+	    "coalesce(max(seq), 0) + 1 FROM evstore_events", err);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_blob64(st, 2, len ? data : "", len, SQLITE_STATIC);
-	if (done(db, st, err) < 0)
-		return -1;
-	*seq = sqlite3_last_insert_rowid(db->sq);
+	rc = sqlite3_step(st);
+	lo = sqlite3_column_int64(st, 0);
+	hi = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return ev_sqlite_err(db, rc, err);
+	/* Events before lo are older than t; those from hi on are not. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		st = ev_sqlite_stmt(db, S_PROBE, "SELECT seq, ingest FROM "
+		    "evstore_events WHERE seq >= ?1 ORDER BY seq LIMIT 1", err);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, mid);
+		rc = sqlite3_step(st);
+		s = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : hi;
+		ing = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return ev_sqlite_err(db, rc, err);
+		if (s >= hi || ing >= t)
+			hi = mid;
+		else
+			lo = s + 1;
+	}
+	*seq = lo;
 	return 0;
 }
 
@@ -191,15 +384,21 @@ lg_read(struct ev_db *db, const struct ev_log_range *r, ev_log_fn fn,
 {
 	struct ev_log_event ev;
 	sqlite3_stmt *st;
-	int64_t n = 0;
+	int64_t n = 0, from = r->from, s;
 	int rc;
 
+	if (r->since != INT64_MIN) {
+		if (seq_at(db, r->since, &s, err) < 0)
+			return -1;
+		if (s > from)
+			from = s;
+	}
 	st = ev_sqlite_stmt(db, S_READ, "SELECT seq, ingest, event FROM "
 	    "evstore_events WHERE seq >= ?1 AND ingest >= ?2 AND ingest < ?3 "
 	    "ORDER BY seq LIMIT ?4", err);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, r->from);
+	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, r->since);
 	sqlite3_bind_int64(st, 3, r->until);
 	sqlite3_bind_int64(st, 4, r->max > 0 ? r->max : -1);
@@ -253,15 +452,24 @@ lg_cursor_set(struct ev_db *db, const char *name, int64_t seq,
 	return tx_end(db, own, r, err);
 }
 
-/* A new lease token: 16 hex digits. */
+/*
+ * A new lease token: 16 hex digits, from a random seed (one getrandom(2)
+ * per process) stepped and mixed as splitmix64 does: distinct for every
+ * lease of the process, unpredictable across processes.
+ */
 static void
 new_token(char tok[17])
 {
-	uint64_t v = 0;
+	static uint64_t state;
+	uint64_t z;
 
-	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
-		v ^= (uint64_t)(uintptr_t)tok ^ (uint64_t)ev_now_ms();
-	snprintf(tok, 17, "%016" PRIx64, v);
+	if (state == 0 &&
+	    getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state))
+		state = (uint64_t)(uintptr_t)tok ^ (uint64_t)ev_now_ms();
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	snprintf(tok, 17, "%016" PRIx64, z ^ (z >> 31));
 }
 
 /*
@@ -534,19 +742,29 @@ static int64_t
 lg_prune(struct ev_db *db, int64_t before, int64_t keep, struct ev_err *err)
 {
 	sqlite3_stmt *st;
-	int64_t n = 0;
+	int64_t n = 0, bound;
 	int own, r = -1;
 
 	if (tx_begin(db, &own, err) < 0)
 		return -1;
-	st = ev_sqlite_stmt(db, S_PRUNE_BEFORE, "DELETE FROM evstore_events "
-	    "WHERE ingest < ?1", err);
-	if (st == NULL)
+	/* The last sequence number handed out outlives its event. */
+	st = ev_sqlite_stmt(db, S_META_PUT, "INSERT OR REPLACE INTO "
+	    "evstore_meta (name, value) SELECT 'last_seq', max(seq) FROM "
+	    "evstore_events HAVING max(seq) IS NOT NULL", err);
+	if (st == NULL || done(db, st, err) < 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, before);
-	if (done(db, st, err) < 0)
-		goto out;
-	n += sqlite3_changes(db->sq);
+	if (before != INT64_MIN) {
+		if (seq_at(db, before, &bound, err) < 0)
+			goto out;
+		st = ev_sqlite_stmt(db, S_PRUNE_BEFORE, "DELETE FROM "
+		    "evstore_events WHERE seq < ?1", err);
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, bound);
+		if (done(db, st, err) < 0)
+			goto out;
+		n += sqlite3_changes(db->sq);
+	}
 	if (keep >= 0) {
 		st = ev_sqlite_stmt(db, S_PRUNE_KEEP, "DELETE FROM "
 		    "evstore_events WHERE seq <= coalesce((SELECT seq FROM "
@@ -558,6 +776,10 @@ lg_prune(struct ev_db *db, int64_t before, int64_t keep, struct ev_err *err)
 		if (done(db, st, err) < 0)
 			goto out;
 		n += sqlite3_changes(db->sq);
+	}
+	if (n == 0) {
+		r = 0;
+		goto out;
 	}
 	st = ev_sqlite_stmt(db, S_PRUNE_LEASES, "DELETE FROM evstore_leases "
 	    "WHERE NOT EXISTS (SELECT 1 FROM evstore_events e WHERE "

@@ -14,6 +14,7 @@
 #define EV_STORE_H
 
 #include "base/base.h"
+#include "input/input.h"
 
 /* ----------------------------------------------------------------- db */
 
@@ -345,7 +346,7 @@ int ev_dedupe_close(struct ev_dedupe *d, struct ev_err *err);
  * the caller's when one is open (ev_db_begin()).  They return -1 with err
  * set on a database error.
  */
-#define EV_LOG_SCHEMA_VERSION 1
+#define EV_LOG_SCHEMA_VERSION 2
 
 /* One stored (or received, or dead) event, valid during a callback. */
 struct ev_log_event {
@@ -437,5 +438,136 @@ int64_t ev_log_prune(struct ev_db *db, int64_t before, int64_t keep,
  */
 int ev_log_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
     struct ev_err *err);
+
+/* ------------------------------------------- evstore's streams (logio.c) */
+
+/*
+ * Group commit, for append: ev_log_writer_add() appends an event in the
+ * writer's transaction (begun on the first), which commits when it holds
+ * max_events events or max_bytes bytes or is max_ms old, and at
+ * ev_log_writer_flush().  Only after a commit (and, with a retention, the
+ * prune of the events older than it) are its events written to out, one
+ * line each: nothing reaches out before it is durable as the database's
+ * sync mode says.  Zeros take the EV_LOG_BATCH_* defaults.
+ */
+#define EV_LOG_BATCH_EVENTS 10000
+#define EV_LOG_BATCH_BYTES (8 << 20)
+#define EV_LOG_BATCH_MS 100
+struct ev_log_batch {
+	int64_t max_events, max_bytes, max_ms;
+	int64_t retention;	/* ms; 0: keep every event */
+};
+struct ev_log_writer;
+/* A writer on db and out (both borrowed).  NULL when out of memory. */
+struct ev_log_writer *ev_log_writer_new(struct ev_db *db,
+    struct ev_sink *out, const struct ev_log_batch *b);
+/* Append data[0..len) at the clock's time.  0, or -1 with err set. */
+int ev_log_writer_add(struct ev_log_writer *w, const char *data, size_t len,
+    struct ev_err *err);
+/* Commit what was added, then write it out.  0, or -1 with err set. */
+int ev_log_writer_flush(struct ev_log_writer *w, struct ev_err *err);
+/* Free w; what was added and not flushed is rolled back, never written. */
+void ev_log_writer_free(struct ev_log_writer *w);
+
+/* Whether an event is kept (1) or skipped (0), e.g. a pattern. */
+typedef int (*ev_log_filter)(void *ctx, const char *data, size_t len);
+
+/*
+ * A replay (evstore read): the events from seq from on, ingested at or
+ * after since and before until, that filter keeps (NULL: all), written to
+ * out in sequence order.  With name, each gets "replay-name":name as its
+ * first member (the name is JSON-quoted here).  With consumer, the replay
+ * starts after that consumer's cursor and moves it past the events once
+ * they were written out whole (flushed).  With follow it waits for new
+ * events (polling), until a stop signal, a closed out, an event ingested
+ * at or after until, or the clock a second past until.
+ */
+struct ev_log_replay {
+	int64_t from, since, until;	/* 0, INT64_MIN, INT64_MAX: none */
+	const char *name;		/* or NULL */
+	const char *consumer;		/* or NULL */
+	int follow;
+	ev_log_filter filter;
+	void *filter_ctx;
+};
+/* Returns the number of events written, or -1 with err set. */
+int64_t ev_log_replay(struct ev_db *db, const struct ev_log_replay *rp,
+    struct ev_sink *out, struct ev_err *err);
+
+/*
+ * Receiving, as an SQS consumer does: lease up to batch events of group
+ * per transaction (ev_log_receive()), write each batch to out in receipt
+ * envelopes and flush it, then lease the next, until max events (0: no
+ * limit) were received or the queue is empty (with follow: until a stop
+ * signal, polling while it is empty), or out is closed.  The envelope:
+ *   {"receipt":"SEQ:N:TOKEN","seq":SEQ,"receives":N,"event":EVENT}
+ */
+struct ev_log_recv {
+	int64_t max, batch;
+	int64_t visibility, max_receives;	/* as in ev_log_lease */
+	int follow;
+};
+/* Returns the number of events received, or -1 with err set. */
+int64_t ev_log_receive_to(struct ev_db *db, const char *group,
+    const struct ev_log_recv *rc, struct ev_sink *out, struct ev_err *err);
+/* Append ev's envelope line (with its newline) to b.  0, or -1 (memory). */
+int ev_log_envelope(struct ev_buf *b, const struct ev_log_event *ev);
+/*
+ * Write group's dead letters to out, one line each: {"seq":S,"receives":N,
+ * "reason":"...","time":"RFC 3339","event":EVENT}.  Returns how many.
+ */
+int64_t ev_log_dead_to(struct ev_db *db, const char *group,
+    struct ev_sink *out, struct ev_err *err);
+
+/*
+ * Settling received lines (ack, nack): ev_log_acker_line() reads the
+ * receipt of one line that ev_log_receive_to() wrote and acks (or nacks)
+ * its lease in the acker's transaction, which commits every batch lines
+ * and at ev_log_acker_flush(): a settle is done once that returned 0.
+ * ev_log_acker_line() returns 1 when settled, 0 for a bad line (err: "no
+ * receipt: ...", "receipt 'R' is not held: ...", or invalid JSON with its
+ * column), -1 on a database error.
+ */
+struct ev_log_acker;
+struct ev_log_acker *ev_log_acker_new(struct ev_db *db, const char *group,
+    int nack, int64_t batch, struct ev_err *err);
+int ev_log_acker_line(struct ev_log_acker *a, const char *line, size_t len,
+    struct ev_err *err);
+int ev_log_acker_flush(struct ev_log_acker *a, struct ev_err *err);
+/* Free a; what was settled and not flushed is rolled back. */
+void ev_log_acker_free(struct ev_log_acker *a);
+
+/*
+ * Refuse inputs that are the store: an input operand (standard input when
+ * nfiles is 0 or one is "-") or the reject file (NULL: none) that is the
+ * file store.  0, or -1 with err set ("FILE: input file is also the
+ * store", "FILE: reject file is also the store").
+ */
+int ev_log_check_files(const char *store, char *const *files, int nfiles,
+    const char *reject, struct ev_err *err);
+
+/*
+ * The input loops of append, ack and nack (ev_input_loop() over files with
+ * opts' line limit, reject file and read_files; the hooks are set here).
+ * ev_log_append_files() stores each line that keep accepts through a
+ * writer (ev_log_writer_*) on out; keep answers 1 (store), 0 (skip) or -1
+ * (a bad line, err set with its column); NULL keeps every JSON object.
+ * ev_log_settle_files() acks (nack: nacks) each line through an acker
+ * that commits every EV_LOG_SETTLE_BATCH lines and whenever the input
+ * runs dry, so that a pipeline never holds the store while it waits.
+ * Both refuse the store as an input or reject file first, store in *n how
+ * many events were stored or settled, and return ev_input_loop()'s result
+ * (-1 with err set when the loop did not run).
+ */
+#define EV_LOG_SETTLE_BATCH 1000
+typedef int (*ev_log_keep)(void *ctx, const char *line, size_t len,
+    struct ev_err *err);
+int ev_log_append_files(struct ev_db *db, char *const *files, int nfiles,
+    const struct ev_input_opts *opts, ev_log_keep keep, void *keep_ctx,
+    const struct ev_log_batch *b, struct ev_sink *out, int64_t *n,
+    struct ev_err *err);
+int ev_log_settle_files(struct ev_db *db, const char *group, int nack,
+    char *const *files, int nfiles, const struct ev_input_opts *opts,
+    int64_t *n, struct ev_err *err);
 
 #endif

@@ -87,6 +87,12 @@ struct ev_db {
 	/* SQLite */
 	sqlite3 *sq;
 	sqlite3_stmt *stmt[EV_DB_STMTS];
+	/*
+	 * evstore's log (sqlite_log.c): in a write transaction, the next
+	 * sequence number and the last ingest time; log_next 0: not read yet
+	 * (ev_db_begin() clears it).
+	 */
+	int64_t log_next, log_ingest;
 };
 
 extern const struct ev_db_backend ev_db_sqlite;
@@ -120,5 +126,11 @@ enum {
 	EV_STMT_DKEYS = 8,	/* evdedupe's keys: 8..23 */
 	EV_STMT_LOG = 24	/* evstore's log and queues: 24..63 */
 };
+
+/*
+ * The busy handler of every SQLite connection (sqlite.c): short sleeps
+ * until db->opts.busy_ms has passed; ctx is the struct ev_db.
+ */
+int ev_sqlite_busy(void *ctx, int count);
 
 #endif
