@@ -2058,7 +2058,7 @@ evmatch: write error on '<stdout>': Bad file descriptor" ]
 threads() {
 	mkfifo fifo
 	exec 7<>fifo
-	evmatch "$@" '{"a":[1]}' fifo >out 7>&- &
+	evmatch "$@" '{"a":[1]}' fifo >out 7>&- 3>&- &
 	local pid=$!
 	printf '{"a":1}\n' >&7
 	wait_for out '{"a":1}' || return 1
@@ -2088,7 +2088,7 @@ threads() {
 		for sig in TERM INT; do
 			mkfifo fifo
 			exec 7<>fifo
-			evmatch -j $j --reject rej '{"a":[1]}' fifo >out 2>err 7>&- &
+			evmatch -j $j --reject rej '{"a":[1]}' fifo >out 2>err 7>&- 3>&- &
 			pid=$!
 			printf '{"a":1}\nbad\n{"a":1}\n' >&7
 			wait_for out '{"a":1}'

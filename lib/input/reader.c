@@ -196,8 +196,11 @@ ev_rd_wait(int fd, int wake, int timeout)
 }
 
 /*
- * read(2) into buf, retrying on EINTR and waiting when the descriptor was
- * left non-blocking by whoever handed it to us.  Returns -1 with errno
+ * read(2) into buf, retrying on EINTR, after waiting in poll(2) with the
+ * stop pipe until fd is readable.  Checking the stop flag and then calling
+ * a read that blocks would lose a signal that lands between the two (or
+ * on another thread): the read would block for good.  The pipe's byte
+ * stays until exit, so the wait cannot miss it.  Returns -1 with errno
  * EINTR when a stop signal came.
  */
 ssize_t
@@ -206,21 +209,15 @@ ev_rd_read(int fd, char *buf, size_t n)
 	ssize_t r;
 
 	for (;;) {
-		if (ev_stop_signal() != 0) {
+		if (ev_rd_wait(fd, -1, -1) == STOPPED) {
 			errno = EINTR;
 			return -1;
 		}
 		r = read(fd, buf, n);
 		if (r >= 0)
 			return r;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if (ev_rd_wait(fd, -1, -1) == STOPPED) {
-			errno = EINTR;
-			return -1;
-		}
 	}
 }
 

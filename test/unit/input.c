@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "evkit.h"
+#include "input/input_int.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/evkit-input-XXXXXX";
@@ -374,6 +376,56 @@ test_stop(void)
 	    "stop: EV_FAIL reported");
 }
 
+static void *
+raise_int(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	usleep(50000);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGINT);
+	return NULL;
+}
+
+/*
+ * A stop signal handled on another thread than the one blocked in a read
+ * of an empty pipe still ends the read: the reader waits in poll(2) with
+ * the stop pipe, which a flag checked before a blocking read(2) cannot do.
+ * In a child, which alarm(2) kills if the read never returns.
+ */
+static void
+test_stop_thread(void)
+{
+	struct ev_err err;
+	pthread_t t;
+	sigset_t set;
+	char buf[16];
+	int p[2], st = 0;
+	ssize_t r;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);
+		if (pipe(p) != 0 || ev_stop_install(&err) != 0)
+			_exit(3);
+		sigemptyset(&set);
+		sigaddset(&set, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		pthread_create(&t, NULL, raise_int, NULL);
+		r = ev_rd_read(p[0], buf, sizeof(buf));
+		_exit(r == -1 && errno == EINTR && ev_stop_signal() == SIGINT ?
+		    0 : 4);
+	}
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "stop: a signal taken by another thread ends a blocked read");
+}
+
 /* A reader that went away stops the loop after the current line. */
 static void
 test_closed(void)
@@ -627,6 +679,7 @@ main(void)
 	test_operands();
 	test_pipe();
 	test_stop();
+	test_stop_thread();
 	test_closed();
 	test_bom();
 	test_bom_pipe();
