@@ -44,6 +44,7 @@ struct ev_bus {
 	size_t *hits;
 	struct ev_buf pay, rec;
 	unsigned long nunmatched, ndead;
+	int failed;			/* a write error was reported */
 };
 
 static int
@@ -353,7 +354,7 @@ dead_letter(struct ev_bus *b, const struct ev_route_rule *r,
 
 /* A failed write: stdout gone quietly stops, anything else is fatal. */
 static enum ev_bus_res
-write_failed(struct ev_route_out *o, struct ev_err *err)
+write_failed(struct ev_bus *b, struct ev_route_out *o, struct ev_err *err)
 {
 	int e = ev_route_out_errno(o);
 
@@ -362,6 +363,7 @@ write_failed(struct ev_route_out *o, struct ev_err *err)
 	ev_err_set(err, "write error on '%s': %s", ev_route_out_name(o),
 	    strerror(e));
 	ev_err_errno(err, e);
+	b->failed = 1;
 	return EV_BUS_FAIL;
 }
 
@@ -445,7 +447,7 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 			continue;
 		}
 		if (ev_route_out_line(bt->out, p, n) < 0)
-			return write_failed(bt->out, err);
+			return write_failed(b, bt->out, err);
 		bt->delivered++;
 	}
 	return EV_BUS_OK;
@@ -482,7 +484,7 @@ ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
 		}
 		if (b->unmatched != NULL &&
 		    ev_route_out_line(b->unmatched, line, len) < 0)
-			return write_failed(b->unmatched, err);
+			return write_failed(b, b->unmatched, err);
 		return EV_BUS_OK;
 	}
 	for (i = 0; i < n; i++) {
@@ -554,7 +556,7 @@ ev_bus_flush(struct ev_bus *b, struct ev_err *err)
 
 	for (i = 0; i < b->nouts; i++) {
 		if (ev_route_out_flush(b->outs[i]) < 0 &&
-		    write_failed(b->outs[i], err) == EV_BUS_FAIL)
+		    write_failed(b, b->outs[i], err) == EV_BUS_FAIL)
 			return -1;
 	}
 	return 0;
@@ -572,7 +574,7 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	for (i = 0; i < b->nouts; i++) {
 		ev_err_clear(&e);
 		if (ev_route_out_close(b->outs[i], err ? &e : NULL) < 0 &&
-		    r == 0) {
+		    r == 0 && !b->failed) {
 			*err = e;
 			r = -1;
 		}
