@@ -11,7 +11,7 @@
 #include "evkit.h"
 
 static const char usage_text[] =
-    "usage: evroute [-t] [--dlq FILE] [--dry-run] [--first-match] "
+    "usage: evroute [-t] [-j JOBS] [--dlq FILE] [--dry-run] [--first-match] "
     "[--max-line-bytes SIZE]\n"
     "               [--reject FILE] [--stats] [--target ID=URI ...] "
     "[--unmatched FILE]\n"
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "file", required_argument, NULL, 'f' },
 	{ "first-match", no_argument, NULL, OPT_FIRST },
 	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
 	{ "reject", required_argument, NULL, OPT_REJECT },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -39,6 +40,27 @@ static const struct option longopts[] = {
 };
 
 static struct ev_bus *bus;
+static struct ev_rules *rs;
+
+/* Matched rules, from a worker's match to the in-order routing. */
+#define MAXHITS 8
+struct hits {
+	int n;			/* > MAXHITS: match again when routing */
+	size_t h[MAXHITS];
+};
+
+/* Main's or a worker thread's matcher. */
+static void *
+mctx_new(void *ctx)
+{
+	return ev_matcher_new(rs);
+}
+
+static void
+mctx_free(void *wctx)
+{
+	ev_matcher_free(wctx);
+}
 
 static void
 usage(void)
@@ -63,10 +85,9 @@ file_uri(const char *path)
 }
 
 static enum ev_verdict
-on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+verdict(enum ev_bus_res r)
 {
-	switch (ev_bus_event(bus, ln->file, ln->lineno, ln->buf, ln->len,
-	    ev_now_ms(), err)) {
+	switch (r) {
 	case EV_BUS_OK:
 		return EV_NEXT;
 	case EV_BUS_BAD:
@@ -78,13 +99,33 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	}
 }
 
-/* When the input runs dry (ln NULL), the targets get what is buffered. */
+/* On a worker (or inline): which rules the event matches. */
+static enum ev_verdict
+on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct hits *h = ln->result;
+
+	h->n = ev_bus_match(bus, ctx, ln->buf, ln->len, h->h, MAXHITS, err);
+	return h->n < 0 ? EV_BAD : EV_NEXT;
+}
+
+/*
+ * In input order: route the event to its rules' targets; when the input
+ * runs dry (ln NULL), the targets get what is buffered.
+ */
 static enum ev_verdict
 on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
-	if (ln != NULL)
-		return EV_NEXT;
-	return ev_bus_flush(bus, err) < 0 ? EV_FAIL : EV_NEXT;
+	const struct hits *h;
+
+	if (ln == NULL)
+		return ev_bus_flush(bus, err) < 0 ? EV_FAIL : EV_NEXT;
+	h = ln->result;
+	if (h->n > MAXHITS)
+		return verdict(ev_bus_event(bus, ln->file, ln->lineno,
+		    ln->buf, ln->len, ev_now_ms(), err));
+	return verdict(ev_bus_route(bus, ln->file, ln->lineno, ln->buf,
+	    ln->len, h->h, (size_t)h->n, ev_now_ms(), err));
 }
 
 /* -t: each target of each rule and where it goes, one per line. */
@@ -155,10 +196,10 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct ev_bus_opts bo;
 	struct ev_route_config cf;
-	struct ev_rules *rs;
 	struct ev_err err;
+	void *mctx;
 	struct ev_buf sb = { NULL, 0, 0 };
-	const char **maps, *rules = NULL, *rfiles[1];
+	const char **maps, *rules = NULL, *rfiles[1], *jobs = NULL;
 	int test = 0, stats = 0, drop = 0, c, bad, rc;
 	unsigned long n;
 
@@ -175,7 +216,7 @@ main(int argc, char *argv[])
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	while ((c = getopt_long(argc, argv, "f:ht", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:hj:t", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (rules != NULL) {
@@ -186,6 +227,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			return ev_out_info(usage_text);
+		case 'j':
+			jobs = optarg;
+			break;
 		case 't':
 			test = 1;
 			break;
@@ -240,6 +284,11 @@ main(int argc, char *argv[])
 	if (rules == NULL)
 		usage();
 	ev_err_clear(&err);
+	if (ev_input_jobs(jobs, &in.jobs, &err) < 0) {
+		ev_diag(&err);
+		usage();
+	}
+	ev_err_clear(&err);
 	if (ev_clock_init(&err) < 0) {
 		ev_diag(&err);
 		usage();
@@ -271,12 +320,20 @@ main(int argc, char *argv[])
 	in.read_files = rfiles;
 	in.nread_files = 1;
 	in.order = on_order;
+	in.result_size = sizeof(struct hits);
+	in.ctx_new = mctx_new;
+	in.ctx_free = mctx_free;
+	if ((mctx = ev_matcher_new(rs)) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
 	ev_err_clear(&err);
 	if (ev_stop_install(&err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
-	bad = ev_input_loop(argv, argc, &in, on_line, NULL);
+	bad = ev_input_loop(argv, argc, &in, on_line, mctx);
+	ev_matcher_free(mctx);
 	n = ev_bus_unmatched(bus);
 	if (n > 0 && bo.unmatched == NULL && !drop && !bo.dry_run)
 		ev_warnx("%lu event%s matched no rule", n, n == 1 ? "" : "s");

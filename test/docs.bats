@@ -463,6 +463,7 @@ section() {
 		evroute -t -f dlc.json
 		evroute -t --target x=- -f ok.json
 		evroute -t --target x -f ok.json
+		evroute -j 0 -f ok.json </dev/null
 		evroute --max-line-bytes x -f ok.json
 		evroute -f ok.json -f ok.json
 		evroute --reject - -f ok.json
@@ -478,7 +479,7 @@ section() {
 		evroute -t -f bad.json
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evroute: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 21 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 22 ] || { cat "$tmp/stderr"; false; }
 	# "evroute: ok.json:1:44: target 't' of rule 'r': 'x': msg" -> "msg"
 	sed -E -e 's/^evroute: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/:-]+):([0-9]+:)*[0-9]*:? //' \

@@ -205,3 +205,13 @@ JSON
 	run -2 --separate-stderr evroute -f nosuch.json
 	[ "$stderr" = "evroute: nosuch.json: No such file or directory" ]
 }
+
+@test "evroute: -j matches on several threads and still writes in input order" {
+	awk 'BEGIN { for (i = 0; i < 40000; i++)
+		printf "{\"source\":\"%s\",\"detail\":{\"n\":%d}}\n", i % 3 ? "shop" : "x", i % 5 }' >j.ndjson
+	run -0 --separate-stderr evroute -j 4 --unmatched un.ndjson -f rules.json j.ndjson
+	[ "${#lines[@]}" -eq 24000 ]
+	cmp all.ndjson <(grep '"shop"' j.ndjson)
+	cmp un.ndjson <(grep -v '"shop"' j.ndjson | grep -v '"n":[234]')
+	[ "$(sed -n '2p;40p' small.ndjson)" = $'{"n":2,"rule":"orders"}\n{"n":4,"rule":"orders"}' ]
+}

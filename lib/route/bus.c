@@ -453,29 +453,50 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	return EV_BUS_OK;
 }
 
-enum ev_bus_res
-ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
-    const char *line, size_t len, int64_t now, struct ev_err *err)
+int
+ev_bus_match(const struct ev_bus *b, struct ev_matcher *m, const char *line,
+    size_t len, size_t *out, size_t max, struct ev_err *err)
 {
 	const size_t *hits;
-	size_t nhits, i, n = 0;
-	enum ev_bus_res res;
+	size_t nhits, i, n = 0, first = (size_t)-1;
 	int sorted = 1;
 
-	if (ev_match(b->m, line, len, EV_MATCH_ALL, err) < 0)
-		return EV_BUS_BAD;
-	hits = ev_matched(b->m, &nhits);
+	if (ev_match(m, line, len, EV_MATCH_ALL, err) < 0)
+		return -1;
+	hits = ev_matched(m, &nhits);
+	if (b->o.first_match) {
+		for (i = 0; i < nhits; i++)
+			if (b->cf->r[hits[i]].enabled && hits[i] < first)
+				first = hits[i];
+		if (first == (size_t)-1)
+			return 0;
+		if (max > 0)
+			out[0] = first;
+		return 1;
+	}
 	for (i = 0; i < nhits; i++) {
 		if (!b->cf->r[hits[i]].enabled)
 			continue;
-		if (n > 0 && hits[i] < b->hits[n - 1])
-			sorted = 0;
-		b->hits[n++] = hits[i];
+		if (n < max) {
+			if (n > 0 && hits[i] < out[n - 1])
+				sorted = 0;
+			out[n] = hits[i];
+		}
+		n++;
 	}
-	if (!sorted)
-		qsort(b->hits, n, sizeof(*b->hits), cmp_size);
-	if (n > 1 && b->o.first_match)
-		n = 1;
+	if (!sorted && n <= max)
+		qsort(out, n, sizeof(*out), cmp_size);
+	return (int)n;
+}
+
+enum ev_bus_res
+ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
+    const char *line, size_t len, const size_t *hits, size_t n, int64_t now,
+    struct ev_err *err)
+{
+	enum ev_bus_res res;
+	size_t i;
+
 	if (n == 0) {
 		b->nunmatched++;
 		if (b->o.dry_run) {
@@ -488,12 +509,25 @@ ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
 		return EV_BUS_OK;
 	}
 	for (i = 0; i < n; i++) {
-		res = route_rule(b, b->hits[i], file, lineno, line, len, now,
+		res = route_rule(b, hits[i], file, lineno, line, len, now,
 		    err);
 		if (res != EV_BUS_OK)
 			return res;
 	}
 	return EV_BUS_OK;
+}
+
+enum ev_bus_res
+ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
+    const char *line, size_t len, int64_t now, struct ev_err *err)
+{
+	int n = ev_bus_match(b, b->m, line, len, b->hits,
+	    (size_t)b->cf->n + 1, err);
+
+	if (n < 0)
+		return EV_BUS_BAD;
+	return ev_bus_route(b, file, lineno, line, len, b->hits, (size_t)n,
+	    now, err);
 }
 
 const char *

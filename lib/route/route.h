@@ -310,6 +310,7 @@ struct ev_bus_opts {
 };
 
 struct ev_bus;
+struct ev_matcher;
 
 /*
  * A bus over cf and rs (borrowed: they outlive it), with every target
@@ -343,6 +344,22 @@ enum ev_bus_res {
 enum ev_bus_res ev_bus_event(struct ev_bus *b, const char *file,
     unsigned long lineno, const char *line, size_t len, int64_t ingestion_ms,
     struct ev_err *err);
+/*
+ * The two halves of ev_bus_event(), for matching on worker threads (each
+ * with its own matcher, ev_matcher_new(rs)) and routing in input order on
+ * one.  ev_bus_match() only reads b: it stores the indexes of the
+ * ENABLED rules line[0..len) matches, in file order (the first only with
+ * first_match), into out (room for max) and returns how many there are;
+ * more than max means none was stored (call ev_bus_event() instead);
+ * -1: the line is not valid JSON (err).  ev_bus_route() routes the event
+ * to the targets of rules hits[0..n).
+ */
+int ev_bus_match(const struct ev_bus *b, struct ev_matcher *m,
+    const char *line, size_t len, size_t *out, size_t max,
+    struct ev_err *err);
+enum ev_bus_res ev_bus_route(struct ev_bus *b, const char *file,
+    unsigned long lineno, const char *line, size_t len, const size_t *hits,
+    size_t n, int64_t now, struct ev_err *err);
 /* The URI target j of rule i goes to (NULL for a DISABLED rule). */
 const char *ev_bus_uri(const struct ev_bus *b, int i, int j);
 /* Events that matched no rule, and deliveries that were dead-lettered. */
