@@ -39,8 +39,13 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* At file scope, so that what an early exit leaves is still reachable. */
 static struct ev_bus *bus;
 static struct ev_rules *rs;
+static struct ev_route_config cf;
+static struct ev_bus_opts bo;
+static const char **maps;
+static char *owned[2];		/* --dlq's and --unmatched's URIs */
 
 /* Matched rules, from a worker's match to the in-order routing. */
 #define MAXHITS 8
@@ -71,7 +76,7 @@ usage(void)
 
 /* A file option's argument as a target URI ("-": standard output). */
 static const char *
-file_uri(const char *path)
+file_uri(const char *path, int i)
 {
 	char *u;
 
@@ -81,6 +86,8 @@ file_uri(const char *path)
 		ev_warnx("out of memory");
 		exit(EV_EXIT_ERROR);
 	}
+	free(owned[i]);
+	owned[i] = u;
 	return strcat(strcpy(u, "file:"), path);
 }
 
@@ -130,17 +137,17 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 
 /* -t: each target of each rule and where it goes, one per line. */
 static void
-report(const struct ev_route_config *cf)
+report(const struct ev_route_config *c)
 {
 	int i, j;
 
-	for (i = 0; i < cf->n; i++) {
-		for (j = 0; j < cf->r[i].nt; j++) {
-			ev_out_name(cf->r[i].name);
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < c->r[i].nt; j++) {
+			ev_out_name(c->r[i].name);
 			ev_out_write("\t", 1);
-			ev_out_name(cf->r[i].t[j].id);
+			ev_out_name(c->r[i].t[j].id);
 			ev_out_write("\t", 1);
-			if (cf->r[i].enabled)
+			if (c->r[i].enabled)
 				ev_out_name(ev_bus_uri(bus, i, j));
 			else
 				ev_out_str("DISABLED");
@@ -194,18 +201,14 @@ int
 main(int argc, char *argv[])
 {
 	struct ev_input_opts in;
-	struct ev_bus_opts bo;
-	struct ev_route_config cf;
 	struct ev_err err;
 	void *mctx;
 	struct ev_buf sb = { NULL, 0, 0 };
-	const char **maps, *rules = NULL, *rfiles[1], *jobs = NULL;
+	const char *rules = NULL, *rfiles[1], *jobs = NULL;
 	int test = 0, stats = 0, drop = 0, c, bad, rc;
 	unsigned long n;
 
 	memset(&in, 0, sizeof(in));
-	memset(&bo, 0, sizeof(bo));
-	memset(&cf, 0, sizeof(cf));
 	if (ev_init(argv[0]) < 0) {
 		ev_warn("/dev/null");
 		return EV_EXIT_ERROR;
@@ -234,7 +237,7 @@ main(int argc, char *argv[])
 			test = 1;
 			break;
 		case OPT_DLQ:
-			bo.dlq = file_uri(optarg);
+			bo.dlq = file_uri(optarg, 0);
 			break;
 		case OPT_DRY:
 			bo.dry_run = 1;
@@ -271,7 +274,7 @@ main(int argc, char *argv[])
 			if (strcmp(optarg, "drop") == 0)
 				drop = 1;
 			else
-				bo.unmatched = file_uri(optarg);
+				bo.unmatched = file_uri(optarg, 1);
 			break;
 		case OPT_VERSION:
 			return ev_out_info("evroute (evkit) " EV_VERSION "\n");
@@ -365,5 +368,7 @@ done:
 	ev_route_config_free(&cf);
 	ev_rules_free(rs);
 	free(maps);
+	free(owned[0]);
+	free(owned[1]);
 	return rc;
 }
