@@ -35,7 +35,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CFLAGS) -MMD -MP
 LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
 
-TOOLS = evdedupe evmatch evretry evstore
+TOOLS = evdedupe evmatch evretry evroute evstore
 MAN1 = $(TOOLS:%=man/%.1)
 MAN7 = man/evkit.7
 

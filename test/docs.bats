@@ -437,3 +437,87 @@ section() {
 		    { echo "not in DIAGNOSTICS: $s"; false; }
 	done <"$tmp/stems"
 }
+
+@test "docs: evroute(1) EXAMPLES print what the page shows" {
+	run_examples evroute.1
+}
+
+@test "docs: evroute's usage line is the SYNOPSIS of evroute(1)" {
+	run evroute --help
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
+	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
+	synopsis=$(section evroute.1 SYNOPSIS | sed 's/^ //; s/ $//')
+	[ "$usage" = "$synopsis" ] ||
+	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+}
+
+@test "docs: evroute's options are in evroute(1), and its page's are real" {
+	page=$(mandoc -Tascii "$root/man/evroute.1" | sed 's/.\x08//g')
+	for o in $(grep -oE '\{ "[a-z-]+",' "$root/cmd/evroute.c" |
+	    sed -E 's/\{ "(.*)",/--\1/') -f -t; do
+		printf '%s\n' "$page" | grep -qF -- "$o" ||
+		    { echo "$o is not in evroute(1)"; false; }
+	done
+	longs=$(section evroute.1 DESCRIPTION | grep -oE -- '(^|[ (])--[a-z][a-z-]*' |
+	    sed 's/^.*--/--/' | sort -u)
+	[ "$(printf '%s\n' "$longs" | wc -l)" -ge 10 ]
+	for o in $longs; do
+		run evroute "$o" </dev/null
+		case $output in *"unrecognized option"*)
+			echo "evroute(1) documents $o, evroute refuses it"; false ;;
+		esac
+	done
+}
+
+@test "docs: every evroute diagnostic is in evroute(1) DIAGNOSTICS" {
+	diag=$(section evroute.1 DIAGNOSTICS)
+	cd "$tmp"
+	t() { printf '[{"Name":"r","EventPattern":{"a":[1]},"Targets":[{"Id":"t","Arn":"%s"%s}]}]\n' "$1" "${2:-}" >"$3"; }
+	t - '' ok.json
+	t arn:aws:sqs:x '' aws.json
+	t exec:cat '' exec.json
+	t mailto:x '' unk.json
+	t file: '' nopath.json
+	t - ',"DeadLetterConfig":{"Arn":"arn:aws:sqs:q"}' dlc.json
+	t - ',"InputPath":"$.b"' ip.json
+	t file:/nonexistent/x '' nodir.json
+	{
+		printf '{"a":\n' | evroute -f ok.json
+		echo '{"a":1}' | evroute --max-line-bytes 2 -f ok.json
+		evroute -t -f aws.json
+		evroute -t -f exec.json
+		evroute -t -f unk.json
+		evroute -t -f nopath.json
+		evroute -t -f dlc.json
+		evroute -t --target x=- -f ok.json
+		evroute -t --target x -f ok.json
+		evroute -j 0 -f ok.json </dev/null
+		evroute --max-line-bytes x -f ok.json
+		evroute -f ok.json -f ok.json
+		evroute --reject - -f ok.json
+		evroute --unmatched ok.json -f ok.json </dev/null
+		: >rej; evroute --reject rej -f ok.json rej
+		echo '{"a":1}' | evroute -f ip.json
+		echo '{"a":2}' | evroute -f ok.json
+		evroute -f nodir.json </dev/null
+		evroute -f ok.json nosuch.ndjson
+		echo '{"a":1}' | evroute -f ok.json >/dev/full
+		EVKIT_NOW=x evroute -f ok.json </dev/null
+		echo '{"Name":"r","EventPattern":{"a":[]}}' >bad.json
+		evroute -t -f bad.json
+	} 2>"$tmp/stderr" >/dev/null || :
+	grep '^evroute: ' "$tmp/stderr" >"$tmp/diags"
+	[ "$(wc -l <"$tmp/diags")" -eq 22 ] || { cat "$tmp/stderr"; false; }
+	# "evroute: ok.json:1:44: target 't' of rule 'r': 'x': msg" -> "msg"
+	sed -E -e 's/^evroute: //' -e "s/^'[^']*' //" \
+	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/:-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e "s/^target '[^']*' of rule '[^']*': //" -e "s/^'[^']*':? //" \
+	    -e "s/^rule '[^']*' target '[^']*': //" -e 's/^[0-9]+ //' \
+	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' "$tmp/diags" >"$tmp/stems"
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
+	done <"$tmp/stems"
+}

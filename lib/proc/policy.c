@@ -214,6 +214,41 @@ oom:
 	return -1;
 }
 
+/* A string member ,"key":TEXT (s NULL: null). */
+static int
+str_member(struct ev_buf *b, const char *key, const char *s, size_t n)
+{
+	if (ev_buf_add(b, ",\"", 2) < 0 || ev_buf_add(b, key, strlen(key)) < 0 ||
+	    ev_buf_add(b, "\":", 2) < 0)
+		return -1;
+	if (s == NULL)
+		return ev_buf_add(b, "null", 4);
+	return quote_text(b, s, n);
+}
+
+/* An event bus's members: the payload and EventBridge's attributes. */
+#define ATTRS ",\"attributes\":{\"RULE_ARN\":"
+static int
+bus_attrs(struct ev_buf *b, const struct ev_task *t)
+{
+	char tmp[64];
+	const char *tarn = t->target_arn ? t->target_arn : "";
+	const char *msg = t->message ? t->message : "";
+	const char *ex = t->exhausted ? t->exhausted : "";
+
+	if (str_member(b, "payload", t->payload, t->paylen) < 0 ||
+	    ev_buf_add(b, ATTRS, sizeof(ATTRS) - 1) < 0 ||
+	    quote_text(b, t->rule_arn, strlen(t->rule_arn)) < 0 ||
+	    str_member(b, "TARGET_ARN", tarn, strlen(tarn)) < 0 ||
+	    str_member(b, "ERROR_CODE", t->name, strlen(t->name)) < 0 ||
+	    str_member(b, "ERROR_MESSAGE", msg, strlen(msg)) < 0 ||
+	    str_member(b, "EXHAUSTED_RETRY_CONDITION", ex, strlen(ex)) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), ",\"RETRY_ATTEMPTS\":%d}",
+	    t->attempts > 0 ? t->attempts - 1 : 0);
+	return ev_buf_add(b, tmp, strlen(tmp));
+}
+
 int
 ev_dlq_record(struct ev_buf *b, const struct ev_task *t)
 {
@@ -256,6 +291,10 @@ ev_dlq_record(struct ev_buf *b, const struct ev_task *t)
 	if (ev_buf_add(b, tmp, strlen(tmp)) < 0 ||
 	    ev_json_quote_text(b, t->file, strlen(t->file)) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), ",\"line\":%lu}\n", t->lineno);
-	return ev_buf_add(b, tmp, strlen(tmp));
+	snprintf(tmp, sizeof(tmp), ",\"line\":%lu", t->lineno);
+	if (ev_buf_add(b, tmp, strlen(tmp)) < 0)
+		return -1;
+	if (t->rule_arn != NULL && bus_attrs(b, t) < 0)
+		return -1;
+	return ev_buf_add(b, "}\n", 2);
 }

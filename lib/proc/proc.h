@@ -117,6 +117,16 @@ struct ev_task {
 	size_t errlen;
 	int attempts;
 	int64_t first_ms, last_ms;	/* first and last attempt's start */
+	/*
+	 * Optional, for an event bus's target (evroute); NULL leaves them
+	 * out of the record: the payload made for the target, and
+	 * EventBridge's dead-letter attributes RULE_ARN, TARGET_ARN and
+	 * ERROR_MESSAGE (ERROR_CODE is name, EXHAUSTED_RETRY_CONDITION
+	 * exhausted, RETRY_ATTEMPTS attempts - 1).
+	 */
+	const char *payload;
+	size_t paylen;
+	const char *rule_arn, *target_arn, *message;
 };
 
 /*
@@ -183,6 +193,10 @@ int ev_sched_run(struct ev_sched *s, long until, struct ev_err *err);
  * {"event":<the original bytes>,"error":NAME,"status":N|null,
  * "signal":NAME|null,"stderr":TEXT,"attempts":N,"exhausted":WHY,
  * "firstAttempt":RFC3339,"lastAttempt":RFC3339,"source":FILE,"line":N}.
+ * With t->rule_arn set, two more members before the closing brace:
+ * "payload":TEXT (t->payload as a JSON string, or null) and
+ * "attributes":{"RULE_ARN":..,"TARGET_ARN":..,"ERROR_CODE":..,
+ * "ERROR_MESSAGE":..,"EXHAUSTED_RETRY_CONDITION":..,"RETRY_ATTEMPTS":N}.
  * 0, or -1 when memory runs out.
  */
 int ev_dlq_record(struct ev_buf *b, const struct ev_task *t);

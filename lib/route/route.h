@@ -12,6 +12,8 @@
 #ifndef EV_ROUTE_H
 #define EV_ROUTE_H
 
+#include <sys/stat.h>
+
 #include "base/base.h"
 #include "json/json.h"
 
@@ -240,5 +242,138 @@ struct ev_rules;
 int ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
     const char *path, struct ev_err *err);
 void ev_route_config_free(struct ev_route_config *cf);
+
+/* --------------------------------------------------------------- target */
+
+/*
+ * Target URIs (target.c): "-" standard output, "file:PATH" (appended with
+ * O_APPEND), "fd:N"; exec:, pipe:, store:, http:// and https:// are
+ * recognised but not supported yet; an AWS ARN ("arn:...") or a
+ * template's intrinsic function (JSON text "{...}") must be mapped.
+ */
+enum ev_uri_kind {
+	EV_URI_UNKNOWN = 0,
+	EV_URI_STDOUT,
+	EV_URI_FILE,
+	EV_URI_FD,
+	EV_URI_EXEC,
+	EV_URI_PIPE,
+	EV_URI_STORE,
+	EV_URI_HTTP,
+	EV_URI_AWS
+};
+/* The kind of uri; *rest points after its scheme (the path, the fd). */
+enum ev_uri_kind ev_uri_kind(const char *uri, const char **rest);
+/*
+ * 0 when uri is a target this build delivers to, else -1 with err->msg
+ * saying why ("'exec:x': exec: targets are not supported yet").
+ */
+int ev_uri_check(const char *uri, struct ev_err *err);
+
+/*
+ * A line writer on a target URI: whole lines kept in a buffer of its own
+ * and written with one write(2) each time it fills (a line longer than
+ * the buffer alone), so that lines never mix with other processes' on an
+ * O_APPEND file.  A failed write is remembered (ev_route_out_errno()),
+ * later lines are dropped, ev_route_out_close() reports it ("write error
+ * on 'URI': strerror"; EPIPE is not reported there).
+ */
+struct ev_route_out;
+/* Open uri (ev_uri_check() first).  NULL with err set. */
+struct ev_route_out *ev_route_out_open(const char *uri, struct ev_err *err);
+/* Add p[0..n) and a newline.  0, or -1 once a write has failed. */
+int ev_route_out_line(struct ev_route_out *o, const char *p, size_t n);
+int ev_route_out_flush(struct ev_route_out *o);
+int ev_route_out_errno(const struct ev_route_out *o);
+const struct stat *ev_route_out_stat(const struct ev_route_out *o);
+const char *ev_route_out_name(const struct ev_route_out *o);
+/* Flush, close (when it opened the file) and free; err NULL: quietly. */
+int ev_route_out_close(struct ev_route_out *o, struct ev_err *err);
+
+/* ------------------------------------------------------------------ bus */
+
+/*
+ * The bus (bus.c): each event to the targets of the rules it matches.
+ * maps are --target operands "ID=URI", "RULE.ID=URI" or "ARN=URI" (a
+ * target's or a DeadLetterConfig's Arn text); a target's URI is the first
+ * of RULE.ID, ID, its Arn that a map names, else its Arn.  dlq is
+ * --dlq's path (or NULL), unmatched --unmatched's (NULL: counted only).
+ */
+struct ev_bus_opts {
+	int first_match;	/* only the first matching rule, file order */
+	int dry_run;		/* NDJSON of what would go where, on stdout */
+	const char *const *maps;
+	int nmaps;
+	const char *dlq;
+	const char *unmatched;
+	const char *rules_path;	/* where the rules came from, for errors */
+};
+
+struct ev_bus;
+struct ev_matcher;
+
+/*
+ * A bus over cf and rs (borrowed: they outlive it), with every target
+ * checked and (unless dry_run) opened.  NULL with err set, located in
+ * rules_path at the target when it is a target's fault.
+ */
+struct ev_bus *ev_bus_new(const struct ev_route_config *cf,
+    const struct ev_rules *rs, const struct ev_bus_opts *o,
+    struct ev_err *err);
+/*
+ * Refuse a file the bus writes (a target, a dead-letter or unmatched
+ * file) that is also one of the regular files in st[0..n) (the inputs):
+ * returns -1 with err "NAME: input file is also target 'URI'" for
+ * names[i], else 0.
+ */
+int ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
+    const char *const *names, int n, struct ev_err *err);
+
+/* ev_bus_event() results. */
+enum ev_bus_res {
+	EV_BUS_OK = 0,
+	EV_BUS_BAD,		/* the event is not valid JSON: err (col) */
+	EV_BUS_FAIL,		/* a write failed or memory ran out: err */
+	EV_BUS_STOP		/* standard output went away: stop quietly */
+};
+
+/*
+ * Route one event line[0..len), read at file:lineno (borrowed for the
+ * call), received at ingestion_ms.
+ */
+enum ev_bus_res ev_bus_event(struct ev_bus *b, const char *file,
+    unsigned long lineno, const char *line, size_t len, int64_t ingestion_ms,
+    struct ev_err *err);
+/*
+ * The two halves of ev_bus_event(), for matching on worker threads (each
+ * with its own matcher, ev_matcher_new(rs)) and routing in input order on
+ * one.  ev_bus_match() only reads b: it stores the indexes of the
+ * ENABLED rules line[0..len) matches, in file order (the first only with
+ * first_match), into out (room for max) and returns how many there are;
+ * more than max means none was stored (call ev_bus_event() instead);
+ * -1: the line is not valid JSON (err).  ev_bus_route() routes the event
+ * to the targets of rules hits[0..n).
+ */
+int ev_bus_match(const struct ev_bus *b, struct ev_matcher *m,
+    const char *line, size_t len, size_t *out, size_t max,
+    struct ev_err *err);
+enum ev_bus_res ev_bus_route(struct ev_bus *b, const char *file,
+    unsigned long lineno, const char *line, size_t len, const size_t *hits,
+    size_t n, int64_t now, struct ev_err *err);
+/* The URI target j of rule i goes to (NULL for a DISABLED rule). */
+const char *ev_bus_uri(const struct ev_bus *b, int i, int j);
+/* Events that matched no rule, and deliveries that were dead-lettered. */
+unsigned long ev_bus_unmatched(const struct ev_bus *b);
+unsigned long ev_bus_dead(const struct ev_bus *b);
+/*
+ * The counts as one JSON object and a newline, appended to out:
+ * {"rules":[{"rule":NAME,"matched":N,"targets":[{"id":ID,"uri":URI,
+ * "delivered":N,"retried":0,"deadLettered":N}]}],"unmatched":N}.
+ */
+int ev_bus_stats(const struct ev_bus *b, struct ev_buf *out);
+/* Flush every writer: 0, or -1 with err for the first write error. */
+int ev_bus_flush(struct ev_bus *b, struct ev_err *err);
+/* Close every writer (errors into err when not NULL) and free b. */
+int ev_bus_free(struct ev_bus *b, struct ev_err *err);
 
 #endif

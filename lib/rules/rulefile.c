@@ -51,6 +51,14 @@ struct load {
 	int added;
 	ev_rule_fn fn;		/* called for each rule added, or NULL */
 	void *ctx;
+	/*
+	 * The last place located: its offset, line and the offset of that
+	 * line's start.  Callers locate in file order (every rule, every
+	 * target of a rule), so each locate counts newlines from there,
+	 * not from the start of the file: linear, not quadratic.
+	 */
+	size_t loc_off, loc_bol;
+	unsigned long loc_line;
 };
 
 /*
@@ -106,6 +114,8 @@ fail:
 static void
 locate(const struct load *ld, struct ev_err *err, size_t off)
 {
+	struct load *c = (struct load *)ld;	/* the cache only */
+	const char *p, *end, *nl;
 	struct ev_jdoc d;
 
 	err->file = ld->disp;
@@ -113,10 +123,28 @@ locate(const struct load *ld, struct ev_err *err, size_t off)
 		ev_yjson_locate(ld->yaml, off, &err->line, &err->col);
 		return;
 	}
-	memset(&d, 0, sizeof(d));
-	d.text = ld->text;
-	d.textlen = ld->len;
-	ev_jdoc_locate(&d, off, &err->line, &err->col);
+	if (off > ld->len)
+		off = ld->len;
+	if (ld->loc_line == 0 || off < ld->loc_off) {
+		memset(&d, 0, sizeof(d));
+		d.text = ld->text;
+		d.textlen = ld->len;
+		ev_jdoc_locate(&d, off, &err->line, &err->col);
+		c->loc_line = err->line;
+		c->loc_bol = off - (err->col - 1);
+		c->loc_off = off;
+		return;
+	}
+	p = ld->text + ld->loc_off;
+	end = ld->text + off;
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c->loc_line++;
+		c->loc_bol = (size_t)(nl + 1 - ld->text);
+		p = nl + 1;
+	}
+	c->loc_off = off;
+	err->line = c->loc_line;
+	err->col = (unsigned long)(off - c->loc_bol) + 1;
 }
 
 /*

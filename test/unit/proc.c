@@ -184,6 +184,20 @@ records(void)
 	    "\"1970-01-01T00:00:07.001Z\",\"source\":\"in\\n.ndjson\","
 	    "\"line\":7}\n", "the dead-letter record");
 	ev_buf_free(&b);
+	t.rule_arn = "arn:aws:events:x:1:rule/r";
+	t.target_arn = "file:t";
+	t.message = "InputPath '$.x' matches nothing";
+	t.payload = "a\nb";
+	t.paylen = 3;
+	ev_dlq_record(&b, &t);
+	ev_buf_add(&b, "", 1);
+	ok(strstr(b.p, "\"line\":7,\"payload\":\"a\\nb\",\"attributes\":"
+	    "{\"RULE_ARN\":\"arn:aws:events:x:1:rule/r\",\"TARGET_ARN\":"
+	    "\"file:t\",\"ERROR_CODE\":\"Signal.KILL\",\"ERROR_MESSAGE\":"
+	    "\"InputPath '$.x' matches nothing\",\"EXHAUSTED_RETRY_CONDITION\":"
+	    "\"MaxAttempts\",\"RETRY_ATTEMPTS\":3}}\n") != NULL,
+	    "an event bus's record: the payload and EventBridge's attributes");
+	ev_buf_free(&b);
 }
 
 struct seen {

@@ -1,0 +1,374 @@
+/*
+ * evroute - an event bus in a pipe: EventBridge rules and their targets.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evkit.h"
+
+static const char usage_text[] =
+    "usage: evroute [-t] [-j JOBS] [--dlq FILE] [--dry-run] [--first-match] "
+    "[--max-line-bytes SIZE]\n"
+    "               [--reject FILE] [--stats] [--target ID=URI ...] "
+    "[--unmatched FILE]\n"
+    "               -f RULES [FILE ...]\n";
+
+enum {
+	OPT_DLQ = 256, OPT_DRY, OPT_FIRST, OPT_MAX_LINE, OPT_REJECT,
+	OPT_STATS, OPT_TARGET, OPT_UNMATCHED, OPT_VERSION
+};
+
+static const struct option longopts[] = {
+	{ "dlq", required_argument, NULL, OPT_DLQ },
+	{ "dry-run", no_argument, NULL, OPT_DRY },
+	{ "file", required_argument, NULL, 'f' },
+	{ "first-match", no_argument, NULL, OPT_FIRST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
+	{ "reject", required_argument, NULL, OPT_REJECT },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "test", no_argument, NULL, 't' },
+	{ "unmatched", required_argument, NULL, OPT_UNMATCHED },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* At file scope, so that what an early exit leaves is still reachable. */
+static struct ev_bus *bus;
+static struct ev_rules *rs;
+static struct ev_route_config cf;
+static struct ev_bus_opts bo;
+static const char **maps;
+static char *owned[2];		/* --dlq's and --unmatched's URIs */
+
+/* Matched rules, from a worker's match to the in-order routing. */
+#define MAXHITS 8
+struct hits {
+	int n;			/* > MAXHITS: match again when routing */
+	size_t h[MAXHITS];
+};
+
+/* Main's or a worker thread's matcher. */
+static void *
+mctx_new(void *ctx)
+{
+	return ev_matcher_new(rs);
+}
+
+static void
+mctx_free(void *wctx)
+{
+	ev_matcher_free(wctx);
+}
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EV_EXIT_ERROR);
+}
+
+/* A file option's argument as a target URI ("-": standard output). */
+static const char *
+file_uri(const char *path, int i)
+{
+	char *u;
+
+	if (strcmp(path, "-") == 0)
+		return "-";
+	if ((u = malloc(strlen(path) + 6)) == NULL) {
+		ev_warnx("out of memory");
+		exit(EV_EXIT_ERROR);
+	}
+	free(owned[i]);
+	owned[i] = u;
+	return strcat(strcpy(u, "file:"), path);
+}
+
+static enum ev_verdict
+verdict(enum ev_bus_res r)
+{
+	switch (r) {
+	case EV_BUS_OK:
+		return EV_NEXT;
+	case EV_BUS_BAD:
+		return EV_BAD;
+	case EV_BUS_STOP:
+		return EV_STOP;
+	default:
+		return EV_FAIL;
+	}
+}
+
+/* On a worker (or inline): which rules the event matches. */
+static enum ev_verdict
+on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	struct hits *h = ln->result;
+
+	h->n = ev_bus_match(bus, ctx, ln->buf, ln->len, h->h, MAXHITS, err);
+	return h->n < 0 ? EV_BAD : EV_NEXT;
+}
+
+/*
+ * In input order: route the event to its rules' targets; when the input
+ * runs dry (ln NULL), the targets get what is buffered.
+ */
+static enum ev_verdict
+on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
+{
+	const struct hits *h;
+
+	if (ln == NULL)
+		return ev_bus_flush(bus, err) < 0 ? EV_FAIL : EV_NEXT;
+	h = ln->result;
+	if (h->n > MAXHITS)
+		return verdict(ev_bus_event(bus, ln->file, ln->lineno,
+		    ln->buf, ln->len, ev_now_ms(), err));
+	return verdict(ev_bus_route(bus, ln->file, ln->lineno, ln->buf,
+	    ln->len, h->h, (size_t)h->n, ev_now_ms(), err));
+}
+
+/* -t: each target of each rule and where it goes, one per line. */
+static void
+report(const struct ev_route_config *c)
+{
+	int i, j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < c->r[i].nt; j++) {
+			ev_out_name(c->r[i].name);
+			ev_out_write("\t", 1);
+			ev_out_name(c->r[i].t[j].id);
+			ev_out_write("\t", 1);
+			if (c->r[i].enabled)
+				ev_out_name(ev_bus_uri(bus, i, j));
+			else
+				ev_out_str("DISABLED");
+			ev_out_write("\n", 1);
+		}
+	}
+}
+
+/*
+ * Refuse a file the bus writes that is also an input (the rules file,
+ * an operand, or standard input when it is read).
+ */
+static int
+check_inputs(char *const *files, int n, const char *rules)
+{
+	struct stat *st = calloc((size_t)n + 2, sizeof(*st));
+	const char **names = calloc((size_t)n + 2, sizeof(*names));
+	struct ev_err err;
+	int i, k = 0, r = 0;
+
+	if (st == NULL || names == NULL) {
+		ev_warnx("out of memory");
+		r = -1;
+		goto out;
+	}
+	if (stat(rules, &st[k]) == 0)
+		names[k++] = rules;
+	for (i = 0; i <= n; i++) {
+		const char *f = i < n ? files[i] : n == 0 ? "-" : NULL;
+
+		if (f == NULL)
+			break;
+		if (strcmp(f, "-") == 0) {
+			if (fstat(0, &st[k]) == 0)
+				names[k++] = "<stdin>";
+		} else if (stat(f, &st[k]) == 0)
+			names[k++] = f;
+	}
+	ev_err_clear(&err);
+	if (ev_bus_check_inputs(bus, st, names, k, &err) < 0) {
+		ev_diag(&err);
+		r = -1;
+	}
+out:
+	free(st);
+	free(names);
+	return r;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ev_input_opts in;
+	struct ev_err err;
+	void *mctx;
+	struct ev_buf sb = { NULL, 0, 0 };
+	const char *rules = NULL, *rfiles[1], *jobs = NULL;
+	int test = 0, stats = 0, drop = 0, c, bad, rc;
+	unsigned long n;
+
+	memset(&in, 0, sizeof(in));
+	if (ev_init(argv[0]) < 0) {
+		ev_warn("/dev/null");
+		return EV_EXIT_ERROR;
+	}
+	argv[0] = (char *)ev_progname();
+	if ((maps = calloc((size_t)argc, sizeof(*maps))) == NULL ||
+	    (rs = ev_rules_new()) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	while ((c = getopt_long(argc, argv, "f:hj:t", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (rules != NULL) {
+				ev_warnx("-f: one rules file only");
+				usage();
+			}
+			rules = optarg;
+			break;
+		case 'h':
+			return ev_out_info(usage_text);
+		case 'j':
+			jobs = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case OPT_DLQ:
+			bo.dlq = file_uri(optarg, 0);
+			break;
+		case OPT_DRY:
+			bo.dry_run = 1;
+			break;
+		case OPT_FIRST:
+			bo.first_match = 1;
+			break;
+		case OPT_MAX_LINE:
+			if (ev_opt_size("--max-line-bytes", optarg, 1,
+			    &in.max_line) < 0)
+				usage();
+			break;
+		case OPT_REJECT:
+			if (strcmp(optarg, "-") == 0) {
+				ev_warnx("--reject: '-' is not a file; use "
+				    "/dev/stdout or ./-");
+				usage();
+			}
+			in.reject_path = optarg;
+			break;
+		case OPT_STATS:
+			stats = 1;
+			break;
+		case OPT_TARGET:
+			if (strchr(optarg, '=') == NULL ||
+			    optarg[0] == '=') {
+				ev_warnx("invalid --target '%s': expected "
+				    "ID=URI", optarg);
+				usage();
+			}
+			maps[bo.nmaps++] = optarg;
+			break;
+		case OPT_UNMATCHED:
+			if (strcmp(optarg, "drop") == 0)
+				drop = 1;
+			else
+				bo.unmatched = file_uri(optarg, 1);
+			break;
+		case OPT_VERSION:
+			return ev_out_info("evroute (evkit) " EV_VERSION "\n");
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (rules == NULL)
+		usage();
+	ev_err_clear(&err);
+	if (ev_input_jobs(jobs, &in.jobs, &err) < 0) {
+		ev_diag(&err);
+		usage();
+	}
+	ev_err_clear(&err);
+	if (ev_clock_init(&err) < 0) {
+		ev_diag(&err);
+		usage();
+	}
+
+	ev_err_clear(&err);
+	if (ev_route_config_load(&cf, rs, rules, &err) < 0 ||
+	    ev_rules_finish(rs, &err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	bo.maps = maps;
+	bo.rules_path = rules;
+	bo.dry_run |= test;
+	ev_err_clear(&err);
+	if ((bus = ev_bus_new(&cf, rs, &bo, &err)) == NULL) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	if (test) {
+		report(&cf);
+		rc = EV_EXIT_OK;
+		goto done;
+	}
+	if (check_inputs(argv, argc, rules) < 0)
+		return EV_EXIT_ERROR;
+
+	rfiles[0] = rules;
+	in.read_files = rfiles;
+	in.nread_files = 1;
+	in.order = on_order;
+	in.result_size = sizeof(struct hits);
+	in.ctx_new = mctx_new;
+	in.ctx_free = mctx_free;
+	if ((mctx = ev_matcher_new(rs)) == NULL) {
+		ev_warnx("out of memory");
+		return EV_EXIT_ERROR;
+	}
+	ev_err_clear(&err);
+	if (ev_stop_install(&err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
+	bad = ev_input_loop(argv, argc, &in, on_line, mctx);
+	ev_matcher_free(mctx);
+	n = ev_bus_unmatched(bus);
+	if (n > 0 && bo.unmatched == NULL && !drop && !bo.dry_run)
+		ev_warnx("%lu event%s matched no rule", n, n == 1 ? "" : "s");
+	if (stats) {
+		if (ev_bus_stats(bus, &sb) < 0) {
+			ev_warnx("out of memory");
+			bad = -1;
+		} else
+			fwrite(sb.p, 1, sb.len, stderr);
+		ev_buf_free(&sb);
+	}
+	if (bad == EV_INPUT_STOPPED)
+		rc = 128 + ev_stop_signal();
+	else if (bad != 0)
+		rc = EV_EXIT_ERROR;
+	else
+		rc = ev_bus_dead(bus) > 0 ? EV_EXIT_NONE : EV_EXIT_OK;
+done:
+	ev_err_clear(&err);
+	if (ev_bus_free(bus, &err) < 0) {
+		ev_diag(&err);
+		rc = EV_EXIT_ERROR;
+	}
+	ev_err_clear(&err);
+	if (ev_out_close(&err) < 0) {
+		ev_diag(&err);
+		rc = EV_EXIT_ERROR;
+	}
+	ev_route_config_free(&cf);
+	ev_rules_free(rs);
+	free(maps);
+	free(owned[0]);
+	free(owned[1]);
+	return rc;
+}

@@ -1,0 +1,628 @@
+/*
+ * bus.c - evroute's bus: each event to every target of every rule it
+ * matches (or of the first, file order), shaped per target, written in
+ * input order per target; what a target would not get goes to its
+ * dead letters.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "route.h"
+#include "proc/proc.h"
+#include "rules/rules.h"
+
+struct btarget {
+	const struct ev_route_target *t;
+	const char *uri;		/* borrowed: cf or a map */
+	struct ev_route_out *out;	/* NULL in a dry run */
+	struct ev_route_out *dlq;	/* NULL: b->dlq, else a diagnostic */
+	unsigned long delivered, dead;
+};
+
+struct brule {
+	const struct ev_route_rule *r;
+	struct btarget *t;
+	unsigned long matched;
+};
+
+struct ev_bus {
+	struct ev_bus_opts o;
+	const struct ev_route_config *cf;
+	const struct ev_rules *rs;
+	struct ev_matcher *m;
+	struct brule *r;		/* cf->n, by rule index */
+	struct btarget *t;		/* every target, flat */
+	size_t nt;
+	/* the writers, each URI once: an open-addressing table */
+	struct ev_route_out **outs;
+	size_t nouts, hcap;
+	struct ev_route_out **hash;
+	struct ev_route_out *dlq, *unmatched;
+	struct ev_paths *where;		/* region, account */
+	struct ev_span *vals;		/* the widest shape set's slots */
+	size_t *hits;
+	struct ev_buf pay, rec;
+	unsigned long nunmatched, ndead;
+	int failed;			/* a write error was reported */
+};
+
+static int
+nomem(struct ev_err *err)
+{
+	ev_err_set(err, "out of memory");
+	return -1;
+}
+
+static size_t
+hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The writer for uri, opened once.  NULL with err set. */
+static struct ev_route_out *
+writer(struct ev_bus *b, const char *uri, struct ev_err *err)
+{
+	size_t i = hash_str(uri) & (b->hcap - 1);
+	struct ev_route_out *o;
+
+	while (b->hash[i] != NULL) {
+		if (strcmp(ev_route_out_name(b->hash[i]), uri) == 0)
+			return b->hash[i];
+		i = (i + 1) & (b->hcap - 1);
+	}
+	if ((o = ev_route_out_open(uri, err)) == NULL)
+		return NULL;
+	b->hash[i] = o;
+	b->outs[b->nouts++] = o;
+	return o;
+}
+
+/* The URI a map gives key, or NULL. */
+static const char *
+mapped(const struct ev_bus *b, const char *key, size_t klen, int *used)
+{
+	int i;
+
+	for (i = 0; i < b->o.nmaps; i++) {
+		const char *eq = strchr(b->o.maps[i], '=');
+
+		if (eq != NULL && (size_t)(eq - b->o.maps[i]) == klen &&
+		    memcmp(b->o.maps[i], key, klen) == 0) {
+			used[i] = 1;
+			return eq + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Locate err at target t of the rules file. */
+static int
+at_target(const struct ev_bus *b, const struct ev_route_target *t,
+    struct ev_err *err)
+{
+	err->file = b->o.rules_path;
+	err->line = t->line;
+	err->col = t->col;
+	return -1;
+}
+
+static int
+resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
+    int *used, struct ev_buf *key, struct ev_err *err)
+{
+	const struct ev_route_target *t = bt->t;
+	const char *u;
+	struct ev_err e;
+
+	key->len = 0;
+	if (ev_buf_add(key, r->name, strlen(r->name)) < 0 ||
+	    ev_buf_add(key, ".", 1) < 0 ||
+	    ev_buf_add(key, t->id, strlen(t->id)) < 0)
+		return nomem(err);
+	u = mapped(b, key->p, key->len, used);
+	if (u == NULL)
+		u = mapped(b, t->id, strlen(t->id), used);
+	if (u == NULL)
+		u = mapped(b, t->arn, strlen(t->arn), used);
+	bt->uri = u != NULL ? u : t->arn;
+	ev_err_clear(&e);
+	if (ev_uri_check(bt->uri, &e) < 0) {
+		ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
+		    r->name, e.msg);
+		return at_target(b, t, err);
+	}
+	if (!b->o.dry_run && (bt->out = writer(b, bt->uri, err)) == NULL)
+		return -1;
+	if (t->dlq == NULL)
+		return 0;
+	u = mapped(b, t->dlq, strlen(t->dlq), used);
+	if (u == NULL)
+		u = t->dlq;
+	if (ev_uri_kind(u, &(const char *){ NULL }) == EV_URI_AWS &&
+	    b->o.dlq != NULL)
+		return 0;	/* an AWS queue: --dlq stands in for it */
+	if (ev_uri_check(u, &e) < 0) {
+		ev_err_set(err, "DeadLetterConfig of target '%s' of rule "
+		    "'%s': %s", t->id, r->name, e.msg);
+		return at_target(b, t, err);
+	}
+	if (!b->o.dry_run && (bt->dlq = writer(b, u, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+struct ev_bus *
+ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
+    const struct ev_bus_opts *o, struct ev_err *err)
+{
+	static const char *const where[] = { "region", "account" };
+	struct ev_bus *b = calloc(1, sizeof(*b));
+	struct ev_buf key = { NULL, 0, 0 };
+	int i, j, *used = NULL, slots = 0;
+	size_t k = 0;
+
+	if (b == NULL) {
+		nomem(err);
+		return NULL;
+	}
+	b->o = *o;
+	b->cf = cf;
+	b->rs = rs;
+	for (i = 0; i < cf->n; i++) {
+		b->nt += (size_t)cf->r[i].nt;
+		if (ev_shapes_nslots(cf->r[i].shapes) > slots)
+			slots = ev_shapes_nslots(cf->r[i].shapes);
+	}
+	for (b->hcap = 16; b->hcap < 2 * (b->nt + 2); b->hcap *= 2)
+		;
+	if ((b->m = ev_matcher_new(rs)) == NULL ||
+	    (b->r = calloc((size_t)cf->n + 1, sizeof(*b->r))) == NULL ||
+	    (b->t = calloc(b->nt + 1, sizeof(*b->t))) == NULL ||
+	    (b->outs = calloc(b->nt + 2, sizeof(*b->outs))) == NULL ||
+	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
+	    (b->vals = calloc((size_t)slots + 1, sizeof(*b->vals))) == NULL ||
+	    (b->hits = calloc((size_t)cf->n + 1, sizeof(*b->hits))) == NULL ||
+	    (used = calloc((size_t)o->nmaps + 1, sizeof(int))) == NULL ||
+	    (b->where = ev_paths_compile(where, 2, err)) == NULL) {
+		if (b->where == NULL && err->msg[0] == '\0')
+			nomem(err);
+		else if (b->where != NULL)
+			nomem(err);
+		goto fail;
+	}
+	for (i = 0; i < cf->n; i++) {
+		const struct ev_route_rule *r = &cf->r[i];
+
+		b->r[i].r = r;
+		b->r[i].t = b->t + k;
+		for (j = 0; j < r->nt; j++, k++) {
+			b->t[k].t = &r->t[j];
+			if (r->enabled &&
+			    resolve(b, r, &b->t[k], used, &key, err) < 0)
+				goto fail;
+		}
+	}
+	for (i = 0; i < o->nmaps; i++) {
+		if (!used[i]) {
+			ev_err_set(err, "--target '%s': no target or dead-"
+			    "letter queue has that name", o->maps[i]);
+			goto fail;
+		}
+	}
+	if (!o->dry_run && o->dlq != NULL &&
+	    (b->dlq = writer(b, o->dlq, err)) == NULL)
+		goto fail;
+	if (!o->dry_run && o->unmatched != NULL &&
+	    (b->unmatched = writer(b, o->unmatched, err)) == NULL)
+		goto fail;
+	free(used);
+	ev_buf_free(&key);
+	return b;
+fail:
+	free(used);
+	ev_buf_free(&key);
+	ev_bus_free(b, NULL);
+	return NULL;
+}
+
+int
+ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
+    const char *const *names, int n, struct ev_err *err)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < b->nouts; i++) {
+		const struct stat *o = ev_route_out_stat(b->outs[i]);
+
+		if (!S_ISREG(o->st_mode))
+			continue;
+		for (j = 0; j < n; j++) {
+			if (S_ISREG(st[j].st_mode) &&
+			    st[j].st_dev == o->st_dev &&
+			    st[j].st_ino == o->st_ino) {
+				ev_err_set(err, "%s: input file is also target "
+				    "'%s'", names[j],
+				    ev_route_out_name(b->outs[i]));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A string member: ,"key":"text" (with ev_json_quote()). */
+static int
+jstr(struct ev_buf *o, const char *key, const char *s)
+{
+	return ev_buf_add(o, ",\"", 2) < 0 ||
+	    ev_buf_add(o, key, strlen(key)) < 0 ||
+	    ev_buf_add(o, "\":", 2) < 0 ||
+	    ev_json_quote(o, s, strlen(s)) < 0 ? -1 : 0;
+}
+
+/* The rule's ARN, as the shape context would make it, into out. */
+static int
+rule_arn(struct ev_bus *b, const struct ev_route_rule *r, const char *line,
+    size_t len, struct ev_buf *out)
+{
+	struct ev_span v[2];
+	struct ev_err e;
+	int i;
+
+	if (r->arn != NULL)
+		return ev_buf_add(out, r->arn, strlen(r->arn));
+	memset(v, 0, sizeof(v));
+	ev_err_clear(&e);
+	ev_paths_get(b->where, line, len, v, &e);
+	for (i = 0; i < 2; i++) {
+		if (v[i].p != NULL && v[i].len >= 2 && v[i].p[0] == '"') {
+			v[i].p++;
+			v[i].len -= 2;
+		} else {
+			v[i].p = "";
+			v[i].len = 0;
+		}
+	}
+	return ev_route_rule_arn(v[0].p, v[0].len, v[1].p, v[1].len, r->bus,
+	    r->name, out);
+}
+
+/* Dead-letter the payload in b->pay that target bt would not take. */
+static enum ev_bus_res
+dead_letter(struct ev_bus *b, const struct ev_route_rule *r,
+    struct btarget *bt, const char *file, unsigned long lineno,
+    const char *line, size_t len, int64_t now, const char *why,
+    struct ev_err *err)
+{
+	struct ev_route_out *o = bt->dlq != NULL ? bt->dlq : b->dlq;
+	struct ev_buf arn = { NULL, 0, 0 };
+	struct ev_task t;
+
+	bt->dead++;
+	b->ndead++;
+	if (o == NULL) {
+		ev_warnx("%s:%lu: rule '%s' target '%s': undeliverable: %s",
+		    file, lineno, r->name, bt->t->id, why);
+		return EV_BUS_OK;
+	}
+	memset(&t, 0, sizeof(t));
+	t.event = line;
+	t.len = len;
+	t.file = file;
+	t.lineno = lineno;
+	snprintf(t.name, sizeof(t.name), "INVALID_PAYLOAD");
+	t.exhausted = "NotRetryable";
+	t.attempts = 1;
+	t.first_ms = t.last_ms = now;
+	t.payload = b->pay.p != NULL ? b->pay.p : "";
+	t.paylen = b->pay.len;
+	t.target_arn = bt->t->arn;
+	t.message = why;
+	b->rec.len = 0;
+	if (rule_arn(b, r, line, len, &arn) < 0 ||
+	    ev_buf_add(&arn, "", 1) < 0) {
+		ev_buf_free(&arn);
+		nomem(err);
+		return EV_BUS_FAIL;
+	}
+	t.rule_arn = arn.p;
+	if (ev_dlq_record(&b->rec, &t) < 0) {
+		ev_buf_free(&arn);
+		nomem(err);
+		return EV_BUS_FAIL;
+	}
+	ev_buf_free(&arn);
+	/* the record ends with a newline: write it as a line without */
+	ev_route_out_line(o, b->rec.p, b->rec.len - 1);
+	return EV_BUS_OK;
+}
+
+/* A failed write: stdout gone quietly stops, anything else is fatal. */
+static enum ev_bus_res
+write_failed(struct ev_bus *b, struct ev_route_out *o, struct ev_err *err)
+{
+	int e = ev_route_out_errno(o);
+
+	if (e == EPIPE && strcmp(ev_route_out_name(o), "-") == 0)
+		return EV_BUS_STOP;
+	ev_err_set(err, "write error on '%s': %s", ev_route_out_name(o),
+	    strerror(e));
+	ev_err_errno(err, e);
+	b->failed = 1;
+	return EV_BUS_FAIL;
+}
+
+static void
+dry_line(const char *file, unsigned long lineno, const char *rule,
+    const struct btarget *bt, const char *why, struct ev_buf *o)
+{
+	char tmp[64];
+
+	o->len = 0;
+	ev_buf_add(o, "{\"source\":", 10);
+	ev_json_quote(o, file, strlen(file));
+	snprintf(tmp, sizeof(tmp), ",\"line\":%lu", lineno);
+	ev_buf_add(o, tmp, strlen(tmp));
+	if (rule == NULL) {
+		ev_buf_add(o, ",\"rule\":null", 12);
+	} else {
+		jstr(o, "rule", rule);
+		jstr(o, "target", bt->t->id);
+		jstr(o, "uri", bt->uri);
+		if (why != NULL)
+			jstr(o, "undeliverable", why);
+	}
+	ev_buf_add(o, "}", 1);
+	ev_out_line(o->p, o->len);
+}
+
+/* Route the event to rule ri's targets. */
+static enum ev_bus_res
+route_rule(struct ev_bus *b, size_t ri, const char *file,
+    unsigned long lineno, const char *line, size_t len, int64_t now,
+    struct ev_err *err)
+{
+	struct brule *br = &b->r[ri];
+	const struct ev_route_rule *r = br->r;
+	struct ev_shape_ctx ctx = { r->name, r->arn, r->bus, now };
+	enum ev_bus_res res;
+	int j, s;
+
+	br->matched++;
+	if (ev_shapes_nslots(r->shapes) > 0 &&
+	    ev_shapes_scan(r->shapes, line, len, b->vals, err) < 0)
+		return EV_BUS_BAD;
+	for (j = 0; j < r->nt; j++) {
+		struct btarget *bt = &br->t[j];
+		const struct ev_shape *sh = ev_shapes_get(r->shapes,
+		    bt->t->shape);
+		const char *p = line;
+		size_t n = len;
+
+		err->msg[0] = '\0';
+		b->pay.len = 0;
+		s = 0;
+		if (ev_shape_kind(sh) != EV_SHAPE_EVENT) {
+			s = ev_shapes_apply(r->shapes, bt->t->shape, line,
+			    len, b->vals, &ctx, EV_SHAPE_LINE, &b->pay, err);
+			if (s < 0) {
+				if (err->msg[0] == '\0')
+					nomem(err);
+				return EV_BUS_BAD;
+			}
+			p = b->pay.p != NULL ? b->pay.p : "";
+			n = b->pay.len;
+		}
+		if (b->o.dry_run) {
+			dry_line(file, lineno, r->name, bt,
+			    s == EV_SHAPE_UNDELIVERABLE ? err->msg : NULL,
+			    &b->rec);
+			if (ev_out_closed())
+				return EV_BUS_STOP;
+			continue;
+		}
+		if (s == EV_SHAPE_UNDELIVERABLE) {
+			char why[sizeof(err->msg)];
+
+			memcpy(why, err->msg, sizeof(why));
+			res = dead_letter(b, r, bt, file, lineno, line, len,
+			    now, why, err);
+			if (res != EV_BUS_OK)
+				return res;
+			continue;
+		}
+		if (ev_route_out_line(bt->out, p, n) < 0)
+			return write_failed(b, bt->out, err);
+		bt->delivered++;
+	}
+	return EV_BUS_OK;
+}
+
+int
+ev_bus_match(const struct ev_bus *b, struct ev_matcher *m, const char *line,
+    size_t len, size_t *out, size_t max, struct ev_err *err)
+{
+	const size_t *hits;
+	size_t nhits, i, n = 0, first = (size_t)-1;
+	int sorted = 1;
+
+	if (ev_match(m, line, len, EV_MATCH_ALL, err) < 0)
+		return -1;
+	hits = ev_matched(m, &nhits);
+	if (b->o.first_match) {
+		for (i = 0; i < nhits; i++)
+			if (b->cf->r[hits[i]].enabled && hits[i] < first)
+				first = hits[i];
+		if (first == (size_t)-1)
+			return 0;
+		if (max > 0)
+			out[0] = first;
+		return 1;
+	}
+	for (i = 0; i < nhits; i++) {
+		if (!b->cf->r[hits[i]].enabled)
+			continue;
+		if (n < max) {
+			if (n > 0 && hits[i] < out[n - 1])
+				sorted = 0;
+			out[n] = hits[i];
+		}
+		n++;
+	}
+	if (!sorted && n <= max)
+		qsort(out, n, sizeof(*out), cmp_size);
+	return (int)n;
+}
+
+enum ev_bus_res
+ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
+    const char *line, size_t len, const size_t *hits, size_t n, int64_t now,
+    struct ev_err *err)
+{
+	enum ev_bus_res res;
+	size_t i;
+
+	if (n == 0) {
+		b->nunmatched++;
+		if (b->o.dry_run) {
+			dry_line(file, lineno, NULL, NULL, NULL, &b->rec);
+			return ev_out_closed() ? EV_BUS_STOP : EV_BUS_OK;
+		}
+		if (b->unmatched != NULL &&
+		    ev_route_out_line(b->unmatched, line, len) < 0)
+			return write_failed(b, b->unmatched, err);
+		return EV_BUS_OK;
+	}
+	for (i = 0; i < n; i++) {
+		res = route_rule(b, hits[i], file, lineno, line, len, now,
+		    err);
+		if (res != EV_BUS_OK)
+			return res;
+	}
+	return EV_BUS_OK;
+}
+
+enum ev_bus_res
+ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
+    const char *line, size_t len, int64_t now, struct ev_err *err)
+{
+	int n = ev_bus_match(b, b->m, line, len, b->hits,
+	    (size_t)b->cf->n + 1, err);
+
+	if (n < 0)
+		return EV_BUS_BAD;
+	return ev_bus_route(b, file, lineno, line, len, b->hits, (size_t)n,
+	    now, err);
+}
+
+const char *
+ev_bus_uri(const struct ev_bus *b, int i, int j)
+{
+	return b->r[i].t[j].uri;
+}
+
+unsigned long
+ev_bus_unmatched(const struct ev_bus *b)
+{
+	return b->nunmatched;
+}
+
+unsigned long
+ev_bus_dead(const struct ev_bus *b)
+{
+	return b->ndead;
+}
+
+int
+ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
+{
+	char tmp[128];
+	int i, j, r = 0;
+
+	r |= ev_buf_add(o, "{\"rules\":[", 10);
+	for (i = 0; i < b->cf->n; i++) {
+		const struct brule *br = &b->r[i];
+
+		r |= ev_buf_add(o, i ? ",{\"rule\":" : "{\"rule\":", i ? 9 : 8);
+		r |= ev_json_quote(o, br->r->name, strlen(br->r->name));
+		snprintf(tmp, sizeof(tmp), ",\"matched\":%lu,\"targets\":[",
+		    br->matched);
+		r |= ev_buf_add(o, tmp, strlen(tmp));
+		for (j = 0; j < br->r->nt; j++) {
+			const struct btarget *bt = &br->t[j];
+
+			r |= ev_buf_add(o, j ? ",{\"id\":" : "{\"id\":",
+			    j ? 7 : 6);
+			r |= ev_json_quote(o, bt->t->id, strlen(bt->t->id));
+			if (bt->uri != NULL)
+				r |= jstr(o, "uri", bt->uri);
+			snprintf(tmp, sizeof(tmp), ",\"delivered\":%lu,"
+			    "\"retried\":0,\"deadLettered\":%lu}",
+			    bt->delivered, bt->dead);
+			r |= ev_buf_add(o, tmp, strlen(tmp));
+		}
+		r |= ev_buf_add(o, "]}", 2);
+	}
+	snprintf(tmp, sizeof(tmp), "],\"unmatched\":%lu}\n", b->nunmatched);
+	r |= ev_buf_add(o, tmp, strlen(tmp));
+	return r ? -1 : 0;
+}
+
+int
+ev_bus_flush(struct ev_bus *b, struct ev_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < b->nouts; i++) {
+		if (ev_route_out_flush(b->outs[i]) < 0 &&
+		    write_failed(b, b->outs[i], err) == EV_BUS_FAIL)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ev_bus_free(struct ev_bus *b, struct ev_err *err)
+{
+	size_t i;
+	int r = 0;
+	struct ev_err e;
+
+	if (b == NULL)
+		return 0;
+	for (i = 0; i < b->nouts; i++) {
+		ev_err_clear(&e);
+		if (ev_route_out_close(b->outs[i], err ? &e : NULL) < 0 &&
+		    r == 0 && !b->failed) {
+			*err = e;
+			r = -1;
+		}
+	}
+	ev_matcher_free(b->m);
+	ev_paths_free(b->where);
+	ev_buf_free(&b->pay);
+	ev_buf_free(&b->rec);
+	free(b->outs);
+	free(b->hash);
+	free(b->vals);
+	free(b->hits);
+	free(b->r);
+	free(b->t);
+	free(b);
+	return r;
+}

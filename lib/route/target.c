@@ -1,0 +1,275 @@
+/*
+ * target.c - evroute's target URIs and its line writers.
+ *
+ * A target is named by a URI: "-" (standard output), "file:PATH" (lines
+ * appended with O_APPEND), "fd:N" (an open descriptor).  The other kinds
+ * (exec:, pipe:, store:, http:, https:) are recognised so that evroute
+ * can refuse them by name; an AWS ARN (or a template's intrinsic) has to
+ * be mapped to a local URI.  A writer buffers whole lines and writes them
+ * with one write(2) per buffer, never cutting a line between two calls,
+ * so that several processes may append to one file without their lines
+ * mixing.
+ */
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "route.h"
+
+#define OUT_BUF (256 * 1024)
+
+struct ev_route_out {
+	int fd, own;
+	char *name;		/* the URI, for messages */
+	struct stat st;
+	char *buf;
+	size_t len;
+	int errnum;		/* first write error (EPIPE included) */
+};
+
+static const struct {
+	const char *prefix;
+	enum ev_uri_kind kind;
+} kinds[] = {
+	{ "file:", EV_URI_FILE },
+	{ "fd:", EV_URI_FD },
+	{ "exec:", EV_URI_EXEC },
+	{ "pipe:", EV_URI_PIPE },
+	{ "store:", EV_URI_STORE },
+	{ "http://", EV_URI_HTTP },
+	{ "https://", EV_URI_HTTP },
+	{ "arn:", EV_URI_AWS },
+};
+
+enum ev_uri_kind
+ev_uri_kind(const char *uri, const char **rest)
+{
+	size_t i, n;
+
+	*rest = uri;
+	if (strcmp(uri, "-") == 0)
+		return EV_URI_STDOUT;
+	if (uri[0] == '{')
+		return EV_URI_AWS;	/* {"Ref": ...}, {"Fn::GetAtt": ...} */
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = strlen(kinds[i].prefix);
+		if (strncmp(uri, kinds[i].prefix, n) == 0) {
+			*rest = uri + n;
+			return kinds[i].kind;
+		}
+	}
+	return EV_URI_UNKNOWN;
+}
+
+/* Whether s is a descriptor number; stored in *fd. */
+static int
+fd_number(const char *s, int *fd)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > 100000000)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	*fd = (int)v;
+	return 1;
+}
+
+int
+ev_uri_check(const char *uri, struct ev_err *err)
+{
+	const char *rest;
+	int fd;
+
+	switch (ev_uri_kind(uri, &rest)) {
+	case EV_URI_STDOUT:
+		return 0;
+	case EV_URI_FILE:
+		if (*rest != '\0')
+			return 0;
+		ev_err_set(err, "'%s': file: needs a path", uri);
+		return -1;
+	case EV_URI_FD:
+		if (fd_number(rest, &fd))
+			return 0;
+		ev_err_set(err, "'%s': fd: needs a descriptor number", uri);
+		return -1;
+	case EV_URI_EXEC:
+	case EV_URI_PIPE:
+	case EV_URI_STORE:
+	case EV_URI_HTTP:
+		ev_err_set(err, "'%s': %.*s targets are not supported yet",
+		    uri, (int)(rest - uri), uri);
+		return -1;
+	case EV_URI_AWS:
+		ev_err_set(err, "'%s' is an AWS target: map it to a local URI "
+		    "with --target", uri);
+		return -1;
+	default:
+		ev_err_set(err, "'%s': unknown target URI: expected -, "
+		    "file:PATH or fd:N", uri);
+		return -1;
+	}
+}
+
+struct ev_route_out *
+ev_route_out_open(const char *uri, struct ev_err *err)
+{
+	struct ev_route_out *o;
+	const char *rest;
+	int fd = -1, own = 0;
+
+	if (ev_uri_check(uri, err) < 0)
+		return NULL;
+	switch (ev_uri_kind(uri, &rest)) {
+	case EV_URI_STDOUT:
+		fd = 1;
+		break;
+	case EV_URI_FD:
+		fd_number(rest, &fd);
+		break;
+	default:
+		fd = open(rest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0666);
+		if (fd < 0) {
+			ev_err_set(err, "%s: %s", uri, strerror(errno));
+			ev_err_errno(err, errno);
+			return NULL;
+		}
+		own = 1;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (o->name = strdup(uri)) == NULL ||
+	    (o->buf = malloc(OUT_BUF)) == NULL) {
+		if (o != NULL)
+			free(o->name);
+		free(o);
+		if (own)
+			close(fd);
+		ev_err_set(err, "out of memory");
+		return NULL;
+	}
+	o->fd = fd;
+	o->own = own;
+	if (fstat(fd, &o->st) < 0) {
+		ev_err_set(err, "%s: %s", uri, strerror(errno));
+		ev_err_errno(err, errno);
+		ev_route_out_close(o, NULL);
+		return NULL;
+	}
+	return o;
+}
+
+const struct stat *
+ev_route_out_stat(const struct ev_route_out *o)
+{
+	return &o->st;
+}
+
+const char *
+ev_route_out_name(const struct ev_route_out *o)
+{
+	return o->name;
+}
+
+/* Write iov[0..n) completely, going on after a partial write. */
+static void
+write_all(struct ev_route_out *o, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	while (n > 0 && o->errnum == 0) {
+		w = writev(o->fd, iov, n);
+		if (w < 0) {
+			if (errno != EINTR)
+				o->errnum = errno;
+			continue;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+}
+
+int
+ev_route_out_flush(struct ev_route_out *o)
+{
+	struct iovec iov;
+
+	if (o->len > 0) {
+		iov.iov_base = o->buf;
+		iov.iov_len = o->len;
+		write_all(o, &iov, 1);
+		o->len = 0;
+	}
+	return o->errnum ? -1 : 0;
+}
+
+int
+ev_route_out_line(struct ev_route_out *o, const char *p, size_t n)
+{
+	struct iovec iov[2];
+
+	if (o->errnum)
+		return -1;
+	if (o->len + n + 1 > OUT_BUF && ev_route_out_flush(o) < 0)
+		return -1;
+	if (n + 1 > OUT_BUF) {
+		/* a line longer than the buffer: one writev of its own */
+		iov[0].iov_base = (void *)p;
+		iov[0].iov_len = n;
+		iov[1].iov_base = "\n";
+		iov[1].iov_len = 1;
+		write_all(o, iov, 2);
+		return o->errnum ? -1 : 0;
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->buf[o->len + n] = '\n';
+	o->len += n + 1;
+	return 0;
+}
+
+int
+ev_route_out_errno(const struct ev_route_out *o)
+{
+	return o->errnum;
+}
+
+int
+ev_route_out_close(struct ev_route_out *o, struct ev_err *err)
+{
+	int r = 0;
+
+	if (o == NULL)
+		return 0;
+	if (err != NULL && ev_route_out_flush(o) < 0 && o->errnum != EPIPE) {
+		ev_err_set(err, "write error on '%s': %s", o->name,
+		    strerror(o->errnum));
+		ev_err_errno(err, o->errnum);
+		r = -1;
+	}
+	if (o->own && close(o->fd) < 0 && r == 0 && err != NULL) {
+		ev_err_set(err, "close error on '%s': %s", o->name,
+		    strerror(errno));
+		ev_err_errno(err, errno);
+		r = -1;
+	}
+	free(o->buf);
+	free(o->name);
+	free(o);
+	return r;
+}
