@@ -18,13 +18,19 @@ static const char usage_text[] =
     "               [--interval DURATION] [--jitter full | none] "
     "[--keep-order]\n"
     "               [--max-attempts COUNT] [--max-delay DURATION] [--pass]\n"
-    "               [--reject FILE] [--timeout DURATION] "
-    "[--] COMMAND [ARG ...]\n";
+    "               [--reject FILE] [--timeout DURATION]\n"
+    "               [--breaker COUNT] [--group-by PATH] "
+    "[--inflight COUNT]\n"
+    "               [--pending FILE] [--persistent] [--rate N/s | N/m]\n"
+    "               [--] COMMAND [ARG ...]\n";
 
 enum {
 	OPT_ARG = 256, OPT_BACKOFF, OPT_DLQ, OPT_ENV, OPT_INTERVAL,
 	OPT_JITTER, OPT_KEEP, OPT_MAXATT, OPT_MAXDELAY, OPT_PASS,
-	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION
+	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION,
+	/* the scheduler's */
+	OPT_BREAKER, OPT_GROUP, OPT_INFLIGHT, OPT_PENDING, OPT_PERSIST,
+	OPT_RATE
 };
 
 static const struct option longopts[] = {
@@ -43,6 +49,13 @@ static const struct option longopts[] = {
 	{ "reject", required_argument, NULL, OPT_REJECT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	/* the scheduler's */
+	{ "breaker", required_argument, NULL, OPT_BREAKER },
+	{ "group-by", required_argument, NULL, OPT_GROUP },
+	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+	{ "pending", required_argument, NULL, OPT_PENDING },
+	{ "persistent", no_argument, NULL, OPT_PERSIST },
+	{ "rate", required_argument, NULL, OPT_RATE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -53,6 +66,14 @@ static struct {
 	struct ev_sink *dlq;
 	struct ev_path *time;
 	struct ev_sched *sched;
+	/* the scheduler's */
+	long ahead;		/* events read ahead */
+	int batch;		/* --persistent */
+	struct ev_path *group;
+	struct ev_buf key;
+	struct ev_sink *pending;
+	unsigned long npending;
+	int tripped, protocol;
 } opt;
 
 static void
@@ -128,16 +149,74 @@ on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
 	return ev_sink_closed(opt.dlq) ? ev_sink_error(opt.dlq, err) : 0;
 }
 
+/* An event not run goes to the --pending file, byte for byte. */
+static int
+on_pending(void *ctx, const struct ev_task *t, struct ev_err *err)
+{
+	opt.npending++;
+	if (opt.pending == NULL)
+		return 0;
+	ev_sink_line(opt.pending, t->event, t->len);
+	return ev_sink_closed(opt.pending) ? ev_sink_error(opt.pending, err) :
+	    0;
+}
+
+static void
+on_note(void *ctx, const char *msg)
+{
+	ev_warnx("%s", msg);
+	opt.protocol = 1;
+}
+
+/*
+ * The breaker opened: let what runs finish, then what was not run, and
+ * from now on every event read, goes to the --pending file.
+ */
+static int
+trip(struct ev_err *err)
+{
+	opt.tripped = 1;
+	if (ev_sched_run(opt.sched, 0, err) < 0)
+		return -1;
+	return ev_sched_unstarted(opt.sched, on_pending, NULL, err);
+}
+
 static enum ev_verdict
 on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
-	const char *v;
+	struct ev_task t;
+	const char *v, *key = NULL;
 	size_t vlen;
+	int r;
 
-	if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen, err) < 0)
+	r = ev_path_get(opt.group ? opt.group : opt.time, ln->buf, ln->len,
+	    &v, &vlen, err);
+	if (r < 0)
 		return EV_BAD;
-	if (ev_sched_add(opt.sched, ln->buf, ln->len, ln->file, ln->lineno,
-	    err) < 0 || ev_sched_run(opt.sched, opt.jobs * 4 + 16, err) < 0)
+	if (opt.group != NULL && r > 0) {
+		opt.key.len = 0;
+		if (ev_json_canon(v, vlen, &opt.key, err) < 0)
+			return EV_FAIL;
+		key = opt.key.p;
+	}
+	if (opt.tripped) {
+		t.event = ln->buf;
+		t.len = ln->len;
+		return on_pending(NULL, &t, err) < 0 ? EV_FAIL : EV_NEXT;
+	}
+	if (ev_sched_add_key(opt.sched, ln->buf, ln->len, key, opt.key.len,
+	    ln->file, ln->lineno, err) < 0)
+		return EV_FAIL;
+	/*
+	 * Persistent handlers get events in batches, others at once.
+	 * Stopped by a signal, what is read waits for the --pending file.
+	 */
+	if (ev_stop_signal() == 0 && (!opt.batch || ev_sched_pending(
+	    opt.sched) >= (size_t)opt.ahead) && ev_sched_run(opt.sched,
+	    opt.batch ? opt.ahead / 2 : opt.ahead, err) < 0)
+		return EV_FAIL;
+	if (ev_sched_stopped(opt.sched) == EV_SCHED_BREAKER && !opt.tripped &&
+	    trip(err) < 0)
 		return EV_FAIL;
 	return ev_out_closed() ? EV_STOP : EV_NEXT;
 }
@@ -146,9 +225,31 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 static enum ev_verdict
 on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
-	if (ln == NULL && ev_sched_run(opt.sched, -1, err) < 0)
+	if (ln == NULL && !opt.tripped && ev_sched_run(opt.sched, -1, err) < 0)
 		return EV_FAIL;
 	return EV_NEXT;
+}
+
+/* Open FILE for --dlq or --pending (what), appending; not the input. */
+static struct ev_sink *
+open_aside(const char *path, const char *what)
+{
+	struct ev_sink *sk;
+	struct ev_err err;
+	struct stat st;
+
+	ev_err_clear(&err);
+	if ((sk = ev_sink_open(path, EV_SINK_APPEND, &err)) == NULL) {
+		ev_diag(&err);
+		exit(EV_EXIT_ERROR);
+	}
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_dev == ev_sink_stat(sk)->st_dev &&
+	    st.st_ino == ev_sink_stat(sk)->st_ino) {
+		ev_warnx("%s: input file is also the %s file", path, what);
+		exit(EV_EXIT_ERROR);
+	}
+	return sk;
 }
 
 int
@@ -158,9 +259,9 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct ev_retrier rt;
 	struct ev_err err;
-	struct stat st;
-	const char *dlq = NULL, *s;
+	const char *dlq = NULL, *s, *group = NULL, *pending = NULL;
 	char *end;
+	int64_t v;
 	int c, bad;
 
 	memset(&in, 0, sizeof(in));
@@ -236,6 +337,34 @@ main(int argc, char *argv[])
 			break;
 		case OPT_VERSION:
 			return ev_out_info("evretry (evkit) " EV_VERSION "\n");
+		/* the scheduler's */
+		case OPT_BREAKER:
+			if (ev_opt_int("--breaker", optarg, 1, INT32_MAX,
+			    &v) < 0)
+				usage();
+			so.breaker = (int)v;
+			break;
+		case OPT_GROUP:
+			group = optarg;
+			break;
+		case OPT_INFLIGHT:
+			if (ev_opt_int("--inflight", optarg, 1, 65536, &v) < 0)
+				usage();
+			so.inflight = (int)v;
+			break;
+		case OPT_PENDING:
+			pending = optarg;
+			break;
+		case OPT_PERSIST:
+			so.persistent = 1;
+			break;
+		case OPT_RATE:
+			if (ev_rate_parse(optarg, &so.rate_n, &so.rate_ms,
+			    &err) < 0) {
+				ev_warnx("%s", err.msg);
+				usage();
+			}
+			break;
 		default:
 			usage();
 		}
@@ -244,6 +373,15 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1) {
 		ev_warnx("no command given");
+		usage();
+	}
+	if (so.persistent && so.feed != EV_FEED_STDIN) {
+		ev_warnx("--persistent handlers read events on their stdin: "
+		    "not with --arg or --env");
+		usage();
+	}
+	if (so.breaker > 0 && pending == NULL) {
+		ev_warnx("--breaker needs --pending for the events not run");
 		usage();
 	}
 	ev_err_clear(&err);
@@ -257,41 +395,59 @@ main(int argc, char *argv[])
 	so.jobs = (int)opt.jobs;
 	so.retriers = &rt;
 	so.nretriers = 1;
+	so.note = on_note;
+	if (group != NULL && (opt.group = ev_path_compile(group, &err)) ==
+	    NULL) {
+		ev_warnx("invalid --group-by '%s': %s", group, err.msg);
+		usage();
+	}
 	opt.time = ev_path_compile("time", &err);
 	opt.sched = ev_sched_new(&so, on_done, NULL);
 	if (opt.time == NULL || opt.sched == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
-	if (dlq != NULL) {
-		if ((opt.dlq = ev_sink_open(dlq, EV_SINK_APPEND, &err)) ==
-		    NULL) {
-			ev_diag(&err);
-			return EV_EXIT_ERROR;
-		}
-		if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_dev == ev_sink_stat(opt.dlq)->st_dev &&
-		    st.st_ino == ev_sink_stat(opt.dlq)->st_ino) {
-			ev_warnx("%s: input file is also the dead-letter file",
-			    dlq);
-			return EV_EXIT_ERROR;
-		}
-	}
+	/* read ahead: enough that a waiting retry holds nothing back */
+	opt.batch = so.persistent;
+	opt.ahead = so.persistent ? 2L * opt.jobs * (so.inflight ?
+	    so.inflight : EV_SCHED_INFLIGHT) : opt.jobs * 4 + 16;
+	if (dlq != NULL)
+		opt.dlq = open_aside(dlq, "dead-letter");
+	if (pending != NULL)
+		opt.pending = open_aside(pending, "pending");
 	in.order = on_order;
 	ev_err_clear(&err);
+	ev_stop_catch(2);	/* the second gives up on what runs */
 	if (ev_stop_install(&err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
 	}
 	bad = ev_input_loop(NULL, 0, &in, on_line, NULL);
 	ev_err_clear(&err);
-	if (bad >= 0 && bad != EV_INPUT_STOPPED &&
-	    ev_sched_run(opt.sched, 0, &err) < 0) {
+	if (bad >= 0 && (ev_sched_run(opt.sched, 0, &err) < 0 ||
+	    ev_sched_unstarted(opt.sched, on_pending, NULL, &err) < 0)) {
 		ev_diag(&err);
 		bad = -1;
 	}
+	if (opt.tripped)
+		ev_warnx("breaker open after %d failed attempts in a row: %lu "
+		    "events not run, written to '%s'", so.breaker,
+		    opt.npending, pending);
+	else if (opt.npending > 0 && pending != NULL)
+		ev_warnx("stopped: %lu events not run, written to '%s'",
+		    opt.npending, pending);
+	else if (opt.npending > 0)
+		ev_warnx("stopped: %lu events not run (no --pending file)",
+		    opt.npending);
 	ev_sched_free(opt.sched);
 	ev_path_free(opt.time);
+	ev_path_free(opt.group);
+	ev_buf_free(&opt.key);
+	ev_err_clear(&err);
+	if (ev_sink_close(opt.pending, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
 	ev_err_clear(&err);
 	if (ev_sink_close(opt.dlq, &err) < 0) {
 		ev_diag(&err);
@@ -304,7 +460,7 @@ main(int argc, char *argv[])
 	}
 	if (bad == EV_INPUT_STOPPED || ev_stop_signal() != 0)
 		return 128 + ev_stop_signal();
-	if (bad != 0)
+	if (bad != 0 || opt.protocol)
 		return EV_EXIT_ERROR;
-	return opt.failed ? EV_EXIT_NONE : EV_EXIT_OK;
+	return opt.failed || opt.tripped ? EV_EXIT_NONE : EV_EXIT_OK;
 }

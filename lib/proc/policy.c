@@ -37,6 +37,9 @@ ev_outcome_name(const struct ev_outcome *o, char *buf, size_t size)
 		snprintf(buf, size, "%s", o->errnum == ENOENT ?
 		    "Exec.NotFound" : "Exec.NotExecutable");
 		break;
+	case EV_RUN_ANSWER:	/* the answer names it */
+		snprintf(buf, size, "%s", "States.TaskFailed");
+		break;
 	}
 }
 

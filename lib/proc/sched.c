@@ -1,9 +1,12 @@
 /*
- * sched.c - the scheduler: tasks (one event each) wait for their due time
- * and a free slot, run as a handler process in a group of its own, are
- * watched with poll(2) (input written, output and stderr read, the
- * per-attempt timeout), and are retried by the Retry policy or handed to
- * the caller as done.
+ * sched.c - the scheduler: tasks (one event each) wait for their due time,
+ * a free slot, their rate and their group, then run: as a handler process
+ * of their own in a group of its own (input written, output and stderr
+ * read), or sent down a long-running handler with many in flight
+ * (persistent mode, the PROTOCOL of evretry(1)); all watched with poll(2)
+ * with the per-attempt timeout.  Failed attempts are retried by the Retry
+ * policy or handed to the caller as done; a stop signal or the breaker
+ * stops the starting of tasks.
  */
 #include <sys/wait.h>
 
@@ -12,17 +15,34 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
+#include "json/json.h"
 #include "proc.h"
 
 extern char **environ;
 
+/* Under EVKIT_NOW: what runs has been silent this long: advance. */
+#define QUIET_MS 200
+/* A persistent handler that closed its stdout has this long to exit. */
+#define CLOSE_GRACE_MS 1000
+/* What one read(2) of a persistent handler's answers asks for. */
+#define READ_CHUNK (256 * 1024)
+
 enum tstate { T_WAIT, T_RUN, T_DONE, T_GONE };
+
+/* The last EV_STDERR_TAIL bytes of a stream. */
+struct tail {
+	char b[EV_STDERR_TAIL];
+	size_t len, pos;
+};
+
+struct worker;
 
 struct task {
 	struct ev_task t;
@@ -30,14 +50,39 @@ struct task {
 	enum tstate st;
 	int64_t due;		/* ev_now_ms() */
 	int *counts;		/* per retrier */
+	const char *key;	/* group key, NULL: none */
+	size_t klen;
+	uint64_t khash;
+	int64_t prev_last;	/* last_ms before this attempt */
+	/* a process of its own */
 	pid_t pid;
 	int fd[3];		/* to its stdin, from its stdout, stderr */
 	size_t inoff;
 	struct ev_buf in, out;
-	char ring[EV_STDERR_TAIL];
-	size_t ringlen, ringpos;
-	int64_t deadline;	/* monotonic ms, 0 none */
+	struct tail *err;
+	int64_t deadline;	/* clk(), 0 none */
 	int timedout;
+	/* sent to a persistent handler */
+	struct worker *w;
+};
+
+/* A persistent handler. */
+struct worker {
+	pid_t pid;		/* 0: none runs */
+	int fd[3];
+	struct ev_buf wb;	/* events to write, from woff */
+	size_t woff;
+	struct ev_buf rb;	/* what it answered, not yet a whole line */
+	struct task **fifo;	/* in flight, oldest at head */
+	size_t head, count;
+	struct tail err;
+	int64_t deadline;	/* the oldest event's, clk(); 0 none */
+	int64_t eof_at;		/* mono_ms() its stdout closed, 0 open */
+};
+
+struct gslot {
+	unsigned gen;
+	const struct task *k;
 };
 
 struct ev_sched {
@@ -50,7 +95,18 @@ struct ev_sched {
 	uint64_t seed;
 	struct pollfd *pfd;
 	struct task **pown;
+	struct worker **pwk;
 	size_t pcap;
+	struct worker *w;	/* persistent handlers */
+	int nw;
+	struct ev_paths *answer;	/* an error answer's members */
+	struct gslot *gs;	/* groups seen in one pass */
+	size_t gcap;
+	unsigned ggen;
+	int64_t rate_tat;	/* next start allowed, ms * rate_n */
+	int consec;		/* failed attempts in a row */
+	enum ev_sched_stop stopped;
+	int signals;		/* stop signals acted on */
 };
 
 static int64_t
@@ -62,21 +118,11 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct ev_sched *
-ev_sched_new(const struct ev_sched_opts *opts, ev_sched_fn done, void *ctx)
+/* The clock of timeouts: the virtual one under EVKIT_NOW, else real. */
+static int64_t
+clk(void)
 {
-	struct ev_sched *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return NULL;
-	s->o = *opts;
-	if (s->o.jobs < 1)
-		s->o.jobs = 1;
-	s->done = done;
-	s->ctx = ctx;
-	s->seed = opts->seed ? opts->seed :
-	    (uint64_t)mono_ms() * 2654435761u ^ (uint64_t)getpid();
-	return s;
+	return ev_clock_virtual() ? ev_now_ms() : mono_ms();
 }
 
 static void
@@ -88,11 +134,102 @@ closefd(int *fd)
 }
 
 static void
+tail_add(struct tail *t, const char *b, size_t n)
+{
+	size_t i;
+
+	if (n > EV_STDERR_TAIL) {
+		b += n - EV_STDERR_TAIL;
+		n = EV_STDERR_TAIL;
+	}
+	for (i = 0; i < n; i++) {
+		t->b[t->pos] = b[i];
+		t->pos = (t->pos + 1) % EV_STDERR_TAIL;
+		if (t->len < EV_STDERR_TAIL)
+			t->len++;
+	}
+}
+
+/* Make room for n more bytes in b.  0 or -1. */
+static int
+room(struct ev_buf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < n)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static uint64_t
+hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+struct ev_sched *
+ev_sched_new(const struct ev_sched_opts *opts, ev_sched_fn done, void *ctx)
+{
+	static const char *const members[] = {
+		"$['" EV_SCHED_ERROR_MEMBER "']",
+		"$['" EV_SCHED_ERROR_MEMBER "'].Error",
+		"$['" EV_SCHED_ERROR_MEMBER "'].Cause"
+	};
+	struct ev_sched *s = calloc(1, sizeof(*s));
+	struct ev_err err;
+	int i;
+
+	if (s == NULL)
+		return NULL;
+	s->o = *opts;
+	if (s->o.jobs < 1)
+		s->o.jobs = 1;
+	if (s->o.inflight < 1)
+		s->o.inflight = EV_SCHED_INFLIGHT;
+	s->done = done;
+	s->ctx = ctx;
+	s->seed = opts->seed ? opts->seed :
+	    (uint64_t)mono_ms() * 2654435761u ^ (uint64_t)getpid();
+	if (s->o.persistent) {
+		s->nw = s->o.jobs;
+		s->w = calloc((size_t)s->nw, sizeof(*s->w));
+		if (s->w == NULL)
+			goto fail;
+		for (i = 0; i < s->nw; i++) {
+			s->w[i].fd[0] = s->w[i].fd[1] = s->w[i].fd[2] = -1;
+			s->w[i].fifo = calloc((size_t)s->o.inflight,
+			    sizeof(*s->w[i].fifo));
+			if (s->w[i].fifo == NULL)
+				goto fail;
+		}
+		ev_err_clear(&err);
+		if ((s->answer = ev_paths_compile(members, 3, &err)) == NULL)
+			goto fail;
+	}
+	return s;
+fail:
+	ev_sched_free(s);
+	return NULL;
+}
+
+static void
 task_free(struct task *k)
 {
 	if (k == NULL)
 		return;
-	if (k->st == T_RUN) {
+	if (k->st == T_RUN && k->w == NULL) {
 		kill(-k->pid, SIGKILL);
 		waitpid(k->pid, NULL, 0);
 	}
@@ -101,23 +238,35 @@ task_free(struct task *k)
 	closefd(&k->fd[2]);
 	ev_buf_free(&k->in);
 	ev_buf_free(&k->out);
-	free(k->counts);
-	free(k->ev);
+	free(k->err);
 	free(k);
 }
+
+static void worker_reset(struct worker *, int);
 
 void
 ev_sched_free(struct ev_sched *s)
 {
 	size_t i;
+	int j;
 
 	if (s == NULL)
 		return;
+	for (j = 0; s->w != NULL && j < s->nw; j++) {
+		worker_reset(&s->w[j], 0);
+		ev_buf_free(&s->w[j].wb);
+		ev_buf_free(&s->w[j].rb);
+		free(s->w[j].fifo);
+	}
+	free(s->w);
 	for (i = 0; i < s->n; i++)
 		task_free(s->q[i]);
+	ev_paths_free(s->answer);
 	free(s->q);
 	free(s->pfd);
 	free(s->pown);
+	free(s->pwk);
+	free(s->gs);
 	free(s);
 }
 
@@ -127,12 +276,20 @@ ev_sched_pending(const struct ev_sched *s)
 	return s->pending;
 }
 
+enum ev_sched_stop
+ev_sched_stopped(const struct ev_sched *s)
+{
+	return s->stopped;
+}
+
 int
-ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
-    const char *file, unsigned long lineno, struct ev_err *err)
+ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
+    const char *key, size_t klen, const char *file, unsigned long lineno,
+    struct ev_err *err)
 {
 	struct task *k, **nq;
-	size_t cap;
+	size_t cap, nc = (size_t)s->o.nretriers + 1;
+	char *p;
 
 	if (s->n == s->cap) {
 		cap = s->cap ? s->cap * 2 : 16;
@@ -142,17 +299,22 @@ ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
 		s->q = nq;
 		s->cap = cap;
 	}
-	k = calloc(1, sizeof(*k));
+	/* one allocation: the task, its counters, the event, the key */
+	k = calloc(1, sizeof(*k) + nc * sizeof(int) + len + 1 +
+	    (key ? klen : 0));
 	if (k == NULL)
 		goto oom;
-	k->ev = malloc(len + 1);
-	k->counts = calloc((size_t)s->o.nretriers + 1, sizeof(int));
-	if (k->ev == NULL || k->counts == NULL) {
-		task_free(k);
-		goto oom;
-	}
+	k->counts = (int *)(k + 1);
+	p = (char *)(k->counts + nc);
+	k->ev = p;
 	memcpy(k->ev, ev, len);
 	k->ev[len] = '\0';
+	if (key != NULL) {
+		memcpy(p + len + 1, key, klen);
+		k->key = p + len + 1;
+		k->klen = klen;
+		k->khash = hash(key, klen);
+	}
 	k->t.event = k->ev;
 	k->t.len = len;
 	k->t.file = file;
@@ -165,6 +327,13 @@ ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
 oom:
 	ev_err_set(err, "out of memory");
 	return -1;
+}
+
+int
+ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
+    const char *file, unsigned long lineno, struct ev_err *err)
+{
+	return ev_sched_add_key(s, ev, len, NULL, 0, file, lineno, err);
 }
 
 /* The environment for --env NAME: environ without NAME, then NAME=ev. */
@@ -194,22 +363,25 @@ make_env(const char *name, const char *ev, char **var)
 }
 
 /*
- * Start an attempt of k.  Returns 0 (running, or done at once because the
- * command could not be run: k->t.out says so), or -1 with err.
+ * Spawn the command with pipes to its stdin (when stdin), from its stdout
+ * and stderr (p[i][0] or [1]: the ends that stay here are in fd[0..2]),
+ * extra the last argument or env the environment.  0 with *pid set; a
+ * positive errno when it could not be run; -1 with err.
  */
 static int
-spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
+run_cmd(struct ev_sched *s, int tostdin, const char *extra, char **env,
+    pid_t *pid, int fd[3], struct ev_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, def;
 	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	char **argv = NULL, **env = NULL, *var = NULL;
+	char **argv;
 	size_t argc = 0;
 	int i, r;
 
 	for (i = 0; i < 3; i++) {
-		if ((i == 0 && s->o.feed != EV_FEED_STDIN))
+		if (i == 0 && !tostdin)
 			continue;
 		if (pipe2(p[i], O_CLOEXEC) < 0) {
 			ev_err_set(err, "pipe: %s", strerror(errno));
@@ -220,16 +392,14 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 	while (s->o.argv[argc] != NULL)
 		argc++;
 	argv = calloc(argc + 2, sizeof(*argv));
-	if (argv == NULL)
-		goto oom;
+	if (argv == NULL) {
+		ev_err_set(err, "out of memory");
+		goto fail;
+	}
 	memcpy(argv, s->o.argv, argc * sizeof(*argv));
-	if (s->o.feed == EV_FEED_ARG)
-		argv[argc] = k->ev;
-	if (s->o.feed == EV_FEED_ENV &&
-	    (env = make_env(s->o.feed_name, k->ev, &var)) == NULL)
-		goto oom;
+	argv[argc] = (char *)extra;
 	posix_spawn_file_actions_init(&fa);
-	if (s->o.feed == EV_FEED_STDIN)
+	if (tostdin)
 		posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
 	else
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
@@ -247,52 +417,26 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawnp(&k->pid, argv[0], &fa, &at, argv,
-	    env ? env : environ);
+	r = posix_spawnp(pid, argv[0], &fa, &at, argv, env ? env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(argv);
-	free(env);
-	free(var);
-	argv = NULL;
 	closefd(&p[0][0]);
 	closefd(&p[1][1]);
 	closefd(&p[2][1]);
-	k->t.attempts++;
-	k->t.last_ms = ev_now_ms();
-	if (k->t.attempts == 1)
-		k->t.first_ms = k->t.last_ms;
-	k->out.len = 0;
-	k->ringlen = k->ringpos = 0;
-	k->inoff = 0;
-	k->timedout = 0;
 	if (r != 0) {
-		closefd(&p[0][1]);
-		closefd(&p[1][0]);
-		closefd(&p[2][0]);
-		k->t.out.run = EV_RUN_NOEXEC;
-		k->t.out.errnum = r;
-		k->st = T_DONE;
-		return 0;
+		for (i = 0; i < 3; i++)
+			closefd(&p[i][0 + (i == 0)]);
+		return r;
 	}
-	k->fd[0] = p[0][1];
-	k->fd[1] = p[1][0];
-	k->fd[2] = p[2][0];
+	fd[0] = p[0][1];
+	fd[1] = p[1][0];
+	fd[2] = p[2][0];
 	for (i = 0; i < 3; i++)
-		if (k->fd[i] >= 0)
-			fcntl(k->fd[i], F_SETFL, O_NONBLOCK);
-	if (s->o.feed == EV_FEED_STDIN && k->in.len == 0 &&
-	    (ev_buf_add(&k->in, k->ev, k->t.len) < 0 ||
-	    ev_buf_add(&k->in, "\n", 1) < 0))
-		goto oom;
-	k->deadline = s->o.timeout_ms > 0 ? mono_ms() + s->o.timeout_ms : 0;
-	k->st = T_RUN;
-	s->running++;
+		if (fd[i] >= 0)
+			fcntl(fd[i], F_SETFL, O_NONBLOCK);
 	return 0;
-oom:
-	ev_err_set(err, "out of memory");
 fail:
-	free(argv);
 	for (i = 0; i < 3; i++) {
 		closefd(&p[i][0]);
 		closefd(&p[i][1]);
@@ -300,17 +444,77 @@ fail:
 	return -1;
 }
 
+/* An attempt of k starts now. */
 static void
-errtail_add(struct task *k, const char *b, size_t n)
+attempt(struct task *k)
 {
-	size_t i;
+	k->prev_last = k->t.last_ms;
+	k->t.attempts++;
+	k->t.last_ms = ev_now_ms();
+	if (k->t.attempts == 1)
+		k->t.first_ms = k->t.last_ms;
+}
 
-	for (i = 0; i < n; i++) {
-		k->ring[k->ringpos] = b[i];
-		k->ringpos = (k->ringpos + 1) % EV_STDERR_TAIL;
-		if (k->ringlen < EV_STDERR_TAIL)
-			k->ringlen++;
+/* k's attempt did not count: it goes back to wait, due now. */
+static void
+unattempt(struct ev_sched *s, struct task *k)
+{
+	k->t.attempts--;
+	k->t.last_ms = k->prev_last;
+	k->st = T_WAIT;
+	k->due = ev_now_ms();
+	k->w = NULL;
+	s->running--;
+}
+
+/*
+ * Start an attempt of k in a process of its own.  Returns 0 (running, or
+ * done at once because the command could not be run: k->t.out says so),
+ * or -1 with err.
+ */
+static int
+spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
+{
+	char **env = NULL, *var = NULL;
+	int r;
+
+	if (s->o.feed == EV_FEED_ENV &&
+	    (env = make_env(s->o.feed_name, k->ev, &var)) == NULL)
+		goto oom;
+	if (k->err == NULL && (k->err = malloc(sizeof(*k->err))) == NULL)
+		goto oom;
+	r = run_cmd(s, s->o.feed == EV_FEED_STDIN,
+	    s->o.feed == EV_FEED_ARG ? k->ev : NULL, env, &k->pid, k->fd,
+	    err);
+	free(env);
+	free(var);
+	if (r < 0)
+		return -1;
+	attempt(k);
+	k->out.len = 0;
+	k->err->len = k->err->pos = 0;
+	k->inoff = 0;
+	k->timedout = 0;
+	if (r != 0) {
+		memset(&k->t.out, 0, sizeof(k->t.out));
+		k->t.out.run = EV_RUN_NOEXEC;
+		k->t.out.errnum = r;
+		k->st = T_DONE;
+		return 0;
 	}
+	if (s->o.feed == EV_FEED_STDIN && k->in.len == 0 &&
+	    (ev_buf_add(&k->in, k->ev, k->t.len) < 0 ||
+	    ev_buf_add(&k->in, "\n", 1) < 0))
+		goto oom;
+	k->deadline = s->o.timeout_ms > 0 ? clk() + s->o.timeout_ms : 0;
+	k->st = T_RUN;
+	s->running++;
+	return 0;
+oom:
+	free(env);
+	free(var);
+	ev_err_set(err, "out of memory");
+	return -1;
 }
 
 /* Read what fd i of k has; at end of file close it. */
@@ -329,7 +533,7 @@ drain(struct task *k, int i, struct ev_err *err)
 					return -1;
 				}
 			} else
-				errtail_add(k, b, (size_t)n);
+				tail_add(k->err, b, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EINTR))
@@ -341,24 +545,43 @@ drain(struct task *k, int i, struct ev_err *err)
 	}
 }
 
+/*
+ * Write from b at *off to *fd; on EPIPE close it, and with last also once
+ * everything is written (the end of the handler's input).
+ */
 static void
-feed(struct task *k)
+feed(int *fd, const struct ev_buf *b, size_t *off, int last)
 {
 	ssize_t n;
 
-	while (k->inoff < k->in.len) {
-		n = write(k->fd[0], k->in.p + k->inoff, k->in.len - k->inoff);
+	while (*off < b->len) {
+		n = write(*fd, b->p + *off, b->len - *off);
 		if (n > 0) {
-			k->inoff += (size_t)n;
+			*off += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		break;		/* EPIPE: it does not read its input */
+		closefd(fd);	/* EPIPE: it does not read its input */
+		return;
 	}
-	closefd(&k->fd[0]);
+	if (last)
+		closefd(fd);
+}
+
+/* The outcome of wait status st. */
+static void
+outcome(struct ev_outcome *o, int st)
+{
+	memset(o, 0, sizeof(*o));
+	if (WIFSIGNALED(st))
+		o->run = EV_RUN_SIGNAL, o->sig = WTERMSIG(st);
+	else if (WEXITSTATUS(st) != 0)
+		o->run = EV_RUN_EXIT, o->status = WEXITSTATUS(st);
+	else
+		o->run = EV_RUN_OK;
 }
 
 /* Collect k's exit once its output is closed; 1 when it has ended. */
@@ -376,17 +599,14 @@ reap(struct ev_sched *s, struct task *k, int block)
 	if (r == 0)
 		return 0;
 	closefd(&k->fd[0]);
-	memset(&k->t.out, 0, sizeof(k->t.out));
-	if (k->timedout)
+	if (k->timedout) {
+		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_TIMEOUT;
-	else if (r < 0)
+	} else if (r < 0) {
+		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_SIGNAL, k->t.out.sig = SIGKILL;
-	else if (WIFSIGNALED(st))
-		k->t.out.run = EV_RUN_SIGNAL, k->t.out.sig = WTERMSIG(st);
-	else if (WEXITSTATUS(st) != 0)
-		k->t.out.run = EV_RUN_EXIT, k->t.out.status = WEXITSTATUS(st);
-	else
-		k->t.out.run = EV_RUN_OK;
+	} else
+		outcome(&k->t.out, st);
 	/* the rest of the group: nothing of an attempt outlives it */
 	if (k->t.out.run != EV_RUN_OK || k->timedout)
 		kill(-k->pid, SIGKILL);
@@ -395,23 +615,46 @@ reap(struct ev_sched *s, struct task *k, int block)
 	return 1;
 }
 
-/* k's attempt ended: retry it later or mark it finished. */
+/*
+ * k's attempt ended (k->t.out, and k->t.name for EV_RUN_ANSWER), with
+ * tl (or text[0..tlen)) the stderr or cause to keep: retry it later or
+ * mark it finished.  Counts failures in a row for the breaker.
+ */
 static void
-settle(struct ev_sched *s, struct task *k)
+settle(struct ev_sched *s, struct task *k, const struct tail *tl,
+    const char *text, size_t tlen)
 {
 	size_t i;
 	int64_t delay = 0;
 
-	k->t.errlen = k->ringlen;
-	for (i = 0; i < k->ringlen; i++)
-		k->t.errtail[i] = k->ring[(k->ringpos + EV_STDERR_TAIL -
-		    k->ringlen + i) % EV_STDERR_TAIL];
-	ev_outcome_name(&k->t.out, k->t.name, sizeof(k->t.name));
+	k->st = T_DONE;
+	k->t.errlen = 0;
+	if (tl != NULL) {
+		k->t.errlen = tl->len;
+		for (i = 0; i < tl->len; i++)
+			k->t.errtail[i] = tl->b[(tl->pos + EV_STDERR_TAIL -
+			    tl->len + i) % EV_STDERR_TAIL];
+	} else if (text != NULL) {
+		if (tlen > EV_STDERR_TAIL) {
+			text += tlen - EV_STDERR_TAIL;
+			tlen = EV_STDERR_TAIL;
+		}
+		memcpy(k->t.errtail, text, tlen);
+		k->t.errlen = tlen;
+	}
+	if (k->t.out.run != EV_RUN_ANSWER)
+		ev_outcome_name(&k->t.out, k->t.name, sizeof(k->t.name));
 	k->t.output = k->out.p ? k->out.p : "";
 	k->t.outlen = k->out.len;
 	k->t.exhausted = NULL;
-	if (k->t.out.run == EV_RUN_OK)
+	if (k->t.out.run == EV_RUN_OK) {
+		s->consec = 0;
 		return;
+	}
+	k->t.outlen = 0;
+	if (s->o.breaker > 0 && ++s->consec >= s->o.breaker &&
+	    s->stopped == EV_SCHED_RUNNING)
+		s->stopped = EV_SCHED_BREAKER;
 	if (ev_retry_decide(s->o.retriers, s->o.nretriers, k->counts,
 	    k->t.name, ev_outcome_final(&k->t.out), &s->seed, &delay,
 	    &k->t.exhausted) >= 0) {
@@ -420,13 +663,33 @@ settle(struct ev_sched *s, struct task *k)
 	}
 }
 
-/* Hand finished tasks to done, in order with keep_order. */
+/* Drop the tasks handed over (T_GONE) from the queue. */
+static void
+compact(struct ev_sched *s)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < s->n; i++) {
+		if (s->q[i]->st == T_GONE)
+			task_free(s->q[i]);
+		else
+			s->q[j++] = s->q[i];
+	}
+	s->n = j;
+}
+
+/*
+ * Hand finished tasks to done, in order with keep_order (but once stopped
+ * and nothing runs, every finished one: the others are not going to run).
+ */
 static int
 emit(struct ev_sched *s, struct ev_err *err)
 {
-	size_t i, j;
-	int r = 0;
+	size_t i;
+	int r = 0, ordered;
 
+	ordered = s->o.keep_order &&
+	    !(s->stopped != EV_SCHED_RUNNING && s->running == 0);
 	for (i = 0; i < s->n; i++) {
 		if (s->q[i]->st == T_DONE) {
 			s->q[i]->st = T_GONE;
@@ -435,17 +698,522 @@ emit(struct ev_sched *s, struct ev_err *err)
 				r = -1;
 				break;
 			}
-		} else if (s->q[i]->st != T_GONE && s->o.keep_order)
+		} else if (s->q[i]->st != T_GONE && ordered)
 			break;
 	}
-	for (i = j = 0; i < s->n; i++) {
-		if (s->q[i]->st == T_GONE)
-			task_free(s->q[i]);
-		else
-			s->q[j++] = s->q[i];
-	}
-	s->n = j;
+	compact(s);
 	return r;
+}
+
+int
+ev_sched_unstarted(struct ev_sched *s, ev_sched_fn fn, void *ctx,
+    struct ev_err *err)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->q[i]->st != T_WAIT)
+			continue;
+		s->q[i]->st = T_GONE;
+		s->pending--;
+		if (fn(ctx, &s->q[i]->t, err) < 0) {
+			r = -1;
+			break;
+		}
+	}
+	compact(s);
+	return r;
+}
+
+/* ---------------------------------------------------------- groups, rate */
+
+/*
+ * Note k's group as taken in this pass.  Returns 1 when an earlier task
+ * of the pass took it already (k must wait), else 0.
+ */
+static int
+group_taken(struct ev_sched *s, const struct task *k)
+{
+	size_t i, mask;
+	struct gslot *g;
+
+	mask = s->gcap - 1;
+	for (i = (size_t)k->khash & mask;; i = (i + 1) & mask) {
+		g = &s->gs[i];
+		if (g->gen != s->ggen) {
+			g->gen = s->ggen;
+			g->k = k;
+			return 0;
+		}
+		if (g->k->khash == k->khash && g->k->klen == k->klen &&
+		    memcmp(g->k->key, k->key, k->klen) == 0)
+			return 1;
+	}
+}
+
+/* A fresh group table with room for the queue.  0 or -1. */
+static int
+groups_reset(struct ev_sched *s)
+{
+	size_t cap = s->gcap ? s->gcap : 64;
+	struct gslot *g;
+
+	while (cap < s->n * 2)
+		cap *= 2;
+	if (cap != s->gcap) {
+		if ((g = calloc(cap, sizeof(*g))) == NULL)
+			return -1;
+		free(s->gs);
+		s->gs = g;
+		s->gcap = cap;
+		s->ggen = 0;
+	}
+	if (++s->ggen == 0) {
+		memset(s->gs, 0, s->gcap * sizeof(*s->gs));
+		s->ggen = 1;
+	}
+	return 0;
+}
+
+/* When the rate lets the next attempt start (ev_now_ms()). */
+static int64_t
+rate_next(const struct ev_sched *s)
+{
+	if (s->o.rate_n <= 0)
+		return 0;
+	return (s->rate_tat + s->o.rate_n - 1) / s->o.rate_n;
+}
+
+static void
+rate_take(struct ev_sched *s, int64_t now)
+{
+	int64_t t = now * s->o.rate_n;
+
+	if (s->o.rate_n <= 0)
+		return;
+	if (s->rate_tat < t)
+		s->rate_tat = t;
+	s->rate_tat += s->o.rate_ms;
+}
+
+int
+ev_rate_parse(const char *str, int *n, int64_t *per_ms, struct ev_err *err)
+{
+	char *end;
+	long v;
+
+	v = strtol(str, &end, 10);
+	if (str[0] < '0' || str[0] > '9' || v < 1 || v > 1000000 ||
+	    end[0] != '/' || (end[1] != 's' && end[1] != 'm') ||
+	    end[2] != '\0') {
+		ev_err_set(err, "invalid rate '%s': expected N/s or N/m, N "
+		    "from 1 to 1000000", str);
+		return -1;
+	}
+	*n = (int)v;
+	*per_ms = end[1] == 's' ? 1000 : 60000;
+	return 0;
+}
+
+/* ---------------------------------------------------- persistent handlers */
+
+/* The handler with the fewest events in flight and room for one more. */
+static struct worker *
+worker_slot(struct ev_sched *s)
+{
+	struct worker *w, *best = NULL;
+	int i;
+
+	for (i = 0; i < s->nw; i++) {
+		w = &s->w[i];
+		if (w->count >= (size_t)s->o.inflight ||
+		    (w->pid > 0 && (w->fd[0] < 0 || w->eof_at != 0)))
+			continue;
+		if (best == NULL || w->count < best->count)
+			best = w;
+	}
+	return best;
+}
+
+static struct task *
+worker_pop(struct ev_sched *s, struct worker *w)
+{
+	struct task *k = w->fifo[w->head];
+
+	w->head = (w->head + 1) % (size_t)s->o.inflight;
+	w->count--;
+	k->w = NULL;
+	return k;
+}
+
+/* Kill handler w's process group, collect it (unless reaped), forget it. */
+static void
+worker_reset(struct worker *w, int reaped)
+{
+	int i;
+
+	if (w->pid > 0) {
+		kill(-w->pid, SIGKILL);
+		while (!reaped && waitpid(w->pid, NULL, 0) < 0 &&
+		    errno == EINTR)
+			;
+	}
+	w->pid = 0;
+	for (i = 0; i < 3; i++)
+		closefd(&w->fd[i]);
+	w->wb.len = w->woff = 0;
+	w->rb.len = 0;
+	w->head = w->count = 0;
+	w->err.len = w->err.pos = 0;
+	w->deadline = 0;
+	w->eof_at = 0;
+}
+
+/* Send k down handler w, starting it when none runs.  0 or -1 (err). */
+static int
+assign(struct ev_sched *s, struct worker *w, struct task *k,
+    struct ev_err *err)
+{
+	int r;
+
+	if (w->pid == 0) {
+		if ((r = run_cmd(s, 1, NULL, NULL, &w->pid, w->fd, err)) < 0)
+			return -1;
+		if (r > 0) {
+			w->pid = 0;
+			attempt(k);
+			memset(&k->t.out, 0, sizeof(k->t.out));
+			k->t.out.run = EV_RUN_NOEXEC;
+			k->t.out.errnum = r;
+			settle(s, k, NULL, NULL, 0);
+			return 0;
+		}
+		/* fewer, bigger reads and writes; best effort */
+		fcntl(w->fd[0], F_SETPIPE_SZ, 1 << 20);
+		fcntl(w->fd[1], F_SETPIPE_SZ, 1 << 20);
+	}
+	if (room(&w->wb, k->t.len + 1) < 0) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	memcpy(w->wb.p + w->wb.len, k->ev, k->t.len);
+	w->wb.p[w->wb.len + k->t.len] = '\n';
+	w->wb.len += k->t.len + 1;
+	w->fifo[(w->head + w->count) % (size_t)s->o.inflight] = k;
+	if (w->count++ == 0)
+		w->deadline = s->o.timeout_ms > 0 ? clk() + s->o.timeout_ms : 0;
+	attempt(k);
+	k->out.len = 0;
+	k->st = T_RUN;
+	k->w = w;
+	s->running++;
+	return 0;
+}
+
+/* The oldest event in flight on w got its answer line[0..n). */
+static int
+answer(struct ev_sched *s, struct worker *w, const char *line, size_t n,
+    struct ev_err *err)
+{
+	static const char member[] = "\"" EV_SCHED_ERROR_MEMBER "\"";
+	struct ev_span v[3];
+	struct ev_err e;
+	struct task *k = worker_pop(s, w);
+	const char *cause = NULL;
+	size_t clen = 0, nl;
+
+	memset(&k->t.out, 0, sizeof(k->t.out));
+	k->out.len = 0;
+	if (memmem(line, n, member, sizeof(member) - 1) != NULL &&
+	    ev_paths_get(s->answer, line, n, v, &e) > 0 && v[0].p != NULL) {
+		k->t.out.run = EV_RUN_ANSWER;
+		if (v[1].p != NULL && v[1].len >= 2 && v[1].p[0] == '"') {
+			nl = v[1].len - 2;
+			if (nl > sizeof(k->t.name) - 1)
+				nl = sizeof(k->t.name) - 1;
+			memcpy(k->t.name, v[1].p + 1, nl);
+			k->t.name[nl] = '\0';
+		} else
+			snprintf(k->t.name, sizeof(k->t.name), "%s",
+			    "States.TaskFailed");
+		if ((cause = v[2].p) != NULL) {
+			clen = v[2].len;
+			if (clen >= 2 && cause[0] == '"')
+				cause++, clen -= 2;
+		}
+	} else if (n > 0 && (ev_buf_add(&k->out, line, n) < 0 ||
+	    ev_buf_add(&k->out, "\n", 1) < 0)) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	s->running--;
+	settle(s, k, NULL, cause, clen);
+	w->deadline = w->count > 0 && s->o.timeout_ms > 0 ?
+	    clk() + s->o.timeout_ms : 0;
+	return 0;
+}
+
+/* Read w's answers; at end of file note when. */
+static int
+worker_read(struct ev_sched *s, struct worker *w, struct ev_err *err)
+{
+	char *p, *q, *nl, *end;
+	ssize_t n;
+
+	for (;;) {
+		if (room(&w->rb, READ_CHUNK) < 0) {
+			ev_err_set(err, "out of memory");
+			return -1;
+		}
+		n = read(w->fd[1], w->rb.p + w->rb.len, w->rb.cap - w->rb.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			/* a last line without its newline is no answer */
+			closefd(&w->fd[1]);
+			closefd(&w->fd[0]);
+			w->eof_at = mono_ms();
+			return 0;
+		}
+		p = w->rb.p;
+		q = p + w->rb.len;
+		w->rb.len += (size_t)n;
+		end = p + w->rb.len;
+		while ((nl = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+			if (w->count == 0) {
+				if (s->o.note != NULL)
+					s->o.note(s->ctx, "handler answered "
+					    "more lines than it was sent "
+					    "events: restarted");
+				worker_reset(w, 0);
+				return 0;
+			}
+			if (answer(s, w, p, (size_t)(nl - p), err) < 0)
+				return -1;
+			p = q = nl + 1;
+		}
+		w->rb.len = (size_t)(end - p);
+		memmove(w->rb.p, p, w->rb.len);
+	}
+}
+
+static void
+worker_stderr(struct worker *w)
+{
+	char b[65536];
+	ssize_t n;
+
+	while (w->fd[2] >= 0) {
+		n = read(w->fd[2], b, sizeof(b));
+		if (n > 0)
+			tail_add(&w->err, b, (size_t)n);
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		else
+			closefd(&w->fd[2]);
+	}
+}
+
+/*
+ * Handler w's timeout, exit or closed output: the oldest event in flight
+ * times out (the rest go back to wait, not counted), or every event in
+ * flight fails with how it ended (a handler that closed its output and
+ * has not exited CLOSE_GRACE_MS later is killed: Signal.KILL).
+ */
+static int
+worker_check(struct ev_sched *s, struct worker *w, struct ev_err *err)
+{
+	struct ev_outcome o;
+	struct task *k;
+	int st = 0;
+	pid_t r;
+
+	if (w->pid == 0)
+		return 0;
+	if (w->count > 0 && w->deadline != 0 && clk() >= w->deadline) {
+		kill(-w->pid, SIGKILL);
+		worker_stderr(w);
+		k = worker_pop(s, w);
+		memset(&k->t.out, 0, sizeof(k->t.out));
+		k->t.out.run = EV_RUN_TIMEOUT;
+		s->running--;
+		settle(s, k, &w->err, NULL, 0);
+		while (w->count > 0)
+			unattempt(s, worker_pop(s, w));
+		worker_reset(w, 0);
+		return 0;
+	}
+	do
+		r = waitpid(w->pid, &st, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0 && w->eof_at != 0 &&
+	    mono_ms() - w->eof_at >= CLOSE_GRACE_MS) {
+		kill(-w->pid, SIGKILL);
+		do
+			r = waitpid(w->pid, &st, 0);
+		while (r < 0 && errno == EINTR);
+	}
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		st = SIGKILL;	/* a wait status: killed */
+	/* it ended: the answers still in the pipe count */
+	if (w->fd[1] >= 0 && worker_read(s, w, err) < 0)
+		return -1;
+	if (w->pid == 0)
+		return 0;
+	worker_stderr(w);
+	outcome(&o, st);
+	if (o.run == EV_RUN_OK)
+		o.run = EV_RUN_EXIT;	/* Exit.0: it did not answer */
+	while (w->count > 0) {
+		k = worker_pop(s, w);
+		k->t.out = o;
+		k->out.len = 0;
+		s->running--;
+		settle(s, k, &w->err, NULL, 0);
+	}
+	worker_reset(w, 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* A second stop signal: kill what runs, and fail it for good. */
+static void
+give_up(struct ev_sched *s, struct task *k, const struct tail *tl)
+{
+	settle(s, k, tl, NULL, 0);	/* keeps tl, names the outcome */
+	k->t.exhausted = "Stopped";
+	k->t.outlen = 0;
+	k->st = T_DONE;
+}
+
+static void
+kill_all(struct ev_sched *s)
+{
+	struct worker *w;
+	struct task *k;
+	size_t i;
+	int j;
+
+	for (i = 0; i < s->n; i++) {
+		k = s->q[i];
+		if (k->st != T_RUN || k->w != NULL)
+			continue;
+		kill(-k->pid, SIGKILL);
+		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		closefd(&k->fd[0]);
+		closefd(&k->fd[1]);
+		closefd(&k->fd[2]);
+		memset(&k->t.out, 0, sizeof(k->t.out));
+		k->t.out.run = EV_RUN_SIGNAL;
+		k->t.out.sig = SIGKILL;
+		s->running--;
+		give_up(s, k, k->err);
+	}
+	for (j = 0; j < s->nw; j++) {
+		w = &s->w[j];
+		if (w->pid == 0)
+			continue;
+		kill(-w->pid, SIGKILL);
+		while (w->count > 0) {
+			k = worker_pop(s, w);
+			memset(&k->t.out, 0, sizeof(k->t.out));
+			k->t.out.run = EV_RUN_SIGNAL;
+			k->t.out.sig = SIGKILL;
+			s->running--;
+			give_up(s, k, &w->err);
+		}
+		worker_reset(w, 0);
+	}
+}
+
+static void
+check_stop(struct ev_sched *s)
+{
+	int c = ev_stop_count();
+
+	if (c == s->signals)
+		return;
+	if (s->stopped == EV_SCHED_RUNNING)
+		s->stopped = EV_SCHED_SIGNAL;
+	if (c >= 2 && s->signals < 2)
+		kill_all(s);
+	s->signals = c;
+}
+
+/*
+ * Start the tasks that may: due, a slot free, the rate allowing, their
+ * group free.  *wake: when one that may not yet could (ev_now_ms()), -1
+ * when only a slot freeing can help.
+ */
+static int
+start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
+{
+	struct worker *w = NULL;
+	struct task *k;
+	int64_t now = ev_now_ms();
+	size_t i;
+	int j, groups = 0;
+
+	*wake = -1;
+	if (s->stopped != EV_SCHED_RUNNING)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		k = s->q[i];
+		if (k->st == T_DONE || k->st == T_GONE)
+			continue;
+		if (k->key != NULL) {
+			if (!groups && groups_reset(s) < 0) {
+				ev_err_set(err, "out of memory");
+				return -1;
+			}
+			groups = 1;
+			if (group_taken(s, k))
+				continue;
+		}
+		if (k->st != T_WAIT)
+			continue;
+		if (k->due > now) {
+			if (*wake < 0 || k->due < *wake)
+				*wake = k->due;
+			continue;
+		}
+		if (s->o.persistent ? (w = worker_slot(s)) == NULL :
+		    s->running >= (size_t)s->o.jobs)
+			break;
+		if (rate_next(s) > now) {
+			*wake = rate_next(s);
+			break;
+		}
+		rate_take(s, now);
+		if (s->o.persistent) {
+			if (assign(s, w, k, err) < 0)
+				return -1;
+		} else {
+			if (spawn(s, k, err) < 0)
+				return -1;
+			if (k->st == T_DONE)
+				settle(s, k, NULL, NULL, 0);
+		}
+		if (s->stopped != EV_SCHED_RUNNING)
+			break;
+	}
+	for (j = 0; j < s->nw; j++)
+		if (s->w[j].fd[0] >= 0 && s->w[j].woff < s->w[j].wb.len) {
+			feed(&s->w[j].fd[0], &s->w[j].wb, &s->w[j].woff,
+			    0);
+			if (s->w[j].woff == s->w[j].wb.len)
+				s->w[j].wb.len = s->w[j].woff = 0;
+		}
+	return 0;
 }
 
 static int
@@ -453,6 +1221,7 @@ grow_poll(struct ev_sched *s, size_t need)
 {
 	struct pollfd *p;
 	struct task **o;
+	struct worker **w;
 
 	if (need <= s->pcap)
 		return 0;
@@ -464,112 +1233,154 @@ grow_poll(struct ev_sched *s, size_t need)
 	if (o == NULL)
 		return -1;
 	s->pown = o;
+	w = realloc(s->pwk, need * sizeof(*w));
+	if (w == NULL)
+		return -1;
+	s->pwk = w;
 	s->pcap = need;
 	return 0;
+}
+
+static void
+poll_add(struct ev_sched *s, size_t *np, int fd, short ev, struct task *k,
+    struct worker *w)
+{
+	s->pfd[*np].fd = fd;
+	s->pfd[*np].events = ev;
+	s->pfd[*np].revents = 0;
+	s->pown[*np] = k;
+	s->pwk[*np] = w;
+	(*np)++;
+}
+
+static void
+wait_min(int64_t *wait, int64_t d)
+{
+	if (d < 0)
+		d = 0;
+	if (*wait < 0 || d < *wait)
+		*wait = d;
 }
 
 int
 ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 {
+	struct worker *w;
 	struct task *k;
 	size_t i, np;
-	int64_t now, mono, wait, d;
-	int passes = 0, r, reaping;
+	int64_t now, c, wait, wake, tmo;
+	int passes = 0, r, j, reaping, quiet = 0;
 
 	for (;;) {
-		if (ev_stop_signal() != 0)
-			return 0;
-		now = ev_now_ms();
-		for (i = 0; i < s->n && s->running < (size_t)s->o.jobs; i++) {
-			k = s->q[i];
-			if (k->st != T_WAIT || k->due > now)
-				continue;
-			if (spawn(s, k, err) < 0)
-				return -1;
-			if (k->st == T_DONE)
-				settle(s, k);
-		}
-		if (emit(s, err) < 0)
+		check_stop(s);
+		if (start_due(s, &wake, err) < 0 || emit(s, err) < 0)
 			return -1;
-		if (until >= 0 ? s->pending < (size_t)(until ? until : 1) &&
+		if (s->stopped != EV_SCHED_RUNNING ?
+		    s->running == 0 || (until < 0 && passes > 0) :
+		    until >= 0 ? s->pending < (size_t)(until ? until : 1) &&
 		    (until > 0 || s->pending == 0) : passes > 0)
 			return 0;
 		passes++;
 		/* what to wait for */
 		now = ev_now_ms();
-		mono = mono_ms();
+		c = clk();
 		wait = -1;
 		reaping = 0;
-		if (grow_poll(s, s->n * 3 + 1) < 0) {
+		if (wake >= 0)
+			wait_min(&wait, wake - now);
+		if (grow_poll(s, s->n * 3 + (size_t)s->nw * 3 + 1) < 0) {
 			ev_err_set(err, "out of memory");
 			return -1;
 		}
 		np = 0;
 		for (i = 0; i < s->n; i++) {
 			k = s->q[i];
-			if (k->st == T_WAIT && s->running < (size_t)s->o.jobs) {
-				d = k->due > now ? k->due - now : 0;
-				if (wait < 0 || d < wait)
-					wait = d;
-			}
-			if (k->st != T_RUN)
+			if (k->st != T_RUN || k->w != NULL)
 				continue;
-			if (k->deadline) {
-				d = k->deadline > mono ? k->deadline - mono : 0;
-				if (wait < 0 || d < wait)
-					wait = d;
-			}
+			if (k->deadline)
+				wait_min(&wait, k->deadline - c);
 			if (k->fd[1] < 0 && k->fd[2] < 0)
 				reaping = 1;
-			for (r = 0; r < 3; r++) {
-				if (k->fd[r] < 0)
-					continue;
-				s->pfd[np].fd = k->fd[r];
-				s->pfd[np].events = r ? POLLIN : POLLOUT;
-				s->pown[np++] = k;
+			for (r = 0; r < 3; r++)
+				if (k->fd[r] >= 0)
+					poll_add(s, &np, k->fd[r],
+					    r ? POLLIN : POLLOUT, k, NULL);
+		}
+		for (j = 0; j < s->nw; j++) {
+			w = &s->w[j];
+			if (w->pid == 0)
+				continue;
+			if (w->count > 0 && w->deadline)
+				wait_min(&wait, w->deadline - c);
+			if (w->count > 0)	/* an exit its children hide */
+				wait_min(&wait, 1000);
+			if (w->eof_at)
+				reaping = 1;
+			if (w->fd[0] >= 0 && w->woff < w->wb.len)
+				poll_add(s, &np, w->fd[0], POLLOUT, NULL, w);
+			for (r = 1; r < 3; r++)
+				if (w->fd[r] >= 0)
+					poll_add(s, &np, w->fd[r], POLLIN,
+					    NULL, w);
+		}
+		if (reaping)
+			wait_min(&wait, 5);
+		tmo = wait;
+		if (until >= 0 && wait > 0 && ev_clock_virtual()) {
+			/* nothing else can happen: time passes */
+			if ((s->running == 0 && !reaping) || quiet) {
+				ev_clock_advance(wait);
+				quiet = 0;
+				continue;
 			}
+			if (!reaping)
+				tmo = QUIET_MS;
 		}
-		if (reaping && (wait < 0 || wait > 5))
-			wait = 5;
-		if (until >= 0 && s->running == 0 && wait > 0 &&
-		    ev_clock_virtual()) {
-			ev_clock_advance(wait);
-			continue;
-		}
-		if (ev_stop_fd() >= 0) {
-			s->pfd[np].fd = ev_stop_fd();
-			s->pfd[np].events = POLLIN;
-			s->pown[np++] = NULL;
-		}
+		if (s->stopped == EV_SCHED_RUNNING && ev_stop_fd() >= 0)
+			poll_add(s, &np, ev_stop_fd(), POLLIN, NULL, NULL);
+		else if (s->stopped == EV_SCHED_SIGNAL && s->signals < 2 &&
+		    (tmo < 0 || tmo > 100))
+			tmo = 100;	/* a second signal interrupts poll */
 		if (until < 0)
-			wait = 0;
-		if (wait > 60000)
-			wait = 60000;
-		r = poll(s->pfd, np, (int)wait);
+			tmo = 0;
+		if (tmo > 60000)
+			tmo = 60000;
+		r = poll(s->pfd, np, (int)tmo);
 		if (r < 0 && errno != EINTR) {
 			ev_err_set(err, "poll: %s", strerror(errno));
 			ev_err_errno(err, errno);
 			return -1;
 		}
+		quiet = r == 0 && tmo == QUIET_MS && ev_clock_virtual();
 		for (i = 0; r > 0 && i < np; i++) {
-			k = s->pown[i];
-			if (k == NULL || s->pfd[i].revents == 0)
+			if (s->pfd[i].revents == 0)
 				continue;
-			if (s->pfd[i].fd == k->fd[0])
-				feed(k);
-			else if (s->pfd[i].fd == k->fd[1]) {
-				if (drain(k, 1, err) < 0)
-					return -1;
-			} else if (s->pfd[i].fd == k->fd[2])
-				drain(k, 2, err);
+			if ((k = s->pown[i]) != NULL) {
+				if (s->pfd[i].fd == k->fd[0])
+					feed(&k->fd[0], &k->in, &k->inoff, 1);
+				else if (s->pfd[i].fd == k->fd[1]) {
+					if (drain(k, 1, err) < 0)
+						return -1;
+				} else if (s->pfd[i].fd == k->fd[2])
+					drain(k, 2, err);
+			} else if ((w = s->pwk[i]) != NULL) {
+				if (s->pfd[i].fd == w->fd[0]) {
+					feed(&w->fd[0], &w->wb, &w->woff, 0);
+					if (w->woff == w->wb.len)
+						w->wb.len = w->woff = 0;
+				} else if (s->pfd[i].fd == w->fd[1]) {
+					if (worker_read(s, w, err) < 0)
+						return -1;
+				} else if (s->pfd[i].fd == w->fd[2])
+					worker_stderr(w);
+			}
 		}
-		mono = mono_ms();
+		c = clk();
 		for (i = 0; i < s->n; i++) {
 			k = s->q[i];
-			if (k->st != T_RUN)
+			if (k->st != T_RUN || k->w != NULL)
 				continue;
-			if (k->deadline && mono >= k->deadline &&
-			    !k->timedout) {
+			if (k->deadline && c >= k->deadline && !k->timedout) {
 				k->timedout = 1;
 				kill(-k->pid, SIGKILL);
 				closefd(&k->fd[0]);
@@ -577,7 +1388,10 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 				closefd(&k->fd[2]);
 			}
 			if (reap(s, k, k->timedout))
-				settle(s, k);
+				settle(s, k, k->err, NULL, 0);
 		}
+		for (j = 0; j < s->nw; j++)
+			if (worker_check(s, &s->w[j], err) < 0)
+				return -1;
 	}
 }
