@@ -77,7 +77,7 @@ struct worker {
 	size_t head, count;
 	struct tail err;
 	int64_t deadline;	/* the oldest event's, clk(); 0 none */
-	int64_t eof_at;		/* mono_ms() its stdout closed, 0 open */
+	int64_t eof_at;		/* clk() its stdout closed, 0 open */
 };
 
 struct gslot {
@@ -107,6 +107,7 @@ struct ev_sched {
 	int consec;		/* failed attempts in a row */
 	enum ev_sched_stop stopped;
 	int signals;		/* stop signals acted on */
+	int64_t active;		/* mono_ms() something last happened */
 };
 
 static int64_t
@@ -975,7 +976,7 @@ worker_read(struct ev_sched *s, struct worker *w, struct ev_err *err)
 			/* a last line without its newline is no answer */
 			closefd(&w->fd[1]);
 			closefd(&w->fd[0]);
-			w->eof_at = mono_ms();
+			w->eof_at = clk();
 			return 0;
 		}
 		p = w->rb.p;
@@ -1051,8 +1052,7 @@ worker_check(struct ev_sched *s, struct worker *w, struct ev_err *err)
 	do
 		r = waitpid(w->pid, &st, WNOHANG);
 	while (r < 0 && errno == EINTR);
-	if (r == 0 && w->eof_at != 0 &&
-	    mono_ms() - w->eof_at >= CLOSE_GRACE_MS) {
+	if (r == 0 && w->eof_at != 0 && clk() - w->eof_at >= CLOSE_GRACE_MS) {
 		kill(-w->pid, SIGKILL);
 		do
 			r = waitpid(w->pid, &st, 0);
@@ -1194,6 +1194,7 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 			break;
 		}
 		rate_take(s, now);
+		s->active = mono_ms();
 		if (s->o.persistent) {
 			if (assign(s, w, k, err) < 0)
 				return -1;
@@ -1268,9 +1269,10 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 	struct worker *w;
 	struct task *k;
 	size_t i, np;
-	int64_t now, c, wait, wake, tmo;
-	int passes = 0, r, j, reaping, quiet = 0;
+	int64_t now, c, d, wait, wake, tmo;
+	int passes = 0, r, j, reaping;
 
+	s->active = mono_ms();
 	for (;;) {
 		check_stop(s);
 		if (start_due(s, &wake, err) < 0 || emit(s, err) < 0)
@@ -1314,8 +1316,10 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 				wait_min(&wait, w->deadline - c);
 			if (w->count > 0)	/* an exit its children hide */
 				wait_min(&wait, 1000);
-			if (w->eof_at)
+			if (w->eof_at) {
 				reaping = 1;
+				wait_min(&wait, w->eof_at + CLOSE_GRACE_MS - c);
+			}
 			if (w->fd[0] >= 0 && w->woff < w->wb.len)
 				poll_add(s, &np, w->fd[0], POLLOUT, NULL, w);
 			for (r = 1; r < 3; r++)
@@ -1328,13 +1332,13 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		tmo = wait;
 		if (until >= 0 && wait > 0 && ev_clock_virtual()) {
 			/* nothing else can happen: time passes */
-			if ((s->running == 0 && !reaping) || quiet) {
+			d = mono_ms() - s->active;
+			if ((s->running == 0 && !reaping) || d >= QUIET_MS) {
 				ev_clock_advance(wait);
-				quiet = 0;
+				s->active = mono_ms();
 				continue;
 			}
-			if (!reaping)
-				tmo = QUIET_MS;
+			tmo = reaping ? 5 : QUIET_MS - d;
 		}
 		if (s->stopped == EV_SCHED_RUNNING && ev_stop_fd() >= 0)
 			poll_add(s, &np, ev_stop_fd(), POLLIN, NULL, NULL);
@@ -1351,7 +1355,8 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 			ev_err_errno(err, errno);
 			return -1;
 		}
-		quiet = r == 0 && tmo == QUIET_MS && ev_clock_virtual();
+		if (r > 0)
+			s->active = mono_ms();
 		for (i = 0; r > 0 && i < np; i++) {
 			if (s->pfd[i].revents == 0)
 				continue;
