@@ -339,10 +339,10 @@ main(int argc, char *argv[])
 			return ev_out_info("evretry (evkit) " EV_VERSION "\n");
 		/* the scheduler's */
 		case OPT_BREAKER:
-			if (ev_opt_int("--breaker", optarg, 1, INT32_MAX,
+			if (ev_opt_int("--breaker", optarg, 1, INT64_MAX,
 			    &v) < 0)
 				usage();
-			so.breaker = (int)v;
+			so.breaker = v > INT32_MAX ? INT32_MAX : (int)v;
 			break;
 		case OPT_GROUP:
 			group = optarg;
@@ -429,6 +429,8 @@ main(int argc, char *argv[])
 		ev_diag(&err);
 		bad = -1;
 	}
+	if (ev_sched_stopped(opt.sched) == EV_SCHED_BREAKER)
+		opt.tripped = 1;
 	if (opt.tripped)
 		ev_warnx("breaker open after %d failed attempts in a row: %lu "
 		    "events not run, written to '%s'", so.breaker,
