@@ -175,7 +175,8 @@ struct ev_sched;
 
 /*
  * A scheduler for opts (copied; what it points to is borrowed) calling
- * done for each finished task.  NULL when memory runs out.
+ * done for each finished task.  NULL when memory runs out.  SIGPIPE must
+ * be ignored (ev_init() does): a handler may not read its input.
  */
 struct ev_sched *ev_sched_new(const struct ev_sched_opts *opts,
     ev_sched_fn done, void *ctx);
