@@ -64,6 +64,8 @@ struct task {
 	int timedout;
 	/* sent to a persistent handler */
 	struct worker *w;
+	size_t size;		/* allocated, for reuse */
+	struct task *next;	/* on the spare list */
 };
 
 /* A persistent handler. */
@@ -108,6 +110,8 @@ struct ev_sched {
 	enum ev_sched_stop stopped;
 	int signals;		/* stop signals acted on */
 	int64_t active;		/* mono_ms() something last happened */
+	struct task *spare;	/* finished tasks to reuse */
+	size_t nspare;
 };
 
 static int64_t
@@ -262,6 +266,12 @@ ev_sched_free(struct ev_sched *s)
 	free(s->w);
 	for (i = 0; i < s->n; i++)
 		task_free(s->q[i]);
+	while (s->spare != NULL) {
+		struct task *k = s->spare;
+
+		s->spare = k->next;
+		task_free(k);
+	}
 	ev_paths_free(s->answer);
 	free(s->q);
 	free(s->pfd);
@@ -289,7 +299,8 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
     struct ev_err *err)
 {
 	struct task *k, **nq;
-	size_t cap, nc = (size_t)s->o.nretriers + 1;
+	size_t cap, size, nc = (size_t)s->o.nretriers + 1;
+	struct ev_buf out;
 	char *p;
 
 	if (s->n == s->cap) {
@@ -300,11 +311,29 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 		s->q = nq;
 		s->cap = cap;
 	}
-	/* one allocation: the task, its counters, the event, the key */
-	k = calloc(1, sizeof(*k) + nc * sizeof(int) + len + 1 +
-	    (key ? klen : 0));
-	if (k == NULL)
+	/*
+	 * One allocation: the task, its counters, the event, the key; a
+	 * spare one when it is big enough (no malloc and page faults per
+	 * event), keeping its output buffer.
+	 */
+	size = sizeof(*k) + nc * sizeof(int) + len + 1 + (key ? klen : 0);
+	size = (size + 1023) & ~(size_t)1023;
+	while ((k = s->spare) != NULL && k->size < size) {
+		s->spare = k->next;
+		s->nspare--;
+		task_free(k);
+	}
+	if (k != NULL) {
+		s->spare = k->next;
+		s->nspare--;
+		out = k->out;
+		size = k->size;
+		memset(k, 0, sizeof(*k));
+		out.len = 0;
+		k->out = out;
+	} else if ((k = calloc(1, size)) == NULL)
 		goto oom;
+	k->size = size;
 	k->counts = (int *)(k + 1);
 	p = (char *)(k->counts + nc);
 	k->ev = p;
@@ -445,13 +474,13 @@ fail:
 	return -1;
 }
 
-/* An attempt of k starts now. */
+/* An attempt of k starts now (ev_now_ms()). */
 static void
-attempt(struct task *k)
+attempt(struct task *k, int64_t now)
 {
 	k->prev_last = k->t.last_ms;
 	k->t.attempts++;
-	k->t.last_ms = ev_now_ms();
+	k->t.last_ms = now;
 	if (k->t.attempts == 1)
 		k->t.first_ms = k->t.last_ms;
 }
@@ -491,7 +520,7 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 	free(var);
 	if (r < 0)
 		return -1;
-	attempt(k);
+	attempt(k, ev_now_ms());
 	k->out.len = 0;
 	k->err->len = k->err->pos = 0;
 	k->inoff = 0;
@@ -643,7 +672,9 @@ settle(struct ev_sched *s, struct task *k, const struct tail *tl,
 		memcpy(k->t.errtail, text, tlen);
 		k->t.errlen = tlen;
 	}
-	if (k->t.out.run != EV_RUN_ANSWER)
+	if (k->t.out.run == EV_RUN_OK)
+		k->t.name[0] = '\0';
+	else if (k->t.out.run != EV_RUN_ANSWER)
 		ev_outcome_name(&k->t.out, k->t.name, sizeof(k->t.name));
 	k->t.output = k->out.p ? k->out.p : "";
 	k->t.outlen = k->out.len;
@@ -668,11 +699,18 @@ settle(struct ev_sched *s, struct task *k, const struct tail *tl,
 static void
 compact(struct ev_sched *s)
 {
+	struct task *k;
 	size_t i, j;
 
 	for (i = j = 0; i < s->n; i++) {
-		if (s->q[i]->st == T_GONE)
-			task_free(s->q[i]);
+		k = s->q[i];
+		if (k->st == T_GONE && k->pid == 0 && k->err == NULL &&
+		    s->nspare < 4096) {
+			k->next = s->spare;
+			s->spare = k;
+			s->nspare++;
+		} else if (k->st == T_GONE)
+			task_free(k);
 		else
 			s->q[j++] = s->q[i];
 	}
@@ -873,7 +911,7 @@ worker_reset(struct worker *w, int reaped)
 
 /* Send k down handler w, starting it when none runs.  0 or -1 (err). */
 static int
-assign(struct ev_sched *s, struct worker *w, struct task *k,
+assign(struct ev_sched *s, struct worker *w, struct task *k, int64_t now,
     struct ev_err *err)
 {
 	int r;
@@ -883,7 +921,7 @@ assign(struct ev_sched *s, struct worker *w, struct task *k,
 			return -1;
 		if (r > 0) {
 			w->pid = 0;
-			attempt(k);
+			attempt(k, now);
 			memset(&k->t.out, 0, sizeof(k->t.out));
 			k->t.out.run = EV_RUN_NOEXEC;
 			k->t.out.errnum = r;
@@ -904,7 +942,7 @@ assign(struct ev_sched *s, struct worker *w, struct task *k,
 	w->fifo[(w->head + w->count) % (size_t)s->o.inflight] = k;
 	if (w->count++ == 0)
 		w->deadline = s->o.timeout_ms > 0 ? clk() + s->o.timeout_ms : 0;
-	attempt(k);
+	attempt(k, now);
 	k->out.len = 0;
 	k->st = T_RUN;
 	k->w = w;
@@ -1161,7 +1199,7 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 	struct task *k;
 	int64_t now = ev_now_ms();
 	size_t i;
-	int j, groups = 0;
+	int j, groups = 0, started = 0;
 
 	*wake = -1;
 	if (s->stopped != EV_SCHED_RUNNING)
@@ -1194,9 +1232,9 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 			break;
 		}
 		rate_take(s, now);
-		s->active = mono_ms();
+		started = 1;
 		if (s->o.persistent) {
-			if (assign(s, w, k, err) < 0)
+			if (assign(s, w, k, now, err) < 0)
 				return -1;
 		} else {
 			if (spawn(s, k, err) < 0)
@@ -1207,6 +1245,8 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 		if (s->stopped != EV_SCHED_RUNNING)
 			break;
 	}
+	if (started)
+		s->active = mono_ms();
 	for (j = 0; j < s->nw; j++)
 		if (s->w[j].fd[0] >= 0 && s->w[j].woff < s->w[j].wb.len) {
 			feed(&s->w[j].fd[0], &s->w[j].wb, &s->w[j].woff,
