@@ -261,6 +261,14 @@ SH
 	[ "$(wc -l <pids)" -eq 2 ]
 }
 
+@test "evretry: --persistent: an endless answer line is cut off" {
+	run -2 --separate-stderr evretry --persistent --max-attempts 0 -- \
+	    sh -c 'head -c 70000000 /dev/zero; cat >/dev/null' <<<'{}'
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "evretry: handler answered a line longer than 64 MiB: killed" ]
+	[ "${stderr_lines[1]}" = "evretry: <stdin>:1: Signal.KILL after 1 attempt (MaxAttempts)" ]
+}
+
 @test "evretry: --persistent --timeout: the oldest event times out, the others are not counted" {
 	run -1 --separate-stderr evretry --persistent --timeout 5s \
 	    --max-attempts 0 --dlq dlq -- sh -c 'while read -r e; do

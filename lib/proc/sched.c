@@ -33,6 +33,8 @@ extern char **environ;
 #define CLOSE_GRACE_MS 1000
 /* What one read(2) of a persistent handler's answers asks for. */
 #define READ_CHUNK (256 * 1024)
+/* The longest answer line a persistent handler may write. */
+#define ANSWER_MAX (64 * 1024 * 1024)
 
 enum tstate { T_WAIT, T_RUN, T_DONE, T_GONE };
 
@@ -249,6 +251,29 @@ task_free(struct task *k)
 
 static void worker_reset(struct worker *, int);
 
+/*
+ * The end of the input for handler w: it may finish what it does (up to
+ * CLOSE_GRACE_MS of real time, its output going nowhere) before it is
+ * killed.
+ */
+static void
+worker_end(struct worker *w)
+{
+	int64_t end = mono_ms() + CLOSE_GRACE_MS, now;
+	struct pollfd p;
+	char b[4096];
+
+	closefd(&w->fd[0]);
+	while (w->pid > 0 && w->fd[1] >= 0 && (now = mono_ms()) < end) {
+		p.fd = w->fd[1];
+		p.events = POLLIN;
+		if (poll(&p, 1, (int)(end - now)) < 0 && errno != EINTR)
+			break;
+		if (read(w->fd[1], b, sizeof(b)) == 0)
+			break;
+	}
+}
+
 void
 ev_sched_free(struct ev_sched *s)
 {
@@ -258,6 +283,7 @@ ev_sched_free(struct ev_sched *s)
 	if (s == NULL)
 		return;
 	for (j = 0; s->w != NULL && j < s->nw; j++) {
+		worker_end(&s->w[j]);
 		worker_reset(&s->w[j], 0);
 		ev_buf_free(&s->w[j].wb);
 		ev_buf_free(&s->w[j].rb);
@@ -1036,6 +1062,17 @@ worker_read(struct ev_sched *s, struct worker *w, struct ev_err *err)
 		}
 		w->rb.len = (size_t)(end - p);
 		memmove(w->rb.p, p, w->rb.len);
+		if (w->rb.len > ANSWER_MAX) {
+			if (s->o.note != NULL)
+				s->o.note(s->ctx, "handler answered a line "
+				    "longer than 64 MiB: killed");
+			kill(-w->pid, SIGKILL);
+			closefd(&w->fd[1]);
+			closefd(&w->fd[0]);
+			w->rb.len = 0;
+			w->eof_at = clk();
+			return 0;
+		}
 	}
 }
 
