@@ -935,6 +935,20 @@ worker_reset(struct worker *w, int reaped)
 	w->eof_at = 0;
 }
 
+/* Write what w's input buffer holds; drop what is written. */
+static void
+wflush(struct worker *w)
+{
+	feed(&w->fd[0], &w->wb, &w->woff, 0);
+	if (w->woff == w->wb.len) {
+		w->wb.len = w->woff = 0;
+	} else if (w->woff >= w->wb.len / 2) {
+		memmove(w->wb.p, w->wb.p + w->woff, w->wb.len - w->woff);
+		w->wb.len -= w->woff;
+		w->woff = 0;
+	}
+}
+
 /* Send k down handler w, starting it when none runs.  0 or -1 (err). */
 static int
 assign(struct ev_sched *s, struct worker *w, struct task *k, int64_t now,
@@ -1285,12 +1299,8 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 	if (started)
 		s->active = mono_ms();
 	for (j = 0; j < s->nw; j++)
-		if (s->w[j].fd[0] >= 0 && s->w[j].woff < s->w[j].wb.len) {
-			feed(&s->w[j].fd[0], &s->w[j].wb, &s->w[j].woff,
-			    0);
-			if (s->w[j].woff == s->w[j].wb.len)
-				s->w[j].wb.len = s->w[j].woff = 0;
-		}
+		if (s->w[j].fd[0] >= 0 && s->w[j].woff < s->w[j].wb.len)
+			wflush(&s->w[j]);
 	return 0;
 }
 
@@ -1447,9 +1457,7 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 					drain(k, 2, err);
 			} else if ((w = s->pwk[i]) != NULL) {
 				if (s->pfd[i].fd == w->fd[0]) {
-					feed(&w->fd[0], &w->wb, &w->woff, 0);
-					if (w->woff == w->wb.len)
-						w->wb.len = w->woff = 0;
+					wflush(w);
 				} else if (s->pfd[i].fd == w->fd[1]) {
 					if (worker_read(s, w, err) < 0)
 						return -1;
