@@ -3,7 +3,7 @@
  * a free slot, their rate and their group, then run: as a handler process
  * of their own in a group of its own (input written, output and stderr
  * read), or sent down a long-running handler with many in flight
- * (persistent mode, the PROTOCOL of evretry(1)); all watched with poll(2)
+ * (persist.c, the PROTOCOL of evretry(1)); all watched with poll(2)
  * with the per-attempt timeout.  Failed attempts are retried by the Retry
  * policy or handed to the caller as done; a stop signal or the breaker
  * stops the starting of tasks.
@@ -21,103 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/base.h"
-#include "json/json.h"
-#include "proc.h"
+#include "sched_int.h"
 
 extern char **environ;
 
-/* Under EVKIT_NOW: what runs has been silent this long: advance. */
-#define QUIET_MS 200
-/* A persistent handler that closed its stdout has this long to exit. */
-#define CLOSE_GRACE_MS 1000
-/* What one read(2) of a persistent handler's answers asks for. */
-#define READ_CHUNK (256 * 1024)
-/* The longest answer line a persistent handler may write. */
-#define ANSWER_MAX (64 * 1024 * 1024)
-
-enum tstate { T_WAIT, T_RUN, T_DONE, T_GONE };
-
-/* The last EV_STDERR_TAIL bytes of a stream. */
-struct tail {
-	char b[EV_STDERR_TAIL];
-	size_t len, pos;
-};
-
-struct worker;
-
-struct task {
-	struct ev_task t;
-	char *ev;		/* the event, NUL-terminated */
-	enum tstate st;
-	int64_t due;		/* ev_now_ms() */
-	int *counts;		/* per retrier */
-	const char *key;	/* group key, NULL: none */
-	size_t klen;
-	uint64_t khash;
-	int64_t prev_last;	/* last_ms before this attempt */
-	/* a process of its own */
-	pid_t pid;
-	int fd[3];		/* to its stdin, from its stdout, stderr */
-	size_t inoff;
-	struct ev_buf in, out;
-	struct tail *err;
-	int64_t deadline;	/* clk(), 0 none */
-	int timedout;
-	/* sent to a persistent handler */
-	struct worker *w;
-	size_t size;		/* allocated, for reuse */
-	struct task *next;	/* on the spare list */
-};
-
-/* A persistent handler. */
-struct worker {
-	pid_t pid;		/* 0: none runs */
-	int fd[3];
-	struct ev_buf wb;	/* events to write, from woff */
-	size_t woff;
-	struct ev_buf rb;	/* what it answered, not yet a whole line */
-	struct task **fifo;	/* in flight, oldest at head */
-	size_t head, count;
-	struct tail err;
-	int64_t deadline;	/* the oldest event's, clk(); 0 none */
-	int64_t eof_at;		/* clk() its stdout closed, 0 open */
-};
-
-struct gslot {
-	unsigned gen;
-	const struct task *k;
-};
-
-struct ev_sched {
-	struct ev_sched_opts o;
-	ev_sched_fn done;
-	void *ctx;
-	struct task **q;	/* in order of addition */
-	size_t n, cap;
-	size_t pending, running;
-	uint64_t seed;
-	struct pollfd *pfd;
-	struct task **pown;
-	struct worker **pwk;
-	size_t pcap;
-	struct worker *w;	/* persistent handlers */
-	int nw;
-	struct ev_paths *answer;	/* an error answer's members */
-	struct gslot *gs;	/* groups seen in one pass */
-	size_t gcap;
-	unsigned ggen;
-	int64_t rate_tat;	/* next start allowed, ms * rate_n */
-	int consec;		/* failed attempts in a row */
-	enum ev_sched_stop stopped;
-	int signals;		/* stop signals acted on */
-	int64_t active;		/* mono_ms() something last happened */
-	struct task *spare;	/* finished tasks to reuse */
-	size_t nspare;
-};
-
-static int64_t
-mono_ms(void)
+int64_t
+ev_sched_mono(void)
 {
 	struct timespec ts;
 
@@ -125,23 +34,22 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The clock of timeouts: the virtual one under EVKIT_NOW, else real. */
-static int64_t
-clk(void)
+int64_t
+ev_sched_clk(void)
 {
-	return ev_clock_virtual() ? ev_now_ms() : mono_ms();
+	return ev_clock_virtual() ? ev_now_ms() : ev_sched_mono();
 }
 
-static void
-closefd(int *fd)
+void
+ev_sched_close(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
 }
 
-static void
-tail_add(struct tail *t, const char *b, size_t n)
+void
+ev_sched_tail(struct tail *t, const char *b, size_t n)
 {
 	size_t i;
 
@@ -158,8 +66,8 @@ tail_add(struct tail *t, const char *b, size_t n)
 }
 
 /* Make room for n more bytes in b.  0 or -1. */
-static int
-room(struct ev_buf *b, size_t n)
+int
+ev_sched_room(struct ev_buf *b, size_t n)
 {
 	size_t cap;
 	char *p;
@@ -208,7 +116,7 @@ ev_sched_new(const struct ev_sched_opts *opts, ev_sched_fn done, void *ctx)
 	s->done = done;
 	s->ctx = ctx;
 	s->seed = opts->seed ? opts->seed :
-	    (uint64_t)mono_ms() * 2654435761u ^ (uint64_t)getpid();
+	    (uint64_t)ev_sched_mono() * 2654435761u ^ (uint64_t)getpid();
 	if (s->o.persistent) {
 		s->nw = s->o.jobs;
 		s->w = calloc((size_t)s->nw, sizeof(*s->w));
@@ -240,38 +148,13 @@ task_free(struct task *k)
 		kill(-k->pid, SIGKILL);
 		waitpid(k->pid, NULL, 0);
 	}
-	closefd(&k->fd[0]);
-	closefd(&k->fd[1]);
-	closefd(&k->fd[2]);
+	ev_sched_close(&k->fd[0]);
+	ev_sched_close(&k->fd[1]);
+	ev_sched_close(&k->fd[2]);
 	ev_buf_free(&k->in);
 	ev_buf_free(&k->out);
 	free(k->err);
 	free(k);
-}
-
-static void worker_reset(struct worker *, int);
-
-/*
- * The end of the input for handler w: it may finish what it does (up to
- * CLOSE_GRACE_MS of real time, its output going nowhere) before it is
- * killed.
- */
-static void
-worker_end(struct worker *w)
-{
-	int64_t end = mono_ms() + CLOSE_GRACE_MS, now;
-	struct pollfd p;
-	char b[4096];
-
-	closefd(&w->fd[0]);
-	while (w->pid > 0 && w->fd[1] >= 0 && (now = mono_ms()) < end) {
-		p.fd = w->fd[1];
-		p.events = POLLIN;
-		if (poll(&p, 1, (int)(end - now)) < 0 && errno != EINTR)
-			break;
-		if (read(w->fd[1], b, sizeof(b)) == 0)
-			break;
-	}
 }
 
 void
@@ -283,8 +166,8 @@ ev_sched_free(struct ev_sched *s)
 	if (s == NULL)
 		return;
 	for (j = 0; s->w != NULL && j < s->nw; j++) {
-		worker_end(&s->w[j]);
-		worker_reset(&s->w[j], 0);
+		ev_worker_end(&s->w[j]);
+		ev_worker_reset(&s->w[j], 0);
 		ev_buf_free(&s->w[j].wb);
 		ev_buf_free(&s->w[j].rb);
 		free(s->w[j].fifo);
@@ -424,8 +307,8 @@ make_env(const char *name, const char *ev, char **var)
  * extra the last argument or env the environment.  0 with *pid set; a
  * positive errno when it could not be run; -1 with err.
  */
-static int
-run_cmd(struct ev_sched *s, int tostdin, const char *extra, char **env,
+int
+ev_sched_exec(struct ev_sched *s, int tostdin, const char *extra, char **env,
     pid_t *pid, int fd[3], struct ev_err *err)
 {
 	posix_spawn_file_actions_t fa;
@@ -477,12 +360,12 @@ run_cmd(struct ev_sched *s, int tostdin, const char *extra, char **env,
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(argv);
-	closefd(&p[0][0]);
-	closefd(&p[1][1]);
-	closefd(&p[2][1]);
+	ev_sched_close(&p[0][0]);
+	ev_sched_close(&p[1][1]);
+	ev_sched_close(&p[2][1]);
 	if (r != 0) {
 		for (i = 0; i < 3; i++)
-			closefd(&p[i][0 + (i == 0)]);
+			ev_sched_close(&p[i][0 + (i == 0)]);
 		return r;
 	}
 	fd[0] = p[0][1];
@@ -494,15 +377,15 @@ run_cmd(struct ev_sched *s, int tostdin, const char *extra, char **env,
 	return 0;
 fail:
 	for (i = 0; i < 3; i++) {
-		closefd(&p[i][0]);
-		closefd(&p[i][1]);
+		ev_sched_close(&p[i][0]);
+		ev_sched_close(&p[i][1]);
 	}
 	return -1;
 }
 
 /* An attempt of k starts now (ev_now_ms()). */
-static void
-attempt(struct task *k, int64_t now)
+void
+ev_sched_attempt(struct task *k, int64_t now)
 {
 	k->prev_last = k->t.last_ms;
 	k->t.attempts++;
@@ -512,8 +395,8 @@ attempt(struct task *k, int64_t now)
 }
 
 /* k's attempt did not count: it goes back to wait, due now. */
-static void
-unattempt(struct ev_sched *s, struct task *k)
+void
+ev_sched_unattempt(struct ev_sched *s, struct task *k)
 {
 	k->t.attempts--;
 	k->t.last_ms = k->prev_last;
@@ -539,14 +422,14 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 		goto oom;
 	if (k->err == NULL && (k->err = malloc(sizeof(*k->err))) == NULL)
 		goto oom;
-	r = run_cmd(s, s->o.feed == EV_FEED_STDIN,
+	r = ev_sched_exec(s, s->o.feed == EV_FEED_STDIN,
 	    s->o.feed == EV_FEED_ARG ? k->ev : NULL, env, &k->pid, k->fd,
 	    err);
 	free(env);
 	free(var);
 	if (r < 0)
 		return -1;
-	attempt(k, ev_now_ms());
+	ev_sched_attempt(k, ev_now_ms());
 	k->out.len = 0;
 	k->err->len = k->err->pos = 0;
 	k->inoff = 0;
@@ -562,7 +445,8 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 	    (ev_buf_add(&k->in, k->ev, k->t.len) < 0 ||
 	    ev_buf_add(&k->in, "\n", 1) < 0))
 		goto oom;
-	k->deadline = s->o.timeout_ms > 0 ? clk() + s->o.timeout_ms : 0;
+	k->deadline = s->o.timeout_ms > 0 ?
+	    ev_sched_clk() + s->o.timeout_ms : 0;
 	k->st = T_RUN;
 	s->running++;
 	return 0;
@@ -589,14 +473,14 @@ drain(struct task *k, int i, struct ev_err *err)
 					return -1;
 				}
 			} else
-				tail_add(k->err, b, (size_t)n);
+				ev_sched_tail(k->err, b, (size_t)n);
 			continue;
 		}
 		if (n < 0 && (errno == EINTR))
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		closefd(&k->fd[i]);
+		ev_sched_close(&k->fd[i]);
 		return 0;
 	}
 }
@@ -605,8 +489,8 @@ drain(struct task *k, int i, struct ev_err *err)
  * Write from b at *off to *fd; on EPIPE close it, and with last also once
  * everything is written (the end of the handler's input).
  */
-static void
-feed(int *fd, const struct ev_buf *b, size_t *off, int last)
+void
+ev_sched_feed(int *fd, const struct ev_buf *b, size_t *off, int last)
 {
 	ssize_t n;
 
@@ -620,16 +504,16 @@ feed(int *fd, const struct ev_buf *b, size_t *off, int last)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		closefd(fd);	/* EPIPE: it does not read its input */
+		ev_sched_close(fd);	/* EPIPE: it does not read its input */
 		return;
 	}
 	if (last)
-		closefd(fd);
+		ev_sched_close(fd);
 }
 
 /* The outcome of wait status st. */
-static void
-outcome(struct ev_outcome *o, int st)
+void
+ev_sched_outcome(struct ev_outcome *o, int st)
 {
 	memset(o, 0, sizeof(*o));
 	if (WIFSIGNALED(st))
@@ -654,7 +538,7 @@ reap(struct ev_sched *s, struct task *k, int block)
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return 0;
-	closefd(&k->fd[0]);
+	ev_sched_close(&k->fd[0]);
 	if (k->timedout) {
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_TIMEOUT;
@@ -662,7 +546,7 @@ reap(struct ev_sched *s, struct task *k, int block)
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_SIGNAL, k->t.out.sig = SIGKILL;
 	} else
-		outcome(&k->t.out, st);
+		ev_sched_outcome(&k->t.out, st);
 	/* the rest of the group: nothing of an attempt outlives it */
 	if (k->t.out.run != EV_RUN_OK || k->timedout)
 		kill(-k->pid, SIGKILL);
@@ -676,8 +560,8 @@ reap(struct ev_sched *s, struct task *k, int block)
  * tl (or text[0..tlen)) the stderr or cause to keep: retry it later or
  * mark it finished.  Counts failures in a row for the breaker.
  */
-static void
-settle(struct ev_sched *s, struct task *k, const struct tail *tl,
+void
+ev_sched_settle(struct ev_sched *s, struct task *k, const struct tail *tl,
     const char *text, size_t tlen)
 {
 	size_t i;
@@ -881,303 +765,13 @@ ev_rate_parse(const char *str, int *n, int64_t *per_ms, struct ev_err *err)
 	return 0;
 }
 
-/* ---------------------------------------------------- persistent handlers */
-
-/* The handler with the fewest events in flight and room for one more. */
-static struct worker *
-worker_slot(struct ev_sched *s)
-{
-	struct worker *w, *best = NULL;
-	int i;
-
-	for (i = 0; i < s->nw; i++) {
-		w = &s->w[i];
-		if (w->count >= (size_t)s->o.inflight ||
-		    (w->pid > 0 && (w->fd[0] < 0 || w->eof_at != 0)))
-			continue;
-		if (best == NULL || w->count < best->count)
-			best = w;
-	}
-	return best;
-}
-
-static struct task *
-worker_pop(struct ev_sched *s, struct worker *w)
-{
-	struct task *k = w->fifo[w->head];
-
-	w->head = (w->head + 1) % (size_t)s->o.inflight;
-	w->count--;
-	k->w = NULL;
-	return k;
-}
-
-/* Kill handler w's process group, collect it (unless reaped), forget it. */
-static void
-worker_reset(struct worker *w, int reaped)
-{
-	int i;
-
-	if (w->pid > 0) {
-		kill(-w->pid, SIGKILL);
-		while (!reaped && waitpid(w->pid, NULL, 0) < 0 &&
-		    errno == EINTR)
-			;
-	}
-	w->pid = 0;
-	for (i = 0; i < 3; i++)
-		closefd(&w->fd[i]);
-	w->wb.len = w->woff = 0;
-	w->rb.len = 0;
-	w->head = w->count = 0;
-	w->err.len = w->err.pos = 0;
-	w->deadline = 0;
-	w->eof_at = 0;
-}
-
-/* Write what w's input buffer holds; drop what is written. */
-static void
-wflush(struct worker *w)
-{
-	feed(&w->fd[0], &w->wb, &w->woff, 0);
-	if (w->woff == w->wb.len) {
-		w->wb.len = w->woff = 0;
-	} else if (w->woff >= w->wb.len / 2) {
-		memmove(w->wb.p, w->wb.p + w->woff, w->wb.len - w->woff);
-		w->wb.len -= w->woff;
-		w->woff = 0;
-	}
-}
-
-/* Send k down handler w, starting it when none runs.  0 or -1 (err). */
-static int
-assign(struct ev_sched *s, struct worker *w, struct task *k, int64_t now,
-    struct ev_err *err)
-{
-	int r;
-
-	if (w->pid == 0) {
-		if ((r = run_cmd(s, 1, NULL, NULL, &w->pid, w->fd, err)) < 0)
-			return -1;
-		if (r > 0) {
-			w->pid = 0;
-			attempt(k, now);
-			memset(&k->t.out, 0, sizeof(k->t.out));
-			k->t.out.run = EV_RUN_NOEXEC;
-			k->t.out.errnum = r;
-			settle(s, k, NULL, NULL, 0);
-			return 0;
-		}
-		/* fewer, bigger reads and writes; best effort */
-		fcntl(w->fd[0], F_SETPIPE_SZ, 1 << 20);
-		fcntl(w->fd[1], F_SETPIPE_SZ, 1 << 20);
-	}
-	if (room(&w->wb, k->t.len + 1) < 0) {
-		ev_err_set(err, "out of memory");
-		return -1;
-	}
-	memcpy(w->wb.p + w->wb.len, k->ev, k->t.len);
-	w->wb.p[w->wb.len + k->t.len] = '\n';
-	w->wb.len += k->t.len + 1;
-	w->fifo[(w->head + w->count) % (size_t)s->o.inflight] = k;
-	if (w->count++ == 0)
-		w->deadline = s->o.timeout_ms > 0 ? clk() + s->o.timeout_ms : 0;
-	attempt(k, now);
-	k->out.len = 0;
-	k->st = T_RUN;
-	k->w = w;
-	s->running++;
-	return 0;
-}
-
-/* The oldest event in flight on w got its answer line[0..n). */
-static int
-answer(struct ev_sched *s, struct worker *w, const char *line, size_t n,
-    struct ev_err *err)
-{
-	static const char member[] = "\"" EV_SCHED_ERROR_MEMBER "\"";
-	struct ev_span v[3];
-	struct ev_err e;
-	struct task *k = worker_pop(s, w);
-	const char *cause = NULL;
-	size_t clen = 0, nl;
-
-	memset(&k->t.out, 0, sizeof(k->t.out));
-	k->out.len = 0;
-	if (memmem(line, n, member, sizeof(member) - 1) != NULL &&
-	    ev_paths_get(s->answer, line, n, v, &e) > 0 && v[0].p != NULL) {
-		k->t.out.run = EV_RUN_ANSWER;
-		if (v[1].p != NULL && v[1].len >= 2 && v[1].p[0] == '"') {
-			nl = v[1].len - 2;
-			if (nl > sizeof(k->t.name) - 1)
-				nl = sizeof(k->t.name) - 1;
-			memcpy(k->t.name, v[1].p + 1, nl);
-			k->t.name[nl] = '\0';
-		} else
-			snprintf(k->t.name, sizeof(k->t.name), "%s",
-			    "States.TaskFailed");
-		if ((cause = v[2].p) != NULL) {
-			clen = v[2].len;
-			if (clen >= 2 && cause[0] == '"')
-				cause++, clen -= 2;
-		}
-	} else if (n > 0 && (ev_buf_add(&k->out, line, n) < 0 ||
-	    ev_buf_add(&k->out, "\n", 1) < 0)) {
-		ev_err_set(err, "out of memory");
-		return -1;
-	}
-	s->running--;
-	settle(s, k, NULL, cause, clen);
-	w->deadline = w->count > 0 && s->o.timeout_ms > 0 ?
-	    clk() + s->o.timeout_ms : 0;
-	return 0;
-}
-
-/* Read w's answers; at end of file note when. */
-static int
-worker_read(struct ev_sched *s, struct worker *w, struct ev_err *err)
-{
-	char *p, *q, *nl, *end;
-	ssize_t n;
-
-	for (;;) {
-		if (room(&w->rb, READ_CHUNK) < 0) {
-			ev_err_set(err, "out of memory");
-			return -1;
-		}
-		n = read(w->fd[1], w->rb.p + w->rb.len, w->rb.cap - w->rb.len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			/* a last line without its newline is no answer */
-			closefd(&w->fd[1]);
-			closefd(&w->fd[0]);
-			w->eof_at = clk();
-			return 0;
-		}
-		p = w->rb.p;
-		q = p + w->rb.len;
-		w->rb.len += (size_t)n;
-		end = p + w->rb.len;
-		while ((nl = memchr(q, '\n', (size_t)(end - q))) != NULL) {
-			if (w->count == 0) {
-				if (s->o.note != NULL)
-					s->o.note(s->ctx, "handler answered "
-					    "more lines than it was sent "
-					    "events: restarted");
-				worker_reset(w, 0);
-				return 0;
-			}
-			if (answer(s, w, p, (size_t)(nl - p), err) < 0)
-				return -1;
-			p = q = nl + 1;
-		}
-		w->rb.len = (size_t)(end - p);
-		memmove(w->rb.p, p, w->rb.len);
-		if (w->rb.len > ANSWER_MAX) {
-			if (s->o.note != NULL)
-				s->o.note(s->ctx, "handler answered a line "
-				    "longer than 64 MiB: killed");
-			kill(-w->pid, SIGKILL);
-			closefd(&w->fd[1]);
-			closefd(&w->fd[0]);
-			w->rb.len = 0;
-			w->eof_at = clk();
-			return 0;
-		}
-	}
-}
-
-static void
-worker_stderr(struct worker *w)
-{
-	char b[65536];
-	ssize_t n;
-
-	while (w->fd[2] >= 0) {
-		n = read(w->fd[2], b, sizeof(b));
-		if (n > 0)
-			tail_add(&w->err, b, (size_t)n);
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		else
-			closefd(&w->fd[2]);
-	}
-}
-
-/*
- * Handler w's timeout, exit or closed output: the oldest event in flight
- * times out (the rest go back to wait, not counted), or every event in
- * flight fails with how it ended (a handler that closed its output and
- * has not exited CLOSE_GRACE_MS later is killed: Signal.KILL).
- */
-static int
-worker_check(struct ev_sched *s, struct worker *w, struct ev_err *err)
-{
-	struct ev_outcome o;
-	struct task *k;
-	int st = 0;
-	pid_t r;
-
-	if (w->pid == 0)
-		return 0;
-	if (w->count > 0 && w->deadline != 0 && clk() >= w->deadline) {
-		kill(-w->pid, SIGKILL);
-		worker_stderr(w);
-		k = worker_pop(s, w);
-		memset(&k->t.out, 0, sizeof(k->t.out));
-		k->t.out.run = EV_RUN_TIMEOUT;
-		s->running--;
-		settle(s, k, &w->err, NULL, 0);
-		while (w->count > 0)
-			unattempt(s, worker_pop(s, w));
-		worker_reset(w, 0);
-		return 0;
-	}
-	do
-		r = waitpid(w->pid, &st, WNOHANG);
-	while (r < 0 && errno == EINTR);
-	if (r == 0 && w->eof_at != 0 && clk() - w->eof_at >= CLOSE_GRACE_MS) {
-		kill(-w->pid, SIGKILL);
-		do
-			r = waitpid(w->pid, &st, 0);
-		while (r < 0 && errno == EINTR);
-	}
-	if (r == 0)
-		return 0;
-	if (r < 0)
-		st = SIGKILL;	/* a wait status: killed */
-	/* it ended: the answers still in the pipe count */
-	if (w->fd[1] >= 0 && worker_read(s, w, err) < 0)
-		return -1;
-	if (w->pid == 0)
-		return 0;
-	worker_stderr(w);
-	outcome(&o, st);
-	if (o.run == EV_RUN_OK)
-		o.run = EV_RUN_EXIT;	/* Exit.0: it did not answer */
-	while (w->count > 0) {
-		k = worker_pop(s, w);
-		k->t.out = o;
-		k->out.len = 0;
-		s->running--;
-		settle(s, k, &w->err, NULL, 0);
-	}
-	worker_reset(w, 1);
-	return 0;
-}
-
 /* ------------------------------------------------------------ the loop */
 
 /* A second stop signal: kill what runs, and fail it for good. */
 static void
 give_up(struct ev_sched *s, struct task *k, const struct tail *tl)
 {
-	settle(s, k, tl, NULL, 0);	/* keeps tl, names the outcome */
+	ev_sched_settle(s, k, tl, NULL, 0);	/* keeps tl, names it */
 	k->t.exhausted = "Stopped";
 	k->t.outlen = 0;
 	k->st = T_DONE;
@@ -1198,9 +792,9 @@ kill_all(struct ev_sched *s)
 		kill(-k->pid, SIGKILL);
 		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		closefd(&k->fd[0]);
-		closefd(&k->fd[1]);
-		closefd(&k->fd[2]);
+		ev_sched_close(&k->fd[0]);
+		ev_sched_close(&k->fd[1]);
+		ev_sched_close(&k->fd[2]);
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_SIGNAL;
 		k->t.out.sig = SIGKILL;
@@ -1213,14 +807,14 @@ kill_all(struct ev_sched *s)
 			continue;
 		kill(-w->pid, SIGKILL);
 		while (w->count > 0) {
-			k = worker_pop(s, w);
+			k = ev_worker_pop(s, w);
 			memset(&k->t.out, 0, sizeof(k->t.out));
 			k->t.out.run = EV_RUN_SIGNAL;
 			k->t.out.sig = SIGKILL;
 			s->running--;
 			give_up(s, k, &w->err);
 		}
-		worker_reset(w, 0);
+		ev_worker_reset(w, 0);
 	}
 }
 
@@ -1275,7 +869,7 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 				*wake = k->due;
 			continue;
 		}
-		if (s->o.persistent ? (w = worker_slot(s)) == NULL :
+		if (s->o.persistent ? (w = ev_worker_slot(s)) == NULL :
 		    s->running >= (size_t)s->o.jobs)
 			break;
 		if (rate_next(s) > now) {
@@ -1285,22 +879,22 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 		rate_take(s, now);
 		started = 1;
 		if (s->o.persistent) {
-			if (assign(s, w, k, now, err) < 0)
+			if (ev_worker_assign(s, w, k, now, err) < 0)
 				return -1;
 		} else {
 			if (spawn(s, k, err) < 0)
 				return -1;
 			if (k->st == T_DONE)
-				settle(s, k, NULL, NULL, 0);
+				ev_sched_settle(s, k, NULL, NULL, 0);
 		}
 		if (s->stopped != EV_SCHED_RUNNING)
 			break;
 	}
 	if (started)
-		s->active = mono_ms();
+		s->active = ev_sched_mono();
 	for (j = 0; j < s->nw; j++)
 		if (s->w[j].fd[0] >= 0 && s->w[j].woff < s->w[j].wb.len)
-			wflush(&s->w[j]);
+			ev_worker_flush(&s->w[j]);
 	return 0;
 }
 
@@ -1359,7 +953,7 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 	int64_t now, c, d, wait, wake, tmo;
 	int passes = 0, r, j, reaping;
 
-	s->active = mono_ms();
+	s->active = ev_sched_mono();
 	for (;;) {
 		check_stop(s);
 		if (start_due(s, &wake, err) < 0 || emit(s, err) < 0)
@@ -1372,7 +966,7 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		passes++;
 		/* what to wait for */
 		now = ev_now_ms();
-		c = clk();
+		c = ev_sched_clk();
 		wait = -1;
 		reaping = 0;
 		if (wake >= 0)
@@ -1419,10 +1013,10 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		tmo = wait;
 		if (until >= 0 && wait > 0 && ev_clock_virtual()) {
 			/* nothing else can happen: time passes */
-			d = mono_ms() - s->active;
+			d = ev_sched_mono() - s->active;
 			if ((s->running == 0 && !reaping) || d >= QUIET_MS) {
 				ev_clock_advance(wait);
-				s->active = mono_ms();
+				s->active = ev_sched_mono();
 				continue;
 			}
 			tmo = reaping ? 5 : QUIET_MS - d;
@@ -1443,13 +1037,14 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 			return -1;
 		}
 		if (r > 0)
-			s->active = mono_ms();
+			s->active = ev_sched_mono();
 		for (i = 0; r > 0 && i < np; i++) {
 			if (s->pfd[i].revents == 0)
 				continue;
 			if ((k = s->pown[i]) != NULL) {
 				if (s->pfd[i].fd == k->fd[0])
-					feed(&k->fd[0], &k->in, &k->inoff, 1);
+					ev_sched_feed(&k->fd[0], &k->in,
+					    &k->inoff, 1);
 				else if (s->pfd[i].fd == k->fd[1]) {
 					if (drain(k, 1, err) < 0)
 						return -1;
@@ -1457,15 +1052,15 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 					drain(k, 2, err);
 			} else if ((w = s->pwk[i]) != NULL) {
 				if (s->pfd[i].fd == w->fd[0]) {
-					wflush(w);
+					ev_worker_flush(w);
 				} else if (s->pfd[i].fd == w->fd[1]) {
-					if (worker_read(s, w, err) < 0)
+					if (ev_worker_read(s, w, err) < 0)
 						return -1;
 				} else if (s->pfd[i].fd == w->fd[2])
-					worker_stderr(w);
+					ev_worker_stderr(w);
 			}
 		}
-		c = clk();
+		c = ev_sched_clk();
 		for (i = 0; i < s->n; i++) {
 			k = s->q[i];
 			if (k->st != T_RUN || k->w != NULL)
@@ -1473,15 +1068,15 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 			if (k->deadline && c >= k->deadline && !k->timedout) {
 				k->timedout = 1;
 				kill(-k->pid, SIGKILL);
-				closefd(&k->fd[0]);
-				closefd(&k->fd[1]);
-				closefd(&k->fd[2]);
+				ev_sched_close(&k->fd[0]);
+				ev_sched_close(&k->fd[1]);
+				ev_sched_close(&k->fd[2]);
 			}
 			if (reap(s, k, k->timedout))
-				settle(s, k, k->err, NULL, 0);
+				ev_sched_settle(s, k, k->err, NULL, 0);
 		}
 		for (j = 0; j < s->nw; j++)
-			if (worker_check(s, &s->w[j], err) < 0)
+			if (ev_worker_check(s, &s->w[j], err) < 0)
 				return -1;
 	}
 }
