@@ -116,8 +116,11 @@ duration(const char *option, const char *s)
 
 /*
  * Events read ahead are at most 4 * jobs + 16: enough that a retry waiting
- * for its due time does not hold back the events after it.
+ * for its due time does not hold back the events after it.  Persistent
+ * handlers get them in batches: up to 2 * jobs * inflight events, or
+ * AHEAD_BYTES of them.
  */
+#define AHEAD_BYTES (64 * 1024 * 1024)
 
 /* A finished event: its output downstream, or a dead letter. */
 static int
@@ -186,7 +189,8 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
 	struct ev_task t;
 	const char *v, *key = NULL;
-	size_t vlen;
+	size_t vlen, n;
+	long until;
 	int r;
 
 	r = ev_path_get(opt.group ? opt.group : opt.time, ln->buf, ln->len,
@@ -211,9 +215,15 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	 * Persistent handlers get events in batches, others at once.
 	 * Stopped by a signal, what is read waits for the --pending file.
 	 */
-	if (ev_stop_signal() == 0 && (!opt.batch || ev_sched_pending(
-	    opt.sched) >= (size_t)opt.ahead) && ev_sched_run(opt.sched,
-	    opt.batch ? opt.ahead / 2 : opt.ahead, err) < 0)
+	until = opt.ahead;
+	if (opt.batch) {
+		n = ev_sched_pending(opt.sched);
+		until = n >= (size_t)opt.ahead ? opt.ahead / 2 :
+		    ev_sched_pending_bytes(opt.sched) >= AHEAD_BYTES ?
+		    (long)(n / 2 + 1) : 0;
+	}
+	if (ev_stop_signal() == 0 && until > 0 &&
+	    ev_sched_run(opt.sched, until, err) < 0)
 		return EV_FAIL;
 	if (ev_sched_stopped(opt.sched) == EV_SCHED_BREAKER && !opt.tripped &&
 	    trip(err) < 0)

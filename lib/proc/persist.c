@@ -52,6 +52,7 @@ ev_worker_slot(struct ev_sched *s)
 	for (i = 0; i < s->nw; i++) {
 		w = &s->w[i];
 		if (w->count >= (size_t)s->o.inflight ||
+		    w->wb.len - w->woff >= INPUT_MAX ||
 		    (w->pid > 0 && (w->fd[0] < 0 || w->eof_at != 0)))
 			continue;
 		if (best == NULL || w->count < best->count)

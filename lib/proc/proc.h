@@ -142,7 +142,8 @@ struct ev_sched_opts {
 	 * Long-running handlers (evretry(1), PROTOCOL): jobs processes each
 	 * read events, one line each, on their stdin and answer one line per
 	 * event in order; at most inflight events (0: EV_SCHED_INFLIGHT) are
-	 * sent to one before it answers.  A per-event timeout_ms counts from
+	 * sent to one before it answers, and none while 4 MiB it has not
+	 * read wait.  A per-event timeout_ms counts from
 	 * when the event is the oldest one unanswered.  feed must be
 	 * EV_FEED_STDIN.
 	 */
@@ -199,6 +200,8 @@ int ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
     struct ev_err *err);
 /* Tasks added and not yet handed to done. */
 size_t ev_sched_pending(const struct ev_sched *s);
+/* The bytes of their events. */
+size_t ev_sched_pending_bytes(const struct ev_sched *s);
 /*
  * Whether the scheduler stopped starting tasks, and why.  After a stop
  * signal it lets what runs finish (its failures wait for a retry that

@@ -196,6 +196,12 @@ ev_sched_pending(const struct ev_sched *s)
 	return s->pending;
 }
 
+size_t
+ev_sched_pending_bytes(const struct ev_sched *s)
+{
+	return s->bytes;
+}
+
 enum ev_sched_stop
 ev_sched_stopped(const struct ev_sched *s)
 {
@@ -262,6 +268,7 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 	k->due = ev_now_ms();
 	s->q[s->n++] = k;
 	s->pending++;
+	s->bytes += len;
 	return 0;
 oom:
 	ev_err_set(err, "out of memory");
@@ -615,7 +622,8 @@ compact(struct ev_sched *s)
 	for (i = j = 0; i < s->n; i++) {
 		k = s->q[i];
 		if (k->st == T_GONE && k->pid == 0 && k->err == NULL &&
-		    s->nspare < 4096) {
+		    s->nspare < 4096 && k->size <= 8192 &&
+		    k->out.cap <= 65536) {
 			k->next = s->spare;
 			s->spare = k;
 			s->nspare++;
@@ -643,6 +651,7 @@ emit(struct ev_sched *s, struct ev_err *err)
 		if (s->q[i]->st == T_DONE) {
 			s->q[i]->st = T_GONE;
 			s->pending--;
+			s->bytes -= s->q[i]->t.len;
 			if (s->done(s->ctx, &s->q[i]->t, err) < 0) {
 				r = -1;
 				break;
@@ -666,6 +675,7 @@ ev_sched_unstarted(struct ev_sched *s, ev_sched_fn fn, void *ctx,
 			continue;
 		s->q[i]->st = T_GONE;
 		s->pending--;
+		s->bytes -= s->q[i]->t.len;
 		if (fn(ctx, &s->q[i]->t, err) < 0) {
 			r = -1;
 			break;

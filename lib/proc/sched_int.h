@@ -18,6 +18,8 @@
 #define CLOSE_GRACE_MS 1000
 /* What one read(2) of a persistent handler's answers asks for. */
 #define READ_CHUNK (256 * 1024)
+/* Unwritten input beyond which a persistent handler gets no more events. */
+#define INPUT_MAX (4 * 1024 * 1024)
 /* The longest answer line a persistent handler may write. */
 #define ANSWER_MAX (64 * 1024 * 1024)
 
@@ -81,6 +83,7 @@ struct ev_sched {
 	struct task **q;	/* in order of addition */
 	size_t n, cap;
 	size_t pending, running;
+	size_t bytes;		/* of the events pending */
 	uint64_t seed;
 	struct pollfd *pfd;
 	struct task **pown;

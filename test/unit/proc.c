@@ -362,7 +362,9 @@ scheduler(void)
 	s = ev_sched_new(&o, done, &sn);
 	ev_sched_add(s, "{\"n\":1}", 7, "f", 1, &err);
 	ev_sched_add(s, "{\"n\":2}", 7, "f", 2, &err);
+	is_int((long long)ev_sched_pending_bytes(s), 14, "14 bytes pending");
 	ok(ev_sched_run(s, 0, &err) == 0 && sn.n == 2, "persistent: done");
+	is_int((long long)ev_sched_pending_bytes(s), 0, "none then");
 	is_str(sn.out[0], "{\"n\":1}\n", "answer 1");
 	is_str(sn.out[1], "{\"n\":2}\n", "answer 2");
 	is_int(sn.t[1].attempts, 1, "one attempt");
