@@ -124,7 +124,7 @@ SH
 @test "evretry: -j runs handlers at once, --keep-order keeps input order" {
 	# event 1 waits for event 2 to have run: serially it never could.
 	# On the real clock: under EVKIT_NOW a silent handler's timeout comes
-	# as soon as it has been silent for 200ms
+	# as soon as it has been silent for 1s
 	unset EVKIT_NOW
 	run -0 evretry -j 2 --timeout 10s -- sh -c 'read -r e; case $e in
 	    *1*) while [ ! -e two ]; do sleep 0.01; done ;;
@@ -283,7 +283,7 @@ SH
 @test "evretry: --inflight bounds the events sent ahead of the answers" {
 	# this handler answers only once it has read two events
 	h='read -r a; read -r b; printf "%s\n%s\n" "$a" "$b"; cat'
-	run -0 evretry --persistent --inflight 2 --timeout 5s -- sh -c "$h" \
+	run -0 evretry --persistent --inflight 2 -- sh -c "$h" \
 	    <<<$'{"n":1}\n{"n":2}'
 	[ "$output" = $'{"n":1}\n{"n":2}' ]
 	run -1 --separate-stderr evretry --persistent --inflight 1 \

@@ -232,7 +232,7 @@ int ev_rate_parse(const char *s, int *n, int64_t *per_ms,
  * negative, or, once stopped (ev_sched_stopped()), when nothing runs.
  * On the virtual clock (EVKIT_NOW) timeouts count virtual time too; when
  * nothing runs, or what runs has been silent (no output, no exit) for
- * 200ms of real time, the clock is advanced to the next due time or
+ * 1s of real time, the clock is advanced to the next due time or
  * deadline.  0, or -1 with err.
  */
 int ev_sched_run(struct ev_sched *s, long until, struct ev_err *err);

@@ -1018,9 +1018,10 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 					poll_add(s, &np, w->fd[r], POLLIN,
 					    NULL, w);
 		}
-		if (reaping)
-			wait_min(&wait, 5);
+		/* wait: on the clock of timeouts; tmo: real */
 		tmo = wait;
+		if (reaping && (tmo < 0 || tmo > 5))
+			tmo = 5;
 		if (until >= 0 && wait > 0 && ev_clock_virtual()) {
 			/* nothing else can happen: time passes */
 			d = ev_sched_mono() - s->active;

@@ -13,7 +13,7 @@
 #include "proc.h"
 
 /* Under EVKIT_NOW: what runs has been silent this long: advance. */
-#define QUIET_MS 200
+#define QUIET_MS 1000
 /* A persistent handler that closed its stdout has this long to exit. */
 #define CLOSE_GRACE_MS 1000
 /* What one read(2) of a persistent handler's answers asks for. */
