@@ -18,14 +18,19 @@ static const char usage_text[] =
     "               [--reject FILE] [--timeout DURATION]\n"
     "               [--catch FILE] [--max-age DURATION] "
     "[--redrive FILE ...]\n"
-    "               [--retry FILE] [--] COMMAND [ARG ...]\n";
+    "               [--retry FILE] [--breaker COUNT] [--group-by PATH]\n"
+    "               [--inflight COUNT] [--pending FILE] [--persistent]\n"
+    "               [--rate N/s | N/m] [--] COMMAND [ARG ...]\n";
 
 enum {
 	OPT_ARG = 256, OPT_BACKOFF, OPT_DLQ, OPT_ENV, OPT_INTERVAL,
 	OPT_JITTER, OPT_KEEP, OPT_MAXATT, OPT_MAXDELAY, OPT_PASS,
 	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION,
 	/* policy files, age, redrive */
-	OPT_CATCH, OPT_MAXAGE, OPT_REDRIVE, OPT_RETRY
+	OPT_CATCH, OPT_MAXAGE, OPT_REDRIVE, OPT_RETRY,
+	/* the scheduler's */
+	OPT_BREAKER, OPT_GROUP, OPT_INFLIGHT, OPT_PENDING, OPT_PERSIST,
+	OPT_RATE
 };
 
 static const struct option longopts[] = {
@@ -49,6 +54,13 @@ static const struct option longopts[] = {
 	{ "max-age", required_argument, NULL, OPT_MAXAGE },
 	{ "redrive", required_argument, NULL, OPT_REDRIVE },
 	{ "retry", required_argument, NULL, OPT_RETRY },
+	/* the scheduler's */
+	{ "breaker", required_argument, NULL, OPT_BREAKER },
+	{ "group-by", required_argument, NULL, OPT_GROUP },
+	{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+	{ "pending", required_argument, NULL, OPT_PENDING },
+	{ "persistent", no_argument, NULL, OPT_PERSIST },
+	{ "rate", required_argument, NULL, OPT_RATE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -65,6 +77,14 @@ static struct {
 	struct ev_catch *caught;
 	char **reads;		/* --redrive files or "-", policy files */
 	int ninputs, redrive;
+	/* the scheduler's */
+	long ahead;		/* events read ahead */
+	int batch;		/* --persistent */
+	struct ev_path *group;
+	struct ev_buf key;
+	struct ev_sink *pending;
+	unsigned long npending;
+	int tripped, protocol;
 } opt;
 
 static void
@@ -76,8 +96,11 @@ usage(void)
 
 /*
  * Events read ahead are at most 4 * jobs + 16: enough that a retry waiting
- * for its due time does not hold back the events after it.
+ * for its due time does not hold back the events after it.  Persistent
+ * handlers get them in batches: up to 2 * jobs * inflight events, or
+ * AHEAD_BYTES of them.
  */
+#define AHEAD_BYTES (64 * 1024 * 1024)
 
 /* A handler's output downstream, as whole lines. */
 static void
@@ -133,24 +156,87 @@ on_done(void *ctx, const struct ev_task *t, struct ev_err *err)
 	return ev_sink_closed(opt.dlq) ? ev_sink_error(opt.dlq, err) : 0;
 }
 
+/* An event not run goes to the --pending file, byte for byte. */
+static int
+on_pending(void *ctx, const struct ev_task *t, struct ev_err *err)
+{
+	opt.npending++;
+	if (opt.pending == NULL)
+		return 0;
+	ev_sink_line(opt.pending, t->event, t->len);
+	return ev_sink_closed(opt.pending) ? ev_sink_error(opt.pending, err) :
+	    0;
+}
+
+static void
+on_note(void *ctx, const char *msg)
+{
+	ev_warnx("%s", msg);
+	opt.protocol = 1;
+}
+
+/*
+ * The breaker opened: let what runs finish, then what was not run, and
+ * from now on every event read, goes to the --pending file.
+ */
+static int
+trip(struct ev_err *err)
+{
+	opt.tripped = 1;
+	if (ev_sched_run(opt.sched, 0, err) < 0)
+		return -1;
+	return ev_sched_unstarted(opt.sched, on_pending, NULL, err);
+}
+
 static enum ev_verdict
 on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
-	const char *v;
-	size_t vlen;
+	struct ev_task t;
+	const char *ev, *v, *key = NULL;
+	size_t evlen, vlen, n;
+	long until;
+	int r = 0;
 
-	if (opt.redrive) {
-		if (ev_dlq_event(ln->buf, ln->len, &v, &vlen, err) < 0)
-			return EV_BAD;
-	} else if (ev_path_get(opt.time, ln->buf, ln->len, &v, &vlen,
+	ev = ln->buf;
+	evlen = ln->len;
+	if (opt.redrive && ev_dlq_event(ln->buf, ln->len, &ev, &evlen,
 	    err) < 0)
 		return EV_BAD;
-	else {
-		v = ln->buf;
-		vlen = ln->len;
+	/* the event is checked when it is read, its group key found */
+	if ((!opt.redrive || opt.group != NULL) &&
+	    (r = ev_path_get(opt.group ? opt.group : opt.time, ev, evlen, &v,
+	    &vlen, err)) < 0)
+		return EV_BAD;
+	if (opt.group != NULL && r > 0) {
+		opt.key.len = 0;
+		if (ev_json_canon(v, vlen, &opt.key, err) < 0)
+			return EV_FAIL;
+		key = opt.key.p;
 	}
-	if (ev_sched_add(opt.sched, v, vlen, ln->file, ln->lineno,
-	    err) < 0 || ev_sched_run(opt.sched, opt.jobs * 4 + 16, err) < 0)
+	if (opt.tripped) {
+		t.event = ev;
+		t.len = evlen;
+		return on_pending(NULL, &t, err) < 0 ? EV_FAIL : EV_NEXT;
+	}
+	if (ev_sched_add_key(opt.sched, ev, evlen, key, opt.key.len,
+	    ln->file, ln->lineno, err) < 0)
+		return EV_FAIL;
+	/*
+	 * Persistent handlers get events in batches, others at once.
+	 * Stopped by a signal, what is read waits for the --pending file.
+	 */
+	until = opt.ahead;
+	if (opt.batch) {
+		n = ev_sched_pending(opt.sched);
+		until = n >= (size_t)opt.ahead ? opt.ahead / 2 :
+		    ev_sched_pending_bytes(opt.sched) >= AHEAD_BYTES ?
+		    (long)(n / 2 + 1) : 0;
+	}
+	if (ev_stop_signal() == 0 && until > 0 &&
+	    ev_sched_run(opt.sched, until, err) < 0)
+		return EV_FAIL;
+	if (ev_sched_stopped(opt.sched) == EV_SCHED_BREAKER && !opt.tripped &&
+	    trip(err) < 0)
 		return EV_FAIL;
 	return ev_out_closed() ? EV_STOP : EV_NEXT;
 }
@@ -159,7 +245,7 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 static enum ev_verdict
 on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 {
-	if (ln == NULL && ev_sched_run(opt.sched, -1, err) < 0)
+	if (ln == NULL && !opt.tripped && ev_sched_run(opt.sched, -1, err) < 0)
 		return EV_FAIL;
 	return EV_NEXT;
 }
@@ -211,6 +297,29 @@ outputs_overlap(const char *dlq, const char *reject)
 	return 0;
 }
 
+/*
+ * Open path for --dlq or --pending (what), appending; none of the files
+ * read (reads[0..nreads)) may be it.  Exits on an error.
+ */
+static struct ev_sink *
+open_aside(const char *path, const char *what, char **reads, int nreads)
+{
+	struct ev_sink *sk;
+	struct ev_err err;
+	const char *s;
+
+	if ((s = ev_file_is_input(path, reads, nreads)) != NULL) {
+		ev_warnx("%s: input file is also the %s file", s, what);
+		exit(EV_EXIT_ERROR);
+	}
+	ev_err_clear(&err);
+	if ((sk = ev_sink_open(path, EV_SINK_APPEND, &err)) == NULL) {
+		ev_diag(&err);
+		exit(EV_EXIT_ERROR);
+	}
+	return sk;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -219,7 +328,8 @@ main(int argc, char *argv[])
 	struct ev_input_opts in;
 	struct ev_retrier rt;
 	struct ev_err err;
-	const char *dlq = NULL, *s, *policy = NULL;
+	const char *dlq = NULL, *s, *policy = NULL, *group = NULL;
+	const char *pending = NULL;
 	int64_t v;
 	int c, bad, n;
 
@@ -322,6 +432,34 @@ main(int argc, char *argv[])
 		case OPT_RETRY:
 			opt.retry = optarg;
 			break;
+		/* the scheduler's */
+		case OPT_BREAKER:
+			if (ev_opt_int("--breaker", optarg, 1, INT64_MAX,
+			    &v) < 0)
+				usage();
+			so.breaker = v > INT32_MAX ? INT32_MAX : (int)v;
+			break;
+		case OPT_GROUP:
+			group = optarg;
+			break;
+		case OPT_INFLIGHT:
+			if (ev_opt_int("--inflight", optarg, 1, 65536, &v) < 0)
+				usage();
+			so.inflight = (int)v;
+			break;
+		case OPT_PENDING:
+			pending = optarg;
+			break;
+		case OPT_PERSIST:
+			so.persistent = 1;
+			break;
+		case OPT_RATE:
+			if (ev_rate_parse(optarg, &so.rate_n, &so.rate_ms,
+			    &err) < 0) {
+				ev_warnx("%s", err.msg);
+				usage();
+			}
+			break;
 		default:
 			usage();
 		}
@@ -335,6 +473,15 @@ main(int argc, char *argv[])
 	if (opt.retry != NULL && policy != NULL) {
 		ev_warnx("options '--retry' and '%s' cannot be used together",
 		    policy);
+		usage();
+	}
+	if (so.persistent && so.feed != EV_FEED_STDIN) {
+		ev_warnx("--persistent handlers read events on their stdin: "
+		    "not with --arg or --env");
+		usage();
+	}
+	if (so.breaker > 0 && pending == NULL) {
+		ev_warnx("--breaker needs --pending for the events not run");
 		usage();
 	}
 	ev_err_clear(&err);
@@ -357,30 +504,34 @@ main(int argc, char *argv[])
 	so.jobs = (int)opt.jobs;
 	so.retriers = opt.retry ? opt.rp.retriers : &rt;
 	so.nretriers = opt.retry ? opt.rp.nretriers : 1;
+	so.note = on_note;
+	if (group != NULL && (opt.group = ev_path_compile(group, &err)) ==
+	    NULL) {
+		ev_warnx("invalid --group-by '%s': %s", group, err.msg);
+		usage();
+	}
 	opt.time = ev_path_compile("time", &err);
 	opt.sched = ev_sched_new(&so, on_done, NULL);
 	if (opt.time == NULL || opt.sched == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
 	}
+	/* read ahead: enough that a waiting retry holds nothing back */
+	opt.batch = so.persistent;
+	opt.ahead = so.persistent ? 2L * opt.jobs * (so.inflight ?
+	    so.inflight : EV_SCHED_INFLIGHT) : opt.jobs * 4 + 16;
 	if (dlq != NULL) {
-		if ((s = ev_file_is_input(dlq, opt.reads, n)) != NULL) {
-			ev_warnx("%s: input file is also the dead-letter file",
-			    s);
-			return EV_EXIT_ERROR;
-		}
-		if ((opt.dlq = ev_sink_open(dlq, EV_SINK_APPEND, &err)) ==
-		    NULL) {
-			ev_diag(&err);
-			return EV_EXIT_ERROR;
-		}
+		opt.dlq = open_aside(dlq, "dead-letter", opt.reads, n);
 		if (outputs_overlap(dlq, in.reject_path) < 0)
 			return EV_EXIT_ERROR;
 	}
+	if (pending != NULL)
+		opt.pending = open_aside(pending, "pending", opt.reads, n);
 	in.order = on_order;
 	in.read_files = (const char *const *)opt.reads + opt.ninputs;
 	in.nread_files = n - opt.ninputs;
 	ev_err_clear(&err);
+	ev_stop_catch(2);	/* the second gives up on what runs */
 	if (ev_stop_install(&err) < 0) {
 		ev_diag(&err);
 		return EV_EXIT_ERROR;
@@ -388,13 +539,32 @@ main(int argc, char *argv[])
 	bad = ev_input_loop(opt.redrive ? opt.reads : NULL,
 	    opt.redrive ? opt.ninputs : 0, &in, on_line, NULL);
 	ev_err_clear(&err);
-	if (bad >= 0 && bad != EV_INPUT_STOPPED &&
-	    ev_sched_run(opt.sched, 0, &err) < 0) {
+	if (bad >= 0 && (ev_sched_run(opt.sched, 0, &err) < 0 ||
+	    ev_sched_unstarted(opt.sched, on_pending, NULL, &err) < 0)) {
 		ev_diag(&err);
 		bad = -1;
 	}
+	if (ev_sched_stopped(opt.sched) == EV_SCHED_BREAKER)
+		opt.tripped = 1;
+	if (opt.tripped)
+		ev_warnx("breaker open after %d failed attempts in a row: %lu "
+		    "events not run, written to '%s'", so.breaker,
+		    opt.npending, pending);
+	else if (opt.npending > 0 && pending != NULL)
+		ev_warnx("stopped: %lu events not run, written to '%s'",
+		    opt.npending, pending);
+	else if (opt.npending > 0)
+		ev_warnx("stopped: %lu events not run (no --pending file)",
+		    opt.npending);
 	ev_sched_free(opt.sched);
 	ev_path_free(opt.time);
+	ev_path_free(opt.group);
+	ev_buf_free(&opt.key);
+	ev_err_clear(&err);
+	if (ev_sink_close(opt.pending, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
 	ev_err_clear(&err);
 	if (ev_catch_close(opt.caught, &err) < 0) {
 		ev_diag(&err);
@@ -415,7 +585,7 @@ main(int argc, char *argv[])
 	}
 	if (bad == EV_INPUT_STOPPED || ev_stop_signal() != 0)
 		return 128 + ev_stop_signal();
-	if (bad != 0)
+	if (bad != 0 || opt.protocol)
 		return EV_EXIT_ERROR;
-	return opt.failed ? EV_EXIT_NONE : EV_EXIT_OK;
+	return opt.failed || opt.tripped ? EV_EXIT_NONE : EV_EXIT_OK;
 }

@@ -521,3 +521,34 @@ section() {
 		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
 	done <"$tmp/stems"
 }
+
+@test "docs: every evretry scheduler diagnostic is in evretry(1) DIAGNOSTICS" {
+	diag=$(section evretry.1 DIAGNOSTICS)
+	cd "$tmp"
+	echo '{}' >in
+	{
+		evretry --pending in -- true <in
+		printf '{}\n{}\n' | evretry --pending p -- sh -c 'kill -TERM $PPID'
+		printf '{}\n{}\n' | evretry -- sh -c 'kill -TERM $PPID'
+		printf '{}\n{}\n' | EVKIT_NOW=0 evretry --breaker 1 --pending p -- false
+		echo '{}' | evretry --persistent -- sh -c 'read -r e; printf "\\n\\n"'
+		evretry --breaker 1 -- true
+		evretry --persistent --arg -- true
+		evretry --rate 1/h -- true
+		evretry --inflight 0 -- true
+		evretry --breaker 0 -- true
+		evretry --group-by '[' -- true
+	} 2>"$tmp/stderr" >/dev/null </dev/null || :
+	grep '^evretry: ' "$tmp/stderr" | grep -v ' after [0-9]* attempt' \
+	    >"$tmp/diags"
+	[ "$(wc -l <"$tmp/diags")" -eq 11 ] || { cat "$tmp/stderr"; false; }
+	sed -E -e 's/^evretry: //' -e "s/^'[^']*' //" \
+	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
+	    -e 's/[0-9]+/N/g' -e "s/^([^':(]*).*/\1/" -e 's/ *$//' \
+	    "$tmp/diags" >"$tmp/stems"
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: $s"; false; }
+	done <"$tmp/stems"
+}

@@ -236,6 +236,15 @@ int ev_stop_install(struct ev_err *err);
 int ev_stop_signal(void);
 /* The read end of the stop pipe (readable once a signal came), or -1. */
 int ev_stop_fd(void);
+/*
+ * Catch the first n stop signals instead of one, the default action
+ * coming back only after the n-th: a tool that lets its work finish after
+ * a stop gives the work up at the second (evretry).  Before
+ * ev_stop_install().
+ */
+void ev_stop_catch(int n);
+/* How many stop signals were caught. */
+int ev_stop_count(void);
 
 /* ------------------------------------------------------------- duration */
 

@@ -18,15 +18,23 @@
 #include "base.h"
 
 static atomic_int stop_sig;
+static atomic_int stop_count;		/* signals caught */
+static atomic_int stop_catch = 1;	/* how many to catch */
+static struct sigaction stop_sa;
+
 static int stop_pipe[2] = {-1, -1};
 
 static void
 on_signal(int sig)
 {
-	int saved = errno;
+	int saved = errno, n;
 	ssize_t w;
 
-	atomic_store(&stop_sig, sig);
+	n = atomic_fetch_add(&stop_count, 1) + 1;
+	if (n == 1)
+		atomic_store(&stop_sig, sig);
+	if (n < atomic_load(&stop_catch))
+		sigaction(sig, &stop_sa, NULL);	/* async-signal-safe */
 	w = write(stop_pipe[1], "", 1);
 	(void)w;	/* full: a byte is there already */
 	errno = saved;
@@ -58,6 +66,7 @@ ev_stop_install(struct ev_err *err)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaddset(&sa.sa_mask, sigs[i]);
+	stop_sa = sa;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) != 0) {
 			ev_err_clear(err);
@@ -69,7 +78,25 @@ ev_stop_install(struct ev_err *err)
 	return 0;
 }
 
-/* The signal that asked to stop, or 0. */
+/*
+ * Catch the first n stop signals (default 1: the second one kills).  A
+ * tool that lets its work finish after a stop catches 2 and gives up on
+ * the work at the second.  Call before ev_stop_install().
+ */
+void
+ev_stop_catch(int n)
+{
+	atomic_store(&stop_catch, n < 1 ? 1 : n);
+}
+
+/* How many stop signals were caught. */
+int
+ev_stop_count(void)
+{
+	return atomic_load(&stop_count);
+}
+
+/* The signal that asked to stop (the first one), or 0. */
 int
 ev_stop_signal(void)
 {

@@ -27,7 +27,9 @@ enum ev_run {
 	EV_RUN_EXIT,		/* exit status != 0: "Exit.N" */
 	EV_RUN_SIGNAL,		/* killed by a signal: "Signal.NAME" */
 	EV_RUN_TIMEOUT,		/* killed by the timeout: "States.Timeout" */
-	EV_RUN_NOEXEC
+	EV_RUN_NOEXEC,
+	EV_RUN_ANSWER		/* a persistent handler answered an error:
+				   the name is the answer's (ev_task.name) */
 };
 
 struct ev_outcome {
@@ -155,13 +157,46 @@ struct ev_sched_opts {
 	 * when no attempt was made).  0: no limit.
 	 */
 	int64_t max_age_ms;
+	/*
+	 * Long-running handlers (evretry(1), PROTOCOL): jobs processes each
+	 * read events, one line each, on their stdin and answer one line per
+	 * event in order; at most inflight events (0: EV_SCHED_INFLIGHT) are
+	 * sent to one before it answers, and none while 4 MiB it has not
+	 * read wait.  A per-event timeout_ms counts from
+	 * when the event is the oldest one unanswered.  feed must be
+	 * EV_FEED_STDIN.
+	 */
+	int persistent;
+	int inflight;
+	/* Start at most rate_n attempts per rate_ms (0: no limit), evenly. */
+	int rate_n;
+	int64_t rate_ms;
+	/* Stop after this many failed attempts in a row (0: never). */
+	int breaker;
+	/*
+	 * Called with a message when a persistent handler breaks the
+	 * protocol (answers a line no event was sent for); NULL: ignored.
+	 */
+	void (*note)(void *ctx, const char *msg);
+};
+
+#define EV_SCHED_INFLIGHT 1024
+/* The member of a persistent handler's error answer (evretry(1)). */
+#define EV_SCHED_ERROR_MEMBER "evkit-error"
+
+/* Why ev_sched_stopped() says the scheduler stopped starting tasks. */
+enum ev_sched_stop {
+	EV_SCHED_RUNNING = 0,
+	EV_SCHED_SIGNAL,	/* a stop signal (ev_stop_install()) */
+	EV_SCHED_BREAKER	/* opts.breaker failed attempts in a row */
 };
 
 struct ev_sched;
 
 /*
  * A scheduler for opts (copied; what it points to is borrowed) calling
- * done for each finished task.  NULL when memory runs out.
+ * done for each finished task.  NULL when memory runs out.  SIGPIPE must
+ * be ignored (ev_init() does): a handler may not read its input.
  */
 struct ev_sched *ev_sched_new(const struct ev_sched_opts *opts,
     ev_sched_fn done, void *ctx);
@@ -173,16 +208,51 @@ void ev_sched_free(struct ev_sched *s);
  */
 int ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
     const char *file, unsigned long lineno, struct ev_err *err);
+/*
+ * ev_sched_add() with a group key key[0..klen) (copied; NULL: no group):
+ * of the tasks with equal keys one runs at a time, in the order they were
+ * added (an SQS FIFO message group), a task waiting for a retry holding
+ * back the later ones.
+ */
+int ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
+    const char *key, size_t klen, const char *file, unsigned long lineno,
+    struct ev_err *err);
 /* Tasks added and not yet handed to done. */
 size_t ev_sched_pending(const struct ev_sched *s);
+/* The bytes of their events. */
+size_t ev_sched_pending_bytes(const struct ev_sched *s);
 /*
- * Run handlers: start tasks that are due while fewer than jobs run, wait
- * (poll(2), never sleeping per event) for output, exits, timeouts and
- * due times, and hand finished tasks to done.  Returns once fewer than
- * `until` tasks are pending (0: all done), or at once after one pass
- * when until is negative, or when a stop signal came (ev_stop_fd()).
- * On the virtual clock (EVKIT_NOW), when nothing runs and the next task
- * is due later, the clock is advanced to that time.  0, or -1 with err.
+ * Whether the scheduler stopped starting tasks, and why.  After a stop
+ * signal it lets what runs finish (its failures wait for a retry that
+ * does not come); after a second one it kills what runs and hands those
+ * tasks to done as failed for good, exhausted "Stopped", error
+ * "Signal.KILL".  The breaker lets what runs finish.
+ */
+enum ev_sched_stop ev_sched_stopped(const struct ev_sched *s);
+/*
+ * Hand each task that is not running and not done (never started, or
+ * waiting for a retry) to fn, in the order they were added, and forget
+ * them: what a stopped scheduler did not run.  0, or what fn returned.
+ */
+int ev_sched_unstarted(struct ev_sched *s, ev_sched_fn fn, void *ctx,
+    struct ev_err *err);
+/*
+ * Parse a rate "N/s" or "N/m" (N from 1 to 1000000) into *n per *per_ms.
+ * 0, or -1 with err set ("invalid rate 'X': expected N/s or N/m").
+ */
+int ev_rate_parse(const char *s, int *n, int64_t *per_ms,
+    struct ev_err *err);
+/*
+ * Run handlers: start tasks that are due while fewer than jobs run (and
+ * the rate allows, and their group is free), wait (poll(2), never
+ * sleeping per event) for output, exits, timeouts and due times, and hand
+ * finished tasks to done.  Returns once fewer than `until` tasks are
+ * pending (0: all done), or at once after one pass when until is
+ * negative, or, once stopped (ev_sched_stopped()), when nothing runs.
+ * On the virtual clock (EVKIT_NOW) timeouts count virtual time too; when
+ * nothing runs, or what runs has been silent (no output, no exit) for
+ * 1s of real time, the clock is advanced to the next due time or
+ * deadline.  0, or -1 with err.
  */
 int ev_sched_run(struct ev_sched *s, long until, struct ev_err *err);
 

@@ -266,11 +266,145 @@ sched(void)
 	ev_sched_free(s);
 }
 
+/* The first attempt's time of the task from line n, after t0. */
+static int64_t
+first_of(const struct seen *sn, unsigned long n, int64_t t0)
+{
+	int i;
+
+	for (i = 0; i < sn->n && i < 4; i++)
+		if (sn->t[i].lineno == n)
+			return sn->t[i].first_ms - t0;
+	return -1;
+}
+
+static int
+count(void *ctx, const struct ev_task *t, struct ev_err *err)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+scheduler(void)
+{
+	static char *const fail[] = { "false", NULL };
+	static char *const cat[] = { "cat", NULL };
+	static char *const answer[] = { "sh", "-c", "while read -r e; do "
+	    "case $e in *2*) echo '{\"evkit-error\":{\"Error\":\"Busy\","
+	    "\"Cause\":\"later\"}}' ;; *) echo \"$e\" ;; esac; done", NULL };
+	struct ev_sched_opts o;
+	struct ev_retrier r;
+	struct ev_sched *s;
+	struct seen sn;
+	struct ev_err err;
+	int64_t t0, per;
+	int n, left;
+
+	ev_err_clear(&err);
+	ok(ev_rate_parse("5/s", &n, &per, &err) == 0 && n == 5 &&
+	    per == 1000, "rate 5/s");
+	ok(ev_rate_parse("30/m", &n, &per, &err) == 0 && n == 30 &&
+	    per == 60000, "rate 30/m");
+	ok(ev_rate_parse("0/s", &n, &per, &err) < 0, "rate 0/s refused");
+	ok(ev_rate_parse("5/h", &n, &per, &err) < 0, "rate 5/h refused");
+	ok(ev_rate_parse("5", &n, &per, &err) < 0, "a rate needs its unit");
+	ok(ev_rate_parse("-5/s", &n, &per, &err) < 0, "rate -5/s refused");
+
+	/* the rate spaces attempts evenly, on the virtual clock */
+	memset(&o, 0, sizeof(o));
+	ev_retrier_default(&r);
+	r.max_attempts = 0;
+	o.argv = fail;
+	o.jobs = 4;
+	o.retriers = &r;
+	o.nretriers = 1;
+	o.rate_n = 4;
+	o.rate_ms = 1000;
+	memset(&sn, 0, sizeof(sn));
+	s = ev_sched_new(&o, done, &sn);
+	t0 = ev_now_ms();
+	ev_sched_add(s, "{}", 2, "f", 1, &err);
+	ev_sched_add(s, "{}", 2, "f", 2, &err);
+	ev_sched_add(s, "{}", 2, "f", 3, &err);
+	ok(ev_sched_run(s, 0, &err) == 0 && sn.n == 3, "rate: three done");
+	is_int(first_of(&sn, 1, t0), 0, "rate 4/s: the first at once");
+	is_int(first_of(&sn, 2, t0), 250, "the second 250ms later");
+	is_int(first_of(&sn, 3, t0), 500, "the third 500ms later");
+	ev_sched_free(s);
+
+	/* groups: one at a time, a retry holding back its group */
+	o.rate_n = 0;
+	r.max_attempts = 1;
+	memset(&sn, 0, sizeof(sn));
+	s = ev_sched_new(&o, done, &sn);
+	t0 = ev_now_ms();
+	ev_sched_add_key(s, "{}", 2, "\"a\"", 3, "f", 1, &err);
+	ev_sched_add_key(s, "{}", 2, "\"a\"", 3, "f", 2, &err);
+	ev_sched_add_key(s, "{}", 2, "\"b\"", 3, "f", 3, &err);
+	ev_sched_add_key(s, "{}", 2, NULL, 0, "f", 4, &err);
+	ok(ev_sched_run(s, 0, &err) == 0 && sn.n == 4, "groups: four done");
+	is_int(first_of(&sn, 1, t0), 0, "group a: the first at once");
+	is_int(first_of(&sn, 2, t0), 1000,
+	    "group a: the second after the first's retry");
+	is_int(first_of(&sn, 3, t0), 0, "group b at once");
+	is_int(first_of(&sn, 4, t0), 0, "no group at once");
+	ev_sched_free(s);
+
+	/* the breaker: failed attempts in a row stop it */
+	o.breaker = 2;
+	o.jobs = 1;
+	memset(&sn, 0, sizeof(sn));
+	s = ev_sched_new(&o, done, &sn);
+	for (n = 1; n <= 5; n++)
+		ev_sched_add(s, "{}", 2, "f", (unsigned long)n, &err);
+	ok(ev_sched_run(s, 0, &err) == 0, "breaker: run returns");
+	is_int(ev_sched_stopped(s), EV_SCHED_BREAKER, "the breaker opened");
+	is_int(sn.n, 0, "nothing failed for good");
+	left = 0;
+	ok(ev_sched_unstarted(s, count, &left, &err) == 0 && left == 5,
+	    "five not run: two waiting for a retry, three not started");
+	is_int((long long)ev_sched_pending(s), 0, "none pending then");
+	ev_sched_free(s);
+
+	/* persistent handlers: answers in order, error answers */
+	o.breaker = 0;
+	o.persistent = 1;
+	o.argv = cat;
+	o.keep_order = 0;
+	memset(&sn, 0, sizeof(sn));
+	s = ev_sched_new(&o, done, &sn);
+	ev_sched_add(s, "{\"n\":1}", 7, "f", 1, &err);
+	ev_sched_add(s, "{\"n\":2}", 7, "f", 2, &err);
+	is_int((long long)ev_sched_pending_bytes(s), 14, "14 bytes pending");
+	ok(ev_sched_run(s, 0, &err) == 0 && sn.n == 2, "persistent: done");
+	is_int((long long)ev_sched_pending_bytes(s), 0, "none then");
+	is_str(sn.out[0], "{\"n\":1}\n", "answer 1");
+	is_str(sn.out[1], "{\"n\":2}\n", "answer 2");
+	is_int(sn.t[1].attempts, 1, "one attempt");
+	ev_sched_free(s);
+	o.argv = answer;
+	r.max_attempts = 0;
+	memset(&sn, 0, sizeof(sn));
+	s = ev_sched_new(&o, done, &sn);
+	ev_sched_add(s, "{\"n\":1}", 7, "f", 1, &err);
+	ev_sched_add(s, "{\"n\":2}", 7, "f", 2, &err);
+	ev_sched_add(s, "{\"n\":3}", 7, "f", 3, &err);
+	ok(ev_sched_run(s, 0, &err) == 0 && sn.n == 3, "errors: done");
+	is_str(sn.t[1].name, "Busy", "the answer names the error");
+	is_int(sn.t[1].out.run, EV_RUN_ANSWER, "an answered error");
+	ok(sn.t[1].errlen == 5 && memcmp(sn.t[1].errtail, "later", 5) == 0,
+	    "its Cause kept");
+	ok(sn.t[2].exhausted == NULL, "the next one succeeds");
+	ev_sched_free(s);
+}
+
 int
 main(void)
 {
 	struct ev_err err;
 
+	signal(SIGPIPE, SIG_IGN);	/* as ev_init() does */
 	setenv("EVKIT_NOW", "2026-12-03T00:00:00Z", 1);
 	ev_err_clear(&err);
 	ev_clock_init(&err);
@@ -280,5 +414,6 @@ main(void)
 	counters();
 	records();
 	sched();
+	scheduler();
 	return tap_done();
 }
