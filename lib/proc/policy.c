@@ -223,7 +223,7 @@ str_member(struct ev_buf *b, const char *key, const char *s, size_t n)
 		return -1;
 	if (s == NULL)
 		return ev_buf_add(b, "null", 4);
-	return quote_text(b, s, n);
+	return ev_json_quote_text(b, s, n);
 }
 
 /* An event bus's members: the payload and EventBridge's attributes. */
@@ -238,7 +238,7 @@ bus_attrs(struct ev_buf *b, const struct ev_task *t)
 
 	if (str_member(b, "payload", t->payload, t->paylen) < 0 ||
 	    ev_buf_add(b, ATTRS, sizeof(ATTRS) - 1) < 0 ||
-	    quote_text(b, t->rule_arn, strlen(t->rule_arn)) < 0 ||
+	    ev_json_quote_text(b, t->rule_arn, strlen(t->rule_arn)) < 0 ||
 	    str_member(b, "TARGET_ARN", tarn, strlen(tarn)) < 0 ||
 	    str_member(b, "ERROR_CODE", t->name, strlen(t->name)) < 0 ||
 	    str_member(b, "ERROR_MESSAGE", msg, strlen(msg)) < 0 ||
