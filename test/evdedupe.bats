@@ -178,8 +178,8 @@ lines() {
 	[ "$output" = '{"k":3}' ]
 	run -0 evdedupe --stat --state s.db
 	[[ $output == '{"keys":3,"claimed":0,"oldest":"2026-01-01T00:00:00Z","newest":"2026-01-01T01:00:00Z","bytes":'[0-9]*'}' ]]
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 3 ]
-	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 1 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 3 ]
+	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 2 ]
 	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe --expire --ttl 1h --state s.db
 	[ "$output" = '{"expired":2}' ]
 	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe -k k --state s.db in
@@ -197,7 +197,7 @@ lines() {
 	echo '{"k":1}' | evdedupe -k k --state s.db >/dev/null
 	sqlite3 s.db "UPDATE evkit_schema SET version = 9 WHERE component = 'evdedupe'"
 	run -2 --separate-stderr evdedupe --state s.db </dev/null
-	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 1" ]
+	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 2" ]
 }
 
 @test "evdedupe: a failed write commits nothing to the state" {
@@ -281,7 +281,7 @@ lines() {
 	printf '%s\n' '{"k":1}' '{"k":2}' '{"k":1}' >in
 	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
 	[ "$output" = $'{"k":1}\n{"k":2}' ]
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys WHERE claimed IS NOT NULL')" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all WHERE claimed IS NOT NULL')" -eq 2 ]
 	# the lease holds
 	EVKIT_NOW=2026-01-01T00:04:59Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
 	[ -z "$output" ]
@@ -465,7 +465,7 @@ lines() {
 	run -2 --separate-stderr sh -c 'evdedupe -k k --state s.db <s.db'
 	[ "$stderr" = "evdedupe: <stdin>: input file is also the state file" ]
 	cmp s.db s.orig
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 2 ]
 }
 
 @test "evdedupe: a file name with a newline or an escape byte is escaped in diagnostics, one line" {
@@ -493,7 +493,7 @@ lines() {
 	# state file, opened on a low descriptor, gets no stray output
 	run -2 sh -c 'exec evdedupe -k k --state s2.db --dups d in <&- >&- 2>&-'
 	[ "$(cat d)" = '{"k":1}' ]
-	[ "$(sqlite3 s2.db 'SELECT count(*) FROM evdedupe_keys')" -eq 0 ]
+	[ "$(sqlite3 s2.db 'SELECT count(*) FROM evdedupe_all')" -eq 0 ]
 	[ "$(sqlite3 s2.db 'PRAGMA integrity_check')" = ok ]
 	run -2 --separate-stderr evdedupe -k k --state s2.db in
 	[ "$output" = '{"k":1}' ]

@@ -89,6 +89,7 @@ ev_db_begin(struct ev_db *db, struct ev_err *err)
 	if (db->be->begin(db, err) != 0)
 		return -1;
 	db->in_tx = 1;
+	db->txn++;
 	return 0;
 }
 

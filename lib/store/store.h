@@ -184,6 +184,13 @@ int ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st,
     struct ev_err *err);
 int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
     struct ev_err *err);
+/*
+ * The keys are kept in two tables (evdedupe(1)): a small one that takes
+ * the writes and a large one behind it, merged when the small one grows
+ * past a quarter of the large one.  ev_dkeys_merge() merges now, in the
+ * transaction at hand or in one of its own.  0, or -1 with err.
+ */
+int ev_dkeys_merge(struct ev_db *db, struct ev_err *err);
 
 /*
  * The dedupe filter (evdedupe): events with their keys in, verdicts out,
