@@ -200,6 +200,44 @@ lines() {
 	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 2" ]
 }
 
+@test "evdedupe: evdedupe_new is merged into evdedupe_keys during a run; repeats found after the merge" {
+	lines 10000 '{"k":%d}' >in
+	cat in in >in2
+	# --validate: repeats go to the state, not to the run's memory
+	run -0 evdedupe -k k --validate k --state s.db in2
+	[ "${#lines[@]}" -eq 10000 ]
+	[ "$output" = "$(cat in)" ]
+	[ "$(sqlite3 s.db 'SELECT generation FROM evdedupe_filter')" -ge 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_new')" -lt 10000 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -gt 0 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 10000 ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":10000,'* ]]
+	run -0 evdedupe -k k --state s.db in
+	[ -z "$output" ]
+	printf '%s\n' '{"k":1}' '{"k":10001}' >in3
+	run -0 evdedupe -k k --state s.db in3
+	[ "$output" = '{"k":10001}' ]
+}
+
+@test "evdedupe: a version 1 state file is migrated on first use" {
+	lines 5000 '{"k":%d}' >in
+	evdedupe -k k --state s.db in >/dev/null
+	# back to version 1's layout: evdedupe_keys alone
+	sqlite3 s.db "INSERT OR REPLACE INTO evdedupe_keys SELECT * FROM evdedupe_new;
+	    DROP VIEW evdedupe_all; DROP TABLE evdedupe_new;
+	    DROP TABLE evdedupe_filter; DROP TABLE evdedupe_filter_chunks;
+	    UPDATE evkit_schema SET version = 1 WHERE component = 'evdedupe'"
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 5000 ]
+	lines 5001 '{"k":%d}' >in2
+	run -0 evdedupe -k k --state s.db in2
+	[ "$output" = '{"k":5001}' ]
+	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT keys FROM evdedupe_filter')" -eq 5000 ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":5001,'* ]]
+}
+
 @test "evdedupe: a failed write commits nothing to the state" {
 	printf '%s\n' '{"k":1}' '{"k":2}' >in
 	run -2 --separate-stderr bash -c 'evdedupe -k k --state s.db in >/dev/full'
@@ -217,7 +255,8 @@ lines() {
 }
 
 @test "evdedupe: four processes on one state, overlapping inputs: every key out exactly once" {
-	lines 3000 '{"k":%d}' >all
+	# enough keys for merges while the others run (evdedupe_new: 4096)
+	lines 12000 '{"k":%d}' >all
 	awk 'NR % 4 != 0' all >a
 	awk 'NR % 4 != 1' all >b
 	tac all >c
@@ -228,7 +267,8 @@ lines() {
 	cat d | evdedupe -k k --state s.db >od & p4=$!
 	wait $p1 && wait $p2 && wait $p3 && wait $p4
 	[ "$(cat oa ob oc od | sort | uniq -d | wc -l)" -eq 0 ]
-	[ "$(cat oa ob oc od | sort -u | wc -l)" -eq 3000 ]
+	[ "$(cat oa ob oc od | sort -u | wc -l)" -eq 12000 ]
+	[ "$(sqlite3 s.db 'SELECT generation FROM evdedupe_filter')" -gt 0 ]
 }
 
 @test "evdedupe: kill -9 loop with --state, then a rerun: no unique event held back" {
