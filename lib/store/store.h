@@ -141,8 +141,9 @@ int ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *k,
 size_t ev_keyset_count(const struct ev_keyset *ks);
 
 /*
- * Keys in a database (evdedupe --state): one table evdedupe_keys, see
- * evdedupe(1) for its schema.  ev_dkeys_open() makes sure the tables exist
+ * Keys in a database (evdedupe --state): two tables, a small one
+ * (evdedupe_new) taking the writes in front of a large one (evdedupe_keys)
+ * with a Bloom filter, see evdedupe(1) for the schema.  ev_dkeys_open() makes sure the tables exist
  * (ev_db_schema).  ev_dkeys_check() must run inside a write transaction
  * (ev_db_begin): like ev_keyset_check() it answers 1 for a repeat (seen
  * less than ttl ms before now; ttl 0: forever) and records a new or
