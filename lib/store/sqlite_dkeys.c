@@ -129,7 +129,7 @@ query_int(struct ev_db *db, int slot, const char *sql, int64_t *v,
 	return 0;
 }
 
-/* Load the filter of generation gen from the database. */
+/* Load the filter, its generation and sizes from the database. */
 static int
 load_filter(struct ev_db *db, struct ev_err *err)
 {
