@@ -238,6 +238,19 @@ lines() {
 	[[ $output == '{"keys":5001,'* ]]
 }
 
+@test "evdedupe: a damaged Bloom filter in the state is an error, not a wrong verdict" {
+	echo '{"k":1}' | evdedupe -k k --state s.db >/dev/null
+	cp s.db s2.db
+	sqlite3 s.db "UPDATE evdedupe_filter SET bits = -8, generation = 5"
+	run -2 --separate-stderr evdedupe -k k --state s.db <<<'{"k":2}'
+	[ "$stderr" = "evdedupe: s.db: evdedupe_filter: bad filter (-8 bits, 7 hashes) or out of memory" ]
+	[ -z "$output" ]
+	sqlite3 s2.db "INSERT INTO evdedupe_filter_chunks VALUES (1000, x'ff');
+	    UPDATE evdedupe_filter SET generation = 5"
+	run -2 --separate-stderr evdedupe -k k --state s2.db <<<'{"k":2}'
+	[ "$stderr" = "evdedupe: s2.db: evdedupe_filter_chunks: chunk 1000 out of the filter" ]
+}
+
 @test "evdedupe: a failed write commits nothing to the state" {
 	printf '%s\n' '{"k":1}' '{"k":2}' >in
 	run -2 --separate-stderr bash -c 'evdedupe -k k --state s.db in >/dev/full'
