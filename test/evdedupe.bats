@@ -178,8 +178,8 @@ lines() {
 	[ "$output" = '{"k":3}' ]
 	run -0 evdedupe --stat --state s.db
 	[[ $output == '{"keys":3,"claimed":0,"oldest":"2026-01-01T00:00:00Z","newest":"2026-01-01T01:00:00Z","bytes":'[0-9]*'}' ]]
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 3 ]
-	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 1 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 3 ]
+	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 2 ]
 	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe --expire --ttl 1h --state s.db
 	[ "$output" = '{"expired":2}' ]
 	EVKIT_NOW=2026-01-01T01:30:00Z run -0 evdedupe -k k --state s.db in
@@ -197,7 +197,58 @@ lines() {
 	echo '{"k":1}' | evdedupe -k k --state s.db >/dev/null
 	sqlite3 s.db "UPDATE evkit_schema SET version = 9 WHERE component = 'evdedupe'"
 	run -2 --separate-stderr evdedupe --state s.db </dev/null
-	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 1" ]
+	[ "$stderr" = "evdedupe: s.db: evdedupe tables are version 9; this evdedupe reads version 2" ]
+}
+
+@test "evdedupe: evdedupe_new is merged into evdedupe_keys during a run; repeats found after the merge" {
+	lines 10000 '{"k":%d}' >in
+	cat in in >in2
+	# --validate: repeats go to the state, not to the run's memory
+	run -0 evdedupe -k k --validate k --state s.db in2
+	[ "${#lines[@]}" -eq 10000 ]
+	[ "$output" = "$(cat in)" ]
+	[ "$(sqlite3 s.db 'SELECT generation FROM evdedupe_filter')" -ge 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_new')" -lt 10000 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -gt 0 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 10000 ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":10000,'* ]]
+	run -0 evdedupe -k k --state s.db in
+	[ -z "$output" ]
+	printf '%s\n' '{"k":1}' '{"k":10001}' >in3
+	run -0 evdedupe -k k --state s.db in3
+	[ "$output" = '{"k":10001}' ]
+}
+
+@test "evdedupe: a version 1 state file is migrated on first use" {
+	lines 5000 '{"k":%d}' >in
+	evdedupe -k k --state s.db in >/dev/null
+	# back to version 1's layout: evdedupe_keys alone
+	sqlite3 s.db "INSERT OR REPLACE INTO evdedupe_keys SELECT * FROM evdedupe_new;
+	    DROP VIEW evdedupe_all; DROP TABLE evdedupe_new;
+	    DROP TABLE evdedupe_filter; DROP TABLE evdedupe_filter_chunks;
+	    UPDATE evkit_schema SET version = 1 WHERE component = 'evdedupe'"
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 5000 ]
+	lines 5001 '{"k":%d}' >in2
+	run -0 evdedupe -k k --state s.db in2
+	[ "$output" = '{"k":5001}' ]
+	[ "$(sqlite3 s.db "SELECT version FROM evkit_schema WHERE component = 'evdedupe'")" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT keys FROM evdedupe_filter')" -eq 5000 ]
+	run -0 evdedupe --stat --state s.db
+	[[ $output == '{"keys":5001,'* ]]
+}
+
+@test "evdedupe: a damaged Bloom filter in the state is an error, not a wrong verdict" {
+	echo '{"k":1}' | evdedupe -k k --state s.db >/dev/null
+	cp s.db s2.db
+	sqlite3 s.db "UPDATE evdedupe_filter SET bits = -8, generation = 5"
+	run -2 --separate-stderr evdedupe -k k --state s.db <<<'{"k":2}'
+	[ "$stderr" = "evdedupe: s.db: evdedupe_filter: bad filter (-8 bits, 7 hashes) or out of memory" ]
+	[ -z "$output" ]
+	sqlite3 s2.db "INSERT INTO evdedupe_filter_chunks VALUES (1000, x'ff');
+	    UPDATE evdedupe_filter SET generation = 5"
+	run -2 --separate-stderr evdedupe -k k --state s2.db <<<'{"k":2}'
+	[ "$stderr" = "evdedupe: s2.db: evdedupe_filter_chunks: chunk 1000 out of the filter" ]
 }
 
 @test "evdedupe: a failed write commits nothing to the state" {
@@ -217,7 +268,8 @@ lines() {
 }
 
 @test "evdedupe: four processes on one state, overlapping inputs: every key out exactly once" {
-	lines 3000 '{"k":%d}' >all
+	# enough keys for merges while the others run (evdedupe_new: 4096)
+	lines 12000 '{"k":%d}' >all
 	awk 'NR % 4 != 0' all >a
 	awk 'NR % 4 != 1' all >b
 	tac all >c
@@ -228,7 +280,8 @@ lines() {
 	cat d | evdedupe -k k --state s.db >od & p4=$!
 	wait $p1 && wait $p2 && wait $p3 && wait $p4
 	[ "$(cat oa ob oc od | sort | uniq -d | wc -l)" -eq 0 ]
-	[ "$(cat oa ob oc od | sort -u | wc -l)" -eq 3000 ]
+	[ "$(cat oa ob oc od | sort -u | wc -l)" -eq 12000 ]
+	[ "$(sqlite3 s.db 'SELECT generation FROM evdedupe_filter')" -gt 0 ]
 }
 
 @test "evdedupe: kill -9 loop with --state, then a rerun: no unique event held back" {
@@ -281,7 +334,7 @@ lines() {
 	printf '%s\n' '{"k":1}' '{"k":2}' '{"k":1}' >in
 	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
 	[ "$output" = $'{"k":1}\n{"k":2}' ]
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys WHERE claimed IS NOT NULL')" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all WHERE claimed IS NOT NULL')" -eq 2 ]
 	# the lease holds
 	EVKIT_NOW=2026-01-01T00:04:59Z run -0 evdedupe --claim --lease 5m --state s.db -k k in
 	[ -z "$output" ]
@@ -465,7 +518,7 @@ lines() {
 	run -2 --separate-stderr sh -c 'evdedupe -k k --state s.db <s.db'
 	[ "$stderr" = "evdedupe: <stdin>: input file is also the state file" ]
 	cmp s.db s.orig
-	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_keys')" -eq 2 ]
+	[ "$(sqlite3 s.db 'SELECT count(*) FROM evdedupe_all')" -eq 2 ]
 }
 
 @test "evdedupe: a file name with a newline or an escape byte is escaped in diagnostics, one line" {
@@ -493,7 +546,7 @@ lines() {
 	# state file, opened on a low descriptor, gets no stray output
 	run -2 sh -c 'exec evdedupe -k k --state s2.db --dups d in <&- >&- 2>&-'
 	[ "$(cat d)" = '{"k":1}' ]
-	[ "$(sqlite3 s2.db 'SELECT count(*) FROM evdedupe_keys')" -eq 0 ]
+	[ "$(sqlite3 s2.db 'SELECT count(*) FROM evdedupe_all')" -eq 0 ]
 	[ "$(sqlite3 s2.db 'PRAGMA integrity_check')" = ok ]
 	run -2 --separate-stderr evdedupe -k k --state s2.db in
 	[ "$output" = '{"k":1}' ]

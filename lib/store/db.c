@@ -90,6 +90,7 @@ ev_db_begin(struct ev_db *db, struct ev_err *err)
 		return -1;
 	db->in_tx = 1;
 	db->log_next = 0;
+	db->txn++;
 	return 0;
 }
 

@@ -4,9 +4,10 @@
  * database (ev_dkeys_*), and when the state's keys are committed.
  *
  * With a state, events are decided in batches.  A batch's keys are looked
- * up in key order, which for SQLite is the order of the table's B-tree
- * (the first 64 bits of the hash are the rowid): its pages are read once,
- * in file order, instead of at random.  Keys are committed once what was
+ * up in key order, which for SQLite is the order of the tables' B-trees
+ * (the first 64 bits of the hash are the rowid): their pages are read
+ * once, in file order, instead of at random.  New keys are written to a
+ * small table, not to the large one (sqlite_dkeys.c).  Keys are committed once what was
  * emitted has been flushed, so a crash loses no unique event (it may emit
  * one twice).  Keys this process recorded are kept in memory, and their
  * repeats do not go to the database.

@@ -51,3 +51,9 @@ ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 {
 	return db->be->dkeys->expire(db, now, ttl, n, err);
 }
+
+int
+ev_dkeys_merge(struct ev_db *db, struct ev_err *err)
+{
+	return db->be->dkeys->merge(db, err);
+}

@@ -145,6 +145,7 @@ sq_close(struct ev_db *db)
 {
 	int i;
 
+	ev_sqlite_dkeys_free(db);
 	for (i = 0; i < EV_DB_STMTS; i++)
 		sqlite3_finalize(db->stmt[i]);
 	sqlite3_close_v2(db->sq);

@@ -142,8 +142,9 @@ int ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *k,
 size_t ev_keyset_count(const struct ev_keyset *ks);
 
 /*
- * Keys in a database (evdedupe --state): one table evdedupe_keys, see
- * evdedupe(1) for its schema.  ev_dkeys_open() makes sure the tables exist
+ * Keys in a database (evdedupe --state): two tables, a small one
+ * (evdedupe_new) taking the writes in front of a large one (evdedupe_keys)
+ * with a Bloom filter, see evdedupe(1) for the schema.  ev_dkeys_open() makes sure the tables exist
  * (ev_db_schema).  ev_dkeys_check() must run inside a write transaction
  * (ev_db_begin): like ev_keyset_check() it answers 1 for a repeat (seen
  * less than ttl ms before now; ttl 0: forever) and records a new or
@@ -185,6 +186,13 @@ int ev_dkeys_stat(struct ev_db *db, struct ev_dkeys_stat *st,
     struct ev_err *err);
 int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
     struct ev_err *err);
+/*
+ * The keys are kept in two tables (evdedupe(1)): a small one that takes
+ * the writes and a large one behind it, merged when the small one grows
+ * past a quarter of the large one.  ev_dkeys_merge() merges now, in the
+ * transaction at hand or in one of its own.  0, or -1 with err.
+ */
+int ev_dkeys_merge(struct ev_db *db, struct ev_err *err);
 
 /*
  * The dedupe filter (evdedupe): events with their keys in, verdicts out,

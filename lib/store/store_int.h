@@ -33,6 +33,7 @@ struct ev_dkeys_ops {
 	    struct ev_err *err);
 	int (*expire)(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 	    struct ev_err *err);
+	int (*merge)(struct ev_db *db, struct ev_err *err);
 };
 
 /* The core operations every backend implements. */
@@ -76,6 +77,32 @@ struct ev_log_ops {
 };
 extern const struct ev_log_ops ev_log_sqlite;
 
+/*
+ * A Bloom filter over dedupe keys (bloom.c).  ev_bloom_init() sizes it
+ * for keys keys (EV_BLOOM_BITS_PER_KEY bits each, a whole number of
+ * EV_BLOOM_CHUNK-byte chunks, at least one); ev_bloom_alloc() makes an
+ * empty one of nbits bits (a multiple of 8; 0: a filter that holds
+ * nothing) and k hashes.  Both 0, or -1 when out of memory (b unchanged).
+ * ev_bloom_may() is 0 when key was never added, 1 when it may have been.
+ */
+#define EV_BLOOM_BITS_PER_KEY 10
+#define EV_BLOOM_HASHES 7
+#define EV_BLOOM_CHUNK 65536
+struct ev_bloom {
+	uint8_t *bits;
+	uint64_t nbits;
+	int k;
+};
+int ev_bloom_init(struct ev_bloom *b, uint64_t keys);
+int ev_bloom_alloc(struct ev_bloom *b, uint64_t nbits, int k);
+void ev_bloom_free(struct ev_bloom *b);
+void ev_bloom_add(struct ev_bloom *b, const struct ev_key *key);
+int ev_bloom_may(const struct ev_bloom *b, const struct ev_key *key);
+
+/* evdedupe's keys: what a connection keeps of them (sqlite_dkeys.c). */
+struct ev_dkeys_mem;
+void ev_sqlite_dkeys_free(struct ev_db *db);
+
 /* The number of prepared statements a database caches (ev_sqlite_stmt). */
 #define EV_DB_STMTS 64
 
@@ -84,6 +111,8 @@ struct ev_db {
 	char *name;			/* the target, for messages */
 	struct ev_db_opts opts;
 	int in_tx;
+	uint64_t txn;			/* transactions begun, ever */
+	struct ev_dkeys_mem *dk;	/* evdedupe's keys, when opened */
 	/* SQLite */
 	sqlite3 *sq;
 	sqlite3_stmt *stmt[EV_DB_STMTS];
