@@ -282,11 +282,8 @@ parse_opt(int c, struct ev_input_opts *in, struct ev_dedupe_opts *d)
 			opt.missing = (enum missing)r;
 		break;
 	case OPT_REJECT:
-		if (strcmp(optarg, "-") == 0) {
-			ev_warnx("--reject: '-' is not a file; use /dev/stdout "
-			    "or ./-");
+		if (ev_opt_file("--reject", optarg) < 0)
 			usage();
-		}
 		in->reject_path = optarg;
 		break;
 	case OPT_TTL:

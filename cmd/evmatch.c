@@ -199,11 +199,8 @@ main(int argc, char *argv[])
 			}
 			break;
 		case OPT_REJECT:
-			if (strcmp(optarg, "-") == 0) {
-				ev_warnx("--reject: '-' is not a file; use "
-				    "/dev/stdout or ./-");
+			if (ev_opt_file("--reject", optarg) < 0)
 				usage();
-			}
 			in.reject_path = optarg;
 			break;
 		case OPT_VERSION:

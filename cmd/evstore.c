@@ -290,11 +290,8 @@ main(int argc, char *argv[])
 		case O_MAXREC: r = ev_opt_int("--max-receives", optarg, 1,
 			    INT64_MAX, &opt.rc.max_receives); break;
 		case O_REJECT:
-			if (strcmp(optarg, "-") == 0) {
-				ev_warnx("--reject: '-' is not a file; use "
-				    "/dev/stdout or ./-");
+			if (ev_opt_file("--reject", optarg) < 0)
 				usage();
-			}
 			in.reject_path = optarg;
 			break;
 		case O_REPLAY: opt.rp.name = optarg; break;

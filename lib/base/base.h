@@ -318,6 +318,11 @@ int ev_opt_time(const char *opt, const char *arg, int64_t *ms);
 /* A byte count (ev_size_parse()) of at least lo. */
 int ev_opt_size(const char *opt, const char *arg, size_t lo, size_t *bytes);
 /*
+ * A file to write (--reject): "-" is refused, since it would name no file
+ * ("OPT: '-' is not a file; use /dev/stdout or ./-").
+ */
+int ev_opt_file(const char *opt, const char *arg);
+/*
  * One of the NULL-terminated choices: returns its index, or -1 after
  * "invalid OPT 'ARG': expected a, b or c".
  */

@@ -131,3 +131,12 @@ ev_opt_choice(const char *opt, const char *arg, const char *const *choices)
 	ev_warnx("invalid %s '%s': expected %s", opt, arg, list);
 	return -1;
 }
+
+int
+ev_opt_file(const char *opt, const char *arg)
+{
+	if (strcmp(arg, "-") != 0)
+		return 0;
+	ev_warnx("%s: '-' is not a file; use /dev/stdout or ./-", opt);
+	return -1;
+}

@@ -157,6 +157,14 @@ main(void)
 	is_str(said(), "evtest: invalid --x 'y': expected only",
 	    "one choice message");
 
+	cap();
+	ok(ev_opt_file("--reject", "rej") == 0 && *said() == '\0',
+	    "file: a name is taken");
+	cap();
+	ok(ev_opt_file("--reject", "-") == -1, "file: '-' refused");
+	is_str(said(), "evtest: --reject: '-' is not a file; use /dev/stdout "
+	    "or ./-", "file message");
+
 	/* Control bytes in diagnostics are escaped; the line stays one line. */
 	cap();
 	ev_warnx("cannot open '%s'", "a\nevtest: forged\t\x1b[31m\x7f");
