@@ -188,15 +188,9 @@ main(int argc, char *argv[])
 			opt.explain = 1;
 			break;
 		case OPT_MAX_LINE:
-			ev_err_clear(&err);
-			if (ev_size_parse(optarg, &in.max_line, &err) < 0 ||
-			    in.max_line == 0) {
-				if (in.max_line == 0 && !err.msg[0])
-					ev_err_set(&err, "invalid size '%s'",
-					    optarg);
-				ev_diag(&err);
+			if (ev_opt_size("--max-line-bytes", optarg, 1,
+			    &in.max_line) < 0)
 				usage();
-			}
 			break;
 		case OPT_REJECT:
 			if (ev_opt_file("--reject", optarg) < 0)

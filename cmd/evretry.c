@@ -364,6 +364,8 @@ main(int argc, char *argv[])
 			policy = "--backoff-rate";
 			break;
 		case OPT_DLQ:
+			if (ev_opt_file("--dlq", optarg) < 0)
+				usage();
 			dlq = optarg;
 			break;
 		case OPT_ENV:
@@ -407,6 +409,8 @@ main(int argc, char *argv[])
 			opt.pass = 1;
 			break;
 		case OPT_REJECT:
+			if (ev_opt_file("--reject", optarg) < 0)
+				usage();
 			in.reject_path = optarg;
 			break;
 		case OPT_TIMEOUT:
@@ -448,6 +452,8 @@ main(int argc, char *argv[])
 			so.inflight = (int)v;
 			break;
 		case OPT_PENDING:
+			if (ev_opt_file("--pending", optarg) < 0)
+				usage();
 			pending = optarg;
 			break;
 		case OPT_PERSIST:

@@ -1352,7 +1352,9 @@ EOF
 @test "evmatch: --max-line-bytes with a bad size is a usage error" {
 	run -2 --separate-stderr evmatch --max-line-bytes=12Q '{"a":["x"]}' </dev/null
 	[ -z "$output" ]
-	[[ $stderr == evmatch:\ * ]]
+	[[ ${stderr_lines[0]} == "evmatch: --max-line-bytes: invalid size '12Q': "* ]]
+	run -2 --separate-stderr evmatch --max-line-bytes=0 '{"a":["x"]}' </dev/null
+	[ "${stderr_lines[0]}" = "evmatch: invalid --max-line-bytes '0': expected at least 1 bytes" ]
 }
 
 @test "evmatch: --reject=FILE receives the raw bad lines (file truncated)" {

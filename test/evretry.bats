@@ -385,6 +385,14 @@ ok' ] || { echo "$output"; false; }
 	[ "$(cat rej)" = "$(head -3 dlq)" ]
 }
 
+@test "evretry: '-' is refused as the dead-letter, pending or reject file" {
+	for o in dlq pending reject; do
+		run -2 --separate-stderr evretry --$o - -- cat </dev/null
+		[ "${stderr_lines[0]}" = "evretry: --$o: '-' is not a file; use /dev/stdout or ./-" ]
+		[ ! -e ./- ]
+	done
+}
+
 @test "evretry: dead-letter, catch and reject files may not be an input" {
 	echo '{"event":{},"error":"x","exhausted":"y"}' >dlq
 	cp dlq orig
