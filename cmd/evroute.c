@@ -334,6 +334,12 @@ main(int argc, char *argv[])
 	}
 	bad = ev_input_loop(argv, argc, &in, on_line, mctx);
 	ev_matcher_free(mctx);
+	/* what waits for a retry, or runs, is delivered or dead-lettered */
+	ev_err_clear(&err);
+	if (bad >= 0 && ev_bus_drain(bus, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
 	n = ev_bus_unmatched(bus);
 	if (n > 0 && bo.unmatched == NULL && !drop && !bo.dry_run)
 		ev_warnx("%lu event%s matched no rule", n, n == 1 ? "" : "s");

@@ -70,15 +70,21 @@ JSON
 	[ "${stderr%%$'\n'*}" = "evroute: invalid --target 'x': expected ID=URI" ]
 }
 
-@test "evroute: exec:, pipe:, store: and http targets are refused as not supported yet" {
-	for u in 'exec:cat' 'pipe:cat' 'store:s.db' 'http://localhost/' 'https://x/'; do
+@test "evroute: http targets are refused as not supported yet; bad exec:, pipe:, store: URIs" {
+	for u in 'http://localhost/' 'https://x/'; do
 		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
 		run -2 --separate-stderr evroute -t -f k.json
 		[[ $stderr == *"'$u': "*" targets are not supported yet" ]]
 	done
+	for u in "exec:sh -c 'x" 'pipe:' 'store:'; do
+		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
+		run -2 --separate-stderr evroute -t -f k.json
+		[[ $stderr == *"'$u': "* ]]
+	done
+	[[ $stderr == *"'store:': store: needs a path" ]]
 	sed 's|"file:all.ndjson"|"mailto:x"|' rules.json >k.json
 	run -2 --separate-stderr evroute -t -f k.json
-	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH or fd:N" ]]
+	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH, fd:N, exec:CMD, pipe:CMD or store:PATH" ]]
 }
 
 @test "evroute: --dry-run says which rule sends each event where, and delivers nothing" {
