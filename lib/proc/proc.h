@@ -235,10 +235,11 @@ int ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
  * ev_sched_add() of ev[0..len), what the handler gets, for the event
  * orig[0..olen) (copied): the finished task's event is orig and its
  * payload ev (the dead-letter record of a bus's target, ev_dlq_record()).
+ * due: when its first attempt may start (ev_now_ms() time; 0: now).
  */
 int ev_sched_add_orig(struct ev_sched *s, const char *ev, size_t len,
     const char *orig, size_t olen, const char *file, unsigned long lineno,
-    struct ev_err *err);
+    int64_t due, struct ev_err *err);
 /* Tasks added and not yet handed to done. */
 size_t ev_sched_pending(const struct ev_sched *s);
 /* Tasks whose attempt runs now (a process, or sent down a handler). */

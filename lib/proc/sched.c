@@ -307,9 +307,13 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 int
 ev_sched_add_orig(struct ev_sched *s, const char *ev, size_t len,
     const char *orig, size_t olen, const char *file, unsigned long lineno,
-    struct ev_err *err)
+    int64_t due, struct ev_err *err)
 {
-	return add_task(s, ev, len, orig, olen, NULL, 0, file, lineno, err);
+	if (add_task(s, ev, len, orig, olen, NULL, 0, file, lineno, err) < 0)
+		return -1;
+	if (due > s->q[s->n - 1]->due)
+		s->q[s->n - 1]->due = due;
+	return 0;
 }
 
 int

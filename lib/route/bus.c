@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "route.h"
 #include "proc/proc.h"
@@ -54,6 +55,16 @@ struct ev_bus {
 };
 
 static int bus_dead(void *ctx, const struct ev_task *t, struct ev_err *err);
+
+/* Real time, ms (the virtual clock of EVKIT_NOW may stand still). */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 nomem(struct ev_err *err)
@@ -435,6 +446,25 @@ send_failed(struct ev_bus *b, struct ev_target *o, struct ev_err *err)
 	return EV_BUS_FAIL;
 }
 
+/* Flush every target (a store commits); batched deliveries count. */
+static int
+flush_outs(struct ev_bus *b, struct ev_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < b->nouts; i++) {
+		ev_err_clear(err);
+		if (ev_target_flush(b->outs[i], err) < 0) {
+			if (send_failed(b, b->outs[i], err) == EV_BUS_FAIL)
+				return -1;
+		}
+	}
+	for (i = 0; i < b->nt; i++)
+		if (b->t[i].q != NULL)
+			ev_deliv_flushed(b->t[i].q);
+	return 0;
+}
+
 /*
  * Turn the schedulers of the targets at work: one pass each without
  * waiting (wait_for NULL), or, until wait_for has room, up to 20ms for it
@@ -446,6 +476,9 @@ turn(struct ev_bus *b, struct btarget *wait_for, struct ev_err *err)
 {
 	size_t i, j;
 
+	/* the others get what they have before evroute waits */
+	if (wait_for != NULL && flush_outs(b, err) < 0)
+		return -1;
 	do {
 		for (i = 0; i < b->nact; i++) {
 			struct btarget *bt = b->act[i];
@@ -708,8 +741,14 @@ ev_bus_flush(struct ev_bus *b, struct ev_err *err)
 {
 	size_t i;
 
-	/* what is being attempted ends first (its processes' answers) */
-	while (!b->o.dry_run && ev_stop_count() == 0) {
+	int64_t t0 = mono_ms();
+
+	/*
+	 * What is being attempted may end first (its processes' answers),
+	 * for 100ms at most: a stalled target does not stop the reading.
+	 */
+	while (!b->o.dry_run && ev_stop_count() == 0 &&
+	    mono_ms() - t0 < 100) {
 		int busy = 0;
 
 		for (i = 0; i < b->nact; i++)
@@ -720,17 +759,7 @@ ev_bus_flush(struct ev_bus *b, struct ev_err *err)
 			if (ev_deliv_run(b->act[i]->q, 20, err) < 0)
 				return -1;
 	}
-	for (i = 0; i < b->nouts; i++) {
-		ev_err_clear(err);
-		if (ev_target_flush(b->outs[i], err) < 0) {
-			if (send_failed(b, b->outs[i], err) == EV_BUS_FAIL)
-				return -1;
-		}
-	}
-	for (i = 0; i < b->nt; i++)
-		if (b->t[i].q != NULL)
-			ev_deliv_flushed(b->t[i].q);
-	return 0;
+	return flush_outs(b, err);
 }
 
 int

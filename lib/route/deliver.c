@@ -199,6 +199,7 @@ struct ev_deliv {
 	struct ev_retrier retrier;
 	struct ev_sched *s;		/* NULL until an in-process retry */
 	struct ev_err err;		/* an attempt's EV_SEND_ERROR */
+	uint64_t seed;			/* the first retry's jitter */
 	unsigned long delivered, retried, dead, unflushed;
 };
 
@@ -270,8 +271,11 @@ make_sched(struct ev_deliv *q, struct ev_err *err)
 	if (q->t->d->sched != NULL) {
 		if (q->t->d->sched(q->t->state, &so, err) < 0)
 			return -1;
-	} else
+	} else {
+		/* its first attempt on the scheduler is the first retry */
 		so.attempt = task_attempt;
+		q->retrier.max_attempts--;
+	}
 	if ((q->s = ev_sched_new(&so, task_done, q)) == NULL) {
 		ev_err_set(err, "out of memory");
 		return -1;
@@ -301,6 +305,7 @@ ev_deliv_new(struct ev_target *t, const struct ev_deliv_opts *o,
 	q->retrier.max_delay_ms = EV_DELIV_MAX_DELAY_MS;
 	q->retrier.jitter_full = 1;
 	q->retrier.max_attempts = (int)o->max_retries;
+	q->seed = o->seed ? o->seed : (uint64_t)(uintptr_t)q ^ 0x9e3779b97f4a7c15ULL;
 	if (t->d->sched != NULL && make_sched(q, err) < 0) {
 		free(q);
 		return NULL;
@@ -332,7 +337,8 @@ ev_deliv_busy(const struct ev_deliv *q)
 int
 ev_deliv_full(const struct ev_deliv *q)
 {
-	return ev_deliv_pending(q) >= q->o.bound;
+	return q->s != NULL && (ev_sched_pending(q->s) >= q->o.bound ||
+	    ev_sched_pending_bytes(q->s) >= EV_DELIV_BOUND_BYTES);
 }
 
 int
@@ -347,7 +353,7 @@ ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
 
 	if (q->t->d->send == NULL)
 		return ev_sched_add_orig(q->s, payload, plen, ev, elen, file,
-		    lineno, err);
+		    lineno, 0, err);
 	r = ev_target_send(q->t, payload, plen, &f, err);
 	if (r == EV_SEND_OK) {
 		if (q->t->d->batched)
@@ -363,7 +369,8 @@ ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
 		if (q->s == NULL && make_sched(q, err) < 0)
 			return -1;
 		return ev_sched_add_orig(q->s, payload, plen, ev, elen, file,
-		    lineno, err);
+		    lineno, ev_now_ms() + ev_retrier_delay(&q->retrier, 1,
+		    &q->seed), err);
 	}
 	q->dead++;
 	memset(&t, 0, sizeof(t));

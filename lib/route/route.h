@@ -401,6 +401,7 @@ int ev_target_close(struct ev_target *t, struct ev_err *err);
  * ev_deliv_run() before it sends more (backpressure).
  */
 #define EV_DELIV_BOUND 1000
+#define EV_DELIV_BOUND_BYTES (16 << 20)	/* or this many payload bytes */
 #define EV_DELIV_MAX_DELAY_MS (5 * 60 * 1000)
 
 struct ev_task;
@@ -435,7 +436,7 @@ void ev_deliv_free(struct ev_deliv *q);
 int ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
     const char *payload, size_t plen, const char *file,
     unsigned long lineno, struct ev_err *err);
-/* Whether bound deliveries are pending. */
+/* Whether bound deliveries (or EV_DELIV_BOUND_BYTES) are pending. */
 int ev_deliv_full(const struct ev_deliv *q);
 size_t ev_deliv_pending(const struct ev_deliv *q);
 /*
