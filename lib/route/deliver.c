@@ -400,7 +400,9 @@ ev_deliv_run(struct ev_deliv *q, int64_t max_ms, struct ev_err *err)
 		return 0;
 	if (max_ms <= 0)
 		return ev_sched_run(q->s, -1, err);
-	return ev_sched_run_for(q->s, 0, max_ms, err);
+	/* a full queue: until it has room; else until all is done */
+	return ev_sched_run_for(q->s, ev_deliv_full(q) ?
+	    (long)ev_sched_pending(q->s) : 0, max_ms, err);
 }
 
 static int
