@@ -22,6 +22,7 @@ struct btarget {
 	struct ev_deliv *q;		/* its deliveries, NULL in a dry run */
 	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
 	int active;			/* on b->act */
+	int gi;				/* its shape in b->all */
 	unsigned long dead;		/* shaped into what AWS would not take */
 };
 
@@ -47,7 +48,10 @@ struct ev_bus {
 	struct btarget **act;		/* targets with a scheduler at work */
 	size_t nact;
 	struct ev_paths *where;		/* region, account */
-	struct ev_span *vals;		/* the widest shape set's slots */
+	struct ev_shapes *all;		/* every rule's targets' shapes:
+					   one scan per event */
+	struct ev_span *vals;		/* its slots */
+	int scanned;			/* vals hold the event's values */
 	size_t *hits;
 	struct ev_buf pay, rec;
 	unsigned long nunmatched, ndead;
@@ -215,11 +219,8 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 	b->o = *o;
 	b->cf = cf;
 	b->rs = rs;
-	for (i = 0; i < cf->n; i++) {
+	for (i = 0; i < cf->n; i++)
 		b->nt += (size_t)cf->r[i].nt;
-		if (ev_shapes_nslots(cf->r[i].shapes) > slots)
-			slots = ev_shapes_nslots(cf->r[i].shapes);
-	}
 	for (b->hcap = 16; b->hcap < 4 * (b->nt + 2); b->hcap *= 2)
 		;
 	if ((b->m = ev_matcher_new(rs)) == NULL ||
@@ -228,7 +229,7 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 	    (b->outs = calloc(b->nt * 2 + 2, sizeof(*b->outs))) == NULL ||
 	    (b->act = calloc(b->nt + 1, sizeof(*b->act))) == NULL ||
 	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
-	    (b->vals = calloc((size_t)slots + 1, sizeof(*b->vals))) == NULL ||
+	    (b->all = ev_shapes_new_borrowed()) == NULL ||
 	    (b->hits = calloc((size_t)cf->n + 1, sizeof(*b->hits))) == NULL ||
 	    (used = calloc((size_t)o->nmaps + 1, sizeof(int))) == NULL ||
 	    (b->where = ev_paths_compile(where, 2, err)) == NULL) {
@@ -247,10 +248,22 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			b->t[k].t = &r->t[j];
 			b->t[k].r = r;
 			b->t[k].b = b;
-			if (r->enabled &&
-			    resolve(b, r, &b->t[k], used, &key, err) < 0)
+			if (!r->enabled)
+				continue;
+			if (resolve(b, r, &b->t[k], used, &key, err) < 0)
+				goto fail;
+			b->t[k].gi = ev_shapes_add(b->all, (struct ev_shape *)
+			    ev_shapes_get(r->shapes, r->t[j].shape), err);
+			if (b->t[k].gi < 0)
 				goto fail;
 		}
+	}
+	if (ev_shapes_finish(b->all, err) < 0)
+		goto fail;
+	slots = ev_shapes_nslots(b->all);
+	if ((b->vals = calloc((size_t)slots + 1, sizeof(*b->vals))) == NULL) {
+		nomem(err);
+		goto fail;
 	}
 	for (i = 0; i < o->nmaps; i++) {
 		if (!used[i]) {
@@ -539,9 +552,12 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	int j, s;
 
 	br->matched++;
-	if (ev_shapes_nslots(r->shapes) > 0 &&
-	    ev_shapes_scan(r->shapes, line, len, b->vals, err) < 0)
-		return EV_BUS_BAD;
+	/* one scan for every matched rule's targets' paths */
+	if (!b->scanned && ev_shapes_nslots(r->shapes) > 0) {
+		if (ev_shapes_scan(b->all, line, len, b->vals, err) < 0)
+			return EV_BUS_BAD;
+		b->scanned = 1;
+	}
 	for (j = 0; j < r->nt; j++) {
 		struct btarget *bt = &br->t[j];
 		const struct ev_shape *sh = ev_shapes_get(r->shapes,
@@ -553,8 +569,8 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 		b->pay.len = 0;
 		s = 0;
 		if (ev_shape_kind(sh) != EV_SHAPE_EVENT) {
-			s = ev_shapes_apply(r->shapes, bt->t->shape, line,
-			    len, b->vals, &ctx, EV_SHAPE_LINE, &b->pay, err);
+			s = ev_shapes_apply(b->all, bt->gi, line, len,
+			    b->vals, &ctx, EV_SHAPE_LINE, &b->pay, err);
 			if (s < 0) {
 				if (err->msg[0] == '\0')
 					nomem(err);
@@ -655,6 +671,7 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 		}
 		return EV_BUS_OK;
 	}
+	b->scanned = 0;
 	for (i = 0; i < n; i++) {
 		res = route_rule(b, hits[i], file, lineno, line, len, now,
 		    err);
@@ -803,6 +820,7 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	}
 	ev_matcher_free(b->m);
 	ev_paths_free(b->where);
+	ev_shapes_free(b->all);
 	ev_buf_free(&b->pay);
 	ev_buf_free(&b->rec);
 	free(b->outs);

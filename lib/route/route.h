@@ -161,6 +161,12 @@ int ev_shape_reads(const struct ev_shape *sh);
  */
 struct ev_shapes;
 struct ev_shapes *ev_shapes_new(void);
+/*
+ * A set that borrows its shapes (ev_shapes_add() does not take them, and
+ * ev_shapes_free() leaves them): one set over the shapes of several sets,
+ * e.g. every rule's targets, for one scan per event.
+ */
+struct ev_shapes *ev_shapes_new_borrowed(void);
 void ev_shapes_free(struct ev_shapes *ss);
 int ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh,
     struct ev_err *err);
