@@ -11,7 +11,7 @@
 #include "evkit.h"
 
 static const char usage_text[] =
-    "usage: evroute [-t] [-j JOBS] [--buffer N] [--dlq FILE] [--dry-run] "
+    "usage: evroute [-t] [-j JOBS] [--buffer COUNT] [--dlq FILE] [--dry-run] "
     "[--first-match]\n"
     "               [--max-line-bytes SIZE] "
     "[--reject FILE] [--stats] [--target ID=URI ...]\n"

@@ -4,12 +4,15 @@
  * deliveries by the target's RetryPolicy on lib/proc's scheduler and
  * dead-letter what fails for good.
  *
- * Retries: EventBridge documents only that it "retries sending the event
- * for 24 hours and up to 185 times with an exponential back off and
- * jitter, or randomized delay" (Amazon EventBridge User Guide, "Retrying
- * events that aren't delivered", eb-rule-retry-policy.html;
- * MaximumRetryAttempts 0-185 and MaximumEventAgeInSeconds 60-86400 in the
- * RetryPolicy API reference).  Its base and cap are not published; here a
+ * Retries: EventBridge documents only that "by default, EventBridge
+ * retries sending the event for 24 hours and up to 185 times with an
+ * exponential back off and jitter, or randomized delay" (Amazon
+ * EventBridge User Guide, "How EventBridge retries delivering events",
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/
+ * eb-rule-retry-policy.html, which links the AWS Architecture Blog's
+ * "Exponential Backoff And Jitter" for the jitter; MaximumRetryAttempts
+ * 0-185 and MaximumEventAgeInSeconds 60-86400 in the RetryPolicy API
+ * reference).  Its base and cap are not published; here a
  * retry waits a random time from 0 to min(1s * 2^(n-1), 5m) (full jitter,
  * ev_retrier_delay()), so 185 attempts of a target that never answers
  * spread over about 15 hours, inside the 24-hour age limit.  The age
