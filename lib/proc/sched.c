@@ -1155,10 +1155,11 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		if (until < 0)
 			tmo = 0;
 		if (s->until_mono && (tmo < 0 || tmo > s->until_mono -
-		    ev_sched_mono()))
+		    ev_sched_mono())) {
 			tmo = s->until_mono - ev_sched_mono();
-		if (tmo < -1)
-			tmo = 0;
+			if (tmo < 0)
+				tmo = 0;
+		}
 		if (tmo > 60000)
 			tmo = 60000;
 		r = poll(s->pfd, np, (int)tmo);

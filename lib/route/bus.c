@@ -19,11 +19,14 @@ struct btarget {
 	struct ev_bus *b;
 	const char *uri;		/* borrowed: cf or a map */
 	struct ev_target *out;		/* NULL in a dry run */
-	struct ev_deliv *q;		/* its deliveries, NULL in a dry run */
+	struct ev_deliv *q;		/* retries: a process driver's from
+					   the start, an in-process one's
+					   from its first failure */
 	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
 	int active;			/* on b->act */
 	int gi;				/* its shape in b->all */
 	unsigned long dead;		/* shaped into what AWS would not take */
+	unsigned long ok, unflushed;	/* sent at once, without q */
 };
 
 struct brule {
@@ -135,6 +138,21 @@ at_target(const struct ev_bus *b, const struct ev_route_target *t,
 	return -1;
 }
 
+/* bt's delivery queue (retries, dead letters). */
+static int
+make_q(struct ev_bus *b, struct btarget *bt, struct ev_err *err)
+{
+	struct ev_deliv_opts dq;
+
+	memset(&dq, 0, sizeof(dq));
+	dq.max_retries = bt->t->max_attempts;
+	dq.max_age_ms = bt->t->max_age_s * 1000;
+	dq.bound = b->o.bound;
+	dq.dead = bus_dead;
+	dq.ctx = bt;
+	return (bt->q = ev_deliv_new(bt->out, &dq, err)) == NULL ? -1 : 0;
+}
+
 static int
 resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
     int *used, struct ev_buf *key, struct ev_err *err)
@@ -161,19 +179,11 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 		return at_target(b, t, err);
 	}
 	if (!b->o.dry_run) {
-		struct ev_deliv_opts dq;
-
 		if ((bt->out = writer(b, bt->uri, err)) == NULL)
 			return -1;
-		memset(&dq, 0, sizeof(dq));
-		dq.max_retries = t->max_attempts;
-		dq.max_age_ms = t->max_age_s * 1000;
-		dq.bound = b->o.bound;
-		dq.dead = bus_dead;
-		dq.ctx = bt;
-		if ((bt->q = ev_deliv_new(bt->out, &dq, err)) == NULL)
-			return -1;
 		if (ev_target_driver(bt->out)->sched != NULL) {
+			if (make_q(b, bt, err) < 0)
+				return -1;
 			bt->active = 1;
 			b->act[b->nact++] = bt;
 		}
@@ -472,9 +482,12 @@ flush_outs(struct ev_bus *b, struct ev_err *err)
 				return -1;
 		}
 	}
-	for (i = 0; i < b->nt; i++)
+	for (i = 0; i < b->nt; i++) {
+		b->t[i].ok += b->t[i].unflushed;
+		b->t[i].unflushed = 0;
 		if (b->t[i].q != NULL)
 			ev_deliv_flushed(b->t[i].q);
+	}
 	return 0;
 }
 
@@ -597,12 +610,31 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 				return res;
 			continue;
 		}
-		if (ev_deliv_full(bt->q) && turn(b, bt, err) < 0)
-			return EV_BUS_FAIL;
 		ev_err_clear(err);
-		if (ev_deliv_send(bt->q, line, len, p, n, file, lineno,
-		    err) < 0)
-			return send_failed(b, bt->out, err);
+		if (bt->q == NULL) {
+			/* an in-process target, no failure yet: at once */
+			struct ev_send_fail f;
+			enum ev_send sr = ev_target_send(bt->out, p, n, &f,
+			    err);
+
+			if (sr == EV_SEND_OK) {
+				if (ev_target_driver(bt->out)->batched)
+					bt->unflushed++;
+				else
+					bt->ok++;
+				continue;
+			}
+			if (sr == EV_SEND_ERROR || make_q(b, bt, err) < 0 ||
+			    ev_deliv_failed(bt->q, line, len, p, n, file,
+			    lineno, sr, &f, err) < 0)
+				return send_failed(b, bt->out, err);
+		} else {
+			if (ev_deliv_full(bt->q) && turn(b, bt, err) < 0)
+				return EV_BUS_FAIL;
+			if (ev_deliv_send(bt->q, line, len, p, n, file, lineno,
+			    err) < 0)
+				return send_failed(b, bt->out, err);
+		}
 		if (!bt->active && ev_deliv_pending(bt->q) > 0) {
 			bt->active = 1;
 			b->act[b->nact++] = bt;
@@ -743,7 +775,7 @@ ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
 				ev_deliv_counts(bt->q, &d, &r0, &x);
 			snprintf(tmp, sizeof(tmp), ",\"delivered\":%lu,"
 			    "\"retried\":%lu,\"deadLettered\":%lu}",
-			    d, r0, x + bt->dead);
+			    d + bt->ok, r0, x + bt->dead);
 			r |= ev_buf_add(o, tmp, strlen(tmp));
 		}
 		r |= ev_buf_add(o, "]}", 2);

@@ -201,7 +201,6 @@ struct ev_deliv {
 	struct ev_deliv_opts o;
 	struct ev_retrier retrier;
 	struct ev_sched *s;		/* NULL until an in-process retry */
-	struct ev_err err;		/* an attempt's EV_SEND_ERROR */
 	uint64_t seed;			/* the first retry's jitter */
 	unsigned long delivered, retried, dead, unflushed;
 };
@@ -241,15 +240,16 @@ task_attempt(void *ctx, const char *p, size_t n, char *name, size_t nsize,
 {
 	struct ev_deliv *q = ctx;
 	struct ev_send_fail f;
+	struct ev_err e;
 	enum ev_send r;
 
-	ev_err_clear(&q->err);
-	r = ev_target_send(q->t, p, n, &f, &q->err);
+	ev_err_clear(&e);
+	r = ev_target_send(q->t, p, n, &f, &e);
 	switch (r) {
 	case EV_SEND_OK:
 		return 0;
 	case EV_SEND_ERROR:
-		ev_buf_add(msg, q->err.msg, strlen(q->err.msg));
+		ev_buf_add(msg, e.msg, strlen(e.msg));
 		return -1;
 	default:
 		snprintf(name, nsize, "%s", f.name);
@@ -350,9 +350,7 @@ ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
     unsigned long lineno, struct ev_err *err)
 {
 	struct ev_send_fail f;
-	struct ev_task t;
 	enum ev_send r;
-	int64_t now;
 
 	if (q->t->d->send == NULL)
 		return ev_sched_add_orig(q->s, payload, plen, ev, elen, file,
@@ -367,6 +365,19 @@ ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
 	}
 	if (r == EV_SEND_ERROR)
 		return -1;
+	return ev_deliv_failed(q, ev, elen, payload, plen, file, lineno, r,
+	    &f, err);
+}
+
+int
+ev_deliv_failed(struct ev_deliv *q, const char *ev, size_t elen,
+    const char *payload, size_t plen, const char *file,
+    unsigned long lineno, enum ev_send r, const struct ev_send_fail *f,
+    struct ev_err *err)
+{
+	struct ev_task t;
+	int64_t now;
+
 	if (r == EV_SEND_RETRY && q->o.max_retries > 0) {
 		/* the first retry goes on the scheduler, due after a delay */
 		if (q->s == NULL && make_sched(q, err) < 0)
@@ -385,10 +396,10 @@ ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
 	t.file = file;
 	t.lineno = lineno;
 	t.out.run = EV_RUN_ANSWER;
-	snprintf(t.name, sizeof(t.name), "%s", f.name[0] ? f.name :
+	snprintf(t.name, sizeof(t.name), "%s", f->name[0] ? f->name :
 	    "States.TaskFailed");
-	t.errlen = strlen(f.msg);
-	memcpy(t.errtail, f.msg, t.errlen);
+	t.errlen = strlen(f->msg);
+	memcpy(t.errtail, f->msg, t.errlen);
 	t.exhausted = r == EV_SEND_FINAL ? "NotRetryable" :
 	    "MaximumRetryAttempts";
 	t.attempts = 1;

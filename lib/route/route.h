@@ -442,6 +442,18 @@ void ev_deliv_free(struct ev_deliv *q);
 int ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
     const char *payload, size_t plen, const char *file,
     unsigned long lineno, struct ev_err *err);
+/*
+ * The first attempt at an in-process driver's delivery, made by the
+ * caller with ev_target_send(), failed with r (EV_SEND_RETRY or
+ * EV_SEND_FINAL) and f: retry it on the scheduler, or dead-letter it.
+ * (A caller may send to a target at once and make the queue only when a
+ * delivery first fails: a queue costs memory, a rule set may have many
+ * targets.)  0, or -1 with err.
+ */
+int ev_deliv_failed(struct ev_deliv *q, const char *ev, size_t elen,
+    const char *payload, size_t plen, const char *file,
+    unsigned long lineno, enum ev_send r, const struct ev_send_fail *f,
+    struct ev_err *err);
 /* Whether bound deliveries (or EV_DELIV_BOUND_BYTES) are pending. */
 int ev_deliv_full(const struct ev_deliv *q);
 size_t ev_deliv_pending(const struct ev_deliv *q);
