@@ -476,7 +476,7 @@ section() {
 	t() { printf '[{"Name":"r","EventPattern":{"a":[1]},"Targets":[{"Id":"t","Arn":"%s"%s}]}]\n' "$1" "${2:-}" >"$3"; }
 	t - '' ok.json
 	t arn:aws:sqs:x '' aws.json
-	t exec:cat '' exec.json
+	t 'pipe: ' '' exec.json
 	t mailto:x '' unk.json
 	t file: '' nopath.json
 	t - ',"DeadLetterConfig":{"Arn":"arn:aws:sqs:q"}' dlc.json
@@ -493,6 +493,7 @@ section() {
 		evroute -t --target x=- -f ok.json
 		evroute -t --target x -f ok.json
 		evroute -j 0 -f ok.json </dev/null
+		evroute --buffer 0 -f ok.json
 		evroute --max-line-bytes x -f ok.json
 		evroute -f ok.json -f ok.json
 		evroute --reject - -f ok.json
@@ -508,7 +509,7 @@ section() {
 		evroute -t -f bad.json
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evroute: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 22 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 23 ] || { cat "$tmp/stderr"; false; }
 	# "evroute: ok.json:1:44: target 't' of rule 'r': 'x': msg" -> "msg"
 	sed -E -e 's/^evroute: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/:-]+):([0-9]+:)*[0-9]*:? //' \

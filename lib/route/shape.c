@@ -1120,12 +1120,31 @@ struct ev_shapes {
 	int *hash;		/* open addressing over specs, -1 empty */
 	size_t hcap;
 	struct ev_paths *paths;
+	int borrowed;		/* the shapes are their owners' */
 };
 
 struct ev_shapes *
 ev_shapes_new(void)
 {
 	return calloc(1, sizeof(struct ev_shapes));
+}
+
+struct ev_shapes *
+ev_shapes_new_borrowed(void)
+{
+	struct ev_shapes *ss = ev_shapes_new();
+
+	if (ss != NULL)
+		ss->borrowed = 1;
+	return ss;
+}
+
+/* Free sh unless the set borrows it. */
+static void
+drop(const struct ev_shapes *ss, struct ev_shape *sh)
+{
+	if (!ss->borrowed)
+		ev_shape_free(sh);
 }
 
 void
@@ -1136,7 +1155,7 @@ ev_shapes_free(struct ev_shapes *ss)
 	if (ss == NULL)
 		return;
 	for (i = 0; i < ss->n; i++) {
-		ev_shape_free(ss->sh[i]);
+		drop(ss, ss->sh[i]);
 		free(ss->map[i]);
 	}
 	free(ss->sh);
@@ -1205,7 +1224,7 @@ ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh, struct ev_err *err)
 	int i, *map = NULL;
 
 	if (ss->paths != NULL) {
-		ev_shape_free(sh);
+		drop(ss, sh);
 		ev_err_set(err, "shape set already finished");
 		return -1;
 	}
@@ -1219,7 +1238,7 @@ ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh, struct ev_err *err)
 		m = t != NULL ? realloc(ss->map, (size_t)cap * sizeof(*m)) :
 		    NULL;
 		if (m == NULL) {
-			ev_shape_free(sh);
+			drop(ss, sh);
 			return nomem(err);
 		}
 		ss->map = m;
@@ -1227,13 +1246,13 @@ ev_shapes_add(struct ev_shapes *ss, struct ev_shape *sh, struct ev_err *err)
 	}
 	if (sh->nslots > 0 &&
 	    (map = malloc((size_t)sh->nslots * sizeof(*map))) == NULL) {
-		ev_shape_free(sh);
+		drop(ss, sh);
 		return nomem(err);
 	}
 	for (i = 0; i < sh->nslots; i++)
 		if ((map[i] = set_slot(ss, sh->specs[i])) < 0) {
 			free(map);
-			ev_shape_free(sh);
+			drop(ss, sh);
 			return nomem(err);
 		}
 	ss->sh[ss->n] = sh;
