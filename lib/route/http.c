@@ -848,3 +848,126 @@ ev_http_free(struct ev_http *h)
 	free(h->url);
 	free(h);
 }
+
+/* ----------------------------------------------------- a bus's settings */
+
+/* The name in a connection ARN "arn:...:connection/NAME/...", or arn. */
+static const char *
+conn_name(const char *arn, size_t *n)
+{
+	const char *p = strstr(arn, ":connection/");
+
+	if (strncmp(arn, "arn:", 4) != 0 || p == NULL) {
+		*n = strlen(arn);
+		return arn;
+	}
+	p += strlen(":connection/");
+	*n = strcspn(p, "/");
+	return p;
+}
+
+const struct ev_http_dest *
+ev_http_conf_dest(const struct ev_http_conf *c, const char *arn)
+{
+	int i;
+
+	for (i = 0; c != NULL && i < c->ndests; i++)
+		if (ev_http_dest_names(c->dests[i], arn))
+			return c->dests[i];
+	return NULL;
+}
+
+int
+ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err)
+{
+	const char *name;
+	size_t n;
+	int i, j;
+
+	for (i = 0; i < c->ndests; i++) {
+		name = conn_name(c->dests[i]->conn_arn, &n);
+		for (j = 0; j < c->nconns; j++)
+			if (strlen(c->conns[j]->name) == n &&
+			    memcmp(c->conns[j]->name, name, n) == 0)
+				break;
+		if (c->nconns > 0 && j == c->nconns) {
+			ev_err_set(err, "API destination '%s': connection "
+			    "'%.*s' is not given (--connection)",
+			    c->dests[i]->name, (int)n, name);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->dests[j]->name,
+			    c->dests[i]->name) == 0) {
+				ev_err_set(err, "API destination '%s' is "
+				    "given twice", c->dests[i]->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+struct ev_http *
+ev_http_conf_open(const struct ev_http_conf *c, const char *uri,
+    const struct ev_http_dest *d, struct ev_err *err)
+{
+	struct ev_http_opts o;
+	const char *name;
+	size_t n;
+	int j;
+
+	memset(&o, 0, sizeof(o));
+	o.url = d != NULL ? d->endpoint : uri;
+	o.headers = c != NULL ? c->headers : NULL;
+	o.nheaders = c != NULL ? c->nheaders : 0;
+	o.timeout_ms = c != NULL ? c->timeout_ms : 0;
+	if (c != NULL && c->nconns > 0)
+		o.conn = c->conns[0];
+	if (d != NULL) {
+		o.method = d->method;
+		o.rate = d->rate;
+		name = conn_name(d->conn_arn, &n);
+		for (j = 0; c != NULL && j < c->nconns; j++)
+			if (strlen(c->conns[j]->name) == n &&
+			    memcmp(c->conns[j]->name, name, n) == 0)
+				o.conn = c->conns[j];
+	}
+	return ev_http_new(&o, err);
+}
+
+int
+ev_http_conf_load(struct ev_http_conf *c, const char *const *conn_files,
+    int nc, const char *const *dest_files, int nd, struct ev_err *err)
+{
+	int i;
+
+	if ((c->conns = calloc((size_t)nc + 1, sizeof(*c->conns))) == NULL ||
+	    (c->dests = calloc((size_t)nd + 1, sizeof(*c->dests))) == NULL) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nc; i++, c->nconns++)
+		if (ev_http_conn_load(&c->conns[i], conn_files[i], err) < 0)
+			return -1;
+	for (i = 0; i < nd; i++, c->ndests++)
+		if (ev_http_dest_load(&c->dests[i], dest_files[i], err) < 0)
+			return -1;
+	return ev_http_conf_check(c, err);
+}
+
+void
+ev_http_conf_free(struct ev_http_conf *c)
+{
+	int i;
+
+	for (i = 0; i < c->nconns; i++)
+		ev_http_conn_free(c->conns[i]);
+	for (i = 0; i < c->ndests; i++)
+		ev_http_dest_free(c->dests[i]);
+	free(c->conns);
+	free(c->dests);
+	c->conns = NULL;
+	c->dests = NULL;
+	c->nconns = c->ndests = 0;
+}

@@ -397,6 +397,45 @@ enum ev_http_res ev_http_send(struct ev_http *h, const char *p, size_t n,
 long ev_http_connections(const struct ev_http *h);
 void ev_http_free(struct ev_http *h);
 
+/*
+ * What every http target of a bus shares (evroute's --header,
+ * --connection and --api-destination; all borrowed): a target whose Arn
+ * names one of dests (ev_http_conf_dest()) goes to its InvocationEndpoint
+ * with its HttpMethod and rate, authenticated by the connection its
+ * ConnectionArn names; a plain http:// or https:// target uses conns[0]
+ * (or none).
+ */
+struct ev_http_conf {
+	const char *const *headers;
+	int nheaders;
+	struct ev_http_conn **conns;
+	int nconns;
+	struct ev_http_dest **dests;
+	int ndests;
+	int64_t timeout_ms;	/* 0: 5s */
+};
+/*
+ * Load the connection files conn_files[0..nc) and the API destination
+ * files dest_files[0..nd) (borrowed names) into c's conns and dests, and
+ * check them (ev_http_conf_check()).  0, or -1 with err (located in the
+ * file at fault); ev_http_conf_free() frees what was loaded either way,
+ * not headers.
+ */
+int ev_http_conf_load(struct ev_http_conf *c, const char *const *conn_files,
+    int nc, const char *const *dest_files, int nd, struct ev_err *err);
+void ev_http_conf_free(struct ev_http_conf *c);
+/* The API destination arn (a target's Arn text) names, or NULL. */
+const struct ev_http_dest *ev_http_conf_dest(const struct ev_http_conf *c,
+    const char *arn);
+/*
+ * 0, or -1 with err set when an API destination's connection is not among
+ * conns (unless no connection is given at all) or a name repeats.
+ */
+int ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err);
+/* The client for API destination d, or (d NULL) for uri.  NULL: err. */
+struct ev_http *ev_http_conf_open(const struct ev_http_conf *c,
+    const char *uri, const struct ev_http_dest *d, struct ev_err *err);
+
 /* ------------------------------------------------------------------ bus */
 
 /*
@@ -414,6 +453,7 @@ struct ev_bus_opts {
 	const char *dlq;
 	const char *unmatched;
 	const char *rules_path;	/* where the rules came from, for errors */
+	const struct ev_http_conf *http;	/* http targets (or NULL) */
 };
 
 struct ev_bus;
