@@ -142,13 +142,18 @@ check_name(const struct ev_jdoc *doc, int node, const char *s,
 {
 	size_t n = strlen(s);
 
-	if (n >= 1 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n)
+	if (n < 1 || n > 64)
+		ev_err_set(err, "1 validation error detected: Value '%s' at "
+		    "'name' failed to satisfy constraint: Member must have "
+		    "length %s", s, n < 1 ? "greater than or equal to 1" :
+		    "less than or equal to 64");
+	else if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != n)
+		ev_err_set(err, "1 validation error detected: Value '%s' at "
+		    "'name' failed to satisfy constraint: Member must satisfy "
+		    "regular expression pattern: [\\.\\-_A-Za-z0-9]+", s);
+	else
 		return 0;
-	ev_err_set(err, "1 validation error detected: Value '%s' at 'name' "
-	    "failed to satisfy constraint: Member must satisfy regular "
-	    "expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between "
-	    "1 and 64", s);
 	return at(doc, node, path, err);
 }
 
@@ -621,6 +626,7 @@ ev_http_new(const struct ev_http_opts *o, struct ev_err *err)
 	const struct ev_http_conn *c = o->conn;
 	struct ev_http *h;
 	struct ev_buf url = { NULL, 0, 0 };
+	struct curl_slist *n;
 	const char *m = o->method != NULL ? o->method : "POST";
 	int64_t t = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	int64_t ct = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : t;
@@ -649,15 +655,16 @@ ev_http_new(const struct ev_http_opts *o, struct ev_err *err)
 	/* AWS sends this content type; no "Expect: 100-continue" wait */
 	bad |= add_header(&h->hdrs, "Content-Type",
 	    "application/json; charset=utf-8");
-	bad |= add_header(&h->hdrs, "Expect", "");
+	if ((n = curl_slist_append(h->hdrs, "Expect:")) == NULL)
+		bad = -1;
+	else
+		h->hdrs = n;
 	if (c != NULL && c->auth == EV_HTTP_AUTH_API_KEY)
 		bad |= add_header(&h->hdrs, c->key_name, c->key_value);
 	for (i = 0; c != NULL && i < c->nhdr; i++)
 		bad |= add_header(&h->hdrs, c->hdr[i].key, c->hdr[i].value);
 	for (i = 0; i < o->nheaders; i++) {
-		struct curl_slist *n = curl_slist_append(h->hdrs,
-		    o->headers[i]);
-
+		n = curl_slist_append(h->hdrs, o->headers[i]);
 		if (n == NULL)
 			bad = -1;
 		else

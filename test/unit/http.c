@@ -283,6 +283,8 @@ test_large(void)
 	memcpy(want + 7, p + 6, n - 8);
 	want[n - 1] = '\0';
 	ok(strstr(logged(), want) != NULL, "and received whole");
+	ok(strstr(logged(), "\"expect\"") == NULL,
+	    "without waiting for 100-continue");
 	free(want);
 	free(p);
 	ev_http_free(h);
@@ -355,8 +357,11 @@ test_files(void)
 	is_str(conn_err("{\"Name\":\"a b\",\"AuthorizationType\":\"BASIC\"}"),
 	    "1:9: 1 validation error detected: Value 'a b' at 'name' failed "
 	    "to satisfy constraint: Member must satisfy regular expression "
-	    "pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64",
-	    "bad Name");
+	    "pattern: [\\.\\-_A-Za-z0-9]+", "bad Name");
+	is_str(conn_err("{\"Name\":\"\",\"AuthorizationType\":\"BASIC\"}"),
+	    "1:9: 1 validation error detected: Value '' at 'name' failed to "
+	    "satisfy constraint: Member must have length greater than or "
+	    "equal to 1", "empty Name");
 	is_str(conn_err("{\"Name\":\"c\",\"AuthorizationType\":\"BASIC\","
 	    "\"AuthParameters\":{}}"),
 	    "1:58: missing member 'BasicAuthParameters'",
