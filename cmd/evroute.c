@@ -11,18 +11,19 @@
 #include "evkit.h"
 
 static const char usage_text[] =
-    "usage: evroute [-t] [-j JOBS] [--dlq FILE] [--dry-run] [--first-match] "
-    "[--max-line-bytes SIZE]\n"
-    "               [--reject FILE] [--stats] [--target ID=URI ...] "
-    "[--unmatched FILE]\n"
-    "               -f RULES [FILE ...]\n";
+    "usage: evroute [-t] [-j JOBS] [--buffer N] [--dlq FILE] [--dry-run] "
+    "[--first-match]\n"
+    "               [--max-line-bytes SIZE] "
+    "[--reject FILE] [--stats] [--target ID=URI ...]\n"
+    "               [--unmatched FILE] -f RULES [FILE ...]\n";
 
 enum {
-	OPT_DLQ = 256, OPT_DRY, OPT_FIRST, OPT_MAX_LINE, OPT_REJECT,
+	OPT_BUFFER = 256, OPT_DLQ, OPT_DRY, OPT_FIRST, OPT_MAX_LINE, OPT_REJECT,
 	OPT_STATS, OPT_TARGET, OPT_UNMATCHED, OPT_VERSION
 };
 
 static const struct option longopts[] = {
+	{ "buffer", required_argument, NULL, OPT_BUFFER },
 	{ "dlq", required_argument, NULL, OPT_DLQ },
 	{ "dry-run", no_argument, NULL, OPT_DRY },
 	{ "file", required_argument, NULL, 'f' },
@@ -206,6 +207,7 @@ main(int argc, char *argv[])
 	struct ev_buf sb = { NULL, 0, 0 };
 	const char *rules = NULL, *rfiles[1], *jobs = NULL;
 	int test = 0, stats = 0, drop = 0, c, bad, rc;
+	int64_t buffer;
 	unsigned long n;
 
 	memset(&in, 0, sizeof(in));
@@ -235,6 +237,12 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			test = 1;
+			break;
+		case OPT_BUFFER:
+			if (ev_opt_int("--buffer", optarg, 1, 1000000,
+			    &buffer) < 0)
+				usage();
+			bo.bound = (size_t)buffer;
 			break;
 		case OPT_DLQ:
 			bo.dlq = file_uri(optarg, 0);
@@ -334,6 +342,12 @@ main(int argc, char *argv[])
 	}
 	bad = ev_input_loop(argv, argc, &in, on_line, mctx);
 	ev_matcher_free(mctx);
+	/* what waits for a retry, or runs, is delivered or dead-lettered */
+	ev_err_clear(&err);
+	if (bad >= 0 && ev_bus_drain(bus, &err) < 0) {
+		ev_diag(&err);
+		bad = -1;
+	}
 	n = ev_bus_unmatched(bus);
 	if (n > 0 && bo.unmatched == NULL && !drop && !bo.dry_run)
 		ev_warnx("%lu event%s matched no rule", n, n == 1 ? "" : "s");

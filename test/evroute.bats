@@ -70,15 +70,21 @@ JSON
 	[ "${stderr%%$'\n'*}" = "evroute: invalid --target 'x': expected ID=URI" ]
 }
 
-@test "evroute: exec:, pipe:, store: and http targets are refused as not supported yet" {
-	for u in 'exec:cat' 'pipe:cat' 'store:s.db' 'http://localhost/' 'https://x/'; do
+@test "evroute: http targets are refused as not supported yet; bad exec:, pipe:, store: URIs" {
+	for u in 'http://localhost/' 'https://x/'; do
 		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
 		run -2 --separate-stderr evroute -t -f k.json
 		[[ $stderr == *"'$u': "*" targets are not supported yet" ]]
 	done
+	for u in "exec:sh -c 'x" 'pipe:' 'store:'; do
+		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
+		run -2 --separate-stderr evroute -t -f k.json
+		[[ $stderr == *"'$u': "* ]]
+	done
+	[[ $stderr == *"'store:': store: needs a path" ]]
 	sed 's|"file:all.ndjson"|"mailto:x"|' rules.json >k.json
 	run -2 --separate-stderr evroute -t -f k.json
-	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH or fd:N" ]]
+	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH, fd:N, exec:CMD, pipe:CMD or store:PATH" ]]
 }
 
 @test "evroute: --dry-run says which rule sends each event where, and delivers nothing" {
@@ -214,4 +220,104 @@ JSON
 	cmp all.ndjson <(grep '"shop"' j.ndjson)
 	cmp un.ndjson <(grep -v '"shop"' j.ndjson | grep -v '"n":[234]')
 	[ "$(sed -n '2p;40p' small.ndjson)" = $'{"n":2,"rule":"orders"}\n{"n":4,"rule":"orders"}' ]
+}
+
+# A rules file with one rule "r" on source "s" whose targets are the JSON
+# text $1 (a list's members).
+targets() {
+	printf '[{"Name":"r","EventPattern":{"source":["s"]},"Targets":[%s]}]\n' \
+	    "$1" >t.json
+}
+
+@test "evroute: exec: runs CMD per event with the payload and a newline on stdin; words quoted with spaces" {
+	mkdir 'my dir'
+	printf '#!/bin/sh\nprintf "%%s|" "$1" >>"$2"; cat >>"$2"\n' >'my dir/h.sh'
+	chmod +x 'my dir/h.sh'
+	targets '{"Id":"h","Arn":"exec:\"my dir/h.sh\" '"'a b'"' out\\ put","InputPath":"$.n"}'
+	printf '{"source":"s","n":%d}\n' 1 2 >in2.ndjson
+	run -0 --separate-stderr evroute --stats -f t.json in2.ndjson
+	[ "$(cat 'out put')" = $'a b|1\na b|2' ]
+	[[ $stderr == *'"delivered":2,"retried":0,"deadLettered":0'* ]]
+}
+
+@test "evroute: exec: exit 127 is final, other statuses are retried by the RetryPolicy, then dead-lettered" {
+	targets '{"Id":"gone","Arn":"exec:no-such-cmd-x"},
+	    {"Id":"bad","Arn":"exec:sh -c \"echo boom >&2; exit 3\"",
+	     "RetryPolicy":{"MaximumRetryAttempts":2}}'
+	printf '{"source":"s","n":%d,"time":"2026-01-01T00:00:00Z"}\n' 1 2 >in2.ndjson
+	EVKIT_NOW=2026-01-01T00:00:00Z run -1 --separate-stderr evroute --stats \
+	    --dlq dl.ndjson -f t.json in2.ndjson
+	[[ $stderr == *'"id":"gone","uri":"exec:no-such-cmd-x","delivered":0,"retried":0,"deadLettered":2'* ]]
+	[[ $stderr == *'"id":"bad",'*'"delivered":0,"retried":4,"deadLettered":2'* ]]
+	[ "$(grep -c '"ERROR_CODE":"Exec.NotFound","ERROR_MESSAGE":"","EXHAUSTED_RETRY_CONDITION":"NotRetryable","RETRY_ATTEMPTS":0' dl.ndjson)" -eq 2 ]
+	[ "$(grep -c '"ERROR_CODE":"Exit.3","ERROR_MESSAGE":"boom\\n","EXHAUSTED_RETRY_CONDITION":"MaximumRetryAttempts","RETRY_ATTEMPTS":2' dl.ndjson)" -eq 2 ]
+	grep -q '"RULE_ARN":"arn:aws:events:::rule/r","TARGET_ARN":"exec:sh -c' dl.ndjson
+}
+
+@test "evroute: a target that fails every event pays its retry delays once (side by side); MaximumEventAgeInSeconds" {
+	targets '{"Id":"bad","Arn":"exec:false","RetryPolicy":{"MaximumEventAgeInSeconds":60}}'
+	for i in $(seq 1 20); do echo '{"source":"s"}'; done >in2.ndjson
+	EVKIT_NOW=2026-01-01T00:00:00Z run -1 --separate-stderr evroute --stats \
+	    --dlq dl.ndjson -f t.json in2.ndjson
+	[ "$(grep -c '"EXHAUSTED_RETRY_CONDITION":"MaximumEventAgeInSeconds"' dl.ndjson)" -eq 20 ]
+	# one after the other they would take 20 minutes of the virtual clock
+	! grep -v '"lastAttempt":"2026-01-01T00:0[0-2]' dl.ndjson
+	[[ $stderr == *'"deadLettered":20'* ]]
+}
+
+@test "evroute: pipe: one process answers a line per payload; an error answer is a failure with its name" {
+	cat >h.sh <<'SH'
+#!/bin/sh
+while read -r l; do
+	case $l in
+	*'"n":2'*) echo '{"evkit-error":{"Error":"Bad.Two","Cause":"two"}}' ;;
+	*) echo "$l" >>seen; echo ok ;;
+	esac
+done
+SH
+	chmod +x h.sh
+	targets '{"Id":"p","Arn":"pipe:./h.sh","RetryPolicy":{"MaximumRetryAttempts":1},
+	    "DeadLetterConfig":{"Arn":"file:p-dl.ndjson"}}'
+	printf '{"source":"s","n":%d}\n' 1 2 3 >in2.ndjson
+	EVKIT_NOW=2026-01-01T00:00:00Z run -1 --separate-stderr evroute --stats -f t.json in2.ndjson
+	[ "$(cat seen)" = "$(sed -n '1p;3p' in2.ndjson)" ]
+	[[ $stderr == *'"delivered":2,"retried":1,"deadLettered":1'* ]]
+	grep -q '"ERROR_CODE":"Bad.Two","ERROR_MESSAGE":"two","EXHAUSTED_RETRY_CONDITION":"MaximumRetryAttempts","RETRY_ATTEMPTS":1' p-dl.ndjson
+	targets '{"Id":"p","Arn":"file:x","DeadLetterConfig":{"Arn":"pipe:cat"}}'
+	run -2 --separate-stderr evroute -f t.json in2.ndjson
+	[[ $stderr == *"'pipe:cat': pipe: targets cannot take dead letters" ]]
+}
+
+@test "evroute: store: appends to an evstore log, committed before it counts; a store that is an input is refused" {
+	targets '{"Id":"st","Arn":"store:s.db","InputPath":"$.n"}'
+	printf '{"source":"s","n":%d}\n' 1 2 >in2.ndjson
+	run -0 --separate-stderr evroute --stats -f t.json in2.ndjson
+	[[ $stderr == *'"uri":"store:s.db","delivered":2,'* ]]
+	run -0 evstore read s.db
+	[ "$output" = $'1\n2' ]
+	run -2 --separate-stderr evroute -f t.json s.db
+	[ "$stderr" = "evroute: s.db: input file is also target 'store:s.db'" ]
+}
+
+@test "evroute: a stalled target holds back neither the others nor memory: the input waits (backpressure)" {
+	mkfifo gate in.fifo
+	targets '{"Id":"a","Arn":"file:a.ndjson"},
+	    {"Id":"slow","Arn":"pipe:sh -c \"read x <gate; exec sed -u s/.*/ok/\""}'
+	pad=$(head -c 1000 /dev/zero | tr '\0' x)
+	yes "{\"source\":\"s\",\"pad\":\"$pad\"}" | head -n 8000 >in.fifo &
+	writer=$!
+	evroute --buffer 5 --stats -f t.json in.fifo 2>stats &
+	route=$!
+	for i in $(seq 200); do
+		[ "$(cat a.ndjson 2>/dev/null | wc -l)" -ge 6 ] && break
+		sleep 0.05
+	done
+	[ "$(wc -l <a.ndjson)" -ge 6 ]
+	# 8 MB of input: evroute stopped reading, so the writer is blocked
+	kill -0 "$writer"
+	[ "$(wc -l <a.ndjson)" -lt 8000 ]
+	: >gate
+	wait "$route"
+	[ "$(wc -l <a.ndjson)" -eq 8000 ]
+	grep -q '"id":"slow","uri":[^}]*"delivered":8000,' stats
 }

@@ -133,13 +133,13 @@ ev_worker_assign(struct ev_sched *s, struct worker *w, struct task *k,
 		fcntl(w->fd[0], F_SETPIPE_SZ, 1 << 20);
 		fcntl(w->fd[1], F_SETPIPE_SZ, 1 << 20);
 	}
-	if (ev_sched_room(&w->wb, k->t.len + 1) < 0) {
+	if (ev_sched_room(&w->wb, k->evlen + 1) < 0) {
 		ev_err_set(err, "out of memory");
 		return -1;
 	}
-	memcpy(w->wb.p + w->wb.len, k->ev, k->t.len);
-	w->wb.p[w->wb.len + k->t.len] = '\n';
-	w->wb.len += k->t.len + 1;
+	memcpy(w->wb.p + w->wb.len, k->ev, k->evlen);
+	w->wb.p[w->wb.len + k->evlen] = '\n';
+	w->wb.len += k->evlen + 1;
 	w->fifo[(w->head + w->count) % (size_t)s->o.inflight] = k;
 	if (w->count++ == 0)
 		w->deadline = s->o.timeout_ms > 0 ?

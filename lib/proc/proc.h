@@ -178,6 +178,20 @@ struct ev_sched_opts {
 	 * protocol (answers a line no event was sent for); NULL: ignored.
 	 */
 	void (*note)(void *ctx, const char *msg);
+	/*
+	 * In-process attempts (argv unused, no process): each attempt of a
+	 * task calls attempt(ctx, ev, len, name, nsize, msg) with done's ctx
+	 * and the task's event; it returns 0 (success), 1 (failed, may be
+	 * retried) or 2 (failed for good), a failure with its error name in
+	 * name (NUL-terminated; "" gives States.TaskFailed) and a message
+	 * appended to msg (kept as the task's stderr text); -1 stops the
+	 * scheduler with msg as the error.  Used by evroute's in-process
+	 * targets (file, store, http) to retry on this scheduler.
+	 */
+	int (*attempt)(void *ctx, const char *ev, size_t len, char *name,
+	    size_t nsize, struct ev_buf *msg);
+	/* max_age_ms counts from when the task was added, not its "time". */
+	int age_from_add;
 };
 
 #define EV_SCHED_INFLIGHT 1024
@@ -217,8 +231,19 @@ int ev_sched_add(struct ev_sched *s, const char *ev, size_t len,
 int ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
     const char *key, size_t klen, const char *file, unsigned long lineno,
     struct ev_err *err);
+/*
+ * ev_sched_add() of ev[0..len), what the handler gets, for the event
+ * orig[0..olen) (copied): the finished task's event is orig and its
+ * payload ev (the dead-letter record of a bus's target, ev_dlq_record()).
+ * due: when its first attempt may start (ev_now_ms() time; 0: now).
+ */
+int ev_sched_add_orig(struct ev_sched *s, const char *ev, size_t len,
+    const char *orig, size_t olen, const char *file, unsigned long lineno,
+    int64_t due, struct ev_err *err);
 /* Tasks added and not yet handed to done. */
 size_t ev_sched_pending(const struct ev_sched *s);
+/* Tasks whose attempt runs now (a process, or sent down a handler). */
+size_t ev_sched_running(const struct ev_sched *s);
 /* The bytes of their events. */
 size_t ev_sched_pending_bytes(const struct ev_sched *s);
 /*
@@ -255,6 +280,13 @@ int ev_rate_parse(const char *s, int *n, int64_t *per_ms,
  * deadline.  0, or -1 with err.
  */
 int ev_sched_run(struct ev_sched *s, long until, struct ev_err *err);
+/*
+ * ev_sched_run() that also returns once max_ms of real time have passed
+ * (after one pass at least): for a caller that runs several schedulers
+ * in turn.
+ */
+int ev_sched_run_for(struct ev_sched *s, long until, int64_t max_ms,
+    struct ev_err *err);
 
 /* ------------------------------------------------------------------ dlq */
 

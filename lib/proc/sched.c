@@ -197,6 +197,12 @@ ev_sched_pending(const struct ev_sched *s)
 }
 
 size_t
+ev_sched_running(const struct ev_sched *s)
+{
+	return s->running;
+}
+
+size_t
 ev_sched_pending_bytes(const struct ev_sched *s)
 {
 	return s->bytes;
@@ -208,10 +214,11 @@ ev_sched_stopped(const struct ev_sched *s)
 	return s->stopped;
 }
 
-int
-ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
-    const char *key, size_t klen, const char *file, unsigned long lineno,
-    struct ev_err *err)
+/* Add a task: ev for the handler, orig (or NULL: ev) for the record. */
+static int
+add_task(struct ev_sched *s, const char *ev, size_t len, const char *orig,
+    size_t olen, const char *key, size_t klen, const char *file,
+    unsigned long lineno, struct ev_err *err)
 {
 	struct task *k, **nq;
 	size_t cap, size, nc = (size_t)s->o.nretriers + 1;
@@ -231,7 +238,8 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 	 * spare one when it is big enough (no malloc and page faults per
 	 * event), keeping its output buffer.
 	 */
-	size = sizeof(*k) + nc * sizeof(int) + len + 1 + (key ? klen : 0);
+	size = sizeof(*k) + nc * sizeof(int) + len + 1 + (key ? klen : 0) +
+	    (orig ? olen + 1 : 0);
 	size = (size + 1023) & ~(size_t)1023;
 	while ((k = s->spare) != NULL && k->size < size) {
 		s->spare = k->next;
@@ -261,13 +269,24 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 		k->klen = klen;
 		k->khash = hash(key, klen);
 	}
+	k->evlen = len;
 	k->t.event = k->ev;
 	k->t.len = len;
+	if (orig != NULL) {
+		p += len + 1 + (key ? klen : 0);
+		memcpy(p, orig, olen);
+		p[olen] = '\0';
+		k->t.event = p;
+		k->t.len = olen;
+		k->t.payload = k->ev;
+		k->t.paylen = len;
+	}
 	k->t.file = file;
 	k->t.lineno = lineno;
 	k->fd[0] = k->fd[1] = k->fd[2] = -1;
 	k->due = ev_now_ms();
-	k->born = s->o.max_age_ms > 0 ? ev_event_time(k->ev, len) : INT64_MIN;
+	k->born = s->o.max_age_ms <= 0 ? INT64_MIN : s->o.age_from_add ?
+	    k->due : ev_event_time(k->ev, len);
 	s->q[s->n++] = k;
 	s->pending++;
 	s->bytes += len;
@@ -275,6 +294,26 @@ ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
 oom:
 	ev_err_set(err, "out of memory");
 	return -1;
+}
+
+int
+ev_sched_add_key(struct ev_sched *s, const char *ev, size_t len,
+    const char *key, size_t klen, const char *file, unsigned long lineno,
+    struct ev_err *err)
+{
+	return add_task(s, ev, len, NULL, 0, key, klen, file, lineno, err);
+}
+
+int
+ev_sched_add_orig(struct ev_sched *s, const char *ev, size_t len,
+    const char *orig, size_t olen, const char *file, unsigned long lineno,
+    int64_t due, struct ev_err *err)
+{
+	if (add_task(s, ev, len, orig, olen, NULL, 0, file, lineno, err) < 0)
+		return -1;
+	if (due > s->q[s->n - 1]->due)
+		s->q[s->n - 1]->due = due;
+	return 0;
 }
 
 int
@@ -451,7 +490,7 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 		return 0;
 	}
 	if (s->o.feed == EV_FEED_STDIN && k->in.len == 0 &&
-	    (ev_buf_add(&k->in, k->ev, k->t.len) < 0 ||
+	    (ev_buf_add(&k->in, k->ev, k->evlen) < 0 ||
 	    ev_buf_add(&k->in, "\n", 1) < 0))
 		goto oom;
 	k->deadline = s->o.timeout_ms > 0 ?
@@ -614,7 +653,8 @@ ev_sched_settle(struct ev_sched *s, struct task *k, const struct tail *tl,
 	    s->stopped == EV_SCHED_RUNNING)
 		s->stopped = EV_SCHED_BREAKER;
 	if (ev_retry_decide(s->o.retriers, s->o.nretriers, k->counts,
-	    k->t.name, ev_outcome_final(&k->t.out), &s->seed, &delay,
+	    k->t.name, ev_outcome_final(&k->t.out) || k->final, &s->seed,
+	    &delay,
 	    &k->t.exhausted) >= 0) {
 		k->st = T_WAIT;
 		k->due = ev_now_ms() + delay;
@@ -664,7 +704,7 @@ emit(struct ev_sched *s, struct ev_err *err)
 		if (s->q[i]->st == T_DONE) {
 			s->q[i]->st = T_GONE;
 			s->pending--;
-			s->bytes -= s->q[i]->t.len;
+			s->bytes -= s->q[i]->evlen;
 			if (s->done(s->ctx, &s->q[i]->t, err) < 0) {
 				r = -1;
 				break;
@@ -688,7 +728,7 @@ ev_sched_unstarted(struct ev_sched *s, ev_sched_fn fn, void *ctx,
 			continue;
 		s->q[i]->st = T_GONE;
 		s->pending--;
-		s->bytes -= s->q[i]->t.len;
+		s->bytes -= s->q[i]->evlen;
 		if (fn(ctx, &s->q[i]->t, err) < 0) {
 			r = -1;
 			break;
@@ -856,6 +896,41 @@ check_stop(struct ev_sched *s)
 }
 
 /*
+ * An in-process attempt of k (opts.attempt): it ends before this returns,
+ * settled as a process's would be (a final failure is not retried).
+ */
+static int
+call_attempt(struct ev_sched *s, struct task *k, int64_t now,
+    struct ev_err *err)
+{
+	struct ev_buf msg = { NULL, 0, 0 };
+	int r;
+
+	ev_sched_attempt(k, now);
+	memset(&k->t.out, 0, sizeof(k->t.out));
+	k->t.name[0] = '\0';
+	k->out.len = 0;
+	r = s->o.attempt(s->ctx, k->ev, k->evlen, k->t.name,
+	    sizeof(k->t.name), &msg);
+	if (r < 0) {
+		ev_err_set(err, "%.*s", (int)msg.len, msg.p ? msg.p : "");
+		ev_buf_free(&msg);
+		return -1;
+	}
+	if (r != 0) {
+		k->t.out.run = EV_RUN_ANSWER;
+		if (k->t.name[0] == '\0')
+			snprintf(k->t.name, sizeof(k->t.name), "%s",
+			    "States.TaskFailed");
+	}
+	k->final = r == 2;
+	ev_sched_settle(s, k, NULL, msg.p, msg.len);
+	k->final = 0;
+	ev_buf_free(&msg);
+	return 0;
+}
+
+/*
  * Start the tasks that may: due, a slot free, the rate allowing, their
  * group free.  *wake: when one that may not yet could (ev_now_ms()), -1
  * when only a slot freeing can help.
@@ -910,7 +985,10 @@ start_due(struct ev_sched *s, int64_t *wake, struct ev_err *err)
 		}
 		rate_take(s, now);
 		started = 1;
-		if (s->o.persistent) {
+		if (s->o.attempt != NULL) {
+			if (call_attempt(s, k, now, err) < 0)
+				return -1;
+		} else if (s->o.persistent) {
 			if (ev_worker_assign(s, w, k, now, err) < 0)
 				return -1;
 		} else {
@@ -977,6 +1055,18 @@ wait_min(int64_t *wait, int64_t d)
 }
 
 int
+ev_sched_run_for(struct ev_sched *s, long until, int64_t max_ms,
+    struct ev_err *err)
+{
+	int r;
+
+	s->until_mono = ev_sched_mono() + (max_ms > 0 ? max_ms : 1);
+	r = ev_sched_run(s, until, err);
+	s->until_mono = 0;
+	return r;
+}
+
+int
 ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 {
 	struct worker *w;
@@ -994,6 +1084,9 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		    s->running == 0 || (until < 0 && passes > 0) :
 		    until >= 0 ? s->pending < (size_t)(until ? until : 1) &&
 		    (until > 0 || s->pending == 0) : passes > 0)
+			return 0;
+		if (s->until_mono && passes > 0 &&
+		    ev_sched_mono() >= s->until_mono)
 			return 0;
 		passes++;
 		/* what to wait for */
@@ -1060,6 +1153,11 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 		    (tmo < 0 || tmo > 100))
 			tmo = 100;	/* a second signal interrupts poll */
 		if (until < 0)
+			tmo = 0;
+		if (s->until_mono && (tmo < 0 || tmo > s->until_mono -
+		    ev_sched_mono()))
+			tmo = s->until_mono - ev_sched_mono();
+		if (tmo < -1)
 			tmo = 0;
 		if (tmo > 60000)
 			tmo = 60000;

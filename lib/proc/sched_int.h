@@ -36,6 +36,8 @@ struct worker;
 struct task {
 	struct ev_task t;
 	char *ev;		/* the event, NUL-terminated */
+	size_t evlen;		/* its length (t.len is the original's) */
+	int final;		/* an in-process attempt failed for good */
 	enum tstate st;
 	int64_t due;		/* ev_now_ms() */
 	int *counts;		/* per retrier */
@@ -103,6 +105,7 @@ struct ev_sched {
 	int64_t active;		/* ev_sched_mono() something last happened */
 	struct task *spare;	/* finished tasks to reuse */
 	size_t nspare;
+	int64_t until_mono;	/* ev_sched_run_for(): return by then, 0 */
 };
 
 /* sched.c */

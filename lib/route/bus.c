@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "route.h"
 #include "proc/proc.h"
@@ -14,10 +15,14 @@
 
 struct btarget {
 	const struct ev_route_target *t;
+	const struct ev_route_rule *r;
+	struct ev_bus *b;
 	const char *uri;		/* borrowed: cf or a map */
-	struct ev_route_out *out;	/* NULL in a dry run */
-	struct ev_route_out *dlq;	/* NULL: b->dlq, else a diagnostic */
-	unsigned long delivered, dead;
+	struct ev_target *out;		/* NULL in a dry run */
+	struct ev_deliv *q;		/* its deliveries, NULL in a dry run */
+	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
+	int active;			/* on b->act */
+	unsigned long dead;		/* shaped into what AWS would not take */
 };
 
 struct brule {
@@ -34,11 +39,13 @@ struct ev_bus {
 	struct brule *r;		/* cf->n, by rule index */
 	struct btarget *t;		/* every target, flat */
 	size_t nt;
-	/* the writers, each URI once: an open-addressing table */
-	struct ev_route_out **outs;
+	/* the open targets, each URI once: an open-addressing table */
+	struct ev_target **outs;
 	size_t nouts, hcap;
-	struct ev_route_out **hash;
-	struct ev_route_out *dlq, *unmatched;
+	struct ev_target **hash;
+	struct ev_target *dlq, *unmatched;
+	struct btarget **act;		/* targets with a scheduler at work */
+	size_t nact;
 	struct ev_paths *where;		/* region, account */
 	struct ev_span *vals;		/* the widest shape set's slots */
 	size_t *hits;
@@ -46,6 +53,18 @@ struct ev_bus {
 	unsigned long nunmatched, ndead;
 	int failed;			/* a write error was reported */
 };
+
+static int bus_dead(void *ctx, const struct ev_task *t, struct ev_err *err);
+
+/* Real time, ms (the virtual clock of EVKIT_NOW may stand still). */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int
 nomem(struct ev_err *err)
@@ -64,19 +83,19 @@ hash_str(const char *s)
 	return h;
 }
 
-/* The writer for uri, opened once.  NULL with err set. */
-static struct ev_route_out *
+/* The target uri, opened once.  NULL with err set. */
+static struct ev_target *
 writer(struct ev_bus *b, const char *uri, struct ev_err *err)
 {
 	size_t i = hash_str(uri) & (b->hcap - 1);
-	struct ev_route_out *o;
+	struct ev_target *o;
 
 	while (b->hash[i] != NULL) {
-		if (strcmp(ev_route_out_name(b->hash[i]), uri) == 0)
+		if (strcmp(ev_target_uri(b->hash[i]), uri) == 0)
 			return b->hash[i];
 		i = (i + 1) & (b->hcap - 1);
 	}
-	if ((o = ev_route_out_open(uri, err)) == NULL)
+	if ((o = ev_target_open(uri, err)) == NULL)
 		return NULL;
 	b->hash[i] = o;
 	b->outs[b->nouts++] = o;
@@ -137,8 +156,24 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 		    r->name, e.msg);
 		return at_target(b, t, err);
 	}
-	if (!b->o.dry_run && (bt->out = writer(b, bt->uri, err)) == NULL)
-		return -1;
+	if (!b->o.dry_run) {
+		struct ev_deliv_opts dq;
+
+		if ((bt->out = writer(b, bt->uri, err)) == NULL)
+			return -1;
+		memset(&dq, 0, sizeof(dq));
+		dq.max_retries = t->max_attempts;
+		dq.max_age_ms = t->max_age_s * 1000;
+		dq.bound = b->o.bound;
+		dq.dead = bus_dead;
+		dq.ctx = bt;
+		if ((bt->q = ev_deliv_new(bt->out, &dq, err)) == NULL)
+			return -1;
+		if (ev_target_driver(bt->out)->sched != NULL) {
+			bt->active = 1;
+			b->act[b->nact++] = bt;
+		}
+	}
 	if (t->dlq == NULL)
 		return 0;
 	u = mapped(b, t->dlq, strlen(t->dlq), used);
@@ -154,6 +189,12 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 	}
 	if (!b->o.dry_run && (bt->dlq = writer(b, u, err)) == NULL)
 		return -1;
+	if (bt->dlq != NULL && ev_target_driver(bt->dlq)->send == NULL) {
+		ev_err_set(err, "DeadLetterConfig of target '%s' of rule "
+		    "'%s': '%s': %s: targets cannot take dead letters", t->id,
+		    r->name, u, ev_target_driver(bt->dlq)->kind);
+		return at_target(b, t, err);
+	}
 	return 0;
 }
 
@@ -179,12 +220,13 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		if (ev_shapes_nslots(cf->r[i].shapes) > slots)
 			slots = ev_shapes_nslots(cf->r[i].shapes);
 	}
-	for (b->hcap = 16; b->hcap < 2 * (b->nt + 2); b->hcap *= 2)
+	for (b->hcap = 16; b->hcap < 4 * (b->nt + 2); b->hcap *= 2)
 		;
 	if ((b->m = ev_matcher_new(rs)) == NULL ||
 	    (b->r = calloc((size_t)cf->n + 1, sizeof(*b->r))) == NULL ||
 	    (b->t = calloc(b->nt + 1, sizeof(*b->t))) == NULL ||
-	    (b->outs = calloc(b->nt + 2, sizeof(*b->outs))) == NULL ||
+	    (b->outs = calloc(b->nt * 2 + 2, sizeof(*b->outs))) == NULL ||
+	    (b->act = calloc(b->nt + 1, sizeof(*b->act))) == NULL ||
 	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
 	    (b->vals = calloc((size_t)slots + 1, sizeof(*b->vals))) == NULL ||
 	    (b->hits = calloc((size_t)cf->n + 1, sizeof(*b->hits))) == NULL ||
@@ -203,6 +245,8 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		b->r[i].t = b->t + k;
 		for (j = 0; j < r->nt; j++, k++) {
 			b->t[k].t = &r->t[j];
+			b->t[k].r = r;
+			b->t[k].b = b;
 			if (r->enabled &&
 			    resolve(b, r, &b->t[k], used, &key, err) < 0)
 				goto fail;
@@ -239,9 +283,9 @@ ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
 	int j;
 
 	for (i = 0; i < b->nouts; i++) {
-		const struct stat *o = ev_route_out_stat(b->outs[i]);
+		const struct stat *o = ev_target_stat(b->outs[i]);
 
-		if (!S_ISREG(o->st_mode))
+		if (o == NULL || !S_ISREG(o->st_mode))
 			continue;
 		for (j = 0; j < n; j++) {
 			if (S_ISREG(st[j].st_mode) &&
@@ -249,7 +293,7 @@ ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
 			    st[j].st_ino == o->st_ino) {
 				ev_err_set(err, "%s: input file is also target "
 				    "'%s'", names[j],
-				    ev_route_out_name(b->outs[i]));
+				    ev_target_uri(b->outs[i]));
 				return -1;
 			}
 		}
@@ -302,24 +346,79 @@ rule_arn(struct ev_bus *b, const struct ev_route_rule *r, const char *line,
 	    r->name, out);
 }
 
-/* Dead-letter the payload in b->pay that target bt would not take. */
-static enum ev_bus_res
-dead_letter(struct ev_bus *b, const struct ev_route_rule *r,
-    struct btarget *bt, const char *file, unsigned long lineno,
-    const char *line, size_t len, int64_t now, const char *why,
+/*
+ * The dead-letter record of delivery t to target bt (t->event the event,
+ * t->payload the payload), to bt's DeadLetterConfig or --dlq, else a
+ * diagnostic.
+ */
+static int
+write_dead(struct ev_bus *b, struct btarget *bt, const struct ev_task *t0,
     struct ev_err *err)
 {
-	struct ev_route_out *o = bt->dlq != NULL ? bt->dlq : b->dlq;
+	struct ev_target *o = bt->dlq != NULL ? bt->dlq : b->dlq;
 	struct ev_buf arn = { NULL, 0, 0 };
+	char msg[EV_STDERR_TAIL + 1];
+	struct ev_send_fail f;
+	struct ev_task t = *t0;
+	enum ev_send r;
+
+	b->ndead++;
+	if (t.message == NULL) {
+		memcpy(msg, t.errtail, t.errlen);
+		msg[t.errlen] = '\0';
+		t.message = msg;
+	}
+	if (o == NULL) {
+		ev_warnx("%s:%lu: rule '%s' target '%s': %s: %s", t.file,
+		    t.lineno, bt->r->name, bt->t->id,
+		    strcmp(t.name, "INVALID_PAYLOAD") == 0 ? "undeliverable" :
+		    t.name, t.message[0] ? t.message : t.exhausted);
+		return 0;
+	}
+	t.target_arn = bt->t->arn;
+	if (t.payload == NULL)
+		t.payload = "";
+	b->rec.len = 0;
+	if (rule_arn(b, bt->r, t.event, t.len, &arn) < 0 ||
+	    ev_buf_add(&arn, "", 1) < 0) {
+		ev_buf_free(&arn);
+		return nomem(err);
+	}
+	t.rule_arn = arn.p;
+	if (ev_dlq_record(&b->rec, &t) < 0) {
+		ev_buf_free(&arn);
+		return nomem(err);
+	}
+	ev_buf_free(&arn);
+	/* the record ends with a newline: send it as a line without */
+	r = ev_target_send(o, b->rec.p, b->rec.len - 1, &f, err);
+	if (r == EV_SEND_OK)
+		return 0;
+	if (r != EV_SEND_ERROR)
+		ev_err_set(err, "dead-letter target '%s' failed: %s: %s",
+		    ev_target_uri(o), f.name, f.msg);
+	b->failed = 1;
+	return -1;
+}
+
+/* A delivery failed for good (ev_deliv_opts.dead). */
+static int
+bus_dead(void *ctx, const struct ev_task *t, struct ev_err *err)
+{
+	struct btarget *bt = ctx;
+
+	return write_dead(bt->b, bt, t, err);
+}
+
+/* Dead-letter the payload in b->pay that target bt would not take. */
+static enum ev_bus_res
+dead_letter(struct ev_bus *b, struct btarget *bt, const char *file,
+    unsigned long lineno, const char *line, size_t len, int64_t now,
+    const char *why, struct ev_err *err)
+{
 	struct ev_task t;
 
 	bt->dead++;
-	b->ndead++;
-	if (o == NULL) {
-		ev_warnx("%s:%lu: rule '%s' target '%s': undeliverable: %s",
-		    file, lineno, r->name, bt->t->id, why);
-		return EV_BUS_OK;
-	}
 	memset(&t, 0, sizeof(t));
 	t.event = line;
 	t.len = len;
@@ -331,40 +430,76 @@ dead_letter(struct ev_bus *b, const struct ev_route_rule *r,
 	t.first_ms = t.last_ms = now;
 	t.payload = b->pay.p != NULL ? b->pay.p : "";
 	t.paylen = b->pay.len;
-	t.target_arn = bt->t->arn;
 	t.message = why;
-	b->rec.len = 0;
-	if (rule_arn(b, r, line, len, &arn) < 0 ||
-	    ev_buf_add(&arn, "", 1) < 0) {
-		ev_buf_free(&arn);
-		nomem(err);
-		return EV_BUS_FAIL;
-	}
-	t.rule_arn = arn.p;
-	if (ev_dlq_record(&b->rec, &t) < 0) {
-		ev_buf_free(&arn);
-		nomem(err);
-		return EV_BUS_FAIL;
-	}
-	ev_buf_free(&arn);
-	/* the record ends with a newline: write it as a line without */
-	ev_route_out_line(o, b->rec.p, b->rec.len - 1);
-	return EV_BUS_OK;
+	return write_dead(b, bt, &t, err) < 0 ? EV_BUS_FAIL : EV_BUS_OK;
 }
 
-/* A failed write: stdout gone quietly stops, anything else is fatal. */
+/* A failed send: stdout gone quietly stops, anything else is fatal. */
 static enum ev_bus_res
-write_failed(struct ev_bus *b, struct ev_route_out *o, struct ev_err *err)
+send_failed(struct ev_bus *b, struct ev_target *o, struct ev_err *err)
 {
-	int e = ev_route_out_errno(o);
-
-	if (e == EPIPE && strcmp(ev_route_out_name(o), "-") == 0)
+	if (err->errnum == EPIPE && strcmp(ev_target_uri(o), "-") == 0)
 		return EV_BUS_STOP;
-	ev_err_set(err, "write error on '%s': %s", ev_route_out_name(o),
-	    strerror(e));
-	ev_err_errno(err, e);
+	if (err->msg[0] == '\0')
+		nomem(err);
 	b->failed = 1;
 	return EV_BUS_FAIL;
+}
+
+/* Flush every target (a store commits); batched deliveries count. */
+static int
+flush_outs(struct ev_bus *b, struct ev_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < b->nouts; i++) {
+		ev_err_clear(err);
+		if (ev_target_flush(b->outs[i], err) < 0) {
+			if (send_failed(b, b->outs[i], err) == EV_BUS_FAIL)
+				return -1;
+		}
+	}
+	for (i = 0; i < b->nt; i++)
+		if (b->t[i].q != NULL)
+			ev_deliv_flushed(b->t[i].q);
+	return 0;
+}
+
+/*
+ * Turn the schedulers of the targets at work: one pass each without
+ * waiting (wait_for NULL), or, until wait_for has room, up to 20ms for it
+ * and a pass for each other one in turn (backpressure: the input is not
+ * read meanwhile).
+ */
+static int
+turn(struct ev_bus *b, struct btarget *wait_for, struct ev_err *err)
+{
+	size_t i, j;
+
+	/* the others get what they have before evroute waits */
+	if (wait_for != NULL && flush_outs(b, err) < 0)
+		return -1;
+	do {
+		for (i = 0; i < b->nact; i++) {
+			struct btarget *bt = b->act[i];
+
+			if (ev_deliv_run(bt->q, bt == wait_for ? 20 : 0,
+			    err) < 0)
+				return -1;
+		}
+		/* the in-process ones whose retries are all done leave */
+		for (i = j = 0; i < b->nact; i++) {
+			if (ev_target_driver(b->act[i]->out)->sched == NULL &&
+			    ev_deliv_pending(b->act[i]->q) == 0)
+				b->act[i]->active = 0;
+			else
+				b->act[j++] = b->act[i];
+		}
+		b->nact = j;
+		if (wait_for != NULL && ev_stop_count() > 0)
+			break;
+	} while (wait_for != NULL && ev_deliv_full(wait_for->q));
+	return 0;
 }
 
 static void
@@ -440,15 +575,22 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 			char why[sizeof(err->msg)];
 
 			memcpy(why, err->msg, sizeof(why));
-			res = dead_letter(b, r, bt, file, lineno, line, len,
+			res = dead_letter(b, bt, file, lineno, line, len,
 			    now, why, err);
 			if (res != EV_BUS_OK)
 				return res;
 			continue;
 		}
-		if (ev_route_out_line(bt->out, p, n) < 0)
-			return write_failed(b, bt->out, err);
-		bt->delivered++;
+		if (ev_deliv_full(bt->q) && turn(b, bt, err) < 0)
+			return EV_BUS_FAIL;
+		ev_err_clear(err);
+		if (ev_deliv_send(bt->q, line, len, p, n, file, lineno,
+		    err) < 0)
+			return send_failed(b, bt->out, err);
+		if (!bt->active && ev_deliv_pending(bt->q) > 0) {
+			bt->active = 1;
+			b->act[b->nact++] = bt;
+		}
 	}
 	return EV_BUS_OK;
 }
@@ -503,9 +645,14 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 			dry_line(file, lineno, NULL, NULL, NULL, &b->rec);
 			return ev_out_closed() ? EV_BUS_STOP : EV_BUS_OK;
 		}
-		if (b->unmatched != NULL &&
-		    ev_route_out_line(b->unmatched, line, len) < 0)
-			return write_failed(b, b->unmatched, err);
+		if (b->unmatched != NULL) {
+			struct ev_send_fail f;
+
+			ev_err_clear(err);
+			if (ev_target_send(b->unmatched, line, len, &f, err) !=
+			    EV_SEND_OK)
+				return send_failed(b, b->unmatched, err);
+		}
 		return EV_BUS_OK;
 	}
 	for (i = 0; i < n; i++) {
@@ -514,6 +661,8 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 		if (res != EV_BUS_OK)
 			return res;
 	}
+	if (b->nact > 0 && turn(b, NULL, err) < 0)
+		return EV_BUS_FAIL;
 	return EV_BUS_OK;
 }
 
@@ -553,6 +702,7 @@ ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
 {
 	char tmp[128];
 	int i, j, r = 0;
+	unsigned long d, r0, x;
 
 	r |= ev_buf_add(o, "{\"rules\":[", 10);
 	for (i = 0; i < b->cf->n; i++) {
@@ -571,9 +721,12 @@ ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
 			r |= ev_json_quote(o, bt->t->id, strlen(bt->t->id));
 			if (bt->uri != NULL)
 				r |= jstr(o, "uri", bt->uri);
+			d = r0 = x = 0;
+			if (bt->q != NULL)
+				ev_deliv_counts(bt->q, &d, &r0, &x);
 			snprintf(tmp, sizeof(tmp), ",\"delivered\":%lu,"
-			    "\"retried\":0,\"deadLettered\":%lu}",
-			    bt->delivered, bt->dead);
+			    "\"retried\":%lu,\"deadLettered\":%lu}",
+			    d, r0, x + bt->dead);
 			r |= ev_buf_add(o, tmp, strlen(tmp));
 		}
 		r |= ev_buf_add(o, "]}", 2);
@@ -588,12 +741,45 @@ ev_bus_flush(struct ev_bus *b, struct ev_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < b->nouts; i++) {
-		if (ev_route_out_flush(b->outs[i]) < 0 &&
-		    write_failed(b, b->outs[i], err) == EV_BUS_FAIL)
-			return -1;
+	int64_t t0 = mono_ms();
+
+	/*
+	 * What is being attempted may end first (its processes' answers),
+	 * for 100ms at most: a stalled target does not stop the reading.
+	 */
+	while (!b->o.dry_run && ev_stop_count() == 0 &&
+	    mono_ms() - t0 < 100) {
+		int busy = 0;
+
+		for (i = 0; i < b->nact; i++)
+			busy |= ev_deliv_busy(b->act[i]->q);
+		if (!busy)
+			break;
+		for (i = 0; i < b->nact; i++)
+			if (ev_deliv_run(b->act[i]->q, 20, err) < 0)
+				return -1;
 	}
-	return 0;
+	return flush_outs(b, err);
+}
+
+int
+ev_bus_drain(struct ev_bus *b, struct ev_err *err)
+{
+	size_t i;
+	int left;
+
+	do {
+		left = 0;
+		for (i = 0; i < b->nact; i++) {
+			if (ev_deliv_run(b->act[i]->q, 50, err) < 0)
+				return -1;
+			if (ev_stop_count() > 0 &&
+			    ev_deliv_stop(b->act[i]->q, err) < 0)
+				return -1;
+			left |= ev_deliv_pending(b->act[i]->q) > 0;
+		}
+	} while (left);
+	return ev_bus_flush(b, err);
 }
 
 int
@@ -605,9 +791,11 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 
 	if (b == NULL)
 		return 0;
+	for (i = 0; i < b->nt; i++)
+		ev_deliv_free(b->t[i].q);
 	for (i = 0; i < b->nouts; i++) {
 		ev_err_clear(&e);
-		if (ev_route_out_close(b->outs[i], err ? &e : NULL) < 0 &&
+		if (ev_target_close(b->outs[i], err ? &e : NULL) < 0 &&
 		    r == 0 && !b->failed) {
 			*err = e;
 			r = -1;
@@ -618,6 +806,7 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	ev_buf_free(&b->pay);
 	ev_buf_free(&b->rec);
 	free(b->outs);
+	free(b->act);
 	free(b->hash);
 	free(b->vals);
 	free(b->hits);

@@ -14,6 +14,8 @@
 
 #include <sys/stat.h>
 
+#include <stdint.h>
+
 #include "base/base.h"
 #include "json/json.h"
 
@@ -435,6 +437,170 @@ int ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err);
 /* The client for API destination d, or (d NULL) for uri.  NULL: err. */
 struct ev_http *ev_http_conf_open(const struct ev_http_conf *c,
     const char *uri, const struct ev_http_dest *d, struct ev_err *err);
+/* -------------------------------------------------------------- drivers */
+
+/*
+ * Every target kind is a driver (struct ev_target_driver): "-", file: and
+ * fd: (target.c), store: (target.c), exec: and pipe: (deliver.c: their
+ * processes run on lib/proc's scheduler).  The engine (deliver.c) opens a
+ * target once per URI (ev_target_open()), sends it payloads, retries what
+ * fails by the target's RetryPolicy and dead-letters what fails for good.
+ *
+ * To add a driver (say for http:// and https://):
+ *   1. write a const struct ev_target_driver with open, send, flush,
+ *      close (and stat when it writes a local file) in a file of its own;
+ *   2. declare it below next to ev_driver_file and put it in drivers[]
+ *      in deliver.c under its enum ev_uri_kind;
+ *   3. make ev_uri_check() (target.c) accept the kind.
+ * send runs on evroute's routing thread, one payload at a time: a driver
+ * that blocks (a network call) holds back the other targets for that
+ * long, so keep a timeout.  Its failures need nothing more: a retryable
+ * one (EV_SEND_RETRY) is retried on the scheduler by calling send again.
+ */
+enum ev_send {
+	EV_SEND_OK = 0,		/* delivered (a batching driver: accepted;
+				   counted when its flush succeeds) */
+	EV_SEND_RETRY,		/* failed, may succeed later: retried */
+	EV_SEND_FINAL,		/* failed for good: dead-lettered at once */
+	EV_SEND_ERROR		/* evroute cannot go on (a local write
+				   error): err set, exit 2 */
+};
+
+/* A failure's error name (ERROR_CODE) and message (ERROR_MESSAGE). */
+struct ev_send_fail {
+	char name[48];		/* "Exit.1", "HTTP.503", "Store.Busy" */
+	char msg[256];
+};
+
+struct ev_sched_opts;
+
+struct ev_target_driver {
+	const char *kind;	/* "file", "exec": for messages */
+	/* Open uri (ev_uri_check() passed) into *state.  0, or -1 (err). */
+	int (*open)(const char *uri, void **state, struct ev_err *err);
+	/*
+	 * Deliver payload p[0..n) (one JSON text or line, no newline).
+	 * NULL for a driver whose deliveries run as processes (sched).
+	 */
+	enum ev_send (*send)(void *state, const char *p, size_t n,
+	    struct ev_send_fail *f, struct ev_err *err);
+	/* Write out or commit what send took.  0, or -1 with err. */
+	int (*flush)(void *state, struct ev_err *err);
+	/* Flush (err NULL: quietly), release.  0, or -1 with err. */
+	int (*close)(void *state, struct ev_err *err);
+	/* The local file it writes (to refuse it as an input), or NULL. */
+	const struct stat *(*stat)(void *state);
+	/*
+	 * Process drivers: fill so's argv, feed, persistent (the engine
+	 * adds jobs, retries, max age): each delivery is a task of a
+	 * scheduler of the target's.  NULL for in-process drivers.
+	 */
+	int (*sched)(void *state, struct ev_sched_opts *so,
+	    struct ev_err *err);
+	int batched;		/* deliveries count at a successful flush */
+};
+
+extern const struct ev_target_driver ev_driver_file;	/* -, file:, fd: */
+extern const struct ev_target_driver ev_driver_store;	/* store:PATH */
+extern const struct ev_target_driver ev_driver_exec;	/* exec:CMD ARG */
+extern const struct ev_target_driver ev_driver_pipe;	/* pipe:CMD ARG */
+
+/*
+ * Split the words of an exec: or pipe: URI's command: blanks separate
+ * words; '...' keeps everything literally, "..." too except that \" and
+ * \\ stand for " and \; a backslash outside quotes keeps the next
+ * character.  No variables, globs or other shell syntax.  Returns a NULL-
+ * terminated vector (one allocation: free() it), or NULL with err set
+ * ("unterminated quote", "no command").
+ */
+char **ev_uri_words(const char *cmd, struct ev_err *err);
+
+/* An open target: a driver and its state, one per URI. */
+struct ev_target;
+/* The driver for uri's kind, or NULL. */
+const struct ev_target_driver *ev_target_driver_for(const char *uri);
+/* Check and open uri with its driver.  NULL with err set. */
+struct ev_target *ev_target_open(const char *uri, struct ev_err *err);
+/* Open uri with driver d (tests: a driver of their own). */
+struct ev_target *ev_target_open_driver(const struct ev_target_driver *d,
+    const char *uri, struct ev_err *err);
+const char *ev_target_uri(const struct ev_target *t);
+const struct ev_target_driver *ev_target_driver(const struct ev_target *t);
+/* The file it writes, or NULL. */
+const struct stat *ev_target_stat(const struct ev_target *t);
+/* One attempt at a payload, as the driver's send (process drivers: no). */
+enum ev_send ev_target_send(struct ev_target *t, const char *p, size_t n,
+    struct ev_send_fail *f, struct ev_err *err);
+int ev_target_flush(struct ev_target *t, struct ev_err *err);
+/* Close and free t (err NULL: quietly).  NULL is a no-op. */
+int ev_target_close(struct ev_target *t, struct ev_err *err);
+
+/*
+ * A delivery queue: the deliveries of one rule's target to an open target
+ * (borrowed), each retried by the target's RetryPolicy on lib/proc's
+ * scheduler, side by side (every failed delivery waits for its own due
+ * time at once, so a target that fails every event pays its delays once).
+ * The backoff is EventBridge's: exponential with full jitter, from 1s,
+ * doubling, capped at EV_DELIV_MAX_DELAY_MS (see deliver.c).  At most
+ * bound deliveries are pending (EV_DELIV_BOUND): the caller waits with
+ * ev_deliv_run() before it sends more (backpressure).
+ */
+#define EV_DELIV_BOUND 1000
+#define EV_DELIV_BOUND_BYTES (16 << 20)	/* or this many payload bytes */
+#define EV_DELIV_MAX_DELAY_MS (5 * 60 * 1000)
+
+struct ev_task;
+struct ev_deliv_opts {
+	int64_t max_retries;	/* RetryPolicy.MaximumRetryAttempts */
+	int64_t max_age_ms;	/* MaximumEventAgeInSeconds, as ms */
+	size_t bound;		/* 0: EV_DELIV_BOUND */
+	uint64_t seed;		/* jitter; 0 picks one */
+	/*
+	 * Each delivery that failed for good: t->event the event,
+	 * t->payload the payload, t->name ERROR_CODE, t->errtail the
+	 * message, t->exhausted "MaximumRetryAttempts",
+	 * "MaximumEventAgeInSeconds" or "NotRetryable", t->attempts.  0, or
+	 * -1 with err (stops evroute).
+	 */
+	int (*dead)(void *ctx, const struct ev_task *t, struct ev_err *err);
+	void *ctx;
+};
+
+struct ev_deliv;
+struct ev_deliv *ev_deliv_new(struct ev_target *t,
+    const struct ev_deliv_opts *o, struct ev_err *err);
+void ev_deliv_free(struct ev_deliv *q);
+/*
+ * Deliver payload[0..plen) made from event ev[0..elen), read at
+ * file:lineno (borrowed until the delivery is done: the input loop's name
+ * of the file): an in-process driver is sent to at once (its failure
+ * goes on the scheduler or to dead), a process driver's delivery becomes
+ * a task.  Never waits: check ev_deliv_full() first.  0, or -1 with err
+ * (EV_SEND_ERROR, memory).
+ */
+int ev_deliv_send(struct ev_deliv *q, const char *ev, size_t elen,
+    const char *payload, size_t plen, const char *file,
+    unsigned long lineno, struct ev_err *err);
+/* Whether bound deliveries (or EV_DELIV_BOUND_BYTES) are pending. */
+int ev_deliv_full(const struct ev_deliv *q);
+size_t ev_deliv_pending(const struct ev_deliv *q);
+/*
+ * Run the scheduler for at most max_ms (0: one pass, no waiting): start
+ * what is due, collect what ended, retry or dead-letter.  0, or -1.
+ */
+int ev_deliv_run(struct ev_deliv *q, int64_t max_ms, struct ev_err *err);
+/* Whether an attempt runs (a process started, not yet ended). */
+int ev_deliv_busy(const struct ev_deliv *q);
+/*
+ * After a stop signal: hand every delivery not being attempted to dead,
+ * exhausted "Stopped" (nothing is dropped).  0, or -1 with err.
+ */
+int ev_deliv_stop(struct ev_deliv *q, struct ev_err *err);
+/* After the target's flush succeeded: batched deliveries count now. */
+void ev_deliv_flushed(struct ev_deliv *q);
+/* Deliveries done, retry attempts made, deliveries dead-lettered. */
+void ev_deliv_counts(const struct ev_deliv *q, unsigned long *delivered,
+    unsigned long *retried, unsigned long *dead);
 
 /* ------------------------------------------------------------------ bus */
 
@@ -454,6 +620,8 @@ struct ev_bus_opts {
 	const char *unmatched;
 	const char *rules_path;	/* where the rules came from, for errors */
 	const struct ev_http_conf *http;	/* http targets (or NULL) */
+	size_t bound;		/* deliveries pending per target (0:
+				   EV_DELIV_BOUND) */
 };
 
 struct ev_bus;
@@ -518,8 +686,17 @@ unsigned long ev_bus_dead(const struct ev_bus *b);
  * "delivered":N,"retried":0,"deadLettered":N}]}],"unmatched":N}.
  */
 int ev_bus_stats(const struct ev_bus *b, struct ev_buf *out);
-/* Flush every writer: 0, or -1 with err for the first write error. */
+/*
+ * Let the attempts that run end, then flush every target (a store
+ * commits): 0, or -1 with err for the first error.
+ */
 int ev_bus_flush(struct ev_bus *b, struct ev_err *err);
+/*
+ * At the end of the input: run the schedulers until every delivery is
+ * done (delivered or dead-lettered; after a stop signal what waits is
+ * dead-lettered, exhausted "Stopped"), then ev_bus_flush().
+ */
+int ev_bus_drain(struct ev_bus *b, struct ev_err *err);
 /* Close every writer (errors into err when not NULL) and free b. */
 int ev_bus_free(struct ev_bus *b, struct ev_err *err);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "route.h"
+#include "store/store.h"
 
 #define OUT_BUF (256 * 1024)
 
@@ -103,8 +104,24 @@ ev_uri_check(const char *uri, struct ev_err *err)
 		ev_err_set(err, "'%s': fd: needs a descriptor number", uri);
 		return -1;
 	case EV_URI_EXEC:
-	case EV_URI_PIPE:
+	case EV_URI_PIPE: {
+		char **w = ev_uri_words(rest, err);
+
+		if (w == NULL) {
+			char m[sizeof(err->msg)];
+
+			snprintf(m, sizeof(m), "%s", err->msg);
+			ev_err_set(err, "'%s': %s", uri, m);
+			return -1;
+		}
+		free(w);
+		return 0;
+	}
 	case EV_URI_STORE:
+		if (*rest != '\0')
+			return 0;
+		ev_err_set(err, "'%s': store: needs a path", uri);
+		return -1;
 	case EV_URI_HTTP:
 		ev_err_set(err, "'%s': %.*s targets are not supported yet",
 		    uri, (int)(rest - uri), uri);
@@ -115,9 +132,56 @@ ev_uri_check(const char *uri, struct ev_err *err)
 		return -1;
 	default:
 		ev_err_set(err, "'%s': unknown target URI: expected -, "
-		    "file:PATH or fd:N", uri);
+		    "file:PATH, fd:N, exec:CMD, pipe:CMD or store:PATH", uri);
 		return -1;
 	}
+}
+
+char **
+ev_uri_words(const char *cmd, struct ev_err *err)
+{
+	size_t n = strlen(cmd), nw = 0, i;
+	char **v, *o;
+	int in = 0, q = 0;	/* in a word; the quote we are in */
+
+	/* at most n / 2 + 1 words, each at most n bytes in all */
+	if ((v = malloc((n / 2 + 2) * sizeof(*v) + n + 1)) == NULL) {
+		ev_err_set(err, "out of memory");
+		return NULL;
+	}
+	o = (char *)(v + n / 2 + 2);
+	for (i = 0; i < n; i++) {
+		char c = cmd[i];
+
+		if (q == 0 && (c == ' ' || c == '\t' || c == '\n')) {
+			if (in)
+				*o++ = '\0';
+			in = 0;
+			continue;
+		}
+		if (!in) {
+			v[nw++] = o;
+			in = 1;
+		}
+		if (q == 0 && (c == '\'' || c == '"')) {
+			q = c;
+		} else if (q != 0 && c == q) {
+			q = 0;
+		} else if (c == '\\' && q != '\'' && i + 1 < n &&
+		    (q == 0 || cmd[i + 1] == '"' || cmd[i + 1] == '\\')) {
+			*o++ = cmd[++i];
+		} else
+			*o++ = c;
+	}
+	if (in)
+		*o++ = '\0';
+	v[nw] = NULL;
+	if (q != 0 || nw == 0) {
+		free(v);
+		ev_err_set(err, q != 0 ? "unterminated quote" : "no command");
+		return NULL;
+	}
+	return v;
 }
 
 struct ev_route_out *
@@ -273,3 +337,154 @@ ev_route_out_close(struct ev_route_out *o, struct ev_err *err)
 	free(o);
 	return r;
 }
+
+/* ------------------------------------------------- drivers: file, store */
+
+static int
+file_open(const char *uri, void **state, struct ev_err *err)
+{
+	return (*state = ev_route_out_open(uri, err)) == NULL ? -1 : 0;
+}
+
+static enum ev_send
+file_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
+    struct ev_err *err)
+{
+	struct ev_route_out *o = state;
+
+	(void)f;
+	if (ev_route_out_line(o, p, n) == 0)
+		return EV_SEND_OK;
+	ev_err_set(err, "write error on '%s': %s", o->name,
+	    strerror(o->errnum));
+	ev_err_errno(err, o->errnum);
+	return EV_SEND_ERROR;
+}
+
+static int
+file_flush(void *state, struct ev_err *err)
+{
+	struct ev_route_out *o = state;
+
+	if (ev_route_out_flush(o) == 0)
+		return 0;
+	ev_err_set(err, "write error on '%s': %s", o->name,
+	    strerror(o->errnum));
+	ev_err_errno(err, o->errnum);
+	return -1;
+}
+
+static int
+file_close(void *state, struct ev_err *err)
+{
+	return ev_route_out_close(state, err);
+}
+
+static const struct stat *
+file_stat(void *state)
+{
+	return ev_route_out_stat(state);
+}
+
+const struct ev_target_driver ev_driver_file = {
+	"file", file_open, file_send, file_flush, file_close, file_stat,
+	NULL, 0
+};
+
+/*
+ * store:PATH - evstore's append: payloads added to a group-commit writer
+ * (ev_log_writer, EV_LOG_BATCH_* batches) and counted as delivered only
+ * when a flush has committed them.
+ */
+struct store_tgt {
+	struct ev_db *db;
+	struct ev_log_writer *w;
+	struct ev_sink *null;
+	struct stat st;
+};
+
+static int
+store_close(void *state, struct ev_err *err)
+{
+	struct store_tgt *t = state;
+	struct ev_err e;
+	int r = 0;
+
+	if (t == NULL)
+		return 0;
+	ev_err_clear(&e);
+	if (t->w != NULL && err != NULL &&
+	    ev_log_writer_flush(t->w, &e) < 0) {
+		*err = e;
+		r = -1;
+	}
+	ev_log_writer_free(t->w);
+	ev_err_clear(&e);
+	if (ev_db_close(t->db, &e) < 0 && r == 0 && err != NULL) {
+		*err = e;
+		r = -1;
+	}
+	if (t->null != NULL)
+		ev_sink_close(t->null, NULL);
+	free(t);
+	return r;
+}
+
+static int
+store_open(const char *uri, void **state, struct ev_err *err)
+{
+	struct store_tgt *t = calloc(1, sizeof(*t));
+	const char *path = uri + 6;
+
+	if (t == NULL) {
+		ev_err_set(err, "out of memory");
+		return -1;
+	}
+	*state = t;
+	if ((t->db = ev_db_open(path, NULL, err)) == NULL ||
+	    ev_log_open(t->db, err) < 0 ||
+	    (t->null = ev_sink_open("/dev/null", 0, err)) == NULL) {
+		store_close(t, NULL);
+		*state = NULL;
+		return -1;
+	}
+	if ((t->w = ev_log_writer_new(t->db, t->null, NULL)) == NULL) {
+		ev_err_set(err, "out of memory");
+		store_close(t, NULL);
+		*state = NULL;
+		return -1;
+	}
+	if (stat(path, &t->st) < 0)
+		memset(&t->st, 0, sizeof(t->st));
+	return 0;
+}
+
+static enum ev_send
+store_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
+    struct ev_err *err)
+{
+	struct store_tgt *t = state;
+
+	(void)f;
+	return ev_log_writer_add(t->w, p, n, err) < 0 ? EV_SEND_ERROR :
+	    EV_SEND_OK;
+}
+
+static int
+store_flush(void *state, struct ev_err *err)
+{
+	struct store_tgt *t = state;
+
+	return ev_log_writer_flush(t->w, err);
+}
+
+static const struct stat *
+store_stat(void *state)
+{
+	return &((struct store_tgt *)state)->st;
+}
+
+const struct ev_target_driver ev_driver_store = {
+	"store", store_open, store_send, store_flush, store_close,
+	store_stat, NULL, 1
+};

@@ -54,9 +54,13 @@ test_uris(void)
 	ok(ev_uri_check("fd:", &err) < 0, "fd: needs a number");
 	is_str(err.msg, "'fd:': fd: needs a descriptor number", "its message");
 	ok(ev_uri_check("fd:x", &err) < 0, "fd:x is refused");
-	ok(ev_uri_check("store:s.db", &err) < 0, "store: is refused");
-	is_str(err.msg, "'store:s.db': store: targets are not supported yet",
+	ok(ev_uri_check("store:s.db", &err) == 0, "store: is fine");
+	ok(ev_uri_check("http://x/", &err) < 0, "http: is refused");
+	is_str(err.msg, "'http://x/': http:// targets are not supported yet",
 	    "its message");
+	ok(ev_uri_check("exec:'a", &err) < 0, "an unterminated quote");
+	is_str(err.msg, "'exec:'a': unterminated quote", "its message");
+	ok(ev_uri_check("pipe: ", &err) < 0, "pipe: with no command");
 }
 
 static void
