@@ -910,6 +910,13 @@ ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err)
 				    "given twice", c->dests[i]->name);
 				return -1;
 			}
+			if (strcmp(c->dests[j]->endpoint,
+			    c->dests[i]->endpoint) == 0) {
+				ev_err_set(err, "API destinations '%s' and "
+				    "'%s' have the same InvocationEndpoint",
+				    c->dests[j]->name, c->dests[i]->name);
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -978,3 +985,70 @@ ev_http_conf_free(struct ev_http_conf *c)
 	c->dests = NULL;
 	c->nconns = c->ndests = 0;
 }
+
+/* ----------------------------------------------------------- the driver */
+
+/*
+ * The http driver of the delivery engine (deliver.c): a target opened by
+ * URI gets the settings of ev_http_use() (a bus's); a URI that is an API
+ * destination's InvocationEndpoint gets that destination's method, rate
+ * and connection.
+ */
+static const struct ev_http_conf *use;
+
+void
+ev_http_use(const struct ev_http_conf *c)
+{
+	use = c;
+}
+
+static int
+drv_open(const char *uri, void **state, struct ev_err *err)
+{
+	const struct ev_http_dest *d = NULL;
+	int i;
+
+	for (i = 0; use != NULL && i < use->ndests; i++) {
+		if (strcmp(use->dests[i]->endpoint, uri) == 0) {
+			d = use->dests[i];
+			break;
+		}
+	}
+	*state = ev_http_conf_open(use, uri, d, err);
+	return *state == NULL ? -1 : 0;
+}
+
+static enum ev_send
+drv_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
+    struct ev_err *err)
+{
+	struct ev_http_outcome o;
+	enum ev_http_res r = ev_http_send(state, p, n, &o);
+
+	if (r == EV_HTTP_OK)
+		return EV_SEND_OK;
+	snprintf(f->name, sizeof(f->name), "%s", o.code);
+	snprintf(f->msg, sizeof(f->msg), "%s", o.msg);
+	return r == EV_HTTP_RETRY ? EV_SEND_RETRY : EV_SEND_FINAL;
+}
+
+static int
+drv_flush(void *state, struct ev_err *err)
+{
+	return 0;
+}
+
+static int
+drv_close(void *state, struct ev_err *err)
+{
+	ev_http_free(state);
+	return 0;
+}
+
+const struct ev_target_driver ev_driver_http = {
+	.kind = "http",
+	.open = drv_open,
+	.send = drv_send,
+	.flush = drv_flush,
+	.close = drv_close,
+};

@@ -431,7 +431,8 @@ const struct ev_http_dest *ev_http_conf_dest(const struct ev_http_conf *c,
     const char *arn);
 /*
  * 0, or -1 with err set when an API destination's connection is not among
- * conns (unless no connection is given at all) or a name repeats.
+ * conns (unless no connection is given at all), or a name or an
+ * InvocationEndpoint repeats.
  */
 int ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err);
 /* The client for API destination d, or (d NULL) for uri.  NULL: err. */
@@ -504,6 +505,13 @@ extern const struct ev_target_driver ev_driver_file;	/* -, file:, fd: */
 extern const struct ev_target_driver ev_driver_store;	/* store:PATH */
 extern const struct ev_target_driver ev_driver_exec;	/* exec:CMD ARG */
 extern const struct ev_target_driver ev_driver_pipe;	/* pipe:CMD ARG */
+extern const struct ev_target_driver ev_driver_http;	/* http(s):// */
+/*
+ * The settings the http driver opens its targets with (a bus's, set
+ * before it opens them; borrowed, NULL: none): a URI that is the
+ * InvocationEndpoint of one of c's API destinations is that destination.
+ */
+void ev_http_use(const struct ev_http_conf *c);
 
 /*
  * Split the words of an exec: or pipe: URI's command: blanks separate
