@@ -158,7 +158,7 @@ unit: $(UNIT_BIN) $(TESTBIN)
 bats: $(BINS) $(TESTBIN)
 	@sh test/run $(BUILD) bats
 
-bench: deps all
+bench: deps all $(TESTBIN)
 	@sh bench/run $(BUILD)
 
 lint:
