@@ -526,7 +526,7 @@ section() {
 		evroute -t --connection c2.json -f ok.json
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evroute: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 32 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 31 ] || { cat "$tmp/stderr"; false; }
 	# "evroute: ok.json:1:44: target 't' of rule 'r': 'x': msg" -> "msg"
 	sed -E -e 's/^evroute: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/:-]+):([0-9]+:)*[0-9]*:? //' \
