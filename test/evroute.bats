@@ -466,10 +466,13 @@ JSON
 
 @test "evroute: a stalled http target times out (--http-timeout) and is dead-lettered as TIMEOUT" {
 	httpd stall
-	hrules "$url"
+	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 1}|' \
+	    rules.json >h.json
 	echo '{"source":"shop"}' >s.ndjson
-	run -1 --separate-stderr evroute --http-timeout 200ms --dlq d.ndjson -f h.json s.ndjson
-	[ "$(jq -r .attributes.ERROR_CODE d.ndjson)" = TIMEOUT ]
+	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr timeout 60 \
+	    evroute --http-timeout 200ms --dlq d.ndjson -f h.json s.ndjson
+	[ "$(jq -c '.attributes | [.ERROR_CODE, .EXHAUSTED_RETRY_CONDITION, .RETRY_ATTEMPTS]' d.ndjson)" = \
+	    '["TIMEOUT","MaximumRetryAttempts",1]' ]
 }
 
 @test "evroute: a large payload reaches an http target whole" {
