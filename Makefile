@@ -27,12 +27,15 @@ YAML_CFLAGS ?=
 YAML_LIBS ?= -lyaml
 XXHASH_CFLAGS ?=
 XXHASH_LIBS ?= -lxxhash
+CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
-	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CFLAGS) -MMD -MP
+	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CURL_CFLAGS) \
+	$(CFLAGS) -MMD -MP
 LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 TOOLS = evdedupe evmatch evretry evroute evstore
@@ -59,6 +62,10 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 # What each tool links beyond libevkit.a.
 evmatch_LIBS = $(REF_A)
 evdedupe_LIBS = $(JQ_A)
+# Libraries linked after libevkit.a (evroute's http targets: libcurl).
+evroute_SYSLIBS = $(CURL_LIBS)
+# Programs the tests use (not tests themselves): the HTTP test server.
+TESTBIN = $(BUILD)/testbin/httpd
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -87,6 +94,8 @@ have-deps:
 	@$(call have_lib,libyaml-dev,$(YAML_LIBS))
 	@$(call have_lib,libsqlite3-dev,$(SQLITE_LIBS))
 	@$(call have_lib,libxxhash-dev,$(XXHASH_LIBS))
+	@$(call have_hdr,libcurl4-openssl-dev,curl/curl.h,$(CURL_CFLAGS))
+	@$(call have_lib,libcurl4-openssl-dev,$(CURL_LIBS))
 
 $(BUILD)/%.o: %.c | have-deps
 	@mkdir -p $(@D)
@@ -111,18 +120,24 @@ $(JQ_A): $(JQ_OBJ)
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $$($$*_LIBS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $($*_LIBS) $(LIB_A) \
-	    $(if $(filter $(REF_A) $(JQ_A),$($*_LIBS)),$(JQ_LIBS)) $(LIBS)
+	    $(if $(filter $(REF_A) $(JQ_A),$($*_LIBS)),$(JQ_LIBS)) \
+	    $($*_SYSLIBS) $(LIBS)
 
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(REF_A) $(JQ_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(REF_A) $(JQ_A) $(LIB_A) \
-	    $(JQ_LIBS) $(LIBS)
+	    $(JQ_LIBS) $(CURL_LIBS) $(LIBS)
+
+$(BUILD)/testbin/%: $(BUILD)/test/%.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # Install the Debian packages the build, tests and bench need, if missing.
 deps:
 	@CC="$(CC)" JQ_CFLAGS="$(JQ_CFLAGS)" SQLITE_CFLAGS="$(SQLITE_CFLAGS)" \
 	    YAML_CFLAGS="$(YAML_CFLAGS)" \
-	    XXHASH_CFLAGS="$(XXHASH_CFLAGS)" sh .ci/deps
+	    XXHASH_CFLAGS="$(XXHASH_CFLAGS)" CURL_CFLAGS="$(CURL_CFLAGS)" \
+	    sh .ci/deps
 
 demo: deps all
 	@sh examples/demo.sh
@@ -134,16 +149,16 @@ test: deps
 	@$(MAKE) --no-print-directory check BUILD=build/asan \
 	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined"
 
-check: $(BINS) $(UNIT_BIN)
+check: $(BINS) $(UNIT_BIN) $(TESTBIN)
 	@sh test/run $(BUILD)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(TESTBIN)
 	@sh test/run $(BUILD) unit
 
-bats: $(BINS)
+bats: $(BINS) $(TESTBIN)
 	@sh test/run $(BUILD) bats
 
-bench: deps all
+bench: deps all $(TESTBIN)
 	@sh bench/run $(BUILD)
 
 lint:

@@ -11,24 +11,33 @@
 #include "evkit.h"
 
 static const char usage_text[] =
-    "usage: evroute [-t] [-j JOBS] [--buffer COUNT] [--dlq FILE] [--dry-run] "
+    "usage: evroute [-t] [-j JOBS] [--api-destination FILE ...] "
+    "[--buffer COUNT]\n"
+    "               [--connection FILE ...] [--dlq FILE] [--dry-run] "
     "[--first-match]\n"
-    "               [--max-line-bytes SIZE] "
-    "[--reject FILE] [--stats] [--target ID=URI ...]\n"
-    "               [--unmatched FILE] -f RULES [FILE ...]\n";
+    "               [--header HEADER ...] [--http-timeout DURATION] "
+    "[--max-line-bytes SIZE]\n"
+    "               [--reject FILE] [--stats] [--target ID=URI ...] "
+    "[--unmatched FILE]\n"
+    "               -f RULES [FILE ...]\n";
 
 enum {
 	OPT_BUFFER = 256, OPT_DLQ, OPT_DRY, OPT_FIRST, OPT_MAX_LINE, OPT_REJECT,
-	OPT_STATS, OPT_TARGET, OPT_UNMATCHED, OPT_VERSION
+	OPT_STATS, OPT_TARGET, OPT_UNMATCHED, OPT_VERSION, OPT_APIDEST,
+	OPT_CONN, OPT_HEADER, OPT_HTTP_TIMEOUT
 };
 
 static const struct option longopts[] = {
+	{ "api-destination", required_argument, NULL, OPT_APIDEST },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
+	{ "connection", required_argument, NULL, OPT_CONN },
 	{ "dlq", required_argument, NULL, OPT_DLQ },
 	{ "dry-run", no_argument, NULL, OPT_DRY },
 	{ "file", required_argument, NULL, 'f' },
 	{ "first-match", no_argument, NULL, OPT_FIRST },
+	{ "header", required_argument, NULL, OPT_HEADER },
 	{ "help", no_argument, NULL, 'h' },
+	{ "http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "max-line-bytes", required_argument, NULL, OPT_MAX_LINE },
 	{ "reject", required_argument, NULL, OPT_REJECT },
@@ -47,6 +56,10 @@ static struct ev_route_config cf;
 static struct ev_bus_opts bo;
 static const char **maps;
 static char *owned[2];		/* --dlq's and --unmatched's URIs */
+/* http targets: --header, --connection, --api-destination */
+static struct ev_http_conf hc;
+static const char **headers, **conn_files, **dest_files;
+static int nconn_files, ndest_files;
 
 /* Matched rules, from a worker's match to the in-order routing. */
 #define MAXHITS 8
@@ -217,6 +230,9 @@ main(int argc, char *argv[])
 	}
 	argv[0] = (char *)ev_progname();
 	if ((maps = calloc((size_t)argc, sizeof(*maps))) == NULL ||
+	    (headers = calloc((size_t)argc, sizeof(*headers))) == NULL ||
+	    (conn_files = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (dest_files = calloc((size_t)argc, sizeof(char *))) == NULL ||
 	    (rs = ev_rules_new()) == NULL) {
 		ev_warnx("out of memory");
 		return EV_EXIT_ERROR;
@@ -243,6 +259,29 @@ main(int argc, char *argv[])
 			    &buffer) < 0)
 				usage();
 			bo.bound = (size_t)buffer;
+			break;
+		case OPT_APIDEST:
+			if (ev_opt_file("--api-destination", optarg) < 0)
+				usage();
+			dest_files[ndest_files++] = optarg;
+			break;
+		case OPT_CONN:
+			if (ev_opt_file("--connection", optarg) < 0)
+				usage();
+			conn_files[nconn_files++] = optarg;
+			break;
+		case OPT_HEADER:
+			ev_err_clear(&err);
+			if (ev_http_header_check(optarg, &err) < 0) {
+				ev_diag(&err);
+				usage();
+			}
+			headers[hc.nheaders++] = optarg;
+			break;
+		case OPT_HTTP_TIMEOUT:
+			if (ev_opt_duration("--http-timeout", optarg, 1,
+			    &hc.timeout_ms) < 0)
+				usage();
 			break;
 		case OPT_DLQ:
 			bo.dlq = file_uri(optarg, 0);
@@ -302,6 +341,13 @@ main(int argc, char *argv[])
 		usage();
 	}
 
+	hc.headers = headers;
+	ev_err_clear(&err);
+	if (ev_http_conf_load(&hc, conn_files, nconn_files, dest_files,
+	    ndest_files, &err) < 0) {
+		ev_diag(&err);
+		return EV_EXIT_ERROR;
+	}
 	ev_err_clear(&err);
 	if (ev_route_config_load(&cf, rs, rules, &err) < 0 ||
 	    ev_rules_finish(rs, &err) < 0) {
@@ -309,6 +355,7 @@ main(int argc, char *argv[])
 		return EV_EXIT_ERROR;
 	}
 	bo.maps = maps;
+	bo.http = &hc;
 	bo.rules_path = rules;
 	bo.dry_run |= test;
 	ev_err_clear(&err);
@@ -381,5 +428,9 @@ done:
 	free(maps);
 	free(owned[0]);
 	free(owned[1]);
+	ev_http_conf_free(&hc);
+	free(headers);
+	free(conn_files);
+	free(dest_files);
 	return rc;
 }

@@ -507,9 +507,27 @@ section() {
 		EVKIT_NOW=x evroute -f ok.json </dev/null
 		echo '{"Name":"r","EventPattern":{"a":[]}}' >bad.json
 		evroute -t -f bad.json
+		t http:// '' nohost.json
+		evroute -t -f nohost.json
+		evroute -t --header 'X Y: z' -f ok.json
+		evroute -t --http-timeout 0 -f ok.json
+		echo '{"Name":"c","AuthorizationType":"OAUTH_CLIENT_CREDENTIALS"}' >c.json
+		evroute -t --connection c.json -f ok.json
+		echo '{"Name":"c","AuthorizationType":"X"}' >c.json
+		evroute -t --connection c.json -f ok.json
+		echo '{"Name":"d","ConnectionArn":"c","InvocationEndpoint":"ftp://x","HttpMethod":"POST"}' >d.json
+		evroute -t --api-destination d.json -f ok.json
+		echo '{"Name":"d","ConnectionArn":"c","InvocationEndpoint":"http://x","HttpMethod":"POST"}' >d.json
+		evroute -t --api-destination d.json --api-destination d.json -f ok.json
+		echo '{"Name":"c","AuthorizationType":"BASIC","AuthParameters":{}}' >c.json
+		evroute -t --connection c.json -f ok.json
+		echo '{"Name":"e","AuthorizationType":"API_KEY","AuthParameters":{"ApiKeyAuthParameters":{"ApiKeyName":"a","ApiKeyValue":"v"}}}' >c.json
+		evroute -t --connection c.json --api-destination d.json -f ok.json
+		sed 's/"a"/"a b"/' c.json >c2.json
+		evroute -t --connection c2.json -f ok.json
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evroute: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 23 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 33 ] || { cat "$tmp/stderr"; false; }
 	# "evroute: ok.json:1:44: target 't' of rule 'r': 'x': msg" -> "msg"
 	sed -E -e 's/^evroute: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/:-]+):([0-9]+:)*[0-9]*:? //' \

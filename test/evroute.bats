@@ -70,12 +70,7 @@ JSON
 	[ "${stderr%%$'\n'*}" = "evroute: invalid --target 'x': expected ID=URI" ]
 }
 
-@test "evroute: http targets are refused as not supported yet; bad exec:, pipe:, store: URIs" {
-	for u in 'http://localhost/' 'https://x/'; do
-		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
-		run -2 --separate-stderr evroute -t -f k.json
-		[[ $stderr == *"'$u': "*" targets are not supported yet" ]]
-	done
+@test "evroute: bad exec:, pipe:, store: and http URIs" {
 	for u in "exec:sh -c 'x" 'pipe:' 'store:'; do
 		sed "s|\"file:all.ndjson\"|\"$u\"|" rules.json >k.json
 		run -2 --separate-stderr evroute -t -f k.json
@@ -84,7 +79,10 @@ JSON
 	[[ $stderr == *"'store:': store: needs a path" ]]
 	sed 's|"file:all.ndjson"|"mailto:x"|' rules.json >k.json
 	run -2 --separate-stderr evroute -t -f k.json
-	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH, fd:N, exec:CMD, pipe:CMD or store:PATH" ]]
+	[[ $stderr == *"'mailto:x': unknown target URI: expected -, file:PATH, fd:N, exec:CMD, pipe:CMD, store:PATH or http(s)://URL" ]]
+	sed 's|"file:all.ndjson"|"http://"|' rules.json >k.json
+	run -2 --separate-stderr evroute -t -f k.json
+	[[ $stderr == *"'http://': http:// needs a host" ]]
 }
 
 @test "evroute: --dry-run says which rule sends each event where, and delivers nothing" {
@@ -322,4 +320,168 @@ SH
 	wait "$route"
 	[ "$(wc -l <a.ndjson)" -eq 800 ]
 	grep -q '"id":"slow","uri":[^}]*"delivered":800,' stats
+}
+
+# httpd SCRIPT: start the test server (test/httpd.c) answering by SCRIPT,
+# logging requests to req.ndjson; its URL in $url, its pid in $hpid.
+httpd() {
+	mkfifo port
+	"${EVKIT_BIN:-$BATS_TEST_DIRNAME/../build/bin}/../testbin/httpd" \
+	    -i 30 -s "$1" req.ndjson >port 3>&- &
+	hpid=$!
+	read -r p <port
+	url=http://127.0.0.1:$p/hook
+}
+
+teardown() {
+	[ -z "${hpid:-}" ] || kill "$hpid" 2>/dev/null || :
+}
+
+# hrules URI: rules.json's first target made URI, into h.json.
+hrules() {
+	sed "s|\"file:all.ndjson\"|\"$1\"|" rules.json >h.json
+}
+
+@test "evroute: http targets get each event POSTed as JSON, on one kept-alive connection, with --header" {
+	httpd 200
+	hrules "$url"
+	run -0 --separate-stderr evroute --unmatched=drop --header 'X-Team: pay' \
+	    --header 'Authorization:Bearer t' -f h.json in.ndjson
+	[ -z "$stderr" ]
+	[ "$(jq -r .body req.ndjson)" = "$(sed -n '1p;3p' in.ndjson)" ]
+	[ "$(jq -c '[.conn, .method, .path, .headers["content-type"], .headers["x-team"], .headers.authorization]' req.ndjson | sort -u)" = \
+	    '[1,"POST","/hook","application/json; charset=utf-8","pay","Bearer t"]' ]
+	run -2 --separate-stderr evroute --header 'X Team: pay' -f h.json
+	[ "${stderr%%$'\n'*}" = "evroute: invalid --header 'X Team: pay': expected 'Name: value'" ]
+}
+
+@test "evroute: an http 503 is retried (on the virtual clock), a 400 dead-lettered at once with EventBridge's attributes" {
+	httpd 503,400,503,200
+	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 3}|' \
+	    rules.json >h.json
+	printf '%s\n' '{"source":"shop","n":1}' '{"source":"shop","n":2}' >s.ndjson
+	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr evroute \
+	    --stats --dlq d.ndjson -f h.json s.ndjson
+	# 1: 503 then 503 then 200; 2: 400, not retried
+	[ "$(jq -c '.body | fromjson | .n' req.ndjson | paste -sd ' ')" = '1 2 1 1' ]
+	[ "$(jq -c '.attributes | [.ERROR_CODE, .ERROR_MESSAGE, .EXHAUSTED_RETRY_CONDITION, .RETRY_ATTEMPTS, .TARGET_ARN == "'"$url"'", .RULE_ARN]' d.ndjson)" = \
+	    '["ERROR_FROM_TARGET","HTTP 400: Bad Request","NotRetryable",0,true,"arn:aws:events:::rule/orders"]' ]
+	[ "$(jq -r .payload d.ndjson)" = '{"source":"shop","n":2}' ]
+	[ "$(printf '%s\n' "$stderr" | jq -c '.rules[0].targets[0] | [.delivered, .retried, .deadLettered]')" = '[1,2,1]' ]
+}
+
+@test "evroute: an http target that keeps failing is dead-lettered after its RetryPolicy, connection failures too" {
+	httpd 429
+	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 2}|' \
+	    rules.json >h.json
+	echo '{"source":"shop","n":1}' >s.ndjson
+	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr evroute \
+	    --dlq d.ndjson -f h.json s.ndjson
+	[ "$(wc -l <req.ndjson)" -eq 3 ]
+	[ "$(jq -c '.attributes | [.ERROR_CODE, .EXHAUSTED_RETRY_CONDITION, .RETRY_ATTEMPTS]' d.ndjson)" = \
+	    '["THROTTLING","MaximumRetryAttempts",2]' ]
+	kill "$hpid"; wait "$hpid" 2>/dev/null || :
+	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr evroute \
+	    --dlq d2.ndjson -f h.json s.ndjson
+	[ "$(jq -c '.attributes | [.ERROR_CODE, .EXHAUSTED_RETRY_CONDITION]' d2.ndjson)" = \
+	    '["CONNECTION_FAILURE","MaximumRetryAttempts"]' ]
+}
+
+@test "evroute: --api-destination routes a target whose Arn is the API destination's, with --connection's auth and parameters" {
+	httpd 200
+	cat >conn.json <<'JSON'
+{"Name": "shop-auth", "AuthorizationType": "API_KEY",
+ "AuthParameters": {
+   "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k1"},
+   "InvocationHttpParameters": {
+     "HeaderParameters": [{"Key": "X-Src", "Value": "evroute"}],
+     "QueryStringParameters": [{"Key": "team", "Value": "pay & ship"}]}}}
+JSON
+	cat >dest.json <<JSON
+{"Name": "orders-api",
+ "ConnectionArn": "arn:aws:events:us-east-1:1:connection/shop-auth/e1",
+ "InvocationEndpoint": "$url", "HttpMethod": "PUT"}
+JSON
+	hrules arn:aws:events:us-east-1:1:api-destination/orders-api/abc
+	run -0 evroute -t --connection conn.json --api-destination dest.json -f h.json
+	[ "${lines[0]}" = "orders	all	$url" ]
+	run -0 --separate-stderr evroute --unmatched=drop --connection conn.json \
+	    --api-destination dest.json -f h.json in.ndjson
+	[ "$(jq -c '[.method, .path, .headers["x-api-key"], .headers["x-src"]]' req.ndjson | sort -u)" = \
+	    '["PUT","/hook?team=pay%20%26%20ship","k1","evroute"]' ]
+	[ "$(wc -l <req.ndjson)" -eq 2 ]
+	# a template's {"Fn::GetAtt": [LOGICAL_ID, "Arn"]} names it too
+	cat >t.yaml <<'YAML'
+Resources:
+  orders-api:
+    Type: AWS::Events::ApiDestination
+  Rule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [shop]}
+      Targets:
+        - Id: api
+          Arn: !GetAtt orders-api.Arn
+YAML
+	run -0 evroute -t --api-destination dest.json -f t.yaml
+	[ "$output" = "Rule	api	$url" ]
+	# the connection it names must be given
+	sed 's/"shop-auth"/"other"/' conn.json >c2.json
+	run -2 --separate-stderr evroute -t --connection c2.json --api-destination dest.json -f h.json
+	[ "$stderr" = "evroute: API destination 'orders-api': connection 'shop-auth' is not given (--connection)" ]
+}
+
+@test "evroute: the connection and API destination files are checked as AWS does, with located errors" {
+	echo '{"Name": "c", "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {}}' >o.json
+	run -2 --separate-stderr evroute -t --connection o.json -f rules.json
+	[ "$stderr" = "evroute: o.json:1:36: AuthorizationType OAUTH_CLIENT_CREDENTIALS is not supported: use BASIC or API_KEY" ]
+	printf '{"Name": "d", "ConnectionArn": "c", "InvocationEndpoint": "http://x/",\n "HttpMethod": "TRACE"}\n' >d.json
+	run -2 --separate-stderr evroute -t --api-destination d.json -f rules.json
+	[ "$stderr" = "evroute: d.json:2:16: 1 validation error detected: Value 'TRACE' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [POST, GET, HEAD, OPTIONS, PUT, PATCH, DELETE]" ]
+	echo '{"Name": "d", "ConnectionArn": "c", "InvocationEndpoint": "http://x/", "HttpMethod": "POST", "InvocationRateLimitPerSecond": 0}' >d.json
+	run -2 --separate-stderr evroute -t --api-destination d.json -f rules.json
+	[[ $stderr == "evroute: d.json:1:126: 1 validation error detected: Value '0' at 'invocationRateLimitPerSecond' "* ]]
+	run -2 --separate-stderr evroute -t --connection nosuch.json -f rules.json
+	[ "$stderr" = "evroute: nosuch.json: No such file or directory" ]
+	run -2 --separate-stderr evroute -t --http-timeout 0s -f rules.json
+	[[ ${stderr%%$'\n'*} == "evroute: invalid --http-timeout '0s': "* ]]
+}
+
+@test "evroute: InvocationRateLimitPerSecond spaces the requests (on the virtual clock)" {
+	httpd 200
+	echo "{\"Name\": \"d\", \"ConnectionArn\": \"c\", \"InvocationEndpoint\": \"$url\", \"HttpMethod\": \"POST\", \"InvocationRateLimitPerSecond\": 1}" >d.json
+	cat >r.json <<'JSON'
+[{"Name": "r", "EventPattern": {"source": ["shop"]},
+  "Targets": [{"Id": "api", "Arn": "arn:aws:events:us-east-1:1:api-destination/d/x"},
+   {"Id": "t", "Arn": "file:t.ndjson",
+    "InputTransformer": {"InputPathsMap": {}, "InputTemplate": "<aws.events.event.ingestion-time>"}}]}]
+JSON
+	for i in 1 2 3 4; do echo '{"source":"shop"}'; done >s.ndjson
+	EVKIT_NOW=2026-12-03T00:00:00Z run -0 --separate-stderr evroute \
+	    --api-destination d.json -f r.json s.ndjson
+	[ "$(cat t.ndjson)" = '2026-12-03T00:00:00Z
+2026-12-03T00:00:00Z
+2026-12-03T00:00:01Z
+2026-12-03T00:00:02Z' ]
+	[ "$(wc -l <req.ndjson)" -eq 4 ]
+}
+
+@test "evroute: a stalled http target times out (--http-timeout) and is dead-lettered as TIMEOUT" {
+	httpd stall
+	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 1}|' \
+	    rules.json >h.json
+	echo '{"source":"shop"}' >s.ndjson
+	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr timeout 60 \
+	    evroute --http-timeout 200ms --dlq d.ndjson -f h.json s.ndjson
+	[ "$(jq -c '.attributes | [.ERROR_CODE, .EXHAUSTED_RETRY_CONDITION, .RETRY_ATTEMPTS]' d.ndjson)" = \
+	    '["TIMEOUT","MaximumRetryAttempts",1]' ]
+}
+
+@test "evroute: a large payload reaches an http target whole" {
+	httpd 200
+	hrules "$url"
+	awk 'BEGIN { s = sprintf("%2000000s", ""); gsub(/ /, "y", s)
+		printf "{\"source\":\"shop\",\"pad\":\"%s\"}\n", s }' >big.ndjson
+	run -0 --separate-stderr evroute --max-line-bytes 4M -f h.json big.ndjson
+	[ "$(jq -r .body req.ndjson | cmp - big.ndjson && echo same)" = same ]
 }

@@ -158,6 +158,7 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
     int *used, struct ev_buf *key, struct ev_err *err)
 {
 	const struct ev_route_target *t = bt->t;
+	const struct ev_http_dest *d;
 	const char *u;
 	struct ev_err e;
 
@@ -172,6 +173,8 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 	if (u == NULL)
 		u = mapped(b, t->arn, strlen(t->arn), used);
 	bt->uri = u != NULL ? u : t->arn;
+	if (u == NULL && (d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
+		bt->uri = d->endpoint;	/* an API destination */
 	ev_err_clear(&e);
 	if (ev_uri_check(bt->uri, &e) < 0) {
 		ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
@@ -227,6 +230,7 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		return NULL;
 	}
 	b->o = *o;
+	ev_http_use(o->http);	/* before the http targets open */
 	b->cf = cf;
 	b->rs = rs;
 	for (i = 0; i < cf->n; i++)

@@ -51,6 +51,7 @@ static const struct ev_target_driver *const drivers[] = {
 	[EV_URI_EXEC] = &ev_driver_exec,
 	[EV_URI_PIPE] = &ev_driver_pipe,
 	[EV_URI_STORE] = &ev_driver_store,
+	[EV_URI_HTTP] = &ev_driver_http,
 };
 
 const struct ev_target_driver *

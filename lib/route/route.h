@@ -298,6 +298,152 @@ const char *ev_route_out_name(const struct ev_route_out *o);
 /* Flush, close (when it opened the file) and free; err NULL: quietly. */
 int ev_route_out_close(struct ev_route_out *o, struct ev_err *err);
 
+/* ----------------------------------------------------------------- http */
+
+/*
+ * http:// and https:// targets (http.c), EventBridge's API destinations,
+ * on libcurl.  A connection file holds CreateConnection's request:
+ * {"Name", "AuthorizationType": "BASIC" | "API_KEY" (OAUTH_CLIENT_CREDENTIALS
+ * is refused), "AuthParameters": {"BasicAuthParameters": {"Username",
+ * "Password"}, "ApiKeyAuthParameters": {"ApiKeyName", "ApiKeyValue"},
+ * "InvocationHttpParameters": {"HeaderParameters", "QueryStringParameters",
+ * "BodyParameters": [{"Key", "Value", "IsValueSecret"}]}}}.  An API
+ * destination file holds CreateApiDestination's: {"Name", "ConnectionArn",
+ * "InvocationEndpoint", "HttpMethod", "InvocationRateLimitPerSecond"}.
+ * Both loaders return 0, or -1 with err located in path (AWS's validation
+ * wording where AWS has one: "1 validation error detected: Value 'X' at
+ * 'httpMethod' failed to satisfy constraint: ...").
+ */
+struct ev_http_param {
+	char *key, *value;
+};
+
+enum ev_http_auth {
+	EV_HTTP_AUTH_NONE = 0,
+	EV_HTTP_AUTH_BASIC,
+	EV_HTTP_AUTH_API_KEY
+};
+
+struct ev_http_conn {
+	char *name;
+	enum ev_http_auth auth;
+	char *user, *pass;		/* BASIC */
+	char *key_name, *key_value;	/* API_KEY: a header */
+	struct ev_http_param *hdr, *query, *body;
+	int nhdr, nquery, nbody;
+};
+int ev_http_conn_load(struct ev_http_conn **out, const char *path,
+    struct ev_err *err);
+void ev_http_conn_free(struct ev_http_conn *c);
+
+struct ev_http_dest {
+	char *name, *conn_arn, *endpoint, *method;
+	int rate;			/* InvocationRateLimitPerSecond, 0:
+					   none given */
+};
+int ev_http_dest_load(struct ev_http_dest **out, const char *path,
+    struct ev_err *err);
+void ev_http_dest_free(struct ev_http_dest *d);
+/*
+ * Whether a target's Arn text names API destination d: an ARN
+ * "arn:...:api-destination/NAME[/...]", or a template's {"Fn::GetAtt":
+ * ["NAME", "Arn"]} (NAME the logical id).
+ */
+int ev_http_dest_names(const struct ev_http_dest *d, const char *arn);
+/* A --header operand "Name: value": 0, or -1 with err set. */
+int ev_http_header_check(const char *h, struct ev_err *err);
+
+/*
+ * A client for one target: method (NULL: POST) to url, with the
+ * connection's query string, headers and auth (conn, borrowed, may be
+ * NULL), then headers[0..nheaders) ("Name: value", borrowed), timeouts
+ * (0: 5s, as API destinations time out) and at most rate requests a
+ * second (0: no limit; ev_http_send() waits on the toolkit's clock, so
+ * EVKIT_NOW makes the wait virtual).  The connection is kept alive from
+ * one event to the next.  NULL with err set.
+ */
+struct ev_http_opts {
+	const char *url;
+	const char *method;
+	const struct ev_http_conn *conn;
+	const char *const *headers;
+	int nheaders;
+	int64_t connect_timeout_ms, timeout_ms;
+	int rate;
+};
+
+/* What a request came to. */
+enum ev_http_res {
+	EV_HTTP_OK = 0,		/* 2xx */
+	EV_HTTP_RETRY,		/* 429, 5xx, timeout, connection failure */
+	EV_HTTP_FINAL		/* any other status: dead-letter at once */
+};
+
+/*
+ * code is the ERROR_CODE EventBridge would write in the dead letter
+ * ("ERROR_FROM_TARGET", "THROTTLING", "TIMEOUT", "CONNECTION_FAILURE",
+ * "INVALID_PARAMETER", "SDK_CLIENT_ERROR"; "" on success), msg its
+ * ERROR_MESSAGE ("HTTP 400: the start of the response body", or
+ * libcurl's words), status the HTTP status (0: no response).
+ */
+struct ev_http_outcome {
+	long status;
+	const char *code;
+	char msg[256];
+};
+
+struct ev_http;
+struct ev_http *ev_http_new(const struct ev_http_opts *o,
+    struct ev_err *err);
+/*
+ * Send the payload p[0..n) (with the connection's BodyParameters added
+ * when it is a JSON object).  Blocks for the rate and the request.
+ */
+enum ev_http_res ev_http_send(struct ev_http *h, const char *p, size_t n,
+    struct ev_http_outcome *out);
+/* Connections opened so far (1 when keep-alive held). */
+long ev_http_connections(const struct ev_http *h);
+void ev_http_free(struct ev_http *h);
+
+/*
+ * What every http target of a bus shares (evroute's --header,
+ * --connection and --api-destination; all borrowed): a target whose Arn
+ * names one of dests (ev_http_conf_dest()) goes to its InvocationEndpoint
+ * with its HttpMethod and rate, authenticated by the connection its
+ * ConnectionArn names; a plain http:// or https:// target uses conns[0]
+ * (or none).
+ */
+struct ev_http_conf {
+	const char *const *headers;
+	int nheaders;
+	struct ev_http_conn **conns;
+	int nconns;
+	struct ev_http_dest **dests;
+	int ndests;
+	int64_t timeout_ms;	/* 0: 5s */
+};
+/*
+ * Load the connection files conn_files[0..nc) and the API destination
+ * files dest_files[0..nd) (borrowed names) into c's conns and dests, and
+ * check them (ev_http_conf_check()).  0, or -1 with err (located in the
+ * file at fault); ev_http_conf_free() frees what was loaded either way,
+ * not headers.
+ */
+int ev_http_conf_load(struct ev_http_conf *c, const char *const *conn_files,
+    int nc, const char *const *dest_files, int nd, struct ev_err *err);
+void ev_http_conf_free(struct ev_http_conf *c);
+/* The API destination arn (a target's Arn text) names, or NULL. */
+const struct ev_http_dest *ev_http_conf_dest(const struct ev_http_conf *c,
+    const char *arn);
+/*
+ * 0, or -1 with err set when an API destination's connection is not among
+ * conns (unless no connection is given at all), or a name or an
+ * InvocationEndpoint repeats.
+ */
+int ev_http_conf_check(const struct ev_http_conf *c, struct ev_err *err);
+/* The client for API destination d, or (d NULL) for uri.  NULL: err. */
+struct ev_http *ev_http_conf_open(const struct ev_http_conf *c,
+    const char *uri, const struct ev_http_dest *d, struct ev_err *err);
 /* -------------------------------------------------------------- drivers */
 
 /*
@@ -365,6 +511,13 @@ extern const struct ev_target_driver ev_driver_file;	/* -, file:, fd: */
 extern const struct ev_target_driver ev_driver_store;	/* store:PATH */
 extern const struct ev_target_driver ev_driver_exec;	/* exec:CMD ARG */
 extern const struct ev_target_driver ev_driver_pipe;	/* pipe:CMD ARG */
+extern const struct ev_target_driver ev_driver_http;	/* http(s):// */
+/*
+ * The settings the http driver opens its targets with (a bus's, set
+ * before it opens them; borrowed, NULL: none): a URI that is the
+ * InvocationEndpoint of one of c's API destinations is that destination.
+ */
+void ev_http_use(const struct ev_http_conf *c);
 
 /*
  * Split the words of an exec: or pipe: URI's command: blanks separate
@@ -492,6 +645,7 @@ struct ev_bus_opts {
 	const char *dlq;
 	const char *unmatched;
 	const char *rules_path;	/* where the rules came from, for errors */
+	const struct ev_http_conf *http;	/* http targets (or NULL) */
 	size_t bound;		/* deliveries pending per target (0:
 				   EV_DELIV_BOUND) */
 };

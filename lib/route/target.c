@@ -103,6 +103,12 @@ ev_uri_check(const char *uri, struct ev_err *err)
 			return 0;
 		ev_err_set(err, "'%s': fd: needs a descriptor number", uri);
 		return -1;
+	case EV_URI_HTTP:
+		if (*rest != '\0' && strpbrk(uri, " \t\r\n") == NULL)
+			return 0;
+		ev_err_set(err, "'%s': %.*s needs a host", uri,
+		    (int)(rest - uri), uri);
+		return -1;
 	case EV_URI_EXEC:
 	case EV_URI_PIPE: {
 		char **w = ev_uri_words(rest, err);
@@ -122,17 +128,14 @@ ev_uri_check(const char *uri, struct ev_err *err)
 			return 0;
 		ev_err_set(err, "'%s': store: needs a path", uri);
 		return -1;
-	case EV_URI_HTTP:
-		ev_err_set(err, "'%s': %.*s targets are not supported yet",
-		    uri, (int)(rest - uri), uri);
-		return -1;
 	case EV_URI_AWS:
 		ev_err_set(err, "'%s' is an AWS target: map it to a local URI "
 		    "with --target", uri);
 		return -1;
 	default:
 		ev_err_set(err, "'%s': unknown target URI: expected -, "
-		    "file:PATH, fd:N, exec:CMD, pipe:CMD or store:PATH", uri);
+		    "file:PATH, fd:N, exec:CMD, pipe:CMD, store:PATH or "
+		    "http(s)://URL", uri);
 		return -1;
 	}
 }

@@ -55,9 +55,9 @@ test_uris(void)
 	is_str(err.msg, "'fd:': fd: needs a descriptor number", "its message");
 	ok(ev_uri_check("fd:x", &err) < 0, "fd:x is refused");
 	ok(ev_uri_check("store:s.db", &err) == 0, "store: is fine");
-	ok(ev_uri_check("http://x/", &err) < 0, "http: is refused");
-	is_str(err.msg, "'http://x/': http:// targets are not supported yet",
-	    "its message");
+	ok(ev_uri_check("http://x/", &err) == 0, "http: is fine");
+	ok(ev_uri_check("https://", &err) < 0, "https: needs a host");
+	is_str(err.msg, "'https://': https:// needs a host", "its message");
 	ok(ev_uri_check("exec:'a", &err) < 0, "an unterminated quote");
 	is_str(err.msg, "'exec:'a': unterminated quote", "its message");
 	ok(ev_uri_check("pipe: ", &err) < 0, "pipe: with no command");
