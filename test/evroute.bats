@@ -139,6 +139,19 @@ JSON
 	[ "$stderr" = "evroute: rules.json: input file is also target 'file:rules.json'" ]
 }
 
+@test "evroute: a --reject file that is also a target, dead-letter or unmatched file is refused" {
+	run -2 --separate-stderr evroute --reject all.ndjson -f rules.json in.ndjson
+	[ "$stderr" = "evroute: all.ndjson: reject file is also target 'file:all.ndjson'" ]
+	[ ! -s all.ndjson ]
+	ln -s dead.ndjson link
+	run -2 --separate-stderr evroute --reject link --dlq dead.ndjson -f rules.json in.ndjson
+	[ "$stderr" = "evroute: link: reject file is also target 'file:dead.ndjson'" ]
+	run -2 --separate-stderr evroute --reject ./un --unmatched un -f rules.json in.ndjson
+	[ "$stderr" = "evroute: ./un: reject file is also target 'file:un'" ]
+	[ ! -s un ] && [ ! -s small.ndjson ]
+	run -0 evroute --reject rej --unmatched un -f rules.json in.ndjson
+}
+
 @test "evroute: names with control characters come out escaped on one line" {
 	cp rules.json $'r\n\x1b.json'
 	run -2 --separate-stderr evroute -f rules.json $'no\nsuch\x1b'
