@@ -46,6 +46,8 @@ struct strs_chunk {
 struct ev_route_strs {
 	struct strs_chunk *chunk;
 	const char **tab;	/* open addressing, NULL empty */
+	int *mark;		/* per slot: the last rule (from 1) that
+				   used the string as a target Id */
 	size_t n, cap;
 };
 
@@ -71,6 +73,7 @@ strs_free(struct ev_route_strs *ss)
 		free(c);
 	}
 	free(ss->tab);
+	free(ss->mark);
 	free(ss);
 }
 
@@ -80,9 +83,13 @@ strs_grow(struct ev_route_strs *ss)
 {
 	size_t cap = ss->cap ? 2 * ss->cap : 256, i, j;
 	const char **t = calloc(cap, sizeof(*t));
+	int *m = calloc(cap, sizeof(*m));
 
-	if (t == NULL)
+	if (t == NULL || m == NULL) {
+		free(t);
+		free(m);
 		return -1;
+	}
 	for (i = 0; i < ss->cap; i++) {
 		if (ss->tab[i] == NULL)
 			continue;
@@ -90,9 +97,12 @@ strs_grow(struct ev_route_strs *ss)
 		    t[j] != NULL; j = (j + 1) & (cap - 1))
 			;
 		t[j] = ss->tab[i];
+		m[j] = ss->mark[i];
 	}
 	free(ss->tab);
+	free(ss->mark);
 	ss->tab = t;
+	ss->mark = m;
 	ss->cap = cap;
 	return 0;
 }
@@ -136,6 +146,25 @@ intern(struct ev_route_config *cf, const char *s, size_t len)
 	ss->tab[j] = r;
 	ss->n++;
 	return r;
+}
+
+/*
+ * Has rule (from 1) already a target whose Id is the interned s?  Marks
+ * it as used by rule: a linear check per rule, not a quadratic one.
+ */
+static int
+id_seen(struct ev_route_config *cf, const char *s, int rule)
+{
+	struct ev_route_strs *ss = cf->strs;
+	size_t j;
+
+	for (j = str_hash(s, strlen(s)) & (ss->cap - 1); ss->tab[j] != s;
+	    j = (j + 1) & (ss->cap - 1))
+		;
+	if (ss->mark[j] == rule)
+		return 1;
+	ss->mark[j] = rule;
+	return 0;
 }
 
 static char *
@@ -472,12 +501,11 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 				return -1;
 			}
 			r->nt = i + 1;
-			for (k = 0; k < i; k++)
-				if (strcmp(r->t[k].id, r->t[i].id) == 0) {
-					ev_err_set(err, "duplicate target Id "
-					    "'%s'", r->t[i].id);
-					return fail(&w, tn, 0, err);
-				}
+			if (id_seen(cf, r->t[i].id, cf->n)) {
+				ev_err_set(err, "duplicate target Id '%s'",
+				    r->t[i].id);
+				return fail(&w, tn, 0, err);
+			}
 		}
 	}
 	return ev_shapes_finish(r->shapes, err);
