@@ -172,10 +172,10 @@ report(const struct ev_route_config *c)
 
 /*
  * Refuse a file the bus writes that is also an input (the rules file,
- * an operand, or standard input when it is read).
+ * an operand, or standard input when it is read) or the reject file.
  */
 static int
-check_inputs(char *const *files, int n, const char *rules)
+check_inputs(char *const *files, int n, const char *rules, const char *rej)
 {
 	struct stat *st = calloc((size_t)n + 2, sizeof(*st));
 	const char **names = calloc((size_t)n + 2, sizeof(*names));
@@ -203,6 +203,17 @@ check_inputs(char *const *files, int n, const char *rules)
 	ev_err_clear(&err);
 	if (ev_bus_check_inputs(bus, st, names, k, &err) < 0) {
 		ev_diag(&err);
+		r = -1;
+		goto out;
+	}
+	/* The bus has opened its files: a reject file that is one exists. */
+	ev_err_clear(&err);
+	if (rej != NULL && stat(rej, &st[0]) == 0 &&
+	    ev_bus_check_inputs(bus, st, &rej, 1, &err) < 0) {
+		const char *t = strstr(err.msg, " target '");
+
+		ev_warnx("%s: reject file is also%s", rej, t != NULL ? t :
+		    " a target");
 		r = -1;
 	}
 out:
@@ -368,7 +379,7 @@ main(int argc, char *argv[])
 		rc = EV_EXIT_OK;
 		goto done;
 	}
-	if (check_inputs(argv, argc, rules) < 0)
+	if (check_inputs(argv, argc, rules, in.reject_path) < 0)
 		return EV_EXIT_ERROR;
 
 	rfiles[0] = rules;

@@ -571,3 +571,39 @@ section() {
 		    { echo "not in DIAGNOSTICS: $s"; false; }
 	done <"$tmp/stems"
 }
+
+@test "docs: examples/shop.sh runs orders from the store through the bus to the handlers, dead letters and a replay" {
+	run sh "$root/examples/shop.sh"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	want=$(cat <<'OUT'
+# day 1: orders stored first, then routed by the bus
+store: 6 stored
+bus: rule payments matched 6
+bus: rule fulfilment matched 5
+bus: rule audit matched 6
+payments: 6 routed, 0 replays skipped
+payments: 5 claimed (1 held back as duplicates)
+payments: 4 charged
+fulfilment: 5 routed, 4 shipped
+audit: 6 archived
+
+# dead letters: what failed for good, with why
+dead: order 4 Exit.1 after 4 attempts (MaxAttempts)
+
+# day 2: the bus consumer only gets the new order
+payments: 1 routed, 0 replays skipped
+payments: 1 claimed (0 held back as duplicates)
+payments: 1 charged
+fulfilment: 1 routed, 1 shipped
+audit: 1 archived
+
+# replay of day 1: archived again, neither charged nor shipped twice
+payments: 6 routed, 6 replays skipped
+payments: 0 claimed (0 held back as duplicates)
+payments: 0 charged
+fulfilment: 5 routed, 0 shipped
+audit: 6 archived
+OUT
+)
+	[ "$output" = "$want" ] || { diff <(echo "$want") <(echo "$output"); false; }
+}

@@ -143,6 +143,19 @@ JSON
 	[ "$stderr" = "evroute: rules.json: input file is also target 'file:rules.json'" ]
 }
 
+@test "evroute: a --reject file that is also a target, dead-letter or unmatched file is refused" {
+	run -2 --separate-stderr evroute --reject all.ndjson -f rules.json in.ndjson
+	[ "$stderr" = "evroute: all.ndjson: reject file is also target 'file:all.ndjson'" ]
+	[ ! -s all.ndjson ]
+	ln -s dead.ndjson link
+	run -2 --separate-stderr evroute --reject link --dlq dead.ndjson -f rules.json in.ndjson
+	[ "$stderr" = "evroute: link: reject file is also target 'file:dead.ndjson'" ]
+	run -2 --separate-stderr evroute --reject ./un --unmatched un -f rules.json in.ndjson
+	[ "$stderr" = "evroute: ./un: reject file is also target 'file:un'" ]
+	[ ! -s un ] && [ ! -s small.ndjson ]
+	run -0 evroute --reject rej --unmatched un -f rules.json in.ndjson
+}
+
 @test "evroute: names with control characters come out escaped on one line" {
 	cp rules.json $'r\n\x1b.json'
 	run -2 --separate-stderr evroute -f rules.json $'no\nsuch\x1b'
@@ -197,6 +210,41 @@ JSON
 	run -0 timeout 60 evroute -t -f big.json
 	[ "${#lines[@]}" -eq 200000 ]
 	[ "${lines[199999]}" = $'r9999\tt19\tfile:o19' ]
+}
+
+@test "evroute: a rule with 50,000 targets loads, and a repeated Id at its end is found" {
+	awk 'BEGIN { printf "[{\"Name\":\"wide\",\"EventPattern\":{\"source\":[\"shop\"]},\"Targets\":["
+		for (j = 0; j < 50000; j++)
+			printf "%s{\"Id\":\"t%d\",\"Arn\":\"-\"}", j ? "," : "", j
+		print "]},{\"Name\":\"again\",\"EventPattern\":{\"source\":[\"shop\"]},\"Targets\":[{\"Id\":\"t0\",\"Arn\":\"-\"}]}]" }' >wide.json
+	run -0 evroute -t -f wide.json
+	[ "${#lines[@]}" -eq 50001 ]
+	[ "${lines[49999]}" = $'wide\tt49999\t-' ]
+	[ "${lines[50000]}" = $'again\tt0\t-' ]
+	sed 's/"Id":"t49999"/"Id":"t7"/' wide.json >dup.json
+	run -2 --separate-stderr evroute -t -f dup.json
+	col=$(awk '{ print index($0, "{\"Id\":\"t7\",\"Arn\":\"-\"}]") }' dup.json)
+	[ "$stderr" = "evroute: dup.json:1:$col: duplicate target Id 't7'" ]
+}
+
+@test "evroute: a deeply nested EventPattern routes; one too deep is a located error" {
+	awk 'BEGIN { for (i = 0; i < 400; i++) { o = o "{\"a\":"; c = c "}" }
+		print "[{\"Name\":\"deep\",\"EventPattern\":" o "[1]" c ",\"Targets\":[{\"Id\":\"t\",\"Arn\":\"-\"}]}]" >"deep.json"
+		print o "1" c >"ev.ndjson"
+		print o "2" c >>"ev.ndjson"
+		for (i = 0; i < 600; i++) { o2 = o2 "{\"a\":"; c2 = c2 "}" }
+		print "[{\"Name\":\"deeper\",\"EventPattern\":" o2 "[1]" c2 ",\"Targets\":[]}]" >"deeper.json" }'
+	run -0 --separate-stderr evroute --unmatched=drop -f deep.json ev.ndjson
+	[ "$output" = "$(head -1 ev.ndjson)" ]
+	run -2 --separate-stderr evroute -t -f deeper.json
+	[[ $stderr == "evroute: deeper.json:1:"*": invalid JSON: nesting too deep" ]]
+}
+
+@test "evroute: rule names and target ids with control characters are escaped in diagnostics" {
+	printf '%s\n' '[{"Name":"r\u001b[31m\nx","EventPattern":{"source":["s"]},"Targets":[{"Id":"t\n1","Arn":"arn:aws:lambda:x"}]}]' >ctl.json
+	run -2 --separate-stderr evroute -t -f ctl.json
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = "evroute: ctl.json:1:70: target 't\n1' of rule 'r\x1b[31m\nx': 'arn:aws:lambda:x' is an AWS target: map it to a local URI with --target" ]
 }
 
 @test "evroute: usage errors exit 2" {

@@ -22,11 +22,156 @@ struct where {
 	const struct ev_jdoc *doc;
 	int props;		/* the object holding the rule's members */
 	int sam;		/* a SAM event source: one implicit target */
+	struct load_ctx *lc;
 };
 
 struct load_ctx {
 	struct ev_route_config *cf;
+	int event_shape;	/* the rule's unshaped target's shape, or -1 */
 };
+
+/*
+ * The configuration's strings: interned in chunks, so that 10,000 rules
+ * with 20 targets each cost no 600,000 allocations (and frees), and the
+ * ids and URIs that repeat from rule to rule are kept once.
+ */
+#define STRS_CHUNK 65536
+
+struct strs_chunk {
+	struct strs_chunk *next;
+	size_t used, cap;
+	char p[];
+};
+
+struct ev_route_strs {
+	struct strs_chunk *chunk;
+	const char **tab;	/* open addressing, NULL empty */
+	int *mark;		/* per slot: the last rule (from 1) that
+				   used the string as a target Id */
+	size_t n, cap;
+};
+
+static size_t
+str_hash(const char *s, size_t len)
+{
+	size_t h = 1469598103934665603ULL, i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void
+strs_free(struct ev_route_strs *ss)
+{
+	struct strs_chunk *c, *next;
+
+	if (ss == NULL)
+		return;
+	for (c = ss->chunk; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(ss->tab);
+	free(ss->mark);
+	free(ss);
+}
+
+/* Grow the table to twice its size: 0, or -1 when out of memory. */
+static int
+strs_grow(struct ev_route_strs *ss)
+{
+	size_t cap = ss->cap ? 2 * ss->cap : 256, i, j;
+	const char **t = calloc(cap, sizeof(*t));
+	int *m = calloc(cap, sizeof(*m));
+
+	if (t == NULL || m == NULL) {
+		free(t);
+		free(m);
+		return -1;
+	}
+	for (i = 0; i < ss->cap; i++) {
+		if (ss->tab[i] == NULL)
+			continue;
+		for (j = str_hash(ss->tab[i], strlen(ss->tab[i])) & (cap - 1);
+		    t[j] != NULL; j = (j + 1) & (cap - 1))
+			;
+		t[j] = ss->tab[i];
+		m[j] = ss->mark[i];
+	}
+	free(ss->tab);
+	free(ss->mark);
+	ss->tab = t;
+	ss->mark = m;
+	ss->cap = cap;
+	return 0;
+}
+
+/*
+ * The interned copy of s[0..len) (no NUL inside), NUL-terminated, owned
+ * by cf; NULL when out of memory.
+ */
+static char *
+intern(struct ev_route_config *cf, const char *s, size_t len)
+{
+	struct ev_route_strs *ss = cf->strs;
+	struct strs_chunk *c;
+	size_t j;
+	char *r;
+
+	if (ss == NULL && (ss = cf->strs = calloc(1, sizeof(*ss))) == NULL)
+		return NULL;
+	if (2 * (ss->n + 1) > ss->cap && strs_grow(ss) < 0)
+		return NULL;
+	for (j = str_hash(s, len) & (ss->cap - 1); ss->tab[j] != NULL;
+	    j = (j + 1) & (ss->cap - 1))
+		if (strncmp(ss->tab[j], s, len) == 0 &&
+		    ss->tab[j][len] == '\0')
+			return (char *)ss->tab[j];
+	c = ss->chunk;
+	if (c == NULL || c->cap - c->used < len + 1) {
+		size_t cap = len + 1 > STRS_CHUNK ? len + 1 : STRS_CHUNK;
+
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
+			return NULL;
+		c->used = 0;
+		c->cap = cap;
+		c->next = ss->chunk;
+		ss->chunk = c;
+	}
+	r = c->p + c->used;
+	memcpy(r, s, len);
+	r[len] = '\0';
+	c->used += len + 1;
+	ss->tab[j] = r;
+	ss->n++;
+	return r;
+}
+
+/*
+ * Has rule (from 1) already a target whose Id is the interned s?  Marks
+ * it as used by rule: a linear check per rule, not a quadratic one.
+ */
+static int
+id_seen(struct ev_route_config *cf, const char *s, int rule)
+{
+	struct ev_route_strs *ss = cf->strs;
+	size_t j;
+
+	for (j = str_hash(s, strlen(s)) & (ss->cap - 1); ss->tab[j] != s;
+	    j = (j + 1) & (ss->cap - 1))
+		;
+	if (ss->mark[j] == rule)
+		return 1;
+	ss->mark[j] = rule;
+	return 0;
+}
+
+static char *
+intern_str(struct ev_route_config *cf, const char *s)
+{
+	return intern(cf, s, strlen(s));
+}
 
 /* Locate err at node (or at byte offset off when node < 0) of the file. */
 static int
@@ -70,7 +215,7 @@ opt_str(const struct where *w, int obj, const char *key, int lax,
 		ev_err_set(err, "'%s' holds a NUL character", key);
 		return fail(w, m, 0, err);
 	}
-	if ((*out = strdup(n->str)) == NULL) {
+	if ((*out = intern(w->lc->cf, n->str, n->len)) == NULL) {
 		ev_err_set(err, "out of memory");
 		return -1;
 	}
@@ -112,7 +257,7 @@ opt_obj(const struct where *w, int obj, const char *key, int *node,
 	return 0;
 }
 
-/* The JSON text of node (an intrinsic function), malloc'd. */
+/* The JSON text of node (an intrinsic function), interned. */
 static char *
 node_text(const struct where *w, int node)
 {
@@ -121,21 +266,8 @@ node_text(const struct where *w, int node)
 	    n->str : w->doc->text + n->off;
 	size_t len = n->type == EV_J_OBJECT || n->type == EV_J_ARRAY ? n->len :
 	    0;
-	char *t = malloc(len + 1);
 
-	if (t != NULL) {
-		memcpy(t, s, len);
-		t[len] = '\0';
-	}
-	return t;
-}
-
-static void
-target_free(struct ev_route_target *t)
-{
-	free(t->id);
-	free(t->arn);
-	free(t->dlq);
+	return intern(w->lc->cf, s, len);
 }
 
 /*
@@ -148,7 +280,7 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 {
 	struct ev_shape *sh;
 	size_t erroff = 0;
-	int arn, retry, dlc;
+	int arn, retry, dlc, unshaped;
 
 	memset(t, 0, sizeof(*t));
 	t->shape = -1;
@@ -161,7 +293,7 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	t->col = err->col;
 	ev_err_clear(err);
 	if (id != NULL) {
-		if ((t->id = strdup(id)) == NULL)
+		if ((t->id = intern_str(w->lc->cf, id)) == NULL)
 			goto oom;
 	} else {
 		if (opt_str(w, tn, "Id", 0, &t->id, err) < 0)
@@ -178,7 +310,7 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 		snprintf(buf, sizeof(buf), "{\"Fn::GetAtt\": [\"%s\", "
 		    "\"Arn\"]}", w->doc->n[w->src->resource].key);
 		t->arn_intrinsic = 1;
-		if ((t->arn = strdup(buf)) == NULL)
+		if ((t->arn = intern_str(w->lc->cf, buf)) == NULL)
 			goto oom;
 	} else if ((arn = member(w, tn, "Arn")) < 0) {
 		ev_err_set(err, "missing member 'Arn'");
@@ -204,6 +336,15 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	    opt_str(w, dlc, "Arn", 0, &t->dlq, err) < 0)
 		return -1;
 	ev_err_clear(err);
+	/* Targets without shaping share one shape (its id, for messages,
+	 * is the first one's: an unshaped target has none to give). */
+	unshaped = member(w, tn, "Input") < 0 &&
+	    member(w, tn, "InputPath") < 0 &&
+	    member(w, tn, "InputTransformer") < 0;
+	if (unshaped && w->lc->event_shape >= 0) {
+		t->shape = w->lc->event_shape;
+		return 0;
+	}
 	if ((sh = ev_shape_from_target(w->doc, tn, t->id, index, &erroff,
 	    err)) == NULL) {
 		if (strcmp(err->msg, "out of memory") == 0)
@@ -212,6 +353,8 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	}
 	if ((t->shape = ev_shapes_add(r->shapes, sh, err)) < 0)
 		return -1;
+	if (unshaped)
+		w->lc->event_shape = t->shape;
 	return 0;
 oom:
 	ev_err_set(err, "out of memory");
@@ -276,7 +419,9 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 		return -1;
 	}
 	cf->n++;
+	lc->event_shape = -1;
 	memset(&w, 0, sizeof(w));
+	w.lc = lc;
 	w.src = src;
 	w.doc = src->doc;
 	w.props = -1;
@@ -286,7 +431,7 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 	    ev_jdoc_member(src->doc, src->node, "EventPattern") < 0 &&
 	    ev_jdoc_member(src->doc, src->node, "pattern") < 0)) {
 		/* A bare pattern: a rule without targets. */
-		if ((r->name = strdup(src->name)) == NULL)
+		if ((r->name = intern_str(cf, src->name)) == NULL)
 			goto oom;
 		r->enabled = 1;
 		return ev_shapes_finish(r->shapes, err);
@@ -304,7 +449,8 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 	if (opt_str(&w, w.props, w.sam ? "RuleName" : "Name", 1, &name,
 	    err) < 0)
 		return -1;
-	if ((r->name = name != NULL ? name : strdup(src->name)) == NULL)
+	if ((r->name = name != NULL ? name : intern_str(cf, src->name)) ==
+	    NULL)
 		goto oom;
 	if (opt_str(&w, w.props, "Arn", 1, &r->arn, err) < 0 ||
 	    opt_str(&w, w.props, "EventBusName", 1, &r->bus, err) < 0)
@@ -329,13 +475,10 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 		    strcmp(w.doc->n[type].str,
 		    "AWS::Serverless::StateMachine") == 0 ?
 		    "StepFunctionsTarget" : "LambdaTarget");
-		if ((r->t = calloc(1, sizeof(*r->t))) == NULL) {
-			free(given);
+		if ((r->t = calloc(1, sizeof(*r->t))) == NULL)
 			goto oom;
-		}
 		k = read_target(&w, r, w.props, given != NULL ? given : id, 1,
 		    &r->t[0], err);
-		free(given);
 		r->nt = 1;
 		if (k < 0)
 			return -1;
@@ -358,12 +501,11 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 				return -1;
 			}
 			r->nt = i + 1;
-			for (k = 0; k < i; k++)
-				if (strcmp(r->t[k].id, r->t[i].id) == 0) {
-					ev_err_set(err, "duplicate target Id "
-					    "'%s'", r->t[i].id);
-					return fail(&w, tn, 0, err);
-				}
+			if (id_seen(cf, r->t[i].id, cf->n)) {
+				ev_err_set(err, "duplicate target Id '%s'",
+				    r->t[i].id);
+				return fail(&w, tn, 0, err);
+			}
 		}
 	}
 	return ev_shapes_finish(r->shapes, err);
@@ -376,7 +518,7 @@ int
 ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
     const char *path, struct ev_err *err)
 {
-	struct load_ctx lc = { cf };
+	struct load_ctx lc = { cf, -1 };
 
 	memset(cf, 0, sizeof(*cf));
 	ev_err_clear(err);
@@ -390,21 +532,17 @@ ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
 void
 ev_route_config_free(struct ev_route_config *cf)
 {
-	int i, k;
+	int i;
 
 	if (cf == NULL)
 		return;
 	for (i = 0; i < cf->n; i++) {
 		struct ev_route_rule *r = &cf->r[i];
 
-		for (k = 0; k < r->nt; k++)
-			target_free(&r->t[k]);
 		free(r->t);
-		free(r->name);
-		free(r->arn);
-		free(r->bus);
 		ev_shapes_free(r->shapes);
 	}
 	free(cf->r);
+	strs_free(cf->strs);
 	memset(cf, 0, sizeof(*cf));
 }

@@ -231,9 +231,13 @@ struct ev_route_rule {
 	unsigned long line, col;
 };
 
+struct ev_route_strs;
+
 struct ev_route_config {
 	struct ev_route_rule *r;	/* in file order: r[i].index == i */
 	int n, cap;
+	struct ev_route_strs *strs;	/* owns the rules' and targets'
+					   strings, equal ones shared */
 };
 
 struct ev_rules;

@@ -30,7 +30,10 @@
  * YAML template is converted to JSON text, and offsets in it are mapped
  * back to the YAML's lines and columns.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,7 @@ static int
 slurp(const char *path, char **buf, size_t *len, struct ev_err *err)
 {
 	FILE *fp;
+	struct stat st;
 	char *p = NULL, *t;
 	size_t n = 0, cap = 0, r;
 	int stdin_ = strcmp(path, "-") == 0;
@@ -78,6 +82,15 @@ slurp(const char *path, char **buf, size_t *len, struct ev_err *err)
 	else if ((fp = fopen(path, "rb")) == NULL) {
 		ev_err_set(err, "%s", strerror(errno));
 		return -1;
+	}
+	/* A regular file's size sizes the buffer: no copies as it grows. */
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX / 4) {
+		cap = (size_t)st.st_size + 1;
+		if ((p = malloc(cap + 1)) == NULL) {
+			ev_err_set(err, "out of memory");
+			goto fail;
+		}
 	}
 	for (;;) {
 		if (n == cap) {
