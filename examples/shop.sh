@@ -44,6 +44,8 @@ order() {
 order 7 2030-01-02 09:00 6 20 false >day2.ndjson
 
 # The bus: every order is paid and archived; physical goods are shipped.
+# The audit archive is a Firehose stream on AWS; here --target maps it to
+# one evstore log for every day (a store: target, committed as it goes).
 cat >bus.json <<'JSON'
 [
   {"Name": "payments",
@@ -57,7 +59,8 @@ cat >bus.json <<'JSON'
        "InputTemplate": "{\"order\": <order>, \"replay\": <replay>}"}}]},
   {"Name": "audit",
    "EventPattern": {"source": ["shop"]},
-   "Targets": [{"Id": "archive", "Arn": "file:audit.ndjson"}]}
+   "Targets": [{"Id": "archive",
+     "Arn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/shop-audit"}]}
 ]
 JSON
 
@@ -106,7 +109,7 @@ run_handlers() {
 	evretry -- ./ship.sh <to-ship.ndjson >shipped.txt
 	echo "fulfilment: $(wc -l <fulfilment.ndjson) routed," \
 	    "$(wc -l <shipped.txt) shipped"
-	echo "audit: $(wc -l <audit.ndjson) archived"
+	echo "audit: $(evstore read "$tmp/audit.db" | wc -l) archived in all"
 }
 
 echo "# day 1: orders stored first, then routed by the bus"
@@ -114,7 +117,7 @@ evstore append "$tmp/shop.db" day1.ndjson >/dev/null
 evstore read "$tmp/shop.db" >stored.ndjson
 echo "store: $(wc -l <stored.ndjson) stored"
 evstore read --consumer bus "$tmp/shop.db" >bus-in.ndjson
-evroute -f bus.json --stats bus-in.ndjson 2>stats.json
+evroute --target archive=store:"$tmp/audit.db" -f bus.json --stats bus-in.ndjson 2>stats.json
 jq -r '.rules[] | "bus: rule \(.rule) matched \(.matched)"' stats.json
 run_handlers
 
@@ -130,7 +133,7 @@ EVKIT_NOW=2030-01-02T18:00:00Z
 evstore append "$tmp/shop.db" day2.ndjson >/dev/null
 mkdir day2 && cp bus.json charge.sh ship.sh day2/ && cd day2
 evstore read --consumer bus "$tmp/shop.db" >bus-in.ndjson
-evroute -f bus.json bus-in.ndjson
+evroute --target archive=store:"$tmp/audit.db" -f bus.json bus-in.ndjson
 run_handlers
 cd ..
 
@@ -139,5 +142,5 @@ echo "# replay of day 1: archived again, neither charged nor shipped twice"
 mkdir replay && cp bus.json charge.sh ship.sh replay/ && cd replay
 evstore read --since 2030-01-01T00:00:00Z --until 2030-01-02T00:00:00Z \
     --replay-name day-1 "$tmp/shop.db" >bus-in.ndjson
-evroute -f bus.json bus-in.ndjson
+evroute --target archive=store:"$tmp/audit.db" -f bus.json bus-in.ndjson
 run_handlers

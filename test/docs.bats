@@ -585,7 +585,7 @@ payments: 6 routed, 0 replays skipped
 payments: 5 claimed (1 held back as duplicates)
 payments: 4 charged
 fulfilment: 5 routed, 4 shipped
-audit: 6 archived
+audit: 6 archived in all
 
 # dead letters: what failed for good, with why
 dead: order 4 Exit.1 after 4 attempts (MaxAttempts)
@@ -595,14 +595,14 @@ payments: 1 routed, 0 replays skipped
 payments: 1 claimed (0 held back as duplicates)
 payments: 1 charged
 fulfilment: 1 routed, 1 shipped
-audit: 1 archived
+audit: 7 archived in all
 
 # replay of day 1: archived again, neither charged nor shipped twice
 payments: 6 routed, 6 replays skipped
 payments: 0 claimed (0 held back as duplicates)
 payments: 0 charged
 fulfilment: 5 routed, 0 shipped
-audit: 6 archived
+audit: 13 archived in all
 OUT
 )
 	[ "$output" = "$want" ] || { diff <(echo "$want") <(echo "$output"); false; }
