@@ -226,7 +226,7 @@ main(int argc, char *argv[])
 	static const enum ev_db_sync sync_of[] = { EV_SYNC_FULL,
 	    EV_SYNC_NORMAL, EV_SYNC_OFF };
 	struct ev_input_opts in;
-	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0 };
+	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0, EV_LOG_PAGE_SIZE };
 	struct ev_err err;
 	const char *pattern = NULL;
 	int npfiles = 0, c, given = 0, r = 0, i, max_set = 0;

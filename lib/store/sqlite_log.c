@@ -208,6 +208,22 @@ upgrade(struct ev_db *db, struct ev_err *err)
 	return ev_db_commit(db, err);
 }
 
+/* The database's page size; 0 when it cannot be read. */
+static int
+page_size(struct ev_db *db)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db->sq, "PRAGMA page_size", -1, &st,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
@@ -244,10 +260,13 @@ lg_open(struct ev_db *db, struct ev_err *err)
 	/*
 	 * A new store gets 64 KiB pages: an event log is read in long runs,
 	 * and bigger pages mean fewer reads (takes effect while it is empty).
+	 * Opened with that page size (ev_db_opts.page_size), it has them
+	 * already; else the empty file is rebuilt with them.
 	 */
-	if (empty)
+	if (empty && page_size(db) != EV_LOG_PAGE_SIZE)
 		sqlite3_exec(db->sq, "PRAGMA journal_mode=DELETE;"
-		    "PRAGMA page_size=65536; VACUUM; PRAGMA journal_mode=WAL",
+		    "PRAGMA page_size=" EV_LOG_PAGE_SIZE_S "; VACUUM; "
+		    "PRAGMA journal_mode=WAL",
 		    NULL, NULL, NULL);
 	if (v == 1 && upgrade(db, err) < 0)
 		return -1;

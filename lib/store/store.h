@@ -35,6 +35,7 @@ struct ev_db_opts {
 	enum ev_db_sync sync;
 	int readonly;		/* open an existing file, write nothing */
 	int64_t busy_ms;	/* 0: EV_DB_BUSY_DEFAULT_MS */
+	int page_size;		/* a new database's page size; 0: SQLite's */
 };
 
 /*
@@ -458,6 +459,9 @@ int ev_log_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
  * line each: nothing reaches out before it is durable as the database's
  * sync mode says.  Zeros take the EV_LOG_BATCH_* defaults.
  */
+/* A new store's page size: pass it as ev_db_opts.page_size. */
+#define EV_LOG_PAGE_SIZE 65536
+#define EV_LOG_PAGE_SIZE_S "65536"
 #define EV_LOG_BATCH_EVENTS 10000
 #define EV_LOG_BATCH_BYTES (8 << 20)
 #define EV_LOG_BATCH_MS 100
