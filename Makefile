@@ -27,13 +27,16 @@ YAML_CFLAGS ?=
 YAML_LIBS ?= -lyaml
 XXHASH_CFLAGS ?=
 XXHASH_LIBS ?= -lxxhash
+PQ_CFLAGS ?= -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PQ_LIBS ?= -lpq
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
-	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
+	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(PQ_CFLAGS) $(CFLAGS) \
+	-MMD -MP
+LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) $(PQ_LIBS) -lm -pthread
 
 TOOLS = evdedupe evmatch evretry evroute evstore
 MAN1 = $(TOOLS:%=man/%.1)
@@ -87,6 +90,8 @@ have-deps:
 	@$(call have_lib,libyaml-dev,$(YAML_LIBS))
 	@$(call have_lib,libsqlite3-dev,$(SQLITE_LIBS))
 	@$(call have_lib,libxxhash-dev,$(XXHASH_LIBS))
+	@$(call have_hdr,libpq-dev,libpq-fe.h,$(PQ_CFLAGS))
+	@$(call have_lib,libpq-dev,$(PQ_LIBS))
 
 $(BUILD)/%.o: %.c | have-deps
 	@mkdir -p $(@D)
