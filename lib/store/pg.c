@@ -96,6 +96,7 @@ pg_connect(struct ev_db *db, struct ev_err *err)
 	int64_t start = real_ms(), wait = 50;
 
 	for (;;) {
+		pg->nprep = 0;	/* a new session: nothing prepared */
 		if (pg->c != NULL)
 			PQreset(pg->c);
 		else
@@ -153,6 +154,37 @@ expand(struct ev_db *db, const char *sql)
 	return b.p;
 }
 
+/*
+ * Run q (sql expanded): a statement with parameters as a prepared one
+ * (prepared on first use on this connection), others at once.
+ */
+static PGresult *
+run(struct ev_db *db, const char *sql, const char *q, int nparams,
+    const char *const *params)
+{
+	struct ev_pg *pg = db->pg;
+	char name[16];
+	PGresult *r;
+	int i;
+
+	if (nparams == 0)
+		return PQexecParams(pg->c, q, 0, NULL, NULL, NULL, NULL, 1);
+	for (i = 0; i < pg->nprep && pg->prep[i] != sql; i++)
+		;
+	snprintf(name, sizeof(name), "ev%d", i);
+	if (i == pg->nprep) {
+		if (i == EV_PG_PREP_MAX)
+			return PQexecParams(pg->c, q, nparams, NULL, params,
+			    NULL, NULL, 1);
+		r = PQprepare(pg->c, name, q, nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+		pg->prep[pg->nprep++] = sql;
+	}
+	return PQexecPrepared(pg->c, name, nparams, params, NULL, NULL, 1);
+}
+
 PGresult *
 ev_pg_q(struct ev_db *db, const char *sql, int nparams,
     const char *const *params, struct ev_err *err)
@@ -167,8 +199,7 @@ ev_pg_q(struct ev_db *db, const char *sql, int nparams,
 		return NULL;
 	}
 	for (;;) {
-		r = PQexecParams(pg->c, q, nparams, NULL, params, NULL, NULL,
-		    1);
+		r = run(db, sql, q, nparams, params);
 		st = PQresultStatus(r);
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ||
 		    st == PGRES_COPY_IN)

@@ -9,6 +9,9 @@
 
 #include "store_int.h"
 
+/* Statements prepared per connection, at most. */
+#define EV_PG_PREP_MAX 64
+
 /* Longest schema or store name. */
 #define EV_PG_NAME_MAX 48
 
@@ -23,8 +26,9 @@ struct ev_pg {
 	struct ev_buf copy;
 	int64_t ncopy;
 	int log_locked;		/* this transaction holds the append lock */
-	/* evdedupe's keys (pg_dkeys.c) */
-	int dk_ok;
+	/* statements prepared on this connection, by their SQL's address */
+	const char *prep[EV_PG_PREP_MAX];
+	int nprep;
 };
 
 /* A target PostgreSQL takes: postgres:// or postgresql://. */
@@ -32,7 +36,9 @@ int ev_pg_target(const char *target);
 
 /*
  * Run sql with nparams text parameters; in sql "@NAME" names the store's
- * table NAME ("schema"."store_NAME") and "@@" the schema.  Results come in binary.  A lost connection outside a transaction
+ * table NAME ("schema"."store_NAME") and "@@" the schema.  sql must be a
+ * string constant: a statement with parameters is prepared once per
+ * connection, found again by sql's address.  Results come in binary.  A lost connection outside a transaction
  * is retried (reconnecting with backoff for pg->retry_ms); NULL with err set
  * on failure, else the result (PQclear it).
  */
