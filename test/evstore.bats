@@ -32,7 +32,7 @@ q() {
 
 @test "evstore: help lists every subcommand, exit 0" {
 	run -0 evstore help
-	for c in append read receive ack nack dead redrive stat prune help; do
+	for c in append read receive ack nack dead redrive stat prune migrate help; do
 		[[ $output == *"evstore $c"* ]] || { echo "no $c"; false; }
 	done
 	run -2 --separate-stderr evstore frobnicate $S

@@ -116,10 +116,20 @@ setup() {
 @test "pg: a bad store name is refused; schema and store names select separate tables" {
 	run -2 --separate-stderr evstore stat "$EVKIT_PG_URL#Bad-Name"
 	[[ $stderr == *"invalid store name: expected #[SCHEMA.]NAME"* ]]
-	echo '{"a":1}' | evstore append "$EVKIT_PG_URL#s1_$BATS_TEST_NUMBER.one" >/dev/null
-	echo '{"a":2}' | evstore append "$EVKIT_PG_URL#s2_$BATS_TEST_NUMBER.one" >/dev/null
-	[ "$(evstore read "$EVKIT_PG_URL#s1_$BATS_TEST_NUMBER.one")" = '{"a":1}' ]
-	[ "$(evstore read "$EVKIT_PG_URL#s2_$BATS_TEST_NUMBER.one")" = '{"a":2}' ]
-	run -2 --separate-stderr evstore read "$EVKIT_PG_URL#s3_$BATS_TEST_NUMBER.none"
+	echo '{"a":1}' | evstore append "$EVKIT_PG_URL#s1_${S##*#}.one" >/dev/null
+	echo '{"a":2}' | evstore append "$EVKIT_PG_URL#s2_${S##*#}.one" >/dev/null
+	[ "$(evstore read "$EVKIT_PG_URL#s1_${S##*#}.one")" = '{"a":1}' ]
+	[ "$(evstore read "$EVKIT_PG_URL#s2_${S##*#}.one")" = '{"a":2}' ]
+	run -2 --separate-stderr evstore read "$EVKIT_PG_URL#s3_${S##*#}.none"
 	[[ $stderr == *": not an evstore store" ]]
+}
+
+@test "pg: migrate creates a store's tables; newer tables are refused" {
+	run -0 evstore migrate $S
+	[ -z "$output" ]
+	run -0 evstore stat $S
+	jq -e '.count == 0' <<<"$output"
+	psql -XAtq "$EVKIT_PG_URL" -c "UPDATE evkit.evkit_schema SET version = 9 WHERE component = 'evstore:${S##*#}'"
+	run -2 --separate-stderr evstore migrate $S
+	[ "$stderr" = "evstore: $S: evstore tables are version 9; this evstore reads version 1" ]
 }

@@ -485,6 +485,10 @@ pg_schema(struct ev_db *db, const char *component, int version,
 		    version);
 		goto fail;
 	}
+	/*
+	 * Version 1 is the first on PostgreSQL: no upgrade exists yet, and
+	 * one will run only under "evstore migrate".
+	 */
 	if (have >= 0 && have < version) {
 		ev_err_set(err, "%s: %s tables are version %d; run '%s "
 		    "migrate' to upgrade them to version %d", db->name,
