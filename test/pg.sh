@@ -18,8 +18,13 @@ as() {
 		"$@"
 	fi
 }
+# The server must not keep the caller's descriptors (a Bats output pipe
+# held open by a server started inside a test would hang Bats): pg_ctl
+# runs with every descriptor past 2 closed (perl-base is essential).
 ctl() {
-	as "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 "$@" >/dev/null
+	as perl -e 'use POSIX (); POSIX::close($_) for 3 .. 1023; exec @ARGV or die "exec: $!\n"' -- \
+	    "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 "$@" \
+	    </dev/null >/dev/null
 }
 case $cmd in
 start)
