@@ -29,14 +29,16 @@ XXHASH_CFLAGS ?=
 XXHASH_LIBS ?= -lxxhash
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+PQ_CFLAGS ?= -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PQ_LIBS ?= -lpq
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CURL_CFLAGS) \
-	$(CFLAGS) -MMD -MP
-LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
+	$(PQ_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) $(PQ_LIBS) -lm -pthread
 
 TOOLS = evdedupe evmatch evretry evroute evstore
 MAN1 = $(TOOLS:%=man/%.1)
@@ -96,6 +98,8 @@ have-deps:
 	@$(call have_lib,libxxhash-dev,$(XXHASH_LIBS))
 	@$(call have_hdr,libcurl4-openssl-dev,curl/curl.h,$(CURL_CFLAGS))
 	@$(call have_lib,libcurl4-openssl-dev,$(CURL_LIBS))
+	@$(call have_hdr,libpq-dev,libpq-fe.h,$(PQ_CFLAGS))
+	@$(call have_lib,libpq-dev,$(PQ_LIBS))
 
 $(BUILD)/%.o: %.c | have-deps
 	@mkdir -p $(@D)

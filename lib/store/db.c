@@ -1,13 +1,13 @@
 /*
- * db.c - opening a database and dispatching to its backend.  Only SQLite
- * exists today; a target naming another backend (postgresql://...) would be
- * recognised here.
+ * db.c - opening a database and dispatching to its backend: a
+ * postgres:// or postgresql:// target is PostgreSQL (pg.c), anything else
+ * a SQLite file (sqlite.c).
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_int.h"
+#include "pg_int.h"
 
 int
 ev_db_sync_parse(const char *s, enum ev_db_sync *sync, struct ev_err *err)
@@ -44,7 +44,7 @@ ev_db_open(const char *target, const struct ev_db_opts *opts,
 		db->opts.busy_ms = EV_DB_BUSY_DEFAULT_MS;
 	/* A file size limit (ulimit -f) must be a write error, not a kill. */
 	signal(SIGXFSZ, SIG_IGN);
-	db->be = &ev_db_sqlite;
+	db->be = ev_pg_target(target) ? &ev_db_pg : &ev_db_sqlite;
 	if (db->be->open(db, err) != 0) {
 		free(db->name);
 		free(db);

@@ -122,9 +122,12 @@ struct ev_db {
 	 * (ev_db_begin() clears it).
 	 */
 	int64_t log_next, log_ingest;
+	/* PostgreSQL (pg.c) */
+	struct ev_pg *pg;
 };
 
 extern const struct ev_db_backend ev_db_sqlite;
+extern const struct ev_db_backend ev_db_pg;
 extern const struct ev_dkeys_ops ev_dkeys_sqlite;
 
 /*

@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# Several machines, simulated: evstore and evdedupe processes sharing one
+# PostgreSQL server (test/run starts a throwaway cluster and sets
+# EVKIT_PG_URL, PGHOST and EVKIT_PG_DIR; without them these tests skip).
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	[ -n "$EVKIT_PG_URL" ] || skip "no PostgreSQL cluster (test/run starts one)"
+	cd "$BATS_TEST_TMPDIR" || return 1
+	export S="$EVKIT_PG_URL#m${BATS_TEST_NUMBER}_${EPOCHREALTIME/./}"
+}
+
+@test "pg: 4 appenders and 3 receivers at once: nothing lost, nothing delivered twice" {
+	for a in 1 2 3 4; do
+		awk -v a=$a 'BEGIN { for (i = 0; i < 1500; i++) printf "{\"a\":%d,\"i\":%d}\n", a, i }' |
+		    evstore append $S >app.$a &
+	done
+	# each receiver leases 50 at a time, its handler acks them
+	for r in 1 2 3; do
+		sh -c 'echo $$ >pid.'$r'; exec evstore receive --group g --batch 50 --follow --visibility 5m "$S"' |
+		    tee got.$r | evstore ack --group g $S >/dev/null &
+	done
+	wait %1 %2 %3 %4
+	for i in $(seq 600); do
+		evstore stat $S | jq -e '.count == 6000 and .groups.g == {"depth":0,"in-flight":0,"dead":0}' >/dev/null && break
+		sleep 0.05
+	done
+	kill -TERM $(cat pid.*)
+	wait
+	cat app.* | sort >appended
+	[ "$(wc -l <appended)" -eq 6000 ]
+	cat got.* | jq -c .event | sort >received
+	# every appended event received exactly once
+	cmp appended received
+	cat got.* | jq .seq | sort -n | uniq -d >dups
+	[ ! -s dups ]
+	evstore stat $S | jq -e '.count == 6000 and .groups.g == {"depth":0,"in-flight":0,"dead":0}'
+}
+
+@test "pg: receivers killed -9 mid-batch: their leases come back after the timeout, no acked event twice" {
+	for i in $(seq 600); do echo "{\"i\":$i}"; done | evstore append $S >/dev/null
+	export EVKIT_NOW=2030-01-01T00:00:00Z
+	for r in 1 2 3; do
+		# a receiver whose handler is slow: killed while leases are out
+		evstore receive --group g --batch 40 --follow --visibility 1m $S >held.$r &
+		pids="$pids $!"
+	done
+	for i in $(seq 300); do
+		[ "$(cat held.* | wc -l)" -ge 120 ] && break
+		sleep 0.02
+	done
+	kill -9 $pids
+	wait $pids || :
+	# some of the held leases were acked before the kill
+	head -n 20 held.1 | evstore ack --group g $S >/dev/null
+	# within the lease the rest is not delivered again...
+	EVKIT_NOW=2030-01-01T00:00:30Z evstore receive --group g --max 1000 $S >again
+	cat held.* again | jq .seq | sort -n | uniq -d >dups
+	[ ! -s dups ]
+	evstore ack --group g $S <again >/dev/null
+	# ...after it, every unacked one comes back, none acked does
+	EVKIT_NOW=2030-01-01T00:01:01Z evstore receive --group g --max 1000 $S >late
+	evstore ack --group g $S <late >/dev/null
+	head -n 20 held.1 | jq .seq | sort -n >acked
+	jq .seq late | sort -n >lateseqs
+	[ -z "$(comm -12 acked lateseqs)" ]
+	cat held.* again late | jq .seq | sort -nu >all
+	[ "$(wc -l <all)" -eq 600 ]
+	evstore stat $S | jq -e '.groups.g == {"depth":0,"in-flight":0,"dead":0}'
+}
+
+@test "pg: the server restarts mid-run: the appender reconnects, nothing acknowledged is lost" {
+	[ -n "$EVKIT_PG_DIR" ] || skip "no cluster directory"
+	{
+		echo '{"n":1}'
+		while [ ! -f restarted ]; do sleep 0.05; done
+		echo '{"n":2}'
+	} | EVKIT_PG_RETRY=20s evstore append $S >out &
+	app=$!
+	for i in $(seq 200); do [ -s out ] && break; sleep 0.05; done
+	[ "$(cat out)" = '{"n":1}' ]
+	sh "$EVKIT_ROOT/test/pg.sh" restart "$EVKIT_PG_DIR"
+	touch restarted
+	wait $app
+	[ "$(cat out)" = $'{"n":1}\n{"n":2}' ]
+	run -0 evstore read $S
+	[ "$output" = $'{"n":1}\n{"n":2}' ]
+}
+
+@test "pg: no server: retried for EVKIT_PG_RETRY, then exit 2 with the reason, nothing on stdout" {
+	printf '{"a":1}\n' >ev
+	run -2 --separate-stderr env PGHOST=$BATS_TEST_TMPDIR/none EVKIT_PG_RETRY=300ms evstore append "postgresql:///postgres#x" ev
+	[ -z "$output" ]
+	[[ $stderr == "evstore: postgresql:///postgres#x: connection to server on socket"*"failed: No such file or directory"* ]]
+	run -2 --separate-stderr env EVKIT_PG_RETRY=soon evstore stat $S
+	[[ $stderr == "evstore: invalid EVKIT_PG_RETRY 'soon': expected a duration"* ]]
+}
+
+@test "pg: 4 evdedupe processes on one state pass every key exactly once" {
+	# every process sees every key, in its own order
+	for p in 1 2 3 4; do
+		awk -v p=$p 'BEGIN { srand(p); for (i = 0; i < 3000; i++) printf "{\"k\":%d,\"p\":%d}\n", (i * 7 + p * 13) % 3000, p }' >in.$p
+	done
+	for p in 1 2 3 4; do
+		evdedupe -k k --state $S in.$p >out.$p &
+	done
+	wait %1 %2 %3 %4
+	cat out.* | jq .k | sort -n >passed
+	[ "$(wc -l <passed)" -eq 3000 ]
+	[ "$(uniq -d passed | wc -l)" -eq 0 ]
+	run -0 evdedupe --stat --state $S
+	jq -e '.keys == 3000' <<<"$output"
+}
+
+@test "pg: a bad store name is refused; schema and store names select separate tables" {
+	run -2 --separate-stderr evstore stat "$EVKIT_PG_URL#Bad-Name"
+	[[ $stderr == *"invalid store name: expected #[SCHEMA.]NAME"* ]]
+	echo '{"a":1}' | evstore append "$EVKIT_PG_URL#s1_${S##*#}.one" >/dev/null
+	echo '{"a":2}' | evstore append "$EVKIT_PG_URL#s2_${S##*#}.one" >/dev/null
+	[ "$(evstore read "$EVKIT_PG_URL#s1_${S##*#}.one")" = '{"a":1}' ]
+	[ "$(evstore read "$EVKIT_PG_URL#s2_${S##*#}.one")" = '{"a":2}' ]
+	run -2 --separate-stderr evstore read "$EVKIT_PG_URL#s3_${S##*#}.none"
+	[[ $stderr == *": not an evstore store" ]]
+}
+
+@test "pg: migrate creates a store's tables; newer tables are refused" {
+	run -0 evstore migrate $S
+	[ -z "$output" ]
+	run -0 evstore stat $S
+	jq -e '.count == 0' <<<"$output"
+	psql -XAtq "$EVKIT_PG_URL" -c "UPDATE evkit.evkit_schema SET version = 9 WHERE component = 'evstore:${S##*#}'"
+	run -2 --separate-stderr evstore migrate $S
+	[ "$stderr" = "evstore: $S: evstore tables are version 9; this evstore reads version 1" ]
+}
