@@ -133,3 +133,15 @@ setup() {
 	run -2 --separate-stderr evstore migrate $S
 	[ "$stderr" = "evstore: $S: evstore tables are version 9; this evstore reads version 1" ]
 }
+
+@test "pg: evroute's store: target appends to a PostgreSQL store, two evroute processes at once" {
+	printf '[{"Name":"r","EventPattern":{"a":[1]},"Targets":[{"Id":"t","Arn":"store:%s"}]}]\n' "$S" >rules.json
+	awk 'BEGIN { for (i = 0; i < 500; i++) printf "{\"a\":1,\"i\":%d}\n{\"a\":2,\"i\":%d}\n", i, i }' >in
+	evroute -f rules.json in &
+	evroute -f rules.json in &
+	wait %1
+	wait %2
+	evstore read $S | sort >got
+	grep '"a":1' in | sed p | sort >want
+	cmp got want
+}
