@@ -514,3 +514,11 @@ q() {
 	fi
 	run -0 sh -c 'evstore ack --group g $S <&-'
 }
+
+@test "evstore: a PostgreSQL URL libpq refuses fails at once; a password never shows in a message" {
+	run -2 --separate-stderr evstore read 'postgresql://h/db?nosuch=1#st'
+	[ "$stderr" = "evstore: postgresql://h/db?nosuch=1#st: invalid URI query parameter: \"nosuch\"" ]
+	EVKIT_PG_RETRY=100ms run -2 --separate-stderr evstore read 'postgresql://bob:s3cret@/db?host=/nonexistent&password=t0psecret#st'
+	[[ $stderr == "evstore: postgresql://bob:***@/db?host=/nonexistent&password=***#st: connection to server on socket "* ]]
+	[[ $stderr != *s3cret* && $stderr != *t0psecret* ]]
+}

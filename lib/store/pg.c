@@ -289,12 +289,47 @@ good_name(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * Hide a password in the target, which names the store in messages: the
+ * one of the URL's user information (postgres://user:PASSWORD@host) and
+ * a password=... parameter become "***" (the name only gets shorter).
+ */
+static void
+redact(char *name)
+{
+	char *a, *end, *at, *colon, *p, *q;
+
+	if ((a = strstr(name, "://")) != NULL) {
+		a += 3;
+		end = a + strcspn(a, "/?#");
+		for (at = NULL, p = a; p < end; p++)
+			if (*p == '@')
+				at = p;
+		if (at != NULL && (colon = memchr(a, ':', (size_t)(at - a)))
+		    != NULL && at - colon > 4) {
+			memcpy(colon + 1, "***", 3);
+			memmove(colon + 4, at, strlen(at) + 1);
+		}
+	}
+	for (p = name; (p = strstr(p, "password=")) != NULL; p = q) {
+		p += 9;
+		q = p + strcspn(p, "&# ");
+		if (q - p > 3) {
+			memcpy(p, "***", 3);
+			memmove(p + 3, q, strlen(q) + 1);
+			q = p + 3;
+		}
+	}
+}
+
 /* Split the #[SCHEMA.]NAME fragment off the target. */
 static int
 parse_target(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_pg *pg = db->pg;
 	const char *frag = strchr(db->name, '#'), *dot;
+	PQconninfoOption *opts;
+	char *msg = NULL;
 	size_t n;
 
 	n = frag != NULL ? (size_t)(frag - db->name) : strlen(db->name);
@@ -302,8 +337,21 @@ parse_target(struct ev_db *db, struct ev_err *err)
 		ev_err_set(err, "out of memory");
 		return -1;
 	}
+	redact(db->name);
+	/* A malformed URL is not worth retrying: say what libpq says. */
+	if ((opts = PQconninfoParse(pg->conninfo, &msg)) == NULL) {
+		n = msg != NULL ? strlen(msg) : 0;
+		while (n > 0 && msg[n - 1] == '\n')
+			n--;
+		ev_err_set(err, "%s: %.*s", db->name, (int)n,
+		    msg != NULL ? msg : "out of memory");
+		PQfreemem(msg);
+		return -1;
+	}
+	PQconninfoFree(opts);
 	strcpy(pg->schema, "evkit");
 	strcpy(pg->store, "default");
+	frag = strchr(db->name, '#');
 	if (frag != NULL) {
 		frag++;
 		if ((dot = strchr(frag, '.')) != NULL) {
