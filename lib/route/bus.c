@@ -282,6 +282,7 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			nomem(err);
 		goto fail;
 	}
+	ev_advise_huge(b->t, (b->nt + 1) * sizeof(*b->t));
 	for (i = 0; i < o->nmaps; i++) {
 		const char *eq = strchr(o->maps[i], '=');
 
