@@ -155,40 +155,52 @@ intern(struct ev_route_config *cf, const char *s, size_t len)
 
 /*
  * A zeroed array of n targets, owned by cf; NULL when out of memory.
- * Carved from chunks that double up to 8 MB (10,000 rules of 20 targets
- * take 14 MB): no allocation per rule, and huge pages where the system
- * gives them, so that filling them costs few page faults.
+ * Carved from chunks: no allocation per rule.  After two small ones, a
+ * big configuration's chunks are 8 MB, aligned to 2 MB with huge pages
+ * advised (10,000 rules of 20 targets take 14 MB), so that filling them
+ * costs few page faults; only what is handed out is zeroed (touched).
  */
-#define TGT_CHUNK_MAX ((size_t)8 << 20)
+#define TGT_HUGE ((size_t)2 << 20)
+#define TGT_BIG ((size_t)8 << 20)
 
 static struct ev_route_target *
 targets_new(struct ev_route_config *cf, size_t n)
 {
 	struct ev_route_strs *ss = cf->strs;
 	struct strs_chunk *c;
-	size_t need = n * sizeof(struct ev_route_target), cap;
+	size_t need, cap;
 	char *r;
 
 	if (ss == NULL && (ss = cf->strs = calloc(1, sizeof(*ss))) == NULL)
 		return NULL;
 	if (n > SIZE_MAX / 2 / sizeof(struct ev_route_target))
 		return NULL;
-	need = (need + 15) & ~(size_t)15;
+	need = (n * sizeof(struct ev_route_target) + 15) & ~(size_t)15;
 	c = ss->tchunk;
 	if (c == NULL || c->cap - c->used < need) {
-		cap = c == NULL ? STRS_CHUNK : c->cap < TGT_CHUNK_MAX ?
-		    2 * c->cap : c->cap;
-		if (cap < need)
-			cap = need;
-		if ((c = calloc(1, sizeof(*c) + cap)) == NULL)
+		if (need > TGT_BIG / 2) {
+			cap = need;	/* a chunk of its own */
+			c = malloc(sizeof(*c) + cap);
+		} else if ((c == NULL || c->cap < 2 * STRS_CHUNK) &&
+		    need <= 2 * STRS_CHUNK) {
+			cap = c == NULL && need <= STRS_CHUNK ? STRS_CHUNK :
+			    2 * STRS_CHUNK;
+			c = malloc(sizeof(*c) + cap);
+		} else {
+			cap = TGT_BIG - sizeof(*c);
+			if ((c = aligned_alloc(TGT_HUGE, TGT_BIG)) != NULL)
+				ev_advise_huge(c, TGT_BIG);
+		}
+		if (c == NULL)
 			return NULL;
-		ev_advise_huge(c->p, cap);
+		c->used = 0;
 		c->cap = cap;
 		c->next = ss->tchunk;
 		ss->tchunk = c;
 	}
 	r = c->p + c->used;
 	c->used += need;
+	memset(r, 0, need);
 	return (struct ev_route_target *)(void *)r;
 }
 
