@@ -24,7 +24,8 @@ struct btarget {
 					   from its first failure */
 	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
 	int active;			/* on b->act */
-	int gi;				/* its shape in b->all */
+	int gi;				/* its shape in b->all; -1: the
+					   event as it is */
 	unsigned long dead;		/* shaped into what AWS would not take */
 	unsigned long ok, unflushed;	/* sent at once, without q */
 };
@@ -299,13 +300,13 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			b->t[k].t = &r->t[j];
 			b->t[k].r = r;
 			b->t[k].b = b;
+			b->t[k].gi = -1;
 			if (!r->enabled)
 				continue;
 			if (resolve(b, r, &b->t[k], used, &key, err) < 0)
 				goto fail;
 			sh = ev_shapes_get(r->shapes, r->t[j].shape);
 			/* the event as it is: nothing to scan or apply */
-			b->t[k].gi = -1;
 			if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
 			    (b->t[k].gi = ev_shapes_add(b->all,
 			    (struct ev_shape *)sh, err)) < 0)
@@ -617,15 +618,13 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	}
 	for (j = 0; j < r->nt; j++) {
 		struct btarget *bt = &br->t[j];
-		const struct ev_shape *sh = ev_shapes_get(r->shapes,
-		    bt->t->shape);
 		const char *p = line;
 		size_t n = len;
 
 		err->msg[0] = '\0';
 		b->pay.len = 0;
 		s = 0;
-		if (ev_shape_kind(sh) != EV_SHAPE_EVENT) {
+		if (bt->gi >= 0) {	/* shaped: not the event as it is */
 			s = ev_shapes_apply(b->all, bt->gi, line, len,
 			    b->vals, &ctx, EV_SHAPE_LINE, &b->pay, err);
 			if (s < 0) {
