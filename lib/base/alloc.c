@@ -8,6 +8,9 @@
  * print "PROG: out of memory" and exit 2 (EV_EXIT_ERROR), as jq and
  * sqlite3's shell do.  Nothing else in lib/ aborts or exits.
  */
+#include <sys/mman.h>
+
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +80,21 @@ ev_grow(void *pp, size_t *cap, size_t n, size_t sz)
 	memset((char *)q + *cap * sz, 0, (ncap - *cap) * sz);
 	*p = q;
 	*cap = ncap;
+}
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+void
+ev_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+
+	if (p != NULL && n >= 2 * HUGE_PAGE && e > a)
+		(void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
 }

@@ -346,4 +346,15 @@ int ev_buf_add(struct ev_buf *b, const void *s, size_t n);
 /* Release what b holds and empty it. */
 void ev_buf_free(struct ev_buf *b);
 
+/* --------------------------------------------------------------- memory */
+
+/*
+ * Ask for transparent huge pages (madvise MADV_HUGEPAGE) over the 2 MB
+ * aligned part of p[0..n), when n is large: a big array filled at once
+ * (10,000 rules' targets, a rules file read whole) then takes one page
+ * fault per 2 MB instead of one per 4 kB.  Advice only: nothing happens
+ * where the system does not offer them.
+ */
+void ev_advise_huge(void *p, size_t n);
+
 #endif

@@ -24,7 +24,8 @@ struct btarget {
 					   from its first failure */
 	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
 	int active;			/* on b->act */
-	int gi;				/* its shape in b->all */
+	int gi;				/* its shape in b->all; -1: the
+					   event as it is */
 	unsigned long dead;		/* shaped into what AWS would not take */
 	unsigned long ok, unflushed;	/* sent at once, without q */
 };
@@ -47,6 +48,13 @@ struct ev_bus {
 	struct ev_target **outs;
 	size_t nouts, hcap;
 	struct ev_target **hash;
+	/*
+	 * the URIs resolved so far by address (the configuration interns
+	 * its strings, so 10,000 rules naming one file give one address):
+	 * checked and opened once, without hashing the text again
+	 */
+	struct ucache { const char *uri; struct ev_target *out; } *seen;
+	size_t *mlen;			/* each map's key length; -1: none */
 	struct ev_target *dlq, *unmatched;
 	struct btarget **act;		/* targets with a scheduler at work */
 	size_t nact;
@@ -116,15 +124,25 @@ mapped(const struct ev_bus *b, const char *key, size_t klen, int *used)
 	int i;
 
 	for (i = 0; i < b->o.nmaps; i++) {
-		const char *eq = strchr(b->o.maps[i], '=');
-
-		if (eq != NULL && (size_t)(eq - b->o.maps[i]) == klen &&
+		if (b->mlen[i] == klen &&
 		    memcmp(b->o.maps[i], key, klen) == 0) {
 			used[i] = 1;
-			return eq + 1;
+			return b->o.maps[i] + klen + 1;
 		}
 	}
 	return NULL;
+}
+
+/* The cache entry of uri's address: its uri NULL when not seen yet. */
+static struct ucache *
+seen(struct ev_bus *b, const char *uri)
+{
+	size_t i = (((uintptr_t)uri >> 3) * 0x9e3779b97f4a7c15ULL) &
+	    (b->hcap - 1);
+
+	while (b->seen[i].uri != NULL && b->seen[i].uri != uri)
+		i = (i + 1) & (b->hcap - 1);
+	return &b->seen[i];
 }
 
 /* Locate err at target t of the rules file. */
@@ -159,31 +177,40 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 {
 	const struct ev_route_target *t = bt->t;
 	const struct ev_http_dest *d;
-	const char *u;
+	const char *u = NULL;
+	struct ucache *c;
 	struct ev_err e;
 
-	key->len = 0;
-	if (ev_buf_add(key, r->name, strlen(r->name)) < 0 ||
-	    ev_buf_add(key, ".", 1) < 0 ||
-	    ev_buf_add(key, t->id, strlen(t->id)) < 0)
-		return nomem(err);
-	u = mapped(b, key->p, key->len, used);
-	if (u == NULL)
-		u = mapped(b, t->id, strlen(t->id), used);
-	if (u == NULL)
-		u = mapped(b, t->arn, strlen(t->arn), used);
+	if (b->o.nmaps > 0) {
+		key->len = 0;
+		if (ev_buf_add(key, r->name, strlen(r->name)) < 0 ||
+		    ev_buf_add(key, ".", 1) < 0 ||
+		    ev_buf_add(key, t->id, strlen(t->id)) < 0)
+			return nomem(err);
+		u = mapped(b, key->p, key->len, used);
+		if (u == NULL)
+			u = mapped(b, t->id, strlen(t->id), used);
+		if (u == NULL)
+			u = mapped(b, t->arn, strlen(t->arn), used);
+	}
 	bt->uri = u != NULL ? u : t->arn;
 	if (u == NULL && (d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
 		bt->uri = d->endpoint;	/* an API destination */
-	ev_err_clear(&e);
-	if (ev_uri_check(bt->uri, &e) < 0) {
-		ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
-		    r->name, e.msg);
-		return at_target(b, t, err);
+	c = seen(b, bt->uri);
+	if (c->uri == NULL) {
+		ev_err_clear(&e);
+		if (ev_uri_check(bt->uri, &e) < 0) {
+			ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
+			    r->name, e.msg);
+			return at_target(b, t, err);
+		}
+		if (!b->o.dry_run &&
+		    (c->out = writer(b, bt->uri, err)) == NULL)
+			return -1;
+		c->uri = bt->uri;
 	}
 	if (!b->o.dry_run) {
-		if ((bt->out = writer(b, bt->uri, err)) == NULL)
-			return -1;
+		bt->out = c->out;
 		if (ev_target_driver(bt->out)->sched != NULL) {
 			if (make_q(b, bt, err) < 0)
 				return -1;
@@ -243,6 +270,9 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 	    (b->outs = calloc(b->nt * 2 + 2, sizeof(*b->outs))) == NULL ||
 	    (b->act = calloc(b->nt + 1, sizeof(*b->act))) == NULL ||
 	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
+	    (b->seen = calloc(b->hcap, sizeof(*b->seen))) == NULL ||
+	    (b->mlen = calloc((size_t)o->nmaps + 1, sizeof(*b->mlen))) ==
+	    NULL ||
 	    (b->all = ev_shapes_new_borrowed()) == NULL ||
 	    (b->hits = calloc((size_t)cf->n + 1, sizeof(*b->hits))) == NULL ||
 	    (used = calloc((size_t)o->nmaps + 1, sizeof(int))) == NULL ||
@@ -253,8 +283,16 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			nomem(err);
 		goto fail;
 	}
+	ev_advise_huge(b->t, (b->nt + 1) * sizeof(*b->t));
+	for (i = 0; i < o->nmaps; i++) {
+		const char *eq = strchr(o->maps[i], '=');
+
+		b->mlen[i] = eq != NULL ? (size_t)(eq - o->maps[i]) :
+		    (size_t)-1;
+	}
 	for (i = 0; i < cf->n; i++) {
 		const struct ev_route_rule *r = &cf->r[i];
+		const struct ev_shape *sh;
 
 		b->r[i].r = r;
 		b->r[i].t = b->t + k;
@@ -262,13 +300,16 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			b->t[k].t = &r->t[j];
 			b->t[k].r = r;
 			b->t[k].b = b;
+			b->t[k].gi = -1;
 			if (!r->enabled)
 				continue;
 			if (resolve(b, r, &b->t[k], used, &key, err) < 0)
 				goto fail;
-			b->t[k].gi = ev_shapes_add(b->all, (struct ev_shape *)
-			    ev_shapes_get(r->shapes, r->t[j].shape), err);
-			if (b->t[k].gi < 0)
+			sh = ev_shapes_get(r->shapes, r->t[j].shape);
+			/* the event as it is: nothing to scan or apply */
+			if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
+			    (b->t[k].gi = ev_shapes_add(b->all,
+			    (struct ev_shape *)sh, err)) < 0)
 				goto fail;
 		}
 	}
@@ -577,15 +618,13 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	}
 	for (j = 0; j < r->nt; j++) {
 		struct btarget *bt = &br->t[j];
-		const struct ev_shape *sh = ev_shapes_get(r->shapes,
-		    bt->t->shape);
 		const char *p = line;
 		size_t n = len;
 
 		err->msg[0] = '\0';
 		b->pay.len = 0;
 		s = 0;
-		if (ev_shape_kind(sh) != EV_SHAPE_EVENT) {
+		if (bt->gi >= 0) {	/* shaped: not the event as it is */
 			s = ev_shapes_apply(b->all, bt->gi, line, len,
 			    b->vals, &ctx, EV_SHAPE_LINE, &b->pay, err);
 			if (s < 0) {
@@ -862,6 +901,8 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	free(b->outs);
 	free(b->act);
 	free(b->hash);
+	free(b->seen);
+	free(b->mlen);
 	free(b->vals);
 	free(b->hits);
 	free(b->r);

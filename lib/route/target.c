@@ -22,7 +22,7 @@
 #include "route.h"
 #include "store/store.h"
 
-#define OUT_BUF (256 * 1024)
+#define OUT_BUF (64 * 1024)
 
 struct ev_route_out {
 	int fd, own;

@@ -91,6 +91,7 @@ slurp(const char *path, char **buf, size_t *len, struct ev_err *err)
 			ev_err_set(err, "out of memory");
 			goto fail;
 		}
+		ev_advise_huge(p, cap + 1);
 	}
 	for (;;) {
 		if (n == cap) {
