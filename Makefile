@@ -30,7 +30,7 @@ XXHASH_LIBS ?= -lxxhash
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 PQ_CFLAGS ?= -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-PQ_LIBS ?= -lpq
+PQ_LIBS ?= -lpq  # for have-deps only: libpq is loaded when used (lib/store/pg.c)
 
 BUILD ?= build
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -38,7 +38,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Ilib $(JQ_CFLAGS) \
 	$(SQLITE_CFLAGS) $(YAML_CFLAGS) $(XXHASH_CFLAGS) $(CURL_CFLAGS) \
 	$(PQ_CFLAGS) $(CFLAGS) -MMD -MP
-LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) $(PQ_LIBS) -lm -pthread
+LIBS = $(SQLITE_LIBS) $(YAML_LIBS) $(XXHASH_LIBS) -lm -pthread
 
 TOOLS = evdedupe evmatch evretry evroute evstore
 MAN1 = $(TOOLS:%=man/%.1)
@@ -65,7 +65,7 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 evmatch_LIBS = $(REF_A)
 evdedupe_LIBS = $(JQ_A)
 # Libraries linked after libevkit.a (evroute's http targets: libcurl).
-evroute_SYSLIBS = $(CURL_LIBS)
+evroute_SYSLIBS =	# libcurl is loaded when used (lib/route/http.c)
 # Programs the tests use (not tests themselves): the HTTP test server.
 TESTBIN = $(BUILD)/testbin/httpd
 

@@ -357,4 +357,18 @@ void ev_buf_free(struct ev_buf *b);
  */
 void ev_advise_huge(void *p, size_t n);
 
+/* ------------------------------------------------------------ libraries */
+
+/*
+ * Load the shared library soname (say "libpq.so.5") and its functions
+ * names[0..n) into fns[0..n), once per process however many threads ask:
+ * a tool links a big library (libpq, libcurl: dozens of dependencies, some
+ * 15 ms at every start) only when it uses it.  fns[i] holds the address
+ * as a void *; the caller copies it into a typed pointer.  0, or -1 with
+ * err "cannot load SONAME: REASON" (then and later).  At most 8 libraries
+ * per process.
+ */
+int ev_dl_load(const char *soname, const char *const *names, void **fns,
+    size_t n, struct ev_err *err);
+
 #endif

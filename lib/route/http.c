@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The easy API's calls go through ev_curl (no type-checking macros). */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
 #include "route.h"
@@ -46,12 +48,66 @@ struct ev_http {
 	char cerr[CURL_ERROR_SIZE];
 };
 
+/*
+ * libcurl is loaded when the first http target opens (ev_dl_load()), not
+ * linked: its dozens of dependencies would cost every start of evroute
+ * some 15 ms.  Its functions are called through ev_curl by their own
+ * names (the macros below).
+ */
+#define EV_CURL_FUNCS(X) \
+	X(curl_easy_cleanup) \
+	X(curl_easy_escape) \
+	X(curl_easy_getinfo) \
+	X(curl_easy_init) \
+	X(curl_easy_perform) \
+	X(curl_easy_setopt) \
+	X(curl_easy_strerror) \
+	X(curl_free) \
+	X(curl_global_init) \
+	X(curl_slist_append) \
+	X(curl_slist_free_all)
+
+static struct {
+#define EV_CURL_MEMBER(f) __typeof__(f) *f;
+	EV_CURL_FUNCS(EV_CURL_MEMBER)
+#undef EV_CURL_MEMBER
+} ev_curl;
+
+#undef curl_easy_setopt	/* curl.h's own checks of the argument count */
+#undef curl_easy_getinfo
+#define curl_easy_cleanup(...) ev_curl.curl_easy_cleanup(__VA_ARGS__)
+#define curl_easy_escape(...) ev_curl.curl_easy_escape(__VA_ARGS__)
+#define curl_easy_getinfo(...) ev_curl.curl_easy_getinfo(__VA_ARGS__)
+#define curl_easy_init(...) ev_curl.curl_easy_init(__VA_ARGS__)
+#define curl_easy_perform(...) ev_curl.curl_easy_perform(__VA_ARGS__)
+#define curl_easy_setopt(...) ev_curl.curl_easy_setopt(__VA_ARGS__)
+#define curl_easy_strerror(...) ev_curl.curl_easy_strerror(__VA_ARGS__)
+#define curl_free(...) ev_curl.curl_free(__VA_ARGS__)
+#define curl_global_init(...) ev_curl.curl_global_init(__VA_ARGS__)
+#define curl_slist_append(...) ev_curl.curl_slist_append(__VA_ARGS__)
+#define curl_slist_free_all(...) ev_curl.curl_slist_free_all(__VA_ARGS__)
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
+static struct ev_err load_err;	/* loading libcurl failed: why */
 
 static void
 global_init(void)
 {
+	static const char *const names[] = {
+#define EV_CURL_NAME(f) #f,
+		EV_CURL_FUNCS(EV_CURL_NAME)
+#undef EV_CURL_NAME
+	};
+	void *fns[sizeof(names) / sizeof(names[0])];
+	size_t i = 0;
+
+	if (ev_dl_load("libcurl.so.4", names, fns, sizeof(names) /
+	    sizeof(names[0]), &load_err) < 0)
+		return;
+#define EV_CURL_SET(f) memcpy(&ev_curl.f, &fns[i++], sizeof(void *));
+	EV_CURL_FUNCS(EV_CURL_SET)
+#undef EV_CURL_SET
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -633,6 +689,10 @@ ev_http_new(const struct ev_http_opts *o, struct ev_err *err)
 	int i, bad = 0;
 
 	pthread_once(&once, global_init);
+	if (load_err.msg[0] != '\0') {
+		ev_err_set(err, "%s", load_err.msg);
+		return NULL;
+	}
 	if (global_rc != CURLE_OK) {
 		ev_err_set(err, "libcurl: %s", curl_easy_strerror(global_rc));
 		return NULL;

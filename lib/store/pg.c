@@ -15,6 +15,32 @@
 
 #include "pg_int.h"
 
+struct ev_pq ev_pq;
+
+int
+ev_pg_load(struct ev_err *err)
+{
+	static const char *const names[] = {
+#define EV_PQ_NAME(f) #f,
+		EV_PQ_FUNCS(EV_PQ_NAME)
+#undef EV_PQ_NAME
+	};
+	void *fns[sizeof(names) / sizeof(names[0])];
+	static int loaded;
+	size_t i = 0;
+
+	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE))
+		return 0;
+	if (ev_dl_load("libpq.so.5", names, fns, sizeof(names) /
+	    sizeof(names[0]), err) < 0)
+		return -1;
+#define EV_PQ_SET(f) memcpy(&ev_pq.f, &fns[i++], sizeof(void *));
+	EV_PQ_FUNCS(EV_PQ_SET)
+#undef EV_PQ_SET
+	__atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* How long a lost connection is retried by default (EVKIT_PG_RETRY). */
 #define PG_RETRY_MS (10 * 1000)
 
@@ -338,6 +364,13 @@ parse_target(struct ev_db *db, struct ev_err *err)
 		return -1;
 	}
 	redact(db->name);
+	if (ev_pg_load(err) < 0) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		ev_err_set(err, "%s: %s", db->name, m);
+		return -1;
+	}
 	/* A malformed URL is not worth retrying: say what libpq says. */
 	if ((opts = PQconninfoParse(pg->conninfo, &msg)) == NULL) {
 		n = msg != NULL ? strlen(msg) : 0;

@@ -9,6 +9,74 @@
 
 #include "store_int.h"
 
+/*
+ * libpq is loaded when a PostgreSQL store is first opened (ev_pg_load(),
+ * ev_dl_load()), not linked: its dozens of dependencies would cost every
+ * start of evstore and evdedupe some 15 ms.  The backend calls libpq's
+ * functions through ev_pq, by their own names (the macros below).
+ */
+#define EV_PQ_FUNCS(X) \
+	X(PQclear) \
+	X(PQntuples) \
+	X(PQgetvalue) \
+	X(PQresultStatus) \
+	X(PQexec) \
+	X(PQcmdTuples) \
+	X(PQgetisnull) \
+	X(PQstatus) \
+	X(PQresultErrorField) \
+	X(PQgetlength) \
+	X(PQfinish) \
+	X(PQexecParams) \
+	X(PQtransactionStatus) \
+	X(PQreset) \
+	X(PQputCopyEnd) \
+	X(PQputCopyData) \
+	X(PQprepare) \
+	X(PQgetResult) \
+	X(PQfreemem) \
+	X(PQexecPrepared) \
+	X(PQerrorMessage) \
+	X(PQconninfoParse) \
+	X(PQconninfoFree) \
+	X(PQconnectdb)
+
+struct ev_pq {
+#define EV_PQ_MEMBER(f) __typeof__(f) *f;
+	EV_PQ_FUNCS(EV_PQ_MEMBER)
+#undef EV_PQ_MEMBER
+};
+extern struct ev_pq ev_pq;
+/* Load libpq (once): 0, or -1 with err "cannot load libpq.so.5: ...". */
+int ev_pg_load(struct ev_err *err);
+
+#ifndef EV_PQ_DIRECT
+#define PQclear(...) ev_pq.PQclear(__VA_ARGS__)
+#define PQntuples(...) ev_pq.PQntuples(__VA_ARGS__)
+#define PQgetvalue(...) ev_pq.PQgetvalue(__VA_ARGS__)
+#define PQresultStatus(...) ev_pq.PQresultStatus(__VA_ARGS__)
+#define PQexec(...) ev_pq.PQexec(__VA_ARGS__)
+#define PQcmdTuples(...) ev_pq.PQcmdTuples(__VA_ARGS__)
+#define PQgetisnull(...) ev_pq.PQgetisnull(__VA_ARGS__)
+#define PQstatus(...) ev_pq.PQstatus(__VA_ARGS__)
+#define PQresultErrorField(...) ev_pq.PQresultErrorField(__VA_ARGS__)
+#define PQgetlength(...) ev_pq.PQgetlength(__VA_ARGS__)
+#define PQfinish(...) ev_pq.PQfinish(__VA_ARGS__)
+#define PQexecParams(...) ev_pq.PQexecParams(__VA_ARGS__)
+#define PQtransactionStatus(...) ev_pq.PQtransactionStatus(__VA_ARGS__)
+#define PQreset(...) ev_pq.PQreset(__VA_ARGS__)
+#define PQputCopyEnd(...) ev_pq.PQputCopyEnd(__VA_ARGS__)
+#define PQputCopyData(...) ev_pq.PQputCopyData(__VA_ARGS__)
+#define PQprepare(...) ev_pq.PQprepare(__VA_ARGS__)
+#define PQgetResult(...) ev_pq.PQgetResult(__VA_ARGS__)
+#define PQfreemem(...) ev_pq.PQfreemem(__VA_ARGS__)
+#define PQexecPrepared(...) ev_pq.PQexecPrepared(__VA_ARGS__)
+#define PQerrorMessage(...) ev_pq.PQerrorMessage(__VA_ARGS__)
+#define PQconninfoParse(...) ev_pq.PQconninfoParse(__VA_ARGS__)
+#define PQconninfoFree(...) ev_pq.PQconninfoFree(__VA_ARGS__)
+#define PQconnectdb(...) ev_pq.PQconnectdb(__VA_ARGS__)
+#endif
+
 /* Statements prepared per connection, at most. */
 #define EV_PG_PREP_MAX 64
 
