@@ -2,6 +2,9 @@
  * log.c - the event log and queues (store.h's ev_log_*): dispatch to the
  * backend's table of operations (sqlite_log.c for SQLite).
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "store_int.h"
 
 int
@@ -85,4 +88,40 @@ ev_log_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
     struct ev_err *err)
 {
 	return db->be->log->stat(db, now, out, err);
+}
+
+int
+ev_store_jstr(struct ev_buf *out, const char *s)
+{
+	char u[8];
+	int r = ev_buf_add(out, "\"", 1);
+
+	for (; *s && r == 0; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			u[0] = '\\';
+			u[1] = (char)c;
+			r = ev_buf_add(out, u, 2);
+		} else if (c < 0x20) {
+			snprintf(u, sizeof(u), "\\u%04x", c);
+			r = ev_buf_add(out, u, 6);
+		} else
+			r = ev_buf_add(out, s, 1);
+	}
+	return r == 0 ? ev_buf_add(out, "\"", 1) : r;
+}
+
+int
+ev_store_printf(struct ev_buf *out, const char *fmt, ...)
+{
+	char b[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	return ev_buf_add(out, b, (size_t)n < sizeof(b) ? (size_t)n :
+	    sizeof(b) - 1);
 }

@@ -541,46 +541,6 @@ out:
 	return n;
 }
 
-/* Append s as a JSON string to out. */
-static int
-jstr(struct ev_buf *out, const char *s)
-{
-	char u[8];
-	int r = ev_buf_add(out, "\"", 1);
-
-	for (; *s && r == 0; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			u[0] = '\\';
-			u[1] = (char)c;
-			r = ev_buf_add(out, u, 2);
-		} else if (c < 0x20) {
-			snprintf(u, sizeof(u), "\\u%04x", c);
-			r = ev_buf_add(out, u, 6);
-		} else
-			r = ev_buf_add(out, s, 1);
-	}
-	return r == 0 ? ev_buf_add(out, "\"", 1) : r;
-}
-
-static int
-bprintf(struct ev_buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int
-bprintf(struct ev_buf *out, const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	return ev_buf_add(out, b, (size_t)n < sizeof(b) ? (size_t)n :
-	    sizeof(b) - 1);
-}
-
 static int
 stat_body(struct ev_db *db, int64_t now, struct ev_buf *out,
     struct ev_err *err)
@@ -595,15 +555,15 @@ stat_body(struct ev_db *db, int64_t now, struct ev_buf *out,
 	    "FROM @events", 0, NULL, err);
 	if (r == NULL)
 		return -1;
-	bprintf(out, "{\"count\":%" PRId64 ",\"bytes\":%" PRId64,
+	ev_store_printf(out, "{\"count\":%" PRId64 ",\"bytes\":%" PRId64,
 	    ev_pg_getint(r, 0, 0), ev_pg_getint(r, 0, 1));
 	for (i = 0; i < 2; i++) {
 		if (PQgetisnull(r, 0, 2 + 2 * i)) {
-			bprintf(out, ",\"%s\":null", i ? "last" : "first");
+			ev_store_printf(out, ",\"%s\":null", i ? "last" : "first");
 			continue;
 		}
 		ev_time_format(ev_pg_getint(r, 0, 3 + 2 * i), t, sizeof(t));
-		bprintf(out, ",\"%s\":{\"seq\":%" PRId64 ",\"time\":\"%s\"}",
+		ev_store_printf(out, ",\"%s\":{\"seq\":%" PRId64 ",\"time\":\"%s\"}",
 		    i ? "last" : "first", ev_pg_getint(r, 0, 2 + 2 * i), t);
 	}
 	PQclear(r);
@@ -612,12 +572,12 @@ stat_body(struct ev_db *db, int64_t now, struct ev_buf *out,
 	    "\"C\"", 0, NULL, err);
 	if (r == NULL)
 		return -1;
-	bprintf(out, ",\"consumers\":{");
+	ev_store_printf(out, ",\"consumers\":{");
 	rows = PQntuples(r);
 	for (i = 0; i < rows; i++) {
 		e |= i > 0 ? ev_buf_add(out, ",", 1) : 0;
-		e |= jstr(out, PQgetvalue(r, i, 0));
-		bprintf(out, ":{\"seq\":%" PRId64 ",\"lag\":%" PRId64 "}",
+		e |= ev_store_jstr(out, PQgetvalue(r, i, 0));
+		ev_store_printf(out, ":{\"seq\":%" PRId64 ",\"lag\":%" PRId64 "}",
 		    ev_pg_getint(r, i, 1), ev_pg_getint(r, i, 2));
 	}
 	PQclear(r);
@@ -629,12 +589,12 @@ stat_body(struct ev_db *db, int64_t now, struct ev_buf *out,
 	    "COLLATE \"C\"", 1, P(ev_pg_i64(ns, ev_pg_now(db, now))), err);
 	if (r == NULL)
 		return -1;
-	bprintf(out, "},\"groups\":{");
+	ev_store_printf(out, "},\"groups\":{");
 	rows = PQntuples(r);
 	for (i = 0; i < rows; i++) {
 		e |= i > 0 ? ev_buf_add(out, ",", 1) : 0;
-		e |= jstr(out, PQgetvalue(r, i, 0));
-		bprintf(out, ":{\"depth\":%" PRId64 ",\"in-flight\":%" PRId64
+		e |= ev_store_jstr(out, PQgetvalue(r, i, 0));
+		ev_store_printf(out, ":{\"depth\":%" PRId64 ",\"in-flight\":%" PRId64
 		    ",\"dead\":%" PRId64 "}", ev_pg_getint(r, i, 1),
 		    ev_pg_getint(r, i, 2), ev_pg_getint(r, i, 3));
 	}

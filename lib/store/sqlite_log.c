@@ -817,46 +817,6 @@ out:
 	return n;
 }
 
-/* Append s as a JSON string to out. */
-static int
-jstr(struct ev_buf *out, const char *s)
-{
-	char u[8];
-	int r = ev_buf_add(out, "\"", 1);
-
-	for (; *s && r == 0; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			u[0] = '\\';
-			u[1] = (char)c;
-			r = ev_buf_add(out, u, 2);
-		} else if (c < 0x20) {
-			snprintf(u, sizeof(u), "\\u%04x", c);
-			r = ev_buf_add(out, u, 6);
-		} else
-			r = ev_buf_add(out, s, 1);
-	}
-	return r == 0 ? ev_buf_add(out, "\"", 1) : r;
-}
-
-static int
-bprintf(struct ev_buf *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int
-bprintf(struct ev_buf *out, const char *fmt, ...)
-{
-	char b[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	return ev_buf_add(out, b, (size_t)n < sizeof(b) ? (size_t)n :
-	    sizeof(b) - 1);
-}
-
 /* "first"/"last": {"seq":N,"time":"..."} or null. */
 static int
 stat_end(struct ev_db *db, int slot, const char *sql, const char *key,
@@ -871,10 +831,10 @@ stat_end(struct ev_db *db, int slot, const char *sql, const char *key,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		ev_time_format(sqlite3_column_int64(st, 1), t, sizeof(t));
-		bprintf(out, ",\"%s\":{\"seq\":%" PRId64 ",\"time\":\"%s\"}",
+		ev_store_printf(out, ",\"%s\":{\"seq\":%" PRId64 ",\"time\":\"%s\"}",
 		    key, (int64_t)sqlite3_column_int64(st, 0), t);
 	} else
-		bprintf(out, ",\"%s\":null", key);
+		ev_store_printf(out, ",\"%s\":null", key);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ev_sqlite_err(db, rc, err);
@@ -914,21 +874,21 @@ stat_names(struct ev_db *db, int groups, int64_t now, struct ev_buf *out,
 	    "SELECT name, seq FROM evstore_consumers ORDER BY name", err);
 	if (st == NULL)
 		return -1;
-	bprintf(out, ",\"%s\":{", groups ? "groups" : "consumers");
+	ev_store_printf(out, ",\"%s\":{", groups ? "groups" : "consumers");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		name = (const char *)sqlite3_column_text(st, 0);
 		v = sqlite3_column_int64(st, 1);
 		if (!first)
 			ev_buf_add(out, ",", 1);
 		first = 0;
-		jstr(out, name);
+		ev_store_jstr(out, name);
 		if ((lag = ev_sqlite_stmt(db, S_LAG, lag_sql, err)) == NULL)
 			goto fail;
 		sqlite3_bind_int64(lag, 1, v);
 		if (one_int(db, lag, &pending, err) < 0)
 			goto fail;
 		if (!groups) {
-			bprintf(out, ":{\"seq\":%" PRId64 ",\"lag\":%" PRId64
+			ev_store_printf(out, ":{\"seq\":%" PRId64 ",\"lag\":%" PRId64
 			    "}", v, pending);
 			continue;
 		}
@@ -940,7 +900,7 @@ stat_names(struct ev_db *db, int groups, int64_t now, struct ev_buf *out,
 		    grp_int(db, S_GRP_DEAD, "SELECT count(*) FROM evstore_dead "
 		    "WHERE grp = ?1", name, now, &dead, err) < 0)
 			goto fail;
-		bprintf(out, ":{\"depth\":%" PRId64 ",\"in-flight\":%" PRId64
+		ev_store_printf(out, ":{\"depth\":%" PRId64 ",\"in-flight\":%" PRId64
 		    ",\"dead\":%" PRId64 "}", pending + ready, flying, dead);
 	}
 	sqlite3_reset(st);
@@ -972,7 +932,7 @@ lg_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
 		ev_sqlite_err(db, rc, err);
 		goto out;
 	}
-	bprintf(out, "{\"count\":%" PRId64 ",\"bytes\":%" PRId64,
+	ev_store_printf(out, "{\"count\":%" PRId64 ",\"bytes\":%" PRId64,
 	    (int64_t)sqlite3_column_int64(st, 0),
 	    (int64_t)sqlite3_column_int64(st, 1));
 	sqlite3_reset(st);

@@ -160,6 +160,15 @@ enum {
 };
 
 /*
+ * For the backends' JSON reports (stat): append s as a JSON string, or
+ * printf-formatted text (at most 255 bytes), to out.  0, or -1 when
+ * memory runs out.  In log.c.
+ */
+int ev_store_jstr(struct ev_buf *out, const char *s);
+int ev_store_printf(struct ev_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
  * The busy handler of every SQLite connection (sqlite.c): short sleeps
  * until db->opts.busy_ms has passed; ctx is the struct ev_db.
  */
