@@ -346,6 +346,15 @@ int ev_buf_add(struct ev_buf *b, const void *s, size_t n);
 /* Release what b holds and empty it. */
 void ev_buf_free(struct ev_buf *b);
 
+/*
+ * Read all of path (NULL: standard input) into a malloc'd buffer, with a
+ * NUL after its *len bytes.  A regular file's size sizes the buffer.
+ * Returns 0, or -1 with err's message the system's reason and its errno
+ * recorded (the caller names the file).
+ */
+int ev_file_read(const char *path, char **text, size_t *len,
+    struct ev_err *err);
+
 /* --------------------------------------------------------------- memory */
 
 /*

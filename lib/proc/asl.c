@@ -339,44 +339,19 @@ int
 ev_policy_load(struct ev_policy *p, enum ev_asl_kind kind, const char *path,
     struct ev_err *err)
 {
-	FILE *fp;
-	char *buf = NULL, *t;
-	size_t n = 0, cap = 0, r;
+	char *buf;
+	size_t n;
 
 	memset(p, 0, sizeof(*p));
 	err->file = path;
-	if ((fp = fopen(path, "rb")) == NULL) {
-		ev_err_set(err, "%s", strerror(errno));
+	if (ev_file_read(path, &buf, &n, err) < 0)
 		return -1;
-	}
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			if ((t = realloc(buf, cap + 1)) == NULL) {
-				ev_err_set(err, "out of memory");
-				goto fail;
-			}
-			buf = t;
-		}
-		if ((r = fread(buf + n, 1, cap - n, fp)) == 0)
-			break;
-		n += r;
-	}
-	if (ferror(fp)) {
-		ev_err_set(err, "%s", strerror(errno ? errno : EIO));
-		goto fail;
-	}
-	fclose(fp);
-	buf[n] = '\0';
+	/* The policy owns buf from here, on failure too. */
 	if (ev_policy_parse(p, kind, buf, n, err) < 0) {
 		ev_policy_free(p);
 		return -1;
 	}
 	return 0;
-fail:
-	fclose(fp);
-	free(buf);
-	return -1;
 }
 
 int

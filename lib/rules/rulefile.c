@@ -64,66 +64,6 @@ struct load {
 	unsigned long loc_line;
 };
 
-/*
- * Read all of path ("-": standard input) into a malloc'd buffer.  Returns
- * 0, or -1 with err set to the system's reason.
- */
-static int
-slurp(const char *path, char **buf, size_t *len, struct ev_err *err)
-{
-	FILE *fp;
-	struct stat st;
-	char *p = NULL, *t;
-	size_t n = 0, cap = 0, r;
-	int stdin_ = strcmp(path, "-") == 0;
-
-	if (stdin_)
-		fp = stdin;
-	else if ((fp = fopen(path, "rb")) == NULL) {
-		ev_err_set(err, "%s", strerror(errno));
-		return -1;
-	}
-	/* A regular file's size sizes the buffer: no copies as it grows. */
-	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size > 0 && (uintmax_t)st.st_size < SIZE_MAX / 4) {
-		cap = (size_t)st.st_size + 1;
-		if ((p = malloc(cap + 1)) == NULL) {
-			ev_err_set(err, "out of memory");
-			goto fail;
-		}
-		ev_advise_huge(p, cap + 1);
-	}
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if ((t = realloc(p, cap + 1)) == NULL) {
-				ev_err_set(err, "out of memory");
-				goto fail;
-			}
-			p = t;
-		}
-		r = fread(p + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		ev_err_set(err, "%s", strerror(errno ? errno : EIO));
-		goto fail;
-	}
-	if (!stdin_)
-		fclose(fp);
-	p[n] = '\0';
-	*buf = p;
-	*len = n;
-	return 0;
-fail:
-	if (!stdin_)
-		fclose(fp);
-	free(p);
-	return -1;
-}
-
 /* Put err at byte offset off of the file (line and column from 1). */
 static void
 locate(const struct load *ld, struct ev_err *err, size_t off)
@@ -723,7 +663,8 @@ ev_rules_load_cb(struct ev_rules *rs, const char *path, ev_rule_fn fn,
 	ld.ctx = ctx;
 	ld.disp = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	ev_err_clear(err);
-	if (slurp(path, &buf, &ld.len, err) < 0) {
+	if (ev_file_read(strcmp(path, "-") == 0 ? NULL : path, &buf, &ld.len,
+	    err) < 0) {
 		err->file = ld.disp;
 		return -1;
 	}
