@@ -31,6 +31,32 @@ section() {
 	    awk -v s="$2" '/^[A-Z]/ { f = ($0 == s); next } f' | tr -s ' \n' '  '
 }
 
+# usage_is_synopsis TOOL HELP [WORDS]: TOOL HELP prints the SYNOPSIS of
+# TOOL(1), placeholders (words of two or more capitals, and WORDS, an ERE
+# alternative) written in lower case on the page.
+usage_is_synopsis() {
+	run "$1" "$2"
+	[ "$status" -eq 0 ]
+	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
+	    sed -E "s/^usage: //; s/ \$//; s/\\<([A-Z]{2,}${3:+|$3})\\>/\\L\\1/g")
+	synopsis=$(section "$1.1" SYNOPSIS | sed 's/^ //; s/ $//')
+	[ "$usage" = "$synopsis" ] ||
+	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+}
+
+# stems_documented PAGE: every line of $tmp/stems (a diagnostic without
+# its variable parts) is in the DIAGNOSTICS of PAGE; $tmp/diags are the
+# diagnostics they came from.
+stems_documented() {
+	local diag s
+	diag=$(section "$1" DIAGNOSTICS)
+	while IFS= read -r s; do
+		[ -n "$s" ] || { cat "$tmp/diags"; false; }
+		printf '%s\n' "$diag" | grep -qF -- "$s" ||
+		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
+	done <"$tmp/stems"
+}
+
 @test "docs: evmatch(1) EXAMPLES print what the page shows" {
 	run_examples evmatch.1
 }
@@ -63,14 +89,7 @@ section() {
 }
 
 @test "docs: evmatch's usage line is the SYNOPSIS of evmatch(1)" {
-	run evmatch --help
-	[ "$status" -eq 0 ]
-	# placeholders are SIZE in the usage, size in the page
-	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
-	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
-	synopsis=$(section evmatch.1 SYNOPSIS | sed 's/^ //; s/ $//')
-	[ "$usage" = "$synopsis" ] ||
-	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+	usage_is_synopsis evmatch --help
 }
 
 @test "docs: every option in evmatch's usage is in evmatch(1)" {
@@ -109,7 +128,6 @@ section() {
 # provoked from evmatch; the message without its variable parts must appear
 # in the DIAGNOSTICS of evmatch(1).
 @test "docs: every evmatch diagnostic is in evmatch(1) DIAGNOSTICS" {
-	diag=$(section evmatch.1 DIAGNOSTICS)
 	cd "$tmp"
 	p='{"a":[1]}'
 	{
@@ -145,11 +163,7 @@ section() {
 	sed -E -e 's/^evmatch: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: '$s'"; false; }
-	done <"$tmp/stems"
+	stems_documented evmatch.1
 }
 
 @test "docs: evdedupe(1) EXAMPLES print what the page shows" {
@@ -157,13 +171,7 @@ section() {
 }
 
 @test "docs: evdedupe's usage is the SYNOPSIS of evdedupe(1)" {
-	run evdedupe --help
-	[ "$status" -eq 0 ]
-	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
-	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
-	synopsis=$(section evdedupe.1 SYNOPSIS | sed 's/^ //; s/ $//')
-	[ "$usage" = "$synopsis" ] ||
-	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+	usage_is_synopsis evdedupe --help
 }
 
 @test "docs: every long option in evdedupe(1) is one evdedupe accepts, and back" {
@@ -185,7 +193,6 @@ section() {
 }
 
 @test "docs: every evdedupe diagnostic is in evdedupe(1) DIAGNOSTICS" {
-	diag=$(section evdedupe.1 DIAGNOSTICS)
 	cd "$tmp"
 	{
 		printf '{"a":\n' | evdedupe
@@ -243,11 +250,7 @@ section() {
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \
 	    -e 's/;.*//' -e 's/ [0-9]+$//' \
 	    "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: '$s'"; false; }
-	done <"$tmp/stems"
+	stems_documented evdedupe.1
 }
 
 @test "docs: one out-of-memory policy: lib/ never aborts, and exits only in base/alloc.c" {
@@ -277,13 +280,7 @@ section() {
 }
 
 @test "docs: evstore's usage is the SYNOPSIS of evstore(1)" {
-	run evstore help
-	[ "$status" -eq 0 ]
-	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
-	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,}|N)\>/\L\1/g')
-	synopsis=$(section evstore.1 SYNOPSIS | sed 's/^ //; s/ $//')
-	[ "$usage" = "$synopsis" ] ||
-	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+	usage_is_synopsis evstore help N
 }
 
 @test "docs: evstore's options are all in evstore(1), and its long options all accepted" {
@@ -305,7 +302,6 @@ section() {
 }
 
 @test "docs: every evstore diagnostic is in evstore(1) DIAGNOSTICS" {
-	diag=$(section evstore.1 DIAGNOSTICS)
 	cd "$tmp"
 	{
 		printf '{"a":1}\nnope\n[1]\n' | evstore append s.db
@@ -345,11 +341,7 @@ section() {
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ version [0-9].*//' -e 's/ *$//' \
 	    "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
-	done <"$tmp/stems"
+	stems_documented evstore.1
 }
 
 @test "docs: examples/queue.sh runs a work queue to its dead letters and back" {
@@ -365,13 +357,7 @@ section() {
 }
 
 @test "docs: evretry's usage line is the SYNOPSIS of evretry(1)" {
-	run evretry --help
-	[ "$status" -eq 0 ]
-	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
-	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
-	synopsis=$(section evretry.1 SYNOPSIS | sed 's/^ //; s/ $//')
-	[ "$usage" = "$synopsis" ] ||
-	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+	usage_is_synopsis evretry --help
 }
 
 @test "docs: evretry's options are in evretry(1), and its page's are real" {
@@ -395,7 +381,6 @@ section() {
 }
 
 @test "docs: every evretry diagnostic is in evretry(1) DIAGNOSTICS" {
-	diag=$(section evretry.1 DIAGNOSTICS)
 	cd "$tmp"
 	echo '{}' >in
 	{
@@ -431,11 +416,7 @@ section() {
 	    -e 's/^(Exit|Signal|States|Exec)\.[A-Za-z0-9]+ //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/^after [0-9]+/after N/' \
 	    "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: $s"; false; }
-	done <"$tmp/stems"
+	stems_documented evretry.1
 }
 
 @test "docs: evroute(1) EXAMPLES print what the page shows" {
@@ -443,13 +424,7 @@ section() {
 }
 
 @test "docs: evroute's usage line is the SYNOPSIS of evroute(1)" {
-	run evroute --help
-	[ "$status" -eq 0 ]
-	usage=$(printf '%s\n' "$output" | tr -s ' \n' '  ' |
-	    sed -E 's/^usage: //; s/ $//; s/\<([A-Z]{2,})\>/\L\1/g')
-	synopsis=$(section evroute.1 SYNOPSIS | sed 's/^ //; s/ $//')
-	[ "$usage" = "$synopsis" ] ||
-	    { echo "usage:    $usage"; echo "SYNOPSIS: $synopsis"; false; }
+	usage_is_synopsis evroute --help
 }
 
 @test "docs: evroute's options are in evroute(1), and its page's are real" {
@@ -471,7 +446,6 @@ section() {
 }
 
 @test "docs: every evroute diagnostic is in evroute(1) DIAGNOSTICS" {
-	diag=$(section evroute.1 DIAGNOSTICS)
 	cd "$tmp"
 	t() { printf '[{"Name":"r","EventPattern":{"a":[1]},"Targets":[{"Id":"t","Arn":"%s"%s}]}]\n' "$1" "${2:-}" >"$3"; }
 	t - '' ok.json
@@ -534,15 +508,10 @@ section() {
 	    -e "s/^target '[^']*' of rule '[^']*': //" -e "s/^'[^']*':? //" \
 	    -e "s/^rule '[^']*' target '[^']*': //" -e 's/^[0-9]+ //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: '$s'"; cat "$tmp/diags"; false; }
-	done <"$tmp/stems"
+	stems_documented evroute.1
 }
 
 @test "docs: every evretry scheduler diagnostic is in evretry(1) DIAGNOSTICS" {
-	diag=$(section evretry.1 DIAGNOSTICS)
 	cd "$tmp"
 	echo '{}' >in
 	{
@@ -565,11 +534,7 @@ section() {
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e 's/[0-9]+/N/g' -e "s/^([^':(]*).*/\1/" -e 's/ *$//' \
 	    "$tmp/diags" >"$tmp/stems"
-	while IFS= read -r s; do
-		[ -n "$s" ] || { cat "$tmp/diags"; false; }
-		printf '%s\n' "$diag" | grep -qF -- "$s" ||
-		    { echo "not in DIAGNOSTICS: $s"; false; }
-	done <"$tmp/stems"
+	stems_documented evretry.1
 }
 
 @test "docs: examples/shop.sh runs orders from the store through the bus to the handlers, dead letters and a replay" {
