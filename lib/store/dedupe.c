@@ -670,7 +670,7 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 	const char *first;
 	struct item *it;
 	size_t i, n = 0;
-	int r;
+	int r, batched = 0;
 
 	for (i = 0; i < d->n; i++) {
 		if (d->items[i].ev.fixed >= 0)
@@ -683,7 +683,7 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 	if (!ev_db_in_tx(d->db) && ev_db_begin(d->db, err) < 0)
 		return -1;
 	order_sort(d->order, d->order + d->cap, n);
-	if (ev_dkeys_batched(d->db)) {
+	if ((batched = ev_dkeys_batched(d->db)) != 0) {
 		if (decide_batched(d, n, err) < 0)
 			return -1;
 		goto emit;
@@ -707,7 +707,12 @@ emit:
 	d->n = 0;
 	d->bytes.len = 0;
 	d->firsts.len = 0;
-	if (d->ops >= (d->o.mode == EV_DEDUPE_CLAIM ? CLAIM_OPS : COMMIT_OPS))
+	/*
+	 * Batches lock their rows in key order, all in their first round: a
+	 * transaction of one batch never waits for another in a cycle.
+	 */
+	if (batched ||
+	    d->ops >= (d->o.mode == EV_DEDUPE_CLAIM ? CLAIM_OPS : COMMIT_OPS))
 		return commit(d, err);
 	return 0;
 }
