@@ -181,7 +181,7 @@ ev_dedupe_time(const struct ev_span *v, int64_t *ms)
 static int
 open_state(struct ev_dedupe *d, struct ev_err *err)
 {
-	struct ev_db_opts o = { EV_SYNC_NORMAL, 0, 0, 0 };
+	struct ev_db_opts o = { EV_SYNC_NORMAL, 0, 0, 0, 0 };
 	struct ev_err cerr;
 
 	/* --commit only tries; see complete(). */

@@ -36,6 +36,8 @@ struct ev_db_opts {
 	int readonly;		/* open an existing file, write nothing */
 	int64_t busy_ms;	/* 0: EV_DB_BUSY_DEFAULT_MS */
 	int page_size;		/* a new database's page size; 0: SQLite's */
+	int migrate;		/* evstore migrate: upgrade older tables
+				   (PostgreSQL; SQLite's upgrade on open) */
 };
 
 /*
