@@ -327,7 +327,7 @@ lines() {
 }
 
 @test "evdedupe: kill -9 loop with --state, then a rerun: no unique event held back" {
-	# (a tenth of it on PostgreSQL, whose state takes a round trip a key)
+	# (a tenth of it on PostgreSQL, whose state is slower)
 	n=150001
 	[ -z "$EVKIT_PG_URL" ] || n=15013
 	awk -v n=$n 'BEGIN { for (i = 0; i < 2 * n - 2; i++) printf "{\"k\":%d}\n", (i * 7) % n }' >in
