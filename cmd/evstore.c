@@ -231,7 +231,7 @@ main(int argc, char *argv[])
 	static const enum ev_db_sync sync_of[] = { EV_SYNC_FULL,
 	    EV_SYNC_NORMAL, EV_SYNC_OFF };
 	struct ev_input_opts in;
-	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0, EV_LOG_PAGE_SIZE };
+	struct ev_db_opts dbo = { EV_SYNC_FULL, 0, 0, EV_LOG_PAGE_SIZE, 0 };
 	struct ev_err err;
 	const char *pattern = NULL;
 	int npfiles = 0, c, given = 0, r = 0, i, max_set = 0;
@@ -348,6 +348,7 @@ main(int argc, char *argv[])
 	}
 	dbo.readonly = (opt.cmd == C_READ && opt.rp.consumer == NULL) ||
 	    opt.cmd == C_DEAD || opt.cmd == C_STAT;
+	dbo.migrate = opt.cmd == C_MIGRATE;
 	if ((db = ev_db_open(argv[0], &dbo, &err)) == NULL ||
 	    ev_log_open(db, &err) < 0)
 		r = -1;

@@ -327,7 +327,7 @@ lines() {
 }
 
 @test "evdedupe: kill -9 loop with --state, then a rerun: no unique event held back" {
-	# (a tenth of it on PostgreSQL, whose state takes a round trip a key)
+	# (a tenth of it on PostgreSQL, whose state is slower)
 	n=150001
 	[ -z "$EVKIT_PG_URL" ] || n=15013
 	awk -v n=$n 'BEGIN { for (i = 0; i < 2 * n - 2; i++) printf "{\"k\":%d}\n", (i * 7) % n }' >in
@@ -622,4 +622,90 @@ lines() {
 	[ "$c" = '{"k":3}' ]
 	exec 7>&- 8<&-
 	wait
+}
+
+# both NAME: run the function NAME with the state $1 twice, on $S and on
+# ${S}k deciding a key at a time (EVKIT_PG_BATCH=0: PostgreSQL's per-key
+# path, the one a batch must agree with); its output goes to NAME.out.
+both() {
+	"$1" "$S" >"$1.out" 2>&1
+	EVKIT_PG_BATCH=0 "$1" "${S}k" >"$1.key" 2>&1
+	diff "$1.out" "$1.key"
+}
+
+ttl_in_batch() {
+	# a fixed clock: on PostgreSQL the clock skew measured at connection,
+	# a few ms that vary between runs, is added to event times too
+	export EVKIT_NOW=2026-01-01T00:00:00Z
+	echo '{"k":2,"t":"2026-01-01T00:00:00Z"}' | evdedupe -k k --ttl 10s --time-field t --state "$1"
+	evdedupe -k k --ttl 10s --time-field t --state "$1" --dups d in
+	echo "status 0"
+	cat d
+	S=$1 q 'SELECT count(*) FROM evdedupe_all'
+}
+
+@test "evdedupe: --state, one key many times in a batch, expiring inside it: decided one after another" {
+	printf '{"k":%d,"t":"2026-01-01T00:00:%02dZ"}\n' 1 0 2 5 1 5 2 9 1 10 2 10 \
+	    2 19 1 9 2 20 3 0 >in
+	both ttl_in_batch
+	[ "$(cat ttl_in_batch.out)" = '{"k":2,"t":"2026-01-01T00:00:00Z"}
+{"k":1,"t":"2026-01-01T00:00:00Z"}
+{"k":1,"t":"2026-01-01T00:00:10Z"}
+{"k":2,"t":"2026-01-01T00:00:10Z"}
+{"k":2,"t":"2026-01-01T00:00:20Z"}
+{"k":3,"t":"2026-01-01T00:00:00Z"}
+status 0
+{"k":2,"t":"2026-01-01T00:00:05Z"}
+{"k":1,"t":"2026-01-01T00:00:05Z"}
+{"k":2,"t":"2026-01-01T00:00:09Z"}
+{"k":2,"t":"2026-01-01T00:00:19Z"}
+{"k":1,"t":"2026-01-01T00:00:09Z"}
+3' ]
+}
+
+validate_in_batch() {
+	evdedupe -k k --validate p --state "$1" first
+	s=0
+	evdedupe -k k --validate p --state "$1" --dups d 'a"b\c' first || s=$?
+	echo "status $s"
+	cat d
+}
+
+@test "evdedupe: --state --validate, one key many times in a batch: conflicts located, names quoted" {
+	echo '{"k":1,"p":1}' >first
+	printf '{"k":%d,"p":%d}\n' 1 1 1 2 3 1 3 1 3 2 1 2 >'a"b\c'
+	both validate_in_batch
+	[ "$(cat validate_in_batch.out)" = '{"k":1,"p":1}
+evdedupe: a"b\c:2: conflict: key first seen at first:1 with another validated part
+evdedupe: a"b\c:5: conflict: key first seen at a"b\c:3 with another validated part
+evdedupe: a"b\c:6: conflict: key first seen at first:1 with another validated part
+{"k":3,"p":1}
+status 2
+{"k":1,"p":1}
+conflict	{"k":1,"p":2}
+{"k":3,"p":1}
+conflict	{"k":3,"p":2}
+conflict	{"k":1,"p":2}
+{"k":1,"p":1}' ]
+}
+
+claim_in_batch() {
+	echo '{"k":1}' | EVKIT_NOW=2026-01-01T00:00:00Z evdedupe --claim --lease 5m --ttl 2m --state "$1" -k k
+	echo '{"k":2}' | EVKIT_NOW=2026-01-01T00:00:00Z evdedupe --commit --state "$1" -k k
+	echo '{"k":4}' | EVKIT_NOW=2026-01-01T00:04:00Z evdedupe --commit --state "$1" -k k
+	printf '{"k":%d}\n' 1 2 3 1 3 2 4 4 |
+	    EVKIT_NOW=2026-01-01T00:05:00Z evdedupe --claim --lease 5m --ttl 2m --state "$1" -k k
+	evdedupe --stat --state "$1" | cut -d, -f1-2
+}
+
+@test "evdedupe: --claim, one key many times in a batch: run-out leases, expired and completed keys" {
+	both claim_in_batch
+	# k=1: its lease ran out; k=2: completed, but past --ttl; k=4: completed
+	[ "$(cat claim_in_batch.out)" = '{"k":1}
+{"k":2}
+{"k":4}
+{"k":1}
+{"k":2}
+{"k":3}
+{"keys":4,"claimed":3' ]
 }

@@ -181,7 +181,7 @@ ev_dedupe_time(const struct ev_span *v, int64_t *ms)
 static int
 open_state(struct ev_dedupe *d, struct ev_err *err)
 {
-	struct ev_db_opts o = { EV_SYNC_NORMAL, 0, 0, 0 };
+	struct ev_db_opts o = { EV_SYNC_NORMAL, 0, 0, 0, 0 };
 	struct ev_err cerr;
 
 	/* --commit only tries; see complete(). */
@@ -495,6 +495,17 @@ decide_mem(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
 	return r < 0 ? nomem(err) : r;
 }
 
+/* A key the state passed: kept for its repeats, while there is room. */
+static void
+remember(struct ev_dedupe *d, const struct ev_dedupe_event *ev)
+{
+	if (d->recent != NULL && ev_keyset_count(d->recent) < RECENT_MAX &&
+	    ev_keyset_check(d->recent, &ev->key, ev->time, d->o.ttl) < 0) {
+		ev_keyset_free(d->recent);
+		d->recent = NULL;
+	}
+}
+
 /* Decide a batched event against the state. */
 static int
 decide_db(struct ev_dedupe *d, struct item *it, struct ev_err *err)
@@ -522,13 +533,98 @@ decide_db(struct ev_dedupe *d, struct item *it, struct ev_err *err)
 				return nomem(err);
 		}
 	}
-	if (r == EV_DEDUPE_PASS && d->recent != NULL &&
-	    ev_keyset_count(d->recent) < RECENT_MAX &&
-	    ev_keyset_check(d->recent, &ev->key, ev->time, d->o.ttl) < 0) {
-		ev_keyset_free(d->recent);
-		d->recent = NULL;
-	}
+	if (r == EV_DEDUPE_PASS)
+		remember(d, ev);
 	return r;
+}
+
+/*
+ * Decide the sorted batch, d->order[0..n), with the backend's batches
+ * (ev_dkeys_batch): in rounds, each taking the next event of every key
+ * (by its first 64 bits, as the state's rows) that the recent keys do not
+ * answer.  One key's events are decided in input order, each after the
+ * one before it, and other keys' decisions do not touch it: the verdicts
+ * are decide_db()'s, one event at a time.  Rows are locked in key order.
+ */
+static int
+decide_batched(struct ev_dedupe *d, size_t n, struct ev_err *err)
+{
+	struct ev_dkeys_req *req = malloc(n * sizeof(*req));
+	size_t *pos = malloc(n * sizeof(*pos)), *end = malloc(n * sizeof(*end));
+	size_t *aoff = malloc(n * sizeof(*aoff));
+	int how = d->o.mode == EV_DEDUPE_CLAIM ? EV_DKEYS_CLAIM :
+	    d->o.validate ? EV_DKEYS_CHECKV : EV_DKEYS_CHECK;
+	struct ev_buf ats = { 0 };
+	struct item *it;
+	size_t g, ng = 0, m, i;
+	char at[1024];
+	int rc = -1;
+
+	if (req == NULL || pos == NULL || end == NULL || aoff == NULL) {
+		nomem(err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (i == 0 || d->order[i].k != d->order[i - 1].k)
+			pos[ng++] = i;
+		end[ng - 1] = i + 1;
+	}
+	for (;;) {
+		ats.len = 0;
+		for (g = 0, m = 0; g < ng; g++) {
+			for (i = pos[g]; i < end[g]; i++) {
+				it = &d->items[d->order[i].i];
+				if (d->recent == NULL || !ev_keyset_seen(
+				    d->recent, &it->ev.key, it->ev.time,
+				    d->o.ttl))
+					break;
+				it->verdict = EV_DEDUPE_REPEAT;
+			}
+			if (i == end[g])
+				continue;
+			it = &d->items[d->order[i].i];
+			pos[m] = i;
+			end[m] = end[g];
+			req[m].key = it->ev.key;
+			req[m].now = it->ev.time;
+			req[m].v = it->ev.value;
+			if (how == EV_DKEYS_CHECKV) {
+				snprintf(at, sizeof(at), "%s:%lu", it->ev.file,
+				    it->ev.lineno);
+				aoff[m] = ats.len;
+				if (ev_buf_add(&ats, at, strlen(at) + 1) < 0) {
+					nomem(err);
+					goto out;
+				}
+			}
+			m++;
+		}
+		if ((ng = m) == 0)
+			break;
+		for (g = 0; g < m; g++)
+			req[g].at = how == EV_DKEYS_CHECKV ? ats.p + aoff[g] :
+			    NULL;
+		if (ev_dkeys_batch(d->db, how, req, m, d->o.ttl, d->o.lease,
+		    &d->firsts, err) < 0)
+			goto out;
+		d->ops += m;
+		for (g = 0; g < m; g++) {
+			it = &d->items[d->order[pos[g]++].i];
+			it->verdict = req[g].verdict;
+			if (it->verdict == EV_DEDUPE_CONFLICT)
+				it->first = req[g].first;
+			else if (it->verdict == EV_DEDUPE_PASS)
+				remember(d, &it->ev);
+		}
+	}
+	rc = 0;
+out:
+	free(req);
+	free(pos);
+	free(end);
+	free(aoff);
+	ev_buf_free(&ats);
+	return rc;
 }
 
 /*
@@ -574,7 +670,7 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 	const char *first;
 	struct item *it;
 	size_t i, n = 0;
-	int r;
+	int r, batched = 0;
 
 	for (i = 0; i < d->n; i++) {
 		if (d->items[i].ev.fixed >= 0)
@@ -587,6 +683,11 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 	if (!ev_db_in_tx(d->db) && ev_db_begin(d->db, err) < 0)
 		return -1;
 	order_sort(d->order, d->order + d->cap, n);
+	if ((batched = ev_dkeys_batched(d->db)) != 0) {
+		if (decide_batched(d, n, err) < 0)
+			return -1;
+		goto emit;
+	}
 	for (i = 0; i < n; i++) {
 		it = &d->items[d->order[i].i];
 		if ((r = decide_db(d, it, err)) < 0)
@@ -606,7 +707,12 @@ emit:
 	d->n = 0;
 	d->bytes.len = 0;
 	d->firsts.len = 0;
-	if (d->ops >= (d->o.mode == EV_DEDUPE_CLAIM ? CLAIM_OPS : COMMIT_OPS))
+	/*
+	 * Batches lock their rows in key order, all in their first round: a
+	 * transaction of one batch never waits for another in a cycle.
+	 */
+	if (batched ||
+	    d->ops >= (d->o.mode == EV_DEDUPE_CLAIM ? CLAIM_OPS : COMMIT_OPS))
 		return commit(d, err);
 	return 0;
 }

@@ -2,6 +2,9 @@
  * dkeys.c - evdedupe's keys in a database: the public calls, dispatched
  * to the backend's table of operations.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "store_int.h"
 
 int
@@ -56,4 +59,20 @@ int
 ev_dkeys_merge(struct ev_db *db, struct ev_err *err)
 {
 	return db->be->dkeys->merge(db, err);
+}
+
+/* EVKIT_PG_BATCH=0 (for tests): a key at a time, as without a batch. */
+int
+ev_dkeys_batched(const struct ev_db *db)
+{
+	const char *e = getenv("EVKIT_PG_BATCH");
+
+	return db->be->dkeys->batch != NULL && (e == NULL || strcmp(e, "0"));
+}
+
+int
+ev_dkeys_batch(struct ev_db *db, int how, struct ev_dkeys_req *r, size_t n,
+    int64_t ttl, int64_t lease, struct ev_buf *firsts, struct ev_err *err)
+{
+	return db->be->dkeys->batch(db, how, r, n, ttl, lease, firsts, err);
 }

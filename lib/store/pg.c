@@ -567,8 +567,8 @@ pg_schema(struct ev_db *db, const char *component, int version,
 		goto fail;
 	}
 	/*
-	 * Version 1 is the first on PostgreSQL: no upgrade exists yet, and
-	 * one will run only under "evstore migrate".
+	 * Older tables are upgraded only under "evstore migrate" (by the
+	 * component's open, before it gets here).
 	 */
 	if (have >= 0 && have < version) {
 		ev_err_set(err, "%s: %s tables are version %d; run '%s "

@@ -17,14 +17,18 @@
 
 #include "pg_int.h"
 
-/* Version 1 of the evstore tables on PostgreSQL. */
-#define PG_LOG_VERSION 1
+/*
+ * Version 2 of the evstore tables on PostgreSQL; version 1 had no index on
+ * ingest (read --since and prune --before scanned the events).
+ */
+#define PG_LOG_VERSION 2
 
 static const char ddl[] =
     "CREATE TABLE @events ("
     " seq int8 PRIMARY KEY,"
     " ingest int8 NOT NULL,"
     " event bytea NOT NULL);"
+    "CREATE INDEX ON @events (ingest);"
     "CREATE TABLE @meta ("
     " name text PRIMARY KEY,"
     " value int8 NOT NULL);"
@@ -80,6 +84,31 @@ not_a_store(struct ev_db *db, struct ev_err *err)
 	return -1;
 }
 
+/*
+ * evstore migrate: version 1 tables to version 2, in one transaction under
+ * the lock that creating tables takes (pg.c's pg_schema).
+ */
+static int
+upgrade(struct ev_db *db, struct ev_err *err)
+{
+	char key[2 * EV_PG_NAME_MAX + 16];
+	int v;
+
+	if (ev_db_begin(db, err) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "evstore:%s", db->pg->store);
+	/* Another process may have done it meanwhile. */
+	if (ev_pg_do(db, "SELECT pg_advisory_xact_lock(7470617)", 0, NULL,
+	    err) < 0 || ev_pg_version(db, "evstore", &v, err) < 0 ||
+	    (v == 1 && (ev_pg_do(db, "CREATE INDEX ON @events (ingest)", 0,
+	    NULL, err) < 0 || ev_pg_do(db, "UPDATE @@.evkit_schema SET "
+	    "version = 2 WHERE component = $1", 1, P(key), err) < 0))) {
+		ev_db_rollback(db);
+		return -1;
+	}
+	return ev_db_commit(db, err);
+}
+
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
@@ -96,6 +125,8 @@ lg_open(struct ev_db *db, struct ev_err *err)
 		return v < 0 ? not_a_store(db, err) : 0;
 	if (v == PG_LOG_VERSION)
 		return 0;
+	if (v == 1 && db->opts.migrate && upgrade(db, err) < 0)
+		return -1;
 	return ev_db_schema(db, "evstore", PG_LOG_VERSION, ddl, err);
 }
 

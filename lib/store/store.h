@@ -36,6 +36,8 @@ struct ev_db_opts {
 	int readonly;		/* open an existing file, write nothing */
 	int64_t busy_ms;	/* 0: EV_DB_BUSY_DEFAULT_MS */
 	int page_size;		/* a new database's page size; 0: SQLite's */
+	int migrate;		/* evstore migrate: upgrade older tables
+				   (PostgreSQL; SQLite's upgrade on open) */
 };
 
 /*
@@ -194,6 +196,34 @@ int ev_dkeys_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
  * transaction at hand or in one of its own.  0, or -1 with err.
  */
 int ev_dkeys_merge(struct ev_db *db, struct ev_err *err);
+
+/*
+ * Decisions in bulk, where the backend takes them: on PostgreSQL one
+ * statement decides a whole batch, instead of a round trip a key.
+ * ev_dkeys_batched() is 1 when the backend does (not SQLite, whose
+ * decisions take no round trip; nor PostgreSQL with EVKIT_PG_BATCH=0).
+ * ev_dkeys_batch() decides r[0..n) as ev_dkeys_check() (how
+ * EV_DKEYS_CHECK), ev_dkeys_checkv() (EV_DKEYS_CHECKV, with v and at) or
+ * ev_dkeys_claim() (EV_DKEYS_CLAIM, with lease) would, each at its now,
+ * one after another in order of key.hi; no two requests may share a
+ * key.hi (a later repeat goes in a later call).  Each r[i].verdict gets
+ * the answer; a conflict's kept location is appended to firsts
+ * (NUL-terminated) at offset r[i].first.  Inside a write transaction;
+ * 0, or -1 with err.
+ */
+struct ev_dkeys_req {
+	struct ev_key key;
+	int64_t now;
+	uint64_t v;		/* EV_DKEYS_CHECKV: the value's hash */
+	const char *at;		/* and "FILE:LINE" */
+	int verdict;		/* out: 0 pass, 1 repeat, 2 conflict */
+	size_t first;		/* out: a conflict's location, in firsts */
+};
+enum { EV_DKEYS_CHECK, EV_DKEYS_CHECKV, EV_DKEYS_CLAIM };
+int ev_dkeys_batched(const struct ev_db *db);
+int ev_dkeys_batch(struct ev_db *db, int how, struct ev_dkeys_req *r,
+    size_t n, int64_t ttl, int64_t lease, struct ev_buf *firsts,
+    struct ev_err *err);
 
 /*
  * The dedupe filter (evdedupe): events with their keys in, verdicts out,

@@ -34,6 +34,10 @@ struct ev_dkeys_ops {
 	int (*expire)(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 	    struct ev_err *err);
 	int (*merge)(struct ev_db *db, struct ev_err *err);
+	/* ev_dkeys_batch(); NULL: the backend decides a key at a time */
+	int (*batch)(struct ev_db *db, int how, struct ev_dkeys_req *r,
+	    size_t n, int64_t ttl, int64_t lease, struct ev_buf *firsts,
+	    struct ev_err *err);
 };
 
 /* The core operations every backend implements. */
