@@ -47,7 +47,7 @@ main(void)
 	    "no ttl: forever");
 	ev_keyset_free(ks);
 
-	ks = ev_keyset_new(0, 0);
+	ks = ev_keyset_new(0, EV_KEYSET_TIMES);
 	ev_keyset_check(ks, &a, 1000, 500);
 	is_int(ev_keyset_check(ks, &a, 1499, 500), 1, "inside the window");
 	is_int(ev_keyset_check(ks, &a, 1500, 500), 0, "at ttl: expired, new");
