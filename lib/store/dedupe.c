@@ -52,6 +52,8 @@
 #define AT_FILES ((size_t)1 << (64 - AT_LINE_BITS))
 /* In memory: events decided together (their slots fetched meanwhile). */
 #define MEM_BATCH 16
+/* With a state: the recent keys' slots fetched this many lookups ahead. */
+#define PREFETCH_AHEAD 8
 /* In memory: the key set made room for this many keys at most at once. */
 #define RESERVE_MAX ((size_t)1 << 22)
 /* ... guessed from the inputs' sizes and the line length of a sample. */
@@ -95,6 +97,7 @@ struct ev_dedupe {
 	size_t ocap;			/* order's size */
 	const char **files;		/* in memory with values: by number */
 	size_t nfiles, capfiles;
+	size_t guess;			/* keys in the inputs, roughly */
 	struct pending *pend;		/* --commit: keys not marked yet */
 	size_t npend, cappend;
 };
@@ -280,13 +283,6 @@ check_files(const struct ev_dedupe_opts *o, struct ev_err *err)
 	return 0;
 }
 
-/* The set of keys this run recorded in the state. */
-static struct ev_keyset *
-recent_new(const struct ev_dedupe *d)
-{
-	return ev_keyset_new(0, d->o.ttl > 0 ? EV_KEYSET_TIMES : 0);
-}
-
 /*
  * At most how many keys the inputs hold, roughly: their lines, from their
  * sizes and the lines in the first SAMPLE_BYTES of the first one (regular
@@ -326,6 +322,19 @@ guess_keys(const struct ev_dedupe_opts *o)
 	return total > RESERVE_MAX ? RESERVE_MAX : (size_t)total;
 }
 
+/* The set of keys this run recorded in the state. */
+static struct ev_keyset *
+recent_new(const struct ev_dedupe *d)
+{
+	struct ev_keyset *ks;
+
+	ks = ev_keyset_new(0, d->o.ttl > 0 ? EV_KEYSET_TIMES : 0);
+	if (ks != NULL)
+		(void)ev_keyset_reserve(ks, d->guess < RECENT_MAX ? d->guess :
+		    RECENT_MAX);
+	return ks;
+}
+
 struct ev_dedupe *
 ev_dedupe_open(const struct ev_dedupe_opts *opts, struct ev_err *err)
 {
@@ -337,6 +346,7 @@ ev_dedupe_open(const struct ev_dedupe_opts *opts, struct ev_err *err)
 		return NULL;
 	}
 	d->o = *opts;
+	d->guess = guess_keys(&d->o);
 	if (d->o.state == NULL) {
 		d->o.mode = EV_DEDUPE_CHECK;
 		if ((d->ks = ev_keyset_new(d->o.max_keys,
@@ -346,7 +356,7 @@ ev_dedupe_open(const struct ev_dedupe_opts *opts, struct ev_err *err)
 			goto fail;
 		}
 		if (!d->o.max_keys)
-			(void)ev_keyset_reserve(d->ks, guess_keys(&d->o));
+			(void)ev_keyset_reserve(d->ks, d->guess);
 	} else if (d->o.mode != EV_DEDUPE_COMMIT && open_state(d, err) < 0)
 		goto fail;
 	/* Without it repeats go to the database: slower, not wrong. */
@@ -651,6 +661,10 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 		return -1;
 	order_sort(d->order, d->order + d->cap, n);
 	for (i = 0; i < n; i++) {
+		/* the recent keys' slots, a few lookups ahead */
+		if (d->recent != NULL && i + PREFETCH_AHEAD < n)
+			ev_keyset_prefetch(d->recent,
+			    &d->items[d->order[i + PREFETCH_AHEAD].i].ev.key);
 		it = &d->items[d->order[i].i];
 		if ((r = decide_db(d, it, err)) < 0)
 			return -1;
