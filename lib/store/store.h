@@ -326,9 +326,11 @@ int ev_dedupe_time(const struct ev_span *v, int64_t *ms);
 struct ev_dedupe *ev_dedupe_open(const struct ev_dedupe_opts *opts,
     struct ev_err *err);
 /*
- * Add one event: in memory, and with EV_DEDUPE_COMMIT, it is decided and
- * emitted at once; with a state, it is batched.  0, or -1 with err set
- * (a database error, out of memory, or what emit returned).
+ * Add one event: with EV_DEDUPE_COMMIT, and in memory with validate, it
+ * is decided and emitted at once; in memory without validate, a few (16)
+ * at a time, their slots fetched meanwhile; with a state, in batches.  A
+ * batched event's line is copied.  0, or -1 with err set (a database
+ * error, out of memory, or what emit returned).
  */
 int ev_dedupe_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
     struct ev_err *err);
