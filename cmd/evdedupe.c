@@ -71,6 +71,7 @@ static struct {
 	int tidx, vidx;		/* their places in paths */
 	enum missing missing;
 	int fail_on_dup;
+	int clocked;		/* events get the time of processing */
 } opt;
 
 static struct ev_paths *paths;
@@ -246,7 +247,9 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	ev.buf = ln->buf;
 	ev.len = ln->len;
 	ev.key = r->key;
-	ev.time = opt.time_field != NULL ? r->t : ev_now_ms();
+	/* the clock only when a time counts (--ttl) or is kept (--state) */
+	ev.time = opt.time_field != NULL ? r->t : opt.clocked ? ev_now_ms() :
+	    0;
 	ev.value = r->v;
 	ev.fixed = !r->missing ? -1 : opt.missing == MISS_PASS ?
 	    EV_DEDUPE_PASS : EV_DEDUPE_REPEAT;
@@ -429,6 +432,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	dopt.validate = opt.validate != NULL || opt.vjq != NULL;
+	opt.clocked = dopt.ttl > 0 || dopt.state != NULL;
 	check_opts(&dopt, maint, expire);
 	ev_err_clear(&err);
 	if (ev_input_jobs(jobs, &in.jobs, &err) < 0 ||

@@ -709,3 +709,43 @@ claim_in_batch() {
 {"k":3}
 {"keys":4,"claimed":3' ]
 }
+
+@test "evdedupe: in memory too, what was read is decided when the input runs dry, not held for more" {
+	sqlite_only
+	mkfifo fi fo
+	evdedupe -k k <fi >fo 3>&- &
+	exec 7>fi 8<fo
+	printf '%s\n' '{"k":1}' '{"k":1}' '{"k":2}' >&7
+	read -r -t 20 a <&8
+	read -r -t 20 b <&8
+	[ "$a" = '{"k":1}' ] && [ "$b" = '{"k":2}' ]
+	printf '%s\n' '{"k":2}' '{"k":3}' >&7
+	read -r -t 20 c <&8
+	[ "$c" = '{"k":3}' ]
+	exec 7>&- 8<&-
+	wait
+}
+
+# test/data/evdedupe/collide16.txt: 2,000 keys whose XXH3-128 hashes (of
+# "c<n>" with its quotes, as -k hashes a string) agree in the low 16 bits
+# of their low half, found by trying c0, c1, ... in order: an unseeded
+# table with its home slot in those bits puts them all in one cluster.
+@test "evdedupe: keys made to collide in the hash's low bits: each passes once, in memory, bounded and with a TTL" {
+	sqlite_only
+	c=$BATS_TEST_DIRNAME/data/evdedupe/collide16.txt
+	[ "$(wc -l <"$c")" -eq 2000 ]
+	awk '{ printf "{\"k\":\"%s\",\"n\":%d}\n", $1, NR }' "$c" >first
+	# every key again, the second half first
+	{ tail -n 1000 first; head -n 1000 first; } | sed 's/"n"/"again"/' >again
+	cat first again >in
+	run -0 evdedupe -k k in
+	[ "$output" = "$(cat first)" ]
+	# 1,000 keys at most: the second half is still held, the first was
+	# evicted (by backward shifts through the colliding keys) and passes
+	run -0 evdedupe -k k --max-keys 1000 --dups d in
+	[ "$output" = "$(cat first; tail -n 1000 again)" ]
+	[ "$(cat d)" = "$(head -n 1000 again)" ]
+	# with a TTL: nothing expires in the window
+	EVKIT_NOW=2026-01-01T00:00:00Z run -0 evdedupe -k k --ttl 1h in
+	[ "$output" = "$(cat first)" ]
+}

@@ -11,15 +11,23 @@
  * emitted has been flushed, so a crash loses no unique event (it may emit
  * one twice).  Keys this process recorded are kept in memory, and their
  * repeats do not go to the database.
+ *
+ * In memory, without --validate, events are decided a few at a time
+ * (MEM_BATCH): each one's home slot is prefetched as it comes in, so that
+ * the lookups of a batch wait for memory together rather than one after
+ * the other.  Their lines are copied meanwhile (an input line lives only
+ * as long as the call that brings it).
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json/json.h"
 #include "store.h"
@@ -42,6 +50,14 @@
 /* In memory with values: file numbers take the top 16 bits of "at". */
 #define AT_LINE_BITS 48
 #define AT_FILES ((size_t)1 << (64 - AT_LINE_BITS))
+/* In memory: events decided together (their slots fetched meanwhile). */
+#define MEM_BATCH 16
+/* With a state: the recent keys' slots fetched this many lookups ahead. */
+#define PREFETCH_AHEAD 8
+/* In memory: the key set made room for this many keys at most at once. */
+#define RESERVE_MAX ((size_t)1 << 22)
+/* ... guessed from the inputs' sizes and the line length of a sample. */
+#define SAMPLE_BYTES 65536
 
 struct item {
 	struct ev_dedupe_event ev;	/* ev.buf set when emitted */
@@ -81,6 +97,7 @@ struct ev_dedupe {
 	size_t ocap;			/* order's size */
 	const char **files;		/* in memory with values: by number */
 	size_t nfiles, capfiles;
+	size_t guess;			/* keys in the inputs, roughly */
 	struct pending *pend;		/* --commit: keys not marked yet */
 	size_t npend, cappend;
 };
@@ -266,6 +283,58 @@ check_files(const struct ev_dedupe_opts *o, struct ev_err *err)
 	return 0;
 }
 
+/*
+ * At most how many keys the inputs hold, roughly: their lines, from their
+ * sizes and the lines in the first SAMPLE_BYTES of the first one (regular
+ * files only; 0 when there are none), within RESERVE_MAX.
+ */
+static size_t
+guess_keys(const struct ev_dedupe_opts *o)
+{
+	static char buf[SAMPLE_BYTES];
+	struct stat sb;
+	uint64_t total = 0;
+	size_t got = 0, nl = 0, i;
+	ssize_t n;
+	int k, fd, first = -1;
+
+	for (k = 0; k < o->ninputs; k++)
+		if (strcmp(o->inputs[k], "-") != 0 &&
+		    stat(o->inputs[k], &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_size > 0) {
+			total += (uint64_t)sb.st_size;
+			if (first < 0)
+				first = k;
+		}
+	/* not blocking on a file that became a FIFO meanwhile */
+	if (first < 0 || (fd = open(o->inputs[first], O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (n = pread(fd, buf, sizeof(buf), 0)) > 0)
+		got = (size_t)n;
+	close(fd);
+	for (i = 0; i < got; i++)
+		nl += buf[i] == '\n';
+	if (nl == 0)
+		return 0;
+	total /= got / nl;
+	return total > RESERVE_MAX ? RESERVE_MAX : (size_t)total;
+}
+
+/* The set of keys this run recorded in the state. */
+static struct ev_keyset *
+recent_new(const struct ev_dedupe *d)
+{
+	struct ev_keyset *ks;
+
+	ks = ev_keyset_new(0, d->o.ttl > 0 ? EV_KEYSET_TIMES : 0);
+	if (ks != NULL)
+		(void)ev_keyset_reserve(ks, d->guess < RECENT_MAX ? d->guess :
+		    RECENT_MAX);
+	return ks;
+}
+
 struct ev_dedupe *
 ev_dedupe_open(const struct ev_dedupe_opts *opts, struct ev_err *err)
 {
@@ -277,18 +346,22 @@ ev_dedupe_open(const struct ev_dedupe_opts *opts, struct ev_err *err)
 		return NULL;
 	}
 	d->o = *opts;
+	d->guess = guess_keys(&d->o);
 	if (d->o.state == NULL) {
 		d->o.mode = EV_DEDUPE_CHECK;
 		if ((d->ks = ev_keyset_new(d->o.max_keys,
-		    d->o.validate)) == NULL) {
+		    (d->o.ttl > 0 ? EV_KEYSET_TIMES : 0) |
+		    (d->o.validate ? EV_KEYSET_VALUES : 0))) == NULL) {
 			nomem(err);
 			goto fail;
 		}
+		if (!d->o.max_keys)
+			(void)ev_keyset_reserve(d->ks, d->guess);
 	} else if (d->o.mode != EV_DEDUPE_COMMIT && open_state(d, err) < 0)
 		goto fail;
 	/* Without it repeats go to the database: slower, not wrong. */
 	if (d->db != NULL && d->o.mode == EV_DEDUPE_CHECK && !d->o.validate)
-		d->recent = ev_keyset_new(0, 0);
+		d->recent = recent_new(d);
 	if (d->o.dups != NULL &&
 	    (d->dups = ev_sink_open(d->o.dups, 0, err)) == NULL)
 		goto fail;
@@ -430,7 +503,7 @@ rollback(struct ev_dedupe *d)
 	ev_db_rollback(d->db);
 	if (d->recent != NULL) {
 		ev_keyset_free(d->recent);
-		d->recent = ev_keyset_new(0, 0);
+		d->recent = recent_new(d);
 	}
 }
 
@@ -689,6 +762,10 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 		goto emit;
 	}
 	for (i = 0; i < n; i++) {
+		/* the recent keys' slots, a few lookups ahead */
+		if (d->recent != NULL && i + PREFETCH_AHEAD < n)
+			ev_keyset_prefetch(d->recent,
+			    &d->items[d->order[i + PREFETCH_AHEAD].i].ev.key);
 		it = &d->items[d->order[i].i];
 		if ((r = decide_db(d, it, err)) < 0)
 			return -1;
@@ -714,6 +791,52 @@ emit:
 	if (batched ||
 	    d->ops >= (d->o.mode == EV_DEDUPE_CLAIM ? CLAIM_OPS : COMMIT_OPS))
 		return commit(d, err);
+	return 0;
+}
+
+/* Decide and emit the events batched in memory, in input order. */
+static int
+mem_batch(struct ev_dedupe *d, struct ev_err *err)
+{
+	char first[1024];
+	struct item *it;
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->n; i++) {
+		it = &d->items[i];
+		it->ev.buf = d->bytes.p + it->off;
+		r = it->ev.fixed;
+		if (r < 0 && (r = decide_mem(d, &it->ev, first, sizeof(first),
+		    err)) < 0)
+			return -1;
+		if (emit(d, &it->ev, r, first, err) < 0)
+			return -1;
+	}
+	d->n = 0;
+	d->bytes.len = 0;
+	return 0;
+}
+
+/* Keep ev for mem_batch(), its slot on its way to the cache. */
+static int
+mem_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
+    struct ev_err *err)
+{
+	struct item *it;
+
+	if ((it = grow(d->items, &d->cap, d->n, sizeof(*d->items))) == NULL)
+		return nomem(err);
+	d->items = it;
+	it = &d->items[d->n];
+	it->ev = *ev;
+	it->off = d->bytes.len;
+	if (ev_buf_add(&d->bytes, ev->buf, ev->len) < 0)
+		return nomem(err);
+	if (ev->fixed < 0)
+		ev_keyset_prefetch(d->ks, &ev->key);
+	if (++d->n >= MEM_BATCH)
+		return mem_batch(d, err);
 	return 0;
 }
 
@@ -779,6 +902,8 @@ ev_dedupe_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
 			return -1;
 		return d->npend % COMPLETE_EVERY == 0 ? complete(d, 0, err) : 0;
 	}
+	if (d->db == NULL && !d->o.validate)
+		return mem_add(d, ev, err);
 	if (d->db == NULL || (ev->fixed >= 0 && d->n == 0)) {
 		r = ev->fixed;
 		if (r < 0 && (r = decide_mem(d, ev, first, sizeof(first),
@@ -813,7 +938,8 @@ ev_dedupe_flush(struct ev_dedupe *d, int end, struct ev_err *err)
 {
 	if (d->o.mode == EV_DEDUPE_COMMIT && complete(d, end, err) < 0)
 		return -1;
-	if (d->n > 0 && run_batch(d, err) < 0)
+	if (d->n > 0 && (d->db == NULL ? mem_batch(d, err) :
+	    run_batch(d, err)) < 0)
 		return -1;
 	return commit(d, err);
 }

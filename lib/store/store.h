@@ -103,28 +103,41 @@ void ev_key_hash(const void *buf, size_t len, struct ev_key *k);
 uint64_t ev_key_hash64(const void *buf, size_t len);
 
 /*
- * The in-memory key set: a hash table of keys with the time each was
- * first seen (for --ttl) and an LRU order (for --max-keys).  About 40
- * bytes per key.
+ * The in-memory key set: a hash table of keys (16 bytes a slot, at most
+ * 3/4 full), with, when asked for, the time each was first seen (for
+ * --ttl), an LRU order (for --max-keys) and a value (for --validate).
+ * Home slots come from a seeded hash, a new random seed per set, so that
+ * nobody can make keys collide in it on purpose.
  */
 struct ev_keyset;
+
+/* ev_keyset_new() flags. */
+#define EV_KEYSET_TIMES 1	/* keep times: ttl > 0 works */
+#define EV_KEYSET_VALUES 2	/* keep values: ev_keyset_checkv() */
 
 /*
  * A new empty set keeping at most max_keys keys (0: no limit); past it
  * the least recently seen key is evicted.  A bounded set takes its whole
- * table (43 bytes a key) at once, in untouched pages.  With values true
- * each key also keeps a value and a location (ev_keyset_checkv(), 16
- * bytes more).  NULL when out of memory or when max_keys is above
- * EV_KEYSET_MAX_KEYS (slots are 31-bit numbers, at most 3/4 used).
+ * table at once, in untouched pages (about 32 bytes a key, 43 with
+ * times).  Times cost 11 bytes a key, values 21.  NULL when out of memory
+ * or when max_keys is above EV_KEYSET_MAX_KEYS (slots are 31-bit numbers,
+ * at most 3/4 used).
  */
 #define EV_KEYSET_MAX_KEYS ((size_t)3 << 29)
-struct ev_keyset *ev_keyset_new(size_t max_keys, int values);
+struct ev_keyset *ev_keyset_new(size_t max_keys, int flags);
 void ev_keyset_free(struct ev_keyset *ks);
 /*
+ * Make room for keys keys at once in an unbounded set, instead of
+ * doubling the table on the way (no effect on a bounded one).  0, or -1
+ * when out of memory (the set is unchanged).
+ */
+int ev_keyset_reserve(struct ev_keyset *ks, size_t keys);
+/*
  * Look k up at time now (ms): a key seen before, less than ttl ms ago
- * (ttl 0: forever), is a repeat: it becomes the most recently seen and 1
- * is returned.  Otherwise k is (re)inserted with time now and 0 is
- * returned (-1: out of memory, nothing changed).
+ * (ttl 0, or a set without EV_KEYSET_TIMES: forever), is a repeat: it
+ * becomes the most recently seen and 1 is returned.  Otherwise k is
+ * (re)inserted with time now and 0 is returned (-1: out of memory,
+ * nothing changed).
  */
 int ev_keyset_check(struct ev_keyset *ks, const struct ev_key *k,
     int64_t now, int64_t ttl);
@@ -143,6 +156,14 @@ int ev_keyset_seen(const struct ev_keyset *ks, const struct ev_key *k,
     int64_t now, int64_t ttl);
 /* The number of keys held. */
 size_t ev_keyset_count(const struct ev_keyset *ks);
+/*
+ * Start fetching the cache line of k's home slot, for a lookup soon
+ * (a hint: the set is not changed, nothing is read).
+ */
+void ev_keyset_prefetch(const struct ev_keyset *ks, const struct ev_key *k);
+/* For tests: k's home slot, and a chosen seed (-1 unless ks is empty). */
+size_t ev_keyset_slot(const struct ev_keyset *ks, const struct ev_key *k);
+int ev_keyset_seed(struct ev_keyset *ks, uint64_t seed);
 
 /*
  * Keys in a database (evdedupe --state): two tables, a small one
@@ -335,9 +356,11 @@ int ev_dedupe_time(const struct ev_span *v, int64_t *ms);
 struct ev_dedupe *ev_dedupe_open(const struct ev_dedupe_opts *opts,
     struct ev_err *err);
 /*
- * Add one event: in memory, and with EV_DEDUPE_COMMIT, it is decided and
- * emitted at once; with a state, it is batched.  0, or -1 with err set
- * (a database error, out of memory, or what emit returned).
+ * Add one event: with EV_DEDUPE_COMMIT, and in memory with validate, it
+ * is decided and emitted at once; in memory without validate, a few (16)
+ * at a time, their slots fetched meanwhile; with a state, in batches.  A
+ * batched event's line is copied.  0, or -1 with err set (a database
+ * error, out of memory, or what emit returned).
  */
 int ev_dedupe_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
     struct ev_err *err);
