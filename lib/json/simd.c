@@ -53,13 +53,11 @@ static inline __attribute__((always_inline)) int
 take(struct pass *s, const struct cls *b, const uchar *q)
 {
 	const struct cls *v = &s->pv;
-	uint64_t pd, pm, pp, pc, po, px, pn, bad, ist, l0, sum, above;
+	uint64_t pd, pm, pp, pc, po, px, pn, bad, ist, l0, sum, above, stop;
 	unsigned long long t;
 	unsigned char c1, c2;
 	int r, no, nx, pos;
 
-	if ((b->d | b->m | b->p | b->c | b->o | b->x) != ~(uint64_t)0)
-		return -1;
 	pd = b->d << 1 | v->d >> 63;
 	pm = b->m << 1 | v->m >> 63;
 	pp = b->p << 1 | v->p >> 63;
@@ -86,20 +84,36 @@ take(struct pass *s, const struct cls *b, const uchar *q)
 	c2 = (unsigned char)__builtin_uaddll_overflow(t, s->fc, &t);
 	sum = t;
 	bad |= sum & ~b->d & b->p;
-	if (bad != 0)
-		return -1;
+	stop = ~(b->d | b->m | b->p | b->c | b->o | b->x) | bad;
 	/* Depth: never back to the array the pass started in, nor too deep. */
 	r = s->r;
 	no = __builtin_popcountll(b->o);
 	nx = __builtin_popcountll(b->x);
-	if (r - nx >= 1 && r + no <= s->room) {
+	if (stop == 0 && r - nx >= 1 && r + no <= s->room) {
 		r += no - nx;
+		if (b->c != 0) {
+			pos = 63 - __builtin_clzll(b->c);
+			above = pos == 63 ? 0 : ~(uint64_t)0 << (pos + 1);
+			s->at = q + pos;
+			s->rat = r - __builtin_popcountll(b->o & above) +
+			    __builtin_popcountll(b->x & above);
+		}
 	} else {
-		uint64_t br = b->o | b->x, bit;
+		/*
+		 * The bytes before the first that may not follow (stop) are
+		 * valid: walk their brackets and commas in order, up to one
+		 * that closes the first array or nests too deep.
+		 */
+		uint64_t ev, bit;
 
-		for (; br != 0; br &= br - 1) {
-			bit = br & -br;
-			if (b->o & bit) {
+		ev = (b->o | b->x | b->c) & (stop != 0 ? (stop & -stop) - 1 :
+		    ~(uint64_t)0);
+		for (; ev != 0; ev &= ev - 1) {
+			bit = ev & -ev;
+			if (b->c & bit) {
+				s->at = q + __builtin_ctzll(bit);
+				s->rat = r;
+			} else if (b->o & bit) {
 				if (r >= s->room)
 					return -1;
 				r++;
@@ -107,13 +121,8 @@ take(struct pass *s, const struct cls *b, const uchar *q)
 				return -1;
 			}
 		}
-	}
-	if (b->c != 0) {
-		pos = 63 - __builtin_clzll(b->c);
-		above = pos == 63 ? 0 : ~(uint64_t)0 << (pos + 1);
-		s->at = q + pos;
-		s->rat = r - __builtin_popcountll(b->o & above) +
-		    __builtin_popcountll(b->x & above);
+		if (stop != 0)
+			return -1;
 	}
 	s->r = r;
 	s->pv = *b;
@@ -173,12 +182,20 @@ arr_sse2(const uchar *p, const uchar *end, int room, int *rdepth)
 {
 	struct pass s;
 	struct cls b;
+	uchar t[64];
 
 	pass_init(&s, room);
 	for (; end - p >= 64; p += 64) {
 		classify_sse2(p, &b);
 		if (take(&s, &b, p) != 0)
-			break;
+			return pass_end(&s, rdepth);
+	}
+	if (p < end) {
+		/* The line's last bytes, and NULs (not plain) after them. */
+		memset(t, 0, sizeof(t));
+		memcpy(t, p, (size_t)(end - p));
+		classify_sse2(t, &b);
+		take(&s, &b, p);
 	}
 	return pass_end(&s, rdepth);
 }
@@ -214,12 +231,20 @@ arr_avx2(const uchar *p, const uchar *end, int room, int *rdepth)
 {
 	struct pass s;
 	struct cls b;
+	uchar t[64];
 
 	pass_init(&s, room);
 	for (; end - p >= 64; p += 64) {
 		classify_avx2(p, &b);
 		if (take(&s, &b, p) != 0)
-			break;
+			return pass_end(&s, rdepth);
+	}
+	if (p < end) {
+		/* The line's last bytes, and NULs (not plain) after them. */
+		memset(t, 0, sizeof(t));
+		memcpy(t, p, (size_t)(end - p));
+		classify_avx2(t, &b);
+		take(&s, &b, p);
 	}
 	return pass_end(&s, rdepth);
 }

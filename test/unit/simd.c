@@ -208,14 +208,22 @@ test_tokens(void)
 		"-.5", "00", "1-2", "+1", "1e5", "1E+5", "-0.0", "0x1", ",]",
 		"[,", ",,", "[]", "[[]]", "],[", "1[", "]1", "-01", "0.",
 		".0", "-0", "10.05", "nul", "true", "1.0.", "9.99.9", "[-",
-		"-]", "0-", "1.-2", "[1.5]", "1 ", " 1", "\"\\\\\"", "\"a\"" };
+		"-]", "0-", "1.-2", "[1.5]", "1 ", " 1", "\"\\\\\"", "\"a\"",
+		"]]],[[[", "]],[[", "]]]],[[[[", "]]]]]", "1]]],[[[2", "1]],[[2",
+		"1],[2" };
 	size_t len, i, k, alen, tl;
 	int fail = 0, phase;
 
 	for (k = 0; k < sizeof(toks) / sizeof(toks[0]); k++) {
 		tl = strlen(toks[k]);
-		for (phase = 0; phase < 64; phase++) {
-			coords(arr, 3, phase);
+		for (phase = 0; phase < 66; phase++) {
+			if (phase < 64) {
+				coords(arr, 3, phase);
+			} else {
+				/* Long numbers: few brackets in a block. */
+				sprintf(arr, "[[[1.%0200d1,2],[3.%0*d5]],[[-4]]]",
+				    0, 70 + 3 * (phase - 64), 0);
+			}
 			alen = strlen(arr);
 			for (i = 1; i < alen; i++) {
 				memcpy(tmp, arr, i);
