@@ -2138,7 +2138,7 @@ geo() {
 	geo 40 '[-122.4,37.5,0.0],[[[1]]],[-]' >>f
 	geo 3 >>f
 	bad=$(awk 'NR == 2 { print index($0, "[-122.4,037.5") + 9 }' f)
-	for p in scalar sse2 avx2 bogus; do
+	for p in scalar sse2 avx2 avx512 bogus; do
 		EVKIT_SIMD=$p run -2 --separate-stderr evmatch -c '{"properties":{"STREET":["JEFFERSON"]}}' f
 		[ "$output" = 2 ]
 		[ "$stderr" = "evmatch: f:2:$bad: invalid JSON: invalid number
@@ -2154,7 +2154,7 @@ evmatch: f:4:$((bad + 19)): invalid JSON: invalid number" ] ||
 	printf '{"a":1,"z":%s1]}\n' "$deep" >f
 	geo 20000 >>f
 	[ "$(wc -c <f)" -gt 600000 ]
-	for p in scalar sse2 avx2; do
+	for p in scalar sse2 avx2 avx512; do
 		EVKIT_SIMD=$p run -2 --separate-stderr evmatch -j 2 -c '{"properties":{"STREET":["JEFFERSON"]}}' f
 		[ "$output" = 1 ]
 		[ "$stderr" = "evmatch: f:1:523: invalid JSON: nesting too deep" ] ||

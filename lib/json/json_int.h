@@ -179,14 +179,16 @@ locale_t ev_json_c_locale(void);
 /* ----------------------------------------------------------- vector path */
 
 /*
- * The scanner's vector path (simd.c): chosen once before main() (AVX2 when
- * the CPU has it, else SSE2 on x86-64, the scalar scanner alone
- * elsewhere), or as the environment variable EVKIT_SIMD says: "scalar",
- * "sse2" or "avx2" (capped at what the CPU has; other values: the best).
+ * The scanner's vector path (simd.c): chosen once before main() (AVX-512BW
+ * or AVX2 when the CPU has it, else SSE2 on x86-64, the scalar scanner
+ * alone elsewhere), or as the environment variable EVKIT_SIMD says:
+ * "scalar", "sse2", "avx2" or "avx512" (capped at what the CPU has; other
+ * values: the best).
  */
-enum { EV_SIMD_SCALAR = 0, EV_SIMD_SSE2, EV_SIMD_AVX2 };
+enum { EV_SIMD_SCALAR = 0, EV_SIMD_SSE2, EV_SIMD_AVX2, EV_SIMD_AVX512 };
+#define EV_SIMD_MAX EV_SIMD_AVX512
 
-/* The path in use, and its name ("scalar", "sse2", "avx2"). */
+/* The path in use, and its name ("scalar", "sse2", "avx2", "avx512"). */
 int ev_simd_path(void);
 const char *ev_simd_name(int path);
 /*

@@ -13,9 +13,10 @@
  * resumes at the last ',' of the blocks taken and meets the block itself,
  * so every diagnostic (message and column) is the scalar scanner's.
  *
- * The path is chosen once, at start: AVX2 when the CPU has it, else SSE2
- * (every x86-64), the scalar scanner alone elsewhere; EVKIT_SIMD=scalar,
- * sse2 or avx2 asks for one (capped at what the CPU has).
+ * The path is chosen once, at start: AVX-512BW or AVX2 when the CPU has
+ * it, else SSE2 (every x86-64), the scalar scanner alone elsewhere;
+ * EVKIT_SIMD=scalar, sse2, avx2 or avx512 asks for one (capped at what the
+ * CPU has).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -248,18 +249,60 @@ arr_avx2(const uchar *p, const uchar *end, int room, int *rdepth)
 	}
 	return pass_end(&s, rdepth);
 }
+
+/* AVX-512BW: a block in one register, each class a mask at once. */
+#define CMP64(v, ch) \
+	((uint64_t)_mm512_cmpeq_epi8_mask((v), _mm512_set1_epi8(ch)))
+
+__attribute__((target("avx512f,avx512bw"))) static inline void
+classify_avx512(const uchar *p, struct cls *b)
+{
+	__m512i v = _mm512_loadu_si512((const void *)p);
+
+	b->d = (uint64_t)_mm512_cmplt_epu8_mask(
+	    _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
+	b->z = CMP64(v, '0');
+	b->m = CMP64(v, '-');
+	b->p = CMP64(v, '.');
+	b->c = CMP64(v, ',');
+	b->o = CMP64(v, '[');
+	b->x = CMP64(v, ']');
+}
+
+__attribute__((target("avx512f,avx512bw"))) static const uchar *
+arr_avx512(const uchar *p, const uchar *end, int room, int *rdepth)
+{
+	struct pass s;
+	struct cls b;
+	uchar t[64];
+
+	pass_init(&s, room);
+	for (; end - p >= 64; p += 64) {
+		classify_avx512(p, &b);
+		if (take(&s, &b, p) != 0)
+			return pass_end(&s, rdepth);
+	}
+	if (p < end) {
+		memset(t, 0, sizeof(t));
+		memcpy(t, p, (size_t)(end - p));
+		classify_avx512(t, &b);
+		take(&s, &b, p);
+	}
+	return pass_end(&s, rdepth);
+}
 #endif
 
 ev_simd_arr_fn ev_simd_arr;
 static int simd_path = EV_SIMD_SCALAR;
 static int simd_best = EV_SIMD_SCALAR;
 
-static const char *const simd_names[] = { "scalar", "sse2", "avx2" };
+static const char *const simd_names[] = { "scalar", "sse2", "avx2",
+	"avx512" };
 
 const char *
 ev_simd_name(int path)
 {
-	return path >= 0 && path <= EV_SIMD_AVX2 ? simd_names[path] : "?";
+	return path >= 0 && path <= EV_SIMD_MAX ? simd_names[path] : "?";
 }
 
 int
@@ -282,7 +325,8 @@ ev_simd_set(int path)
 		path = EV_SIMD_SCALAR;
 	simd_path = path;
 #if defined(__x86_64__)
-	ev_simd_arr = path == EV_SIMD_AVX2 ? arr_avx2 :
+	ev_simd_arr = path == EV_SIMD_AVX512 ? arr_avx512 :
+	    path == EV_SIMD_AVX2 ? arr_avx2 :
 	    path == EV_SIMD_SSE2 ? arr_sse2 : NULL;
 #else
 	ev_simd_arr = NULL;
@@ -299,11 +343,11 @@ simd_init(void)
 
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	simd_best = __builtin_cpu_supports("avx2") ? EV_SIMD_AVX2 :
-						      EV_SIMD_SSE2;
+	simd_best = __builtin_cpu_supports("avx512bw") ? EV_SIMD_AVX512 :
+	    __builtin_cpu_supports("avx2") ? EV_SIMD_AVX2 : EV_SIMD_SSE2;
 #endif
 	path = simd_best;
-	for (i = 0; e != NULL && i <= EV_SIMD_AVX2; i++)
+	for (i = 0; e != NULL && i <= EV_SIMD_MAX; i++)
 		if (strcmp(e, simd_names[i]) == 0)
 			path = i;
 	ev_simd_set(path);

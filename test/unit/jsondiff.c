@@ -1110,7 +1110,7 @@ main(void)
 	test_depth();
 
 	/* Every path of the scanner, on the same documents. */
-	for (path = EV_SIMD_SCALAR; path <= EV_SIMD_AVX2; path++) {
+	for (path = EV_SIMD_SCALAR; path <= EV_SIMD_MAX; path++) {
 		if (ev_simd_set(path) != path)
 			continue;
 		rs = seed * 2654435761u + 1;

@@ -17,7 +17,7 @@
 #include "tap.h"
 
 static int npath;
-static int paths[3];
+static int paths[EV_SIMD_MAX];
 static long ncases, nbad, ndiff;
 
 /* What one scan gave: its answer, error and the values it reported. */
@@ -325,7 +325,7 @@ main(void)
 {
 	int p;
 
-	for (p = EV_SIMD_SSE2; p <= EV_SIMD_AVX2; p++)
+	for (p = EV_SIMD_SSE2; p <= EV_SIMD_MAX; p++)
 		if (ev_simd_set(p) == p)
 			paths[npath++] = p;
 	printf("# vector paths on this CPU: %d\n", npath);
@@ -341,6 +341,6 @@ main(void)
 	    "%ld lines, %ld of them bad, on each path", ncases, nbad);
 	ok(ndiff == 0, "no path differs from the scalar one");
 	ev_pathset_free(ps);
-	ev_simd_set(EV_SIMD_AVX2);
+	ev_simd_set(EV_SIMD_MAX);
 	return tap_done();
 }
