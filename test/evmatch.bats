@@ -2118,3 +2118,46 @@ threads() {
 	[ "$(head -1 out)" = old ]
 	[ "$(sort out)" = $'bad\nold\n{"a":1}\n{"a":1}' ]
 }
+
+# geo N [BAD]: a GeoJSON feature with N coordinate triples in one line;
+# BAD, when given, is the last triple (no closing bracket of its own).
+geo() {
+	local i s='{"properties":{"STREET":"JEFFERSON"},"geometry":{"type":"Polygon","coordinates":[['
+	for ((i = 0; i < $1; i++)); do
+		s+="[-122.4391737642$((i % 10))3326,37.75665676936$((i % 7))845,0.0],"
+	done
+	s+=${2:-'[-122.4,37.7,0.0]'}']]}}'
+	printf '%s\n' "$s"
+}
+
+@test "evmatch: every scanner path (EVKIT_SIMD) selects and rejects the same lines with the same columns" {
+	local bad p
+	geo 40 >f
+	geo 40 '[-122.4,037.5,0.0]' >>f
+	geo 40 '[-122.4,37.5.1,0.0]' >>f
+	geo 40 '[-122.4,37.5,0.0],[[[1]]],[-]' >>f
+	geo 3 >>f
+	bad=$(awk 'NR == 2 { print index($0, "[-122.4,037.5") + 9 }' f)
+	for p in scalar sse2 avx2 avx512 bogus; do
+		EVKIT_SIMD=$p run -2 --separate-stderr evmatch -c '{"properties":{"STREET":["JEFFERSON"]}}' f
+		[ "$output" = 2 ]
+		[ "$stderr" = "evmatch: f:2:$bad: invalid JSON: invalid number
+evmatch: f:3:$((bad + 3)): invalid JSON: invalid number
+evmatch: f:4:$((bad + 19)): invalid JSON: invalid number" ] ||
+		    { echo "EVKIT_SIMD=$p: $stderr"; false; }
+	done
+}
+
+@test "evmatch: every scanner path rejects arrays nested too deep in a skipped subtree, and reads lines longer than a chunk" {
+	local p deep
+	deep=$(printf '%0600d' 0 | tr 0 '[')
+	printf '{"a":1,"z":%s1]}\n' "$deep" >f
+	geo 20000 >>f
+	[ "$(wc -c <f)" -gt 600000 ]
+	for p in scalar sse2 avx2 avx512; do
+		EVKIT_SIMD=$p run -2 --separate-stderr evmatch -j 2 -c '{"properties":{"STREET":["JEFFERSON"]}}' f
+		[ "$output" = 1 ]
+		[ "$stderr" = "evmatch: f:1:523: invalid JSON: nesting too deep" ] ||
+		    { echo "EVKIT_SIMD=$p: $stderr"; false; }
+	done
+}

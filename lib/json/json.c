@@ -481,8 +481,8 @@ static const uchar *
 skip_value(struct lex *lx, const uchar *s, int depth)
 {
 	uchar stk[EV_JSON_MAX_DEPTH];
-	const uchar *p = s, *end = lx->end;
-	int sp = 0, lim = EV_JSON_MAX_DEPTH - depth, esc;
+	const uchar *p = s, *end = lx->end, *q, *retry = s;
+	int sp = 0, lim = EV_JSON_MAX_DEPTH - depth, esc, r;
 	enum ev_jtype t;
 
 value:
@@ -508,6 +508,23 @@ value:
 		if (sp >= lim)
 			return lex_fail(lx, p, M_DEEP);
 		stk[sp++] = 0;
+		/*
+		 * An array of numbers and arrays: the vector pass takes it
+		 * 64 bytes at a time, up to its last ',' in the blocks that
+		 * are plain and valid; this loop checks the rest.  Not again
+		 * within 64 bytes of a try that took nothing.
+		 */
+		if (ev_simd_arr != NULL && end - p > 64 && p >= retry &&
+		    (isdig(p[1]) || p[1] == '-' || p[1] == '[')) {
+			if ((q = ev_simd_arr(p + 1, end, lim - sp + 1, &r)) !=
+			    NULL) {
+				while (--r > 0)
+					stk[sp++] = 0;
+				p = q;
+				goto next;
+			}
+			retry = p + 64;
+		}
 		p = skip_ws(p + 1, end);
 		if (p >= end)
 			return lex_fail(lx, end, M_EOF);

@@ -176,4 +176,39 @@ int ev_json_number(const char *p, size_t len, double *d);
  */
 locale_t ev_json_c_locale(void);
 
+/* ----------------------------------------------------------- vector path */
+
+/*
+ * The scanner's vector path (simd.c): chosen once before main() (AVX-512BW
+ * or AVX2 when the CPU has it, else SSE2 on x86-64, the scalar scanner
+ * alone elsewhere), or as the environment variable EVKIT_SIMD says:
+ * "scalar", "sse2", "avx2" or "avx512" (capped at what the CPU has; other
+ * values: the best).
+ */
+enum { EV_SIMD_SCALAR = 0, EV_SIMD_SSE2, EV_SIMD_AVX2, EV_SIMD_AVX512 };
+#define EV_SIMD_MAX EV_SIMD_AVX512
+
+/* The path in use, and its name ("scalar", "sse2", "avx2", "avx512"). */
+int ev_simd_path(void);
+const char *ev_simd_name(int path);
+/*
+ * Use path (capped at what the CPU has); returns the path now in use.  Not
+ * thread-safe: for tests, while no scan runs.
+ */
+int ev_simd_set(int path);
+
+/*
+ * The structural pass over an array being skipped: p is just after its
+ * '[', room the number of arrays that may be open at once (that one
+ * included) before "nesting too deep".  Takes 64-byte blocks of
+ * [p, end) while they hold nothing but numbers (no exponent), ',', '['
+ * and ']' in valid order, stay inside the array and within room.  Returns
+ * the last ',' taken, with *rdepth the arrays open there (that one
+ * included; all of them hold only what was checked up to it), or NULL
+ * when no ',' was taken.  NULL on the scalar path.
+ */
+typedef const unsigned char *(*ev_simd_arr_fn)(const unsigned char *p,
+    const unsigned char *end, int room, int *rdepth);
+extern ev_simd_arr_fn ev_simd_arr;
+
 #endif
