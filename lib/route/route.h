@@ -206,15 +206,15 @@ struct ev_route_target {
 	char *id;
 	char *arn;		/* the Arn: a string, or the JSON text of a
 				   template's intrinsic function */
-	int arn_intrinsic;	/* arn is {"Ref": ...}, {"Fn::GetAtt": ...} */
 	char *dlq;		/* DeadLetterConfig.Arn, or NULL */
-	int64_t max_attempts;	/* RetryPolicy.MaximumRetryAttempts (0-185;
+	int32_t max_attempts;	/* RetryPolicy.MaximumRetryAttempts (0-185;
 				   EventBridge's default 185) */
-	int64_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
+	int32_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
 				   86400; default 86400) */
 	int shape;		/* its shaping: index in the rule's shapes */
-	unsigned long line, col;	/* where it is in the file */
-};
+	int arn_intrinsic;	/* arn is {"Ref": ...}, {"Fn::GetAtt": ...} */
+	unsigned int line, col;	/* where it is in the file */
+};	/* 48 bytes: 10,000 rules of 20 targets take 9.6 MB */
 
 struct ev_route_rule {
 	char *name;		/* Name (a template: Properties.Name, else
