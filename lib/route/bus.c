@@ -42,6 +42,13 @@ struct btarget {
 					   event as it is */
 };
 
+/*
+ * A rule whose targets all take the event as it is, in process, without
+ * a DeadLetterConfig, gets its targets' state when it first matches (t
+ * NULL until then): 10,000 such rules of 20 targets, few of which match,
+ * cost no 8 MB array filled at start.  Their URIs are checked and opened
+ * at start all the same.
+ */
 struct brule {
 	const struct ev_route_rule *r;
 	struct btarget *t;
@@ -54,8 +61,7 @@ struct ev_bus {
 	const struct ev_rules *rs;
 	struct ev_matcher *m;
 	struct brule *r;		/* cf->n, by rule index */
-	struct btarget *t;		/* every target, flat */
-	size_t nt;
+	size_t nt;			/* targets of every rule */
 	/* the open targets, each URI once: an open-addressing table */
 	struct ev_target **outs;
 	size_t nouts, hcap;
@@ -78,7 +84,7 @@ struct ev_bus {
 	struct ev_span *vals;		/* its slots */
 	int scanned;			/* vals hold the event's values */
 	size_t *hits;
-	struct ev_buf pay, rec;
+	struct ev_buf pay, rec, key;
 	unsigned long nunmatched, ndead;
 	int failed;			/* a write error was reported */
 };
@@ -140,7 +146,8 @@ mapped(const struct ev_bus *b, const char *key, size_t klen, int *used)
 	for (i = 0; i < b->o.nmaps; i++) {
 		if (b->mlen[i] == klen &&
 		    memcmp(b->o.maps[i], key, klen) == 0) {
-			used[i] = 1;
+			if (used != NULL)
+				used[i] = 1;
 			return b->o.maps[i] + klen + 1;
 		}
 	}
@@ -216,48 +223,98 @@ make_q(struct ev_bus *b, struct bslow *x, struct ev_err *err)
 	return (x->q = ev_deliv_new(x->bt->out, &dq, err)) == NULL ? -1 : 0;
 }
 
-static int
-resolve(struct ev_bus *b, struct brule *br, int j, int *used,
-    struct ev_buf *key, struct ev_err *err)
+/*
+ * The URI target t of rule r goes to: the first of RULE.ID, ID, its Arn
+ * that a --target map names, the endpoint of the API destination its Arn
+ * names, else its Arn.  used (when not NULL) marks the maps used.  NULL
+ * when out of memory.
+ */
+static const char *
+target_uri(const struct ev_bus *b, const struct ev_route_rule *r,
+    const struct ev_route_target *t, int *used, struct ev_buf *key)
 {
-	const struct ev_route_rule *r = br->r;
-	const struct ev_route_target *t = &r->t[j];
-	struct btarget *bt = &br->t[j];
 	const struct ev_http_dest *d;
 	const char *u = NULL;
-	struct ucache *c;
-	struct bslow *x;
-	struct ev_err e;
-	struct ev_target *dlq;
 
 	if (b->o.nmaps > 0) {
 		key->len = 0;
 		if (ev_buf_add(key, r->name, strlen(r->name)) < 0 ||
 		    ev_buf_add(key, ".", 1) < 0 ||
 		    ev_buf_add(key, t->id, strlen(t->id)) < 0)
-			return nomem(err);
+			return NULL;
 		u = mapped(b, key->p, key->len, used);
 		if (u == NULL)
 			u = mapped(b, t->id, strlen(t->id), used);
 		if (u == NULL)
 			u = mapped(b, t->arn, strlen(t->arn), used);
 	}
-	bt->uri = u != NULL ? u : t->arn;
-	if (u == NULL && (d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
-		bt->uri = d->endpoint;	/* an API destination */
-	c = seen(b, bt->uri);
-	if (c->uri == NULL) {
-		ev_err_clear(&e);
-		if (ev_uri_check(bt->uri, &e) < 0) {
-			ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
-			    r->name, e.msg);
-			return at_target(b, t, err);
-		}
-		if (!b->o.dry_run &&
-		    (c->out = writer(b, bt->uri, err)) == NULL)
-			return -1;
-		c->uri = bt->uri;
+	if (u != NULL)
+		return u;
+	if ((d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
+		return d->endpoint;	/* an API destination */
+	return t->arn;
+}
+
+/* uri's cache entry, checked and (unless a dry run) opened once. */
+static struct ucache *
+open_uri(struct ev_bus *b, const struct ev_route_rule *r,
+    const struct ev_route_target *t, const char *uri, struct ev_err *err)
+{
+	struct ucache *c = seen(b, uri);
+	struct ev_err e;
+
+	if (c->uri != NULL)
+		return c;
+	ev_err_clear(&e);
+	if (ev_uri_check(uri, &e) < 0) {
+		ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
+		    r->name, e.msg);
+		at_target(b, t, err);
+		return NULL;
 	}
+	if (!b->o.dry_run && (c->out = writer(b, uri, err)) == NULL)
+		return NULL;
+	c->uri = uri;
+	return c;
+}
+
+/*
+ * Whether target t, going to c, needs nothing of its own at start (see
+ * struct brule): it takes the event as it is, in process, and has no
+ * DeadLetterConfig.
+ */
+static int
+plain(const struct ev_bus *b, const struct ev_route_target *t,
+    const struct ucache *c)
+{
+	const struct ev_target_driver *d;
+
+	if (!t->event || t->dlq != NULL)
+		return 0;
+	if (b->o.dry_run)
+		return 1;
+	d = ev_target_driver(c->out);
+	return d->send != NULL && d->sched == NULL && !d->batched;
+}
+
+/* Target j of rule br: its URI, writer, queue, DeadLetterConfig. */
+static int
+resolve(struct ev_bus *b, struct brule *br, int j, int *used,
+    struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const struct ev_route_target *t = &r->t[j];
+	struct btarget *bt = &br->t[j];
+	const char *u;
+	struct ucache *c;
+	struct bslow *x;
+	struct ev_err e;
+	struct ev_target *dlq;
+
+	if ((bt->uri = target_uri(b, r, t, used, &b->key)) == NULL)
+		return nomem(err);
+	if ((c = open_uri(b, r, t, bt->uri, err)) == NULL)
+		return -1;
 	if (!b->o.dry_run) {
 		bt->out = c->out;
 		if (ev_target_driver(bt->out)->sched != NULL) {
@@ -278,6 +335,7 @@ resolve(struct ev_bus *b, struct brule *br, int j, int *used,
 	if (ev_uri_kind(u, &(const char *){ NULL }) == EV_URI_AWS &&
 	    b->o.dlq != NULL)
 		return 0;	/* an AWS queue: --dlq stands in for it */
+	ev_err_clear(&e);
 	if (ev_uri_check(u, &e) < 0) {
 		ev_err_set(err, "DeadLetterConfig of target '%s' of rule "
 		    "'%s': %s", t->id, r->name, e.msg);
@@ -299,15 +357,69 @@ resolve(struct ev_bus *b, struct brule *br, int j, int *used,
 	return 0;
 }
 
+/*
+ * Give rule br's targets their state (br->t), with their shapes' places
+ * in b->all when all is not NULL (at start; a rule bound later has plain
+ * targets only).  0, or -1 with err.
+ */
+static int
+bind_rule(struct ev_bus *b, struct brule *br, int *used,
+    struct ev_shapes *all, struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const struct ev_shape *sh;
+	int j;
+
+	if ((br->t = calloc((size_t)r->nt + 1, sizeof(*br->t))) == NULL)
+		return nomem(err);
+	for (j = 0; j < r->nt; j++) {
+		br->t[j].gi = -1;
+		if (resolve(b, br, j, used, err) < 0)
+			return -1;
+		if (all == NULL || r->t[j].event)
+			continue;
+		sh = ev_shapes_get(r->shapes, r->t[j].shape);
+		/* the event as it is: nothing to scan or apply */
+		if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
+		    (br->t[j].gi = ev_shapes_add(all, (struct ev_shape *)sh,
+		    err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * At start: check and open rule br's targets; bind them now unless they
+ * are all plain.  0, or -1 with err.
+ */
+static int
+start_rule(struct ev_bus *b, struct brule *br, int *used, struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const char *uri;
+	struct ucache *c;
+	int j;
+
+	for (j = 0; j < r->nt; j++) {
+		const struct ev_route_target *t = &r->t[j];
+
+		if ((uri = target_uri(b, r, t, used, &b->key)) == NULL)
+			return nomem(err);
+		if ((c = open_uri(b, r, t, uri, err)) == NULL)
+			return -1;
+		if (!plain(b, t, c))
+			return bind_rule(b, br, used, b->all, err);
+	}
+	return 0;
+}
+
 struct ev_bus *
 ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
     const struct ev_bus_opts *o, struct ev_err *err)
 {
 	static const char *const where[] = { "region", "account" };
 	struct ev_bus *b = calloc(1, sizeof(*b));
-	struct ev_buf key = { NULL, 0, 0 };
-	int i, j, *used = NULL, slots = 0;
-	size_t k = 0;
+	int i, *used = NULL, slots = 0;
 
 	if (b == NULL) {
 		nomem(err);
@@ -323,7 +435,6 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		;
 	if ((b->m = ev_matcher_new(rs)) == NULL ||
 	    (b->r = calloc((size_t)cf->n + 1, sizeof(*b->r))) == NULL ||
-	    (b->t = calloc(b->nt + 1, sizeof(*b->t))) == NULL ||
 	    (b->outs = calloc(b->nt * 2 + 2, sizeof(*b->outs))) == NULL ||
 	    (b->act = calloc(b->nt + 1, sizeof(*b->act))) == NULL ||
 	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
@@ -340,7 +451,6 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			nomem(err);
 		goto fail;
 	}
-	ev_advise_huge(b->t, (b->nt + 1) * sizeof(*b->t));
 	for (i = 0; i < o->nmaps; i++) {
 		const char *eq = strchr(o->maps[i], '=');
 
@@ -348,24 +458,9 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		    (size_t)-1;
 	}
 	for (i = 0; i < cf->n; i++) {
-		const struct ev_route_rule *r = &cf->r[i];
-		const struct ev_shape *sh;
-
-		b->r[i].r = r;
-		b->r[i].t = b->t + k;
-		for (j = 0; j < r->nt; j++, k++) {
-			b->t[k].gi = -1;
-			if (!r->enabled)
-				continue;
-			if (resolve(b, &b->r[i], j, used, &key, err) < 0)
-				goto fail;
-			sh = ev_shapes_get(r->shapes, r->t[j].shape);
-			/* the event as it is: nothing to scan or apply */
-			if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
-			    (b->t[k].gi = ev_shapes_add(b->all,
-			    (struct ev_shape *)sh, err)) < 0)
-				goto fail;
-		}
+		b->r[i].r = &cf->r[i];
+		if (cf->r[i].enabled && start_rule(b, &b->r[i], used, err) < 0)
+			goto fail;
 	}
 	if (ev_shapes_finish(b->all, err) < 0)
 		goto fail;
@@ -388,11 +483,9 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 	    (b->unmatched = writer(b, o->unmatched, err)) == NULL)
 		goto fail;
 	free(used);
-	ev_buf_free(&key);
 	return b;
 fail:
 	free(used);
-	ev_buf_free(&key);
 	ev_bus_free(b, NULL);
 	return NULL;
 }
@@ -666,6 +759,8 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	int j, s;
 
 	br->matched++;
+	if (br->t == NULL && bind_rule(b, br, NULL, NULL, err) < 0)
+		return EV_BUS_FAIL;
 	/* one scan for every matched rule's targets' paths */
 	if (!b->scanned && ev_shapes_nslots(r->shapes) > 0) {
 		if (ev_shapes_scan(b->all, line, len, b->vals, err) < 0)
@@ -834,10 +929,26 @@ ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
 	    now, err);
 }
 
+/* The URI of target j of rule br (NULL: a DISABLED rule's). */
+static const char *
+uri_at(const struct ev_bus *b, const struct brule *br, int j)
+{
+	struct ev_buf key = { NULL, 0, 0 };
+	const char *u;
+
+	if (br->t != NULL)
+		return br->t[j].uri;
+	if (!br->r->enabled)
+		return NULL;
+	u = target_uri(b, br->r, &br->r->t[j], NULL, &key);
+	ev_buf_free(&key);
+	return u;
+}
+
 const char *
 ev_bus_uri(const struct ev_bus *b, int i, int j)
 {
-	return b->r[i].t[j].uri;
+	return uri_at(b, &b->r[i], j);
 }
 
 unsigned long
@@ -869,22 +980,24 @@ ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
 		    br->matched);
 		r |= ev_buf_add(o, tmp, strlen(tmp));
 		for (j = 0; j < br->r->nt; j++) {
-			const struct btarget *bt = &br->t[j];
+			const struct btarget *bt = br->t != NULL ? &br->t[j] :
+			    NULL;
+			const char *uri = uri_at(b, br, j);
 
 			r |= ev_buf_add(o, j ? ",{\"id\":" : "{\"id\":",
 			    j ? 7 : 6);
 			r |= ev_json_quote(o, br->r->t[j].id,
 			    strlen(br->r->t[j].id));
-			if (bt->uri != NULL)
-				r |= jstr(o, "uri", bt->uri);
+			if (uri != NULL)
+				r |= jstr(o, "uri", uri);
 			d = r0 = x = 0;
-			if (bt->x != NULL && bt->x->q != NULL)
+			if (bt != NULL && bt->x != NULL && bt->x->q != NULL)
 				ev_deliv_counts(bt->x->q, &d, &r0, &x);
-			if (bt->x != NULL)
+			if (bt != NULL && bt->x != NULL)
 				x += bt->x->dead;
 			snprintf(tmp, sizeof(tmp), ",\"delivered\":%lu,"
 			    "\"retried\":%lu,\"deadLettered\":%lu}",
-			    d + bt->ok, r0, x);
+			    d + (bt != NULL ? bt->ok : 0), r0, x);
 			r |= ev_buf_add(o, tmp, strlen(tmp));
 		}
 		r |= ev_buf_add(o, "]}", 2);
@@ -966,6 +1079,9 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	ev_shapes_free(b->all);
 	ev_buf_free(&b->pay);
 	ev_buf_free(&b->rec);
+	ev_buf_free(&b->key);
+	for (i = 0; b->r != NULL && i < (size_t)b->cf->n; i++)
+		free(b->r[i].t);
 	free(b->outs);
 	free(b->act);
 	free(b->xs);
@@ -975,7 +1091,6 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	free(b->vals);
 	free(b->hits);
 	free(b->r);
-	free(b->t);
 	free(b);
 	return r;
 }

@@ -429,6 +429,7 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	unshaped = member(w, tn, "Input") < 0 &&
 	    member(w, tn, "InputPath") < 0 &&
 	    member(w, tn, "InputTransformer") < 0;
+	t->event = (unsigned char)unshaped;
 	if (unshaped && w->lc->event_shape >= 0) {
 		t->shape = w->lc->event_shape;
 		return 0;

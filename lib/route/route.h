@@ -212,7 +212,10 @@ struct ev_route_target {
 	int32_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
 				   86400; default 86400) */
 	int shape;		/* its shaping: index in the rule's shapes */
-	int arn_intrinsic;	/* arn is {"Ref": ...}, {"Fn::GetAtt": ...} */
+	unsigned char arn_intrinsic;	/* arn is {"Ref": ...},
+					   {"Fn::GetAtt": ...} */
+	unsigned char event;	/* no Input, InputPath or InputTransformer:
+				   the target takes the event as it is */
 	unsigned int line, col;	/* where it is in the file */
 };	/* 48 bytes: 10,000 rules of 20 targets take 9.6 MB */
 
