@@ -85,6 +85,15 @@ struct ev_bus {
 	int scanned;			/* vals hold the event's values */
 	size_t *hits;
 	struct ev_buf pay, rec, key;
+	/*
+	 * The events that go as they are to targets taking lines by
+	 * reference (files): each written here once with its newline, and
+	 * each file writes it from here at its next flush; the arena is
+	 * reused once every such target has flushed.
+	 */
+	char *arena;
+	size_t alen;
+	const char *ref;		/* this event in the arena, or NULL */
 	unsigned long nunmatched, ndead;
 	int failed;			/* a write error was reported */
 };
@@ -661,25 +670,63 @@ send_failed(struct ev_bus *b, struct ev_target *o, struct ev_err *err)
 	return EV_BUS_FAIL;
 }
 
-/* Flush every target (a store commits); batched deliveries count. */
+/*
+ * Flush every target (a store commits), or (refs) those that take lines
+ * by reference only; then the arena is free.  Batched deliveries count.
+ */
 static int
-flush_outs(struct ev_bus *b, struct ev_err *err)
+flush_some(struct ev_bus *b, int refs, struct ev_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < b->nouts; i++) {
+		if (refs && !ev_target_takes_ref(b->outs[i]))
+			continue;
 		ev_err_clear(err);
 		if (ev_target_flush(b->outs[i], err) < 0) {
 			if (send_failed(b, b->outs[i], err) == EV_BUS_FAIL)
 				return -1;
 		}
 	}
+	b->alen = 0;
+	b->ref = NULL;
+	if (refs)
+		return 0;
 	for (i = 0; i < b->nxs; i++) {
 		b->xs[i]->bt->ok += b->xs[i]->unflushed;
 		b->xs[i]->unflushed = 0;
 		if (b->xs[i]->q != NULL)
 			ev_deliv_flushed(b->xs[i]->q);
 	}
+	return 0;
+}
+
+static int
+flush_outs(struct ev_bus *b, struct ev_err *err)
+{
+	return flush_some(b, 0, err);
+}
+
+#define ARENA (256 * 1024)
+
+/*
+ * Put the event line[0..len) and a newline in the arena (b->ref), once
+ * per event; b->ref stays NULL for a line too long for it.  0, or -1
+ * with err.
+ */
+static int
+to_arena(struct ev_bus *b, const char *line, size_t len, struct ev_err *err)
+{
+	if (len + 1 > ARENA)
+		return 0;
+	if (b->arena == NULL && (b->arena = malloc(ARENA)) == NULL)
+		return nomem(err);
+	if (b->alen + len + 1 > ARENA && flush_some(b, 1, err) < 0)
+		return -1;
+	memcpy(b->arena + b->alen, line, len);
+	b->arena[b->alen + len] = '\n';
+	b->ref = b->arena + b->alen;
+	b->alen += len + 1;
 	return 0;
 }
 
@@ -811,8 +858,18 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 		if (x == NULL || x->q == NULL) {
 			/* an in-process target, no failure yet: at once */
 			struct ev_send_fail f;
-			enum ev_send sr = ev_target_send(bt->out, p, n, &f,
-			    err);
+			enum ev_send sr;
+
+			f.name[0] = f.msg[0] = '\0';
+			if (bt->gi < 0 && ev_target_takes_ref(bt->out) &&
+			    (b->ref != NULL || len + 1 <= ARENA)) {
+				if (b->ref == NULL &&
+				    to_arena(b, line, len, err) < 0)
+					return EV_BUS_FAIL;
+				sr = ev_target_send_ref(bt->out, b->ref,
+				    len + 1, err);
+			} else
+				sr = ev_target_send(bt->out, p, n, &f, err);
 
 			if (sr == EV_SEND_OK) {
 				/* a batching driver's x is made at start */
@@ -905,6 +962,7 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 		return EV_BUS_OK;
 	}
 	b->scanned = 0;
+	b->ref = NULL;
 	for (i = 0; i < n; i++) {
 		res = route_rule(b, hits[i], file, lineno, line, len, now,
 		    err);
@@ -1080,6 +1138,7 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	ev_buf_free(&b->pay);
 	ev_buf_free(&b->rec);
 	ev_buf_free(&b->key);
+	free(b->arena);		/* after the targets' last writes */
 	for (i = 0; b->r != NULL && i < (size_t)b->cf->n; i++)
 		free(b->r[i].t);
 	free(b->outs);

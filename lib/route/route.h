@@ -298,6 +298,13 @@ struct ev_route_out;
 struct ev_route_out *ev_route_out_open(const char *uri, struct ev_err *err);
 /* Add p[0..n) and a newline.  0, or -1 once a write has failed. */
 int ev_route_out_line(struct ev_route_out *o, const char *p, size_t n);
+/*
+ * Add the whole lines p[0..n) (newlines included) without copying them:
+ * the caller keeps the bytes unchanged until the next
+ * ev_route_out_flush() (one writev(2) then for all the lines held, its
+ * own and the caller's, in order).  0, or -1 once a write has failed.
+ */
+int ev_route_out_ref(struct ev_route_out *o, const char *p, size_t n);
 int ev_route_out_flush(struct ev_route_out *o);
 int ev_route_out_errno(const struct ev_route_out *o);
 const struct stat *ev_route_out_stat(const struct ev_route_out *o);
@@ -512,6 +519,14 @@ struct ev_target_driver {
 	int (*sched)(void *state, struct ev_sched_opts *so,
 	    struct ev_err *err);
 	int batched;		/* deliveries count at a successful flush */
+	/*
+	 * Optional: deliver whole lines p[0..n) (the newline included) that
+	 * the caller keeps unchanged until the driver's next flush (the bus
+	 * writes a payload that goes to many files once, and has each file
+	 * write it from there).  NULL: the engine calls send.
+	 */
+	enum ev_send (*send_ref)(void *state, const char *p, size_t n,
+	    struct ev_err *err);
 };
 
 extern const struct ev_target_driver ev_driver_file;	/* -, file:, fd: */
@@ -553,6 +568,11 @@ const struct stat *ev_target_stat(const struct ev_target *t);
 enum ev_send ev_target_send(struct ev_target *t, const char *p, size_t n,
     struct ev_send_fail *f, struct ev_err *err);
 int ev_target_flush(struct ev_target *t, struct ev_err *err);
+/* Whether t's driver takes lines by reference (send_ref). */
+int ev_target_takes_ref(const struct ev_target *t);
+/* Send by reference (ev_target_takes_ref()): see send_ref. */
+enum ev_send ev_target_send_ref(struct ev_target *t, const char *p,
+    size_t n, struct ev_err *err);
 /* Close and free t (err NULL: quietly).  NULL is a no-op. */
 int ev_target_close(struct ev_target *t, struct ev_err *err);
 
