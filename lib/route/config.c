@@ -35,7 +35,6 @@ struct where {
 
 struct load_ctx {
 	struct ev_route_config *cf;
-	int event_shape;	/* the rule's unshaped target's shape, or -1 */
 	const char *hint_id[HINTS], *hint_arn[HINTS];
 };
 
@@ -364,7 +363,7 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	struct ev_shape *sh;
 	size_t erroff = 0;
 	int64_t attempts, age;
-	int arn, retry, dlc, unshaped;
+	int arn, retry, dlc;
 
 	memset(t, 0, sizeof(*t));
 	t->shape = -1;
@@ -424,14 +423,10 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	t->max_attempts = (int32_t)attempts;
 	t->max_age_s = (int32_t)age;
 	ev_err_clear(err);
-	/* Targets without shaping share one shape (its id, for messages,
-	 * is the first one's: an unshaped target has none to give). */
-	unshaped = member(w, tn, "Input") < 0 &&
-	    member(w, tn, "InputPath") < 0 &&
-	    member(w, tn, "InputTransformer") < 0;
-	t->event = (unsigned char)unshaped;
-	if (unshaped && w->lc->event_shape >= 0) {
-		t->shape = w->lc->event_shape;
+	/* Targets without shaping have no shape to compile (-1). */
+	if (member(w, tn, "Input") < 0 && member(w, tn, "InputPath") < 0 &&
+	    member(w, tn, "InputTransformer") < 0) {
+		t->event = 1;
 		return 0;
 	}
 	if ((sh = ev_shape_from_target(w->doc, tn, t->id, index, &erroff,
@@ -442,8 +437,6 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	}
 	if ((t->shape = ev_shapes_add(r->shapes, sh, err)) < 0)
 		return -1;
-	if (unshaped)
-		w->lc->event_shape = t->shape;
 	return 0;
 oom:
 	ev_err_set(err, "out of memory");
@@ -508,7 +501,6 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 		return -1;
 	}
 	cf->n++;
-	lc->event_shape = -1;
 	memset(&w, 0, sizeof(w));
 	w.lc = lc;
 	w.src = src;
@@ -611,7 +603,6 @@ ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
 
 	memset(&lc, 0, sizeof(lc));
 	lc.cf = cf;
-	lc.event_shape = -1;
 
 	memset(cf, 0, sizeof(*cf));
 	ev_err_clear(err);

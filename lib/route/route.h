@@ -156,7 +156,8 @@ int ev_shape_reads(const struct ev_shape *sh);
  * failed add) and returns its index (0, 1, ...), or -1 with err set.
  * ev_shapes_scan() returns 0, or -1 with err (col set) when the event is
  * not valid JSON; it reads nothing when no shape reads paths.
- * ev_shapes_apply() returns as ev_shape_apply() does.  Scan and apply only
+ * ev_shapes_apply() returns as ev_shape_apply() does; i -1 appends the
+ * event as it is (a target without shaping).  Scan and apply only
  * read the set: threads may share it, each with its own vals.
  */
 struct ev_shapes;
@@ -211,7 +212,8 @@ struct ev_route_target {
 				   EventBridge's default 185) */
 	int32_t max_age_s;	/* RetryPolicy.MaximumEventAgeInSeconds (60-
 				   86400; default 86400) */
-	int shape;		/* its shaping: index in the rule's shapes */
+	int shape;		/* its shaping: index in the rule's shapes;
+				   -1: none (event), the event as it is */
 	unsigned char arn_intrinsic;	/* arn is {"Ref": ...},
 					   {"Fn::GetAtt": ...} */
 	unsigned char event;	/* no Input, InputPath or InputTransformer:
