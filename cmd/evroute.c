@@ -1,8 +1,6 @@
 /*
  * evroute - an event bus in a pipe: EventBridge rules and their targets.
  */
-#include <sys/stat.h>
-
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -170,79 +168,6 @@ on_order(void *ctx, const struct ev_line *ln, struct ev_err *err)
 	    ln->len, h->h, (size_t)h->n, h->n > 0 ? ev_now_ms() : 0, err));
 }
 
-/* -t: each target of each rule and where it goes, one per line. */
-static void
-report(const struct ev_route_config *c)
-{
-	int i, j;
-
-	for (i = 0; i < c->n; i++) {
-		for (j = 0; j < c->r[i].nt; j++) {
-			ev_out_name(c->r[i].name);
-			ev_out_write("\t", 1);
-			ev_out_name(c->r[i].t[j].id);
-			ev_out_write("\t", 1);
-			if (c->r[i].enabled)
-				ev_out_name(ev_bus_uri(bus, i, j));
-			else
-				ev_out_str("DISABLED");
-			ev_out_write("\n", 1);
-		}
-	}
-}
-
-/*
- * Refuse a file the bus writes that is also an input (the rules file,
- * an operand, or standard input when it is read) or the reject file.
- */
-static int
-check_inputs(char *const *files, int n, const char *rules, const char *rej)
-{
-	struct stat *st = calloc((size_t)n + 2, sizeof(*st));
-	const char **names = calloc((size_t)n + 2, sizeof(*names));
-	struct ev_err err;
-	int i, k = 0, r = 0;
-
-	if (st == NULL || names == NULL) {
-		ev_warnx("out of memory");
-		r = -1;
-		goto out;
-	}
-	if (stat(rules, &st[k]) == 0)
-		names[k++] = rules;
-	for (i = 0; i <= n; i++) {
-		const char *f = i < n ? files[i] : n == 0 ? "-" : NULL;
-
-		if (f == NULL)
-			break;
-		if (strcmp(f, "-") == 0) {
-			if (fstat(0, &st[k]) == 0)
-				names[k++] = "<stdin>";
-		} else if (stat(f, &st[k]) == 0)
-			names[k++] = f;
-	}
-	ev_err_clear(&err);
-	if (ev_bus_check_inputs(bus, st, names, k, &err) < 0) {
-		ev_diag(&err);
-		r = -1;
-		goto out;
-	}
-	/* The bus has opened its files: a reject file that is one exists. */
-	ev_err_clear(&err);
-	if (rej != NULL && stat(rej, &st[0]) == 0 &&
-	    ev_bus_check_inputs(bus, st, &rej, 1, &err) < 0) {
-		const char *t = strstr(err.msg, " target '");
-
-		ev_warnx("%s: reject file is also%s", rej, t != NULL ? t :
-		    " a target");
-		r = -1;
-	}
-out:
-	free(st);
-	free(names);
-	return r;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -396,12 +321,16 @@ main(int argc, char *argv[])
 		return EV_EXIT_ERROR;
 	}
 	if (test) {
-		report(&cf);
+		ev_bus_report(bus);
 		rc = EV_EXIT_OK;
 		goto done;
 	}
-	if (check_inputs(argv, argc, rules, in.reject_path) < 0)
+	ev_err_clear(&err);
+	if (ev_bus_refuse_inputs(bus, argv, argc, rules, in.reject_path,
+	    &err) < 0) {
+		ev_diag(&err);
 		return EV_EXIT_ERROR;
+	}
 
 	rfiles[0] = rules;
 	in.read_files = rfiles;

@@ -525,6 +525,89 @@ ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
 	return 0;
 }
 
+/* The URI of target j of rule br (NULL: a DISABLED rule's). */
+static const char *
+uri_at(const struct ev_bus *b, const struct brule *br, int j)
+{
+	struct ev_buf key = { NULL, 0, 0 };
+	const char *u;
+
+	if (br->t != NULL)
+		return br->t[j].uri;
+	if (!br->r->enabled)
+		return NULL;
+	u = target_uri(b, br->r, &br->r->t[j], NULL, &key);
+	ev_buf_free(&key);
+	return u;
+}
+
+void
+ev_bus_report(const struct ev_bus *b)
+{
+	const struct ev_route_config *c = b->cf;
+	int i, j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < c->r[i].nt; j++) {
+			ev_out_name(c->r[i].name);
+			ev_out_write("\t", 1);
+			ev_out_name(c->r[i].t[j].id);
+			ev_out_write("\t", 1);
+			if (c->r[i].enabled)
+				ev_out_name(uri_at(b, &b->r[i], j));
+			else
+				ev_out_str("DISABLED");
+			ev_out_write("\n", 1);
+		}
+	}
+}
+
+int
+ev_bus_refuse_inputs(const struct ev_bus *b, char *const *files, int n,
+    const char *rules, const char *rej, struct ev_err *err)
+{
+	struct stat *st = calloc((size_t)n + 2, sizeof(*st));
+	const char **names = calloc((size_t)n + 2, sizeof(*names));
+	struct ev_err e;
+	const char *t;
+	int i, k = 0, r = 0;
+
+	if (st == NULL || names == NULL) {
+		r = nomem(err);
+		goto out;
+	}
+	if (stat(rules, &st[k]) == 0)
+		names[k++] = rules;
+	for (i = 0; i <= n; i++) {
+		const char *f = i < n ? files[i] : n == 0 ? "-" : NULL;
+
+		if (f == NULL)
+			break;
+		if (strcmp(f, "-") == 0) {
+			if (fstat(0, &st[k]) == 0)
+				names[k++] = "<stdin>";
+		} else if (stat(f, &st[k]) == 0)
+			names[k++] = f;
+	}
+	if (ev_bus_check_inputs(b, st, names, k, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	/* The bus has opened its files: a reject file that is one exists. */
+	ev_err_clear(&e);
+	if (rej != NULL && stat(rej, &st[0]) == 0 &&
+	    ev_bus_check_inputs(b, st, &rej, 1, &e) < 0) {
+		t = strstr(e.msg, " target '");
+		ev_err_set(err, "%s: reject file is also%s", rej, t != NULL ?
+		    t : " a target");
+		r = -1;
+	}
+out:
+	free(st);
+	free(names);
+	return r;
+}
+
 static int
 cmp_size(const void *a, const void *b)
 {
@@ -985,22 +1068,6 @@ ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
 		return EV_BUS_BAD;
 	return ev_bus_route(b, file, lineno, line, len, b->hits, (size_t)n,
 	    now, err);
-}
-
-/* The URI of target j of rule br (NULL: a DISABLED rule's). */
-static const char *
-uri_at(const struct ev_bus *b, const struct brule *br, int j)
-{
-	struct ev_buf key = { NULL, 0, 0 };
-	const char *u;
-
-	if (br->t != NULL)
-		return br->t[j].uri;
-	if (!br->r->enabled)
-		return NULL;
-	u = target_uri(b, br->r, &br->r->t[j], NULL, &key);
-	ev_buf_free(&key);
-	return u;
 }
 
 const char *

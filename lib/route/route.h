@@ -699,6 +699,17 @@ struct ev_bus *ev_bus_new(const struct ev_route_config *cf,
 int ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
     const char *const *names, int n, struct ev_err *err);
 
+/*
+ * Refuse a file the bus writes that is also an input: the rules file,
+ * one of files[0..n) (standard input when n is 0 or one is "-"), or the
+ * reject file rej (NULL: none).  0, or -1 with err ("NAME: input file is
+ * also target 'URI'", "REJ: reject file is also target 'URI'").
+ */
+int ev_bus_refuse_inputs(const struct ev_bus *b, char *const *files, int n,
+    const char *rules, const char *rej, struct ev_err *err);
+/* -t: "RULE<tab>ID<tab>URI" (or DISABLED) for every target, on stdout. */
+void ev_bus_report(const struct ev_bus *b);
+
 /* ev_bus_event() results. */
 enum ev_bus_res {
 	EV_BUS_OK = 0,
