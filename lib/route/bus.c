@@ -72,6 +72,9 @@ struct ev_bus {
 	 */
 	struct ucache { const char *uri; struct ev_target *out; } *seen;
 	size_t *mlen;			/* each map's key length; -1: none */
+	char **mcopy;			/* the maps, copied (o.maps): a rule
+					   bound when it first matches reads
+					   them then */
 	struct ev_target *dlq, *unmatched;
 	struct bslow **act;		/* targets with a scheduler at work */
 	size_t nact;
@@ -421,6 +424,29 @@ start_rule(struct ev_bus *b, struct brule *br, int *used, struct ev_err *err)
 	return 0;
 }
 
+/* Copy o's maps into b (one allocation).  0, or -1 with err. */
+static int
+copy_maps(struct ev_bus *b, const struct ev_bus_opts *o, struct ev_err *err)
+{
+	size_t size = (size_t)(o->nmaps + 1) * sizeof(char *), n;
+	char *p;
+	int i;
+
+	for (i = 0; i < o->nmaps; i++)
+		size += strlen(o->maps[i]) + 1;
+	if ((b->mcopy = malloc(size)) == NULL)
+		return nomem(err);
+	p = (char *)(b->mcopy + o->nmaps + 1);
+	for (i = 0; i < o->nmaps; i++) {
+		n = strlen(o->maps[i]) + 1;
+		b->mcopy[i] = memcpy(p, o->maps[i], n);
+		p += n;
+	}
+	b->mcopy[o->nmaps] = NULL;
+	b->o.maps = (const char *const *)b->mcopy;
+	return 0;
+}
+
 struct ev_bus *
 ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
     const struct ev_bus_opts *o, struct ev_err *err)
@@ -459,6 +485,8 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			nomem(err);
 		goto fail;
 	}
+	if (copy_maps(b, o, err) < 0)
+		goto fail;
 	for (i = 0; i < o->nmaps; i++) {
 		const char *eq = strchr(o->maps[i], '=');
 
@@ -1213,6 +1241,7 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	free(b->hash);
 	free(b->seen);
 	free(b->mlen);
+	free(b->mcopy);
 	free(b->vals);
 	free(b->hits);
 	free(b->r);
