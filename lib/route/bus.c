@@ -13,23 +13,41 @@
 #include "proc/proc.h"
 #include "rules/rules.h"
 
-struct btarget {
-	const struct ev_route_target *t;
-	const struct ev_route_rule *r;
+/*
+ * A target's part that few targets need, made when one does: a retry
+ * queue (a process driver's from the start, an in-process one's at its
+ * first failure), a DeadLetterConfig, a batching driver's count, dead
+ * letters.  What every target keeps is 40 bytes (it was 80).
+ */
+struct bslow {
 	struct ev_bus *b;
-	const char *uri;		/* borrowed: cf or a map */
-	struct ev_target *out;		/* NULL in a dry run */
-	struct ev_deliv *q;		/* retries: a process driver's from
-					   the start, an in-process one's
-					   from its first failure */
+	const struct ev_route_rule *r;
+	const struct ev_route_target *t;
+	struct btarget *bt;
+	struct ev_deliv *q;		/* retries, or NULL */
 	struct ev_target *dlq;		/* NULL: b->dlq, else a diagnostic */
 	int active;			/* on b->act */
-	int gi;				/* its shape in b->all; -1: the
-					   event as it is */
 	unsigned long dead;		/* shaped into what AWS would not take */
-	unsigned long ok, unflushed;	/* sent at once, without q */
+	unsigned long unflushed;	/* sent to a batching driver, not
+					   flushed yet (without q) */
 };
 
+struct btarget {
+	struct ev_target *out;		/* NULL in a dry run */
+	const char *uri;		/* borrowed: cf or a map */
+	struct bslow *x;		/* NULL: none needed yet */
+	unsigned long ok;		/* sent at once, without q */
+	int gi;				/* its shape in b->all; -1: the
+					   event as it is */
+};
+
+/*
+ * A rule whose targets all take the event as it is, in process, without
+ * a DeadLetterConfig, gets its targets' state when it first matches (t
+ * NULL until then): 10,000 such rules of 20 targets, few of which match,
+ * cost no 8 MB array filled at start.  Their URIs are checked and opened
+ * at start all the same.
+ */
 struct brule {
 	const struct ev_route_rule *r;
 	struct btarget *t;
@@ -42,8 +60,7 @@ struct ev_bus {
 	const struct ev_rules *rs;
 	struct ev_matcher *m;
 	struct brule *r;		/* cf->n, by rule index */
-	struct btarget *t;		/* every target, flat */
-	size_t nt;
+	size_t nt;			/* targets of every rule */
 	/* the open targets, each URI once: an open-addressing table */
 	struct ev_target **outs;
 	size_t nouts, hcap;
@@ -55,16 +72,30 @@ struct ev_bus {
 	 */
 	struct ucache { const char *uri; struct ev_target *out; } *seen;
 	size_t *mlen;			/* each map's key length; -1: none */
+	char **mcopy;			/* the maps, copied (o.maps): a rule
+					   bound when it first matches reads
+					   them then */
 	struct ev_target *dlq, *unmatched;
-	struct btarget **act;		/* targets with a scheduler at work */
+	struct bslow **act;		/* targets with a scheduler at work */
 	size_t nact;
+	struct bslow **xs;		/* every slow part made */
+	size_t nxs, xcap;
 	struct ev_paths *where;		/* region, account */
 	struct ev_shapes *all;		/* every rule's targets' shapes:
 					   one scan per event */
 	struct ev_span *vals;		/* its slots */
 	int scanned;			/* vals hold the event's values */
 	size_t *hits;
-	struct ev_buf pay, rec;
+	struct ev_buf pay, rec, key;
+	/*
+	 * The events that go as they are to targets taking lines by
+	 * reference (files): each written here once with its newline, and
+	 * each file writes it from here at its next flush; the arena is
+	 * reused once every such target has flushed.
+	 */
+	char *arena;
+	size_t alen;
+	const char *ref;		/* this event in the arena, or NULL */
 	unsigned long nunmatched, ndead;
 	int failed;			/* a write error was reported */
 };
@@ -126,7 +157,8 @@ mapped(const struct ev_bus *b, const char *key, size_t klen, int *used)
 	for (i = 0; i < b->o.nmaps; i++) {
 		if (b->mlen[i] == klen &&
 		    memcmp(b->o.maps[i], key, klen) == 0) {
-			used[i] = 1;
+			if (used != NULL)
+				used[i] = 1;
 			return b->o.maps[i] + klen + 1;
 		}
 	}
@@ -156,67 +188,155 @@ at_target(const struct ev_bus *b, const struct ev_route_target *t,
 	return -1;
 }
 
-/* bt's delivery queue (retries, dead letters). */
+/* Target j of rule br's slow part, made if need be.  NULL: err set. */
+static struct bslow *
+slow(struct ev_bus *b, struct brule *br, int j, struct ev_err *err)
+{
+	struct btarget *bt = &br->t[j];
+	struct bslow *x, **xs;
+
+	if (bt->x != NULL)
+		return bt->x;
+	if (b->nxs == b->xcap) {
+		size_t cap = b->xcap ? 2 * b->xcap : 16;
+
+		if ((xs = realloc(b->xs, cap * sizeof(*xs))) == NULL) {
+			nomem(err);
+			return NULL;
+		}
+		b->xs = xs;
+		b->xcap = cap;
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		nomem(err);
+		return NULL;
+	}
+	x->b = b;
+	x->r = br->r;
+	x->t = &br->r->t[j];
+	x->bt = bt;
+	b->xs[b->nxs++] = x;
+	return bt->x = x;
+}
+
+/* The delivery queue (retries, dead letters) of x's target. */
 static int
-make_q(struct ev_bus *b, struct btarget *bt, struct ev_err *err)
+make_q(struct ev_bus *b, struct bslow *x, struct ev_err *err)
 {
 	struct ev_deliv_opts dq;
 
 	memset(&dq, 0, sizeof(dq));
-	dq.max_retries = bt->t->max_attempts;
-	dq.max_age_ms = bt->t->max_age_s * 1000;
+	dq.max_retries = x->t->max_attempts;
+	dq.max_age_ms = (int64_t)x->t->max_age_s * 1000;
 	dq.bound = b->o.bound;
 	dq.dead = bus_dead;
-	dq.ctx = bt;
-	return (bt->q = ev_deliv_new(bt->out, &dq, err)) == NULL ? -1 : 0;
+	dq.ctx = x;
+	return (x->q = ev_deliv_new(x->bt->out, &dq, err)) == NULL ? -1 : 0;
 }
 
-static int
-resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
-    int *used, struct ev_buf *key, struct ev_err *err)
+/*
+ * The URI target t of rule r goes to: the first of RULE.ID, ID, its Arn
+ * that a --target map names, the endpoint of the API destination its Arn
+ * names, else its Arn.  used (when not NULL) marks the maps used.  NULL
+ * when out of memory.
+ */
+static const char *
+target_uri(const struct ev_bus *b, const struct ev_route_rule *r,
+    const struct ev_route_target *t, int *used, struct ev_buf *key)
 {
-	const struct ev_route_target *t = bt->t;
 	const struct ev_http_dest *d;
 	const char *u = NULL;
-	struct ucache *c;
-	struct ev_err e;
 
 	if (b->o.nmaps > 0) {
 		key->len = 0;
 		if (ev_buf_add(key, r->name, strlen(r->name)) < 0 ||
 		    ev_buf_add(key, ".", 1) < 0 ||
 		    ev_buf_add(key, t->id, strlen(t->id)) < 0)
-			return nomem(err);
+			return NULL;
 		u = mapped(b, key->p, key->len, used);
 		if (u == NULL)
 			u = mapped(b, t->id, strlen(t->id), used);
 		if (u == NULL)
 			u = mapped(b, t->arn, strlen(t->arn), used);
 	}
-	bt->uri = u != NULL ? u : t->arn;
-	if (u == NULL && (d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
-		bt->uri = d->endpoint;	/* an API destination */
-	c = seen(b, bt->uri);
-	if (c->uri == NULL) {
-		ev_err_clear(&e);
-		if (ev_uri_check(bt->uri, &e) < 0) {
-			ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
-			    r->name, e.msg);
-			return at_target(b, t, err);
-		}
-		if (!b->o.dry_run &&
-		    (c->out = writer(b, bt->uri, err)) == NULL)
-			return -1;
-		c->uri = bt->uri;
+	if (u != NULL)
+		return u;
+	if ((d = ev_http_conf_dest(b->o.http, t->arn)) != NULL)
+		return d->endpoint;	/* an API destination */
+	return t->arn;
+}
+
+/* uri's cache entry, checked and (unless a dry run) opened once. */
+static struct ucache *
+open_uri(struct ev_bus *b, const struct ev_route_rule *r,
+    const struct ev_route_target *t, const char *uri, struct ev_err *err)
+{
+	struct ucache *c = seen(b, uri);
+	struct ev_err e;
+
+	if (c->uri != NULL)
+		return c;
+	ev_err_clear(&e);
+	if (ev_uri_check(uri, &e) < 0) {
+		ev_err_set(err, "target '%s' of rule '%s': %s", t->id,
+		    r->name, e.msg);
+		at_target(b, t, err);
+		return NULL;
 	}
+	if (!b->o.dry_run && (c->out = writer(b, uri, err)) == NULL)
+		return NULL;
+	c->uri = uri;
+	return c;
+}
+
+/*
+ * Whether target t, going to c, needs nothing of its own at start (see
+ * struct brule): it takes the event as it is, in process, and has no
+ * DeadLetterConfig.
+ */
+static int
+plain(const struct ev_bus *b, const struct ev_route_target *t,
+    const struct ucache *c)
+{
+	const struct ev_target_driver *d;
+
+	if (!t->event || t->dlq != NULL)
+		return 0;
+	if (b->o.dry_run)
+		return 1;
+	d = ev_target_driver(c->out);
+	return d->send != NULL && d->sched == NULL && !d->batched;
+}
+
+/* Target j of rule br: its URI, writer, queue, DeadLetterConfig. */
+static int
+resolve(struct ev_bus *b, struct brule *br, int j, int *used,
+    struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const struct ev_route_target *t = &r->t[j];
+	struct btarget *bt = &br->t[j];
+	const char *u;
+	struct ucache *c;
+	struct bslow *x;
+	struct ev_err e;
+	struct ev_target *dlq;
+
+	if ((bt->uri = target_uri(b, r, t, used, &b->key)) == NULL)
+		return nomem(err);
+	if ((c = open_uri(b, r, t, bt->uri, err)) == NULL)
+		return -1;
 	if (!b->o.dry_run) {
 		bt->out = c->out;
 		if (ev_target_driver(bt->out)->sched != NULL) {
-			if (make_q(b, bt, err) < 0)
+			if ((x = slow(b, br, j, err)) == NULL ||
+			    make_q(b, x, err) < 0)
 				return -1;
-			bt->active = 1;
-			b->act[b->nact++] = bt;
-		}
+			x->active = 1;
+			b->act[b->nact++] = x;
+		} else if (ev_target_driver(bt->out)->batched &&
+		    slow(b, br, j, err) == NULL)
+			return -1;
 	}
 	if (t->dlq == NULL)
 		return 0;
@@ -226,19 +346,104 @@ resolve(struct ev_bus *b, const struct ev_route_rule *r, struct btarget *bt,
 	if (ev_uri_kind(u, &(const char *){ NULL }) == EV_URI_AWS &&
 	    b->o.dlq != NULL)
 		return 0;	/* an AWS queue: --dlq stands in for it */
+	ev_err_clear(&e);
 	if (ev_uri_check(u, &e) < 0) {
 		ev_err_set(err, "DeadLetterConfig of target '%s' of rule "
 		    "'%s': %s", t->id, r->name, e.msg);
 		return at_target(b, t, err);
 	}
-	if (!b->o.dry_run && (bt->dlq = writer(b, u, err)) == NULL)
+	if (b->o.dry_run)
+		return 0;
+	if ((dlq = writer(b, u, err)) == NULL)
 		return -1;
-	if (bt->dlq != NULL && ev_target_driver(bt->dlq)->send == NULL) {
+	if (ev_target_driver(dlq)->send == NULL) {
 		ev_err_set(err, "DeadLetterConfig of target '%s' of rule "
 		    "'%s': '%s': %s: targets cannot take dead letters", t->id,
-		    r->name, u, ev_target_driver(bt->dlq)->kind);
+		    r->name, u, ev_target_driver(dlq)->kind);
 		return at_target(b, t, err);
 	}
+	if ((x = slow(b, br, j, err)) == NULL)
+		return -1;
+	x->dlq = dlq;
+	return 0;
+}
+
+/*
+ * Give rule br's targets their state (br->t), with their shapes' places
+ * in b->all when all is not NULL (at start; a rule bound later has plain
+ * targets only).  0, or -1 with err.
+ */
+static int
+bind_rule(struct ev_bus *b, struct brule *br, int *used,
+    struct ev_shapes *all, struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const struct ev_shape *sh;
+	int j;
+
+	if ((br->t = calloc((size_t)r->nt + 1, sizeof(*br->t))) == NULL)
+		return nomem(err);
+	for (j = 0; j < r->nt; j++) {
+		br->t[j].gi = -1;
+		if (resolve(b, br, j, used, err) < 0)
+			return -1;
+		if (all == NULL || r->t[j].event)
+			continue;
+		sh = ev_shapes_get(r->shapes, r->t[j].shape);
+		/* the event as it is: nothing to scan or apply */
+		if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
+		    (br->t[j].gi = ev_shapes_add(all, (struct ev_shape *)sh,
+		    err)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * At start: check and open rule br's targets; bind them now unless they
+ * are all plain.  0, or -1 with err.
+ */
+static int
+start_rule(struct ev_bus *b, struct brule *br, int *used, struct ev_err *err)
+{
+	const struct ev_route_rule *r = br->r;
+	const char *uri;
+	struct ucache *c;
+	int j;
+
+	for (j = 0; j < r->nt; j++) {
+		const struct ev_route_target *t = &r->t[j];
+
+		if ((uri = target_uri(b, r, t, used, &b->key)) == NULL)
+			return nomem(err);
+		if ((c = open_uri(b, r, t, uri, err)) == NULL)
+			return -1;
+		if (!plain(b, t, c))
+			return bind_rule(b, br, used, b->all, err);
+	}
+	return 0;
+}
+
+/* Copy o's maps into b (one allocation).  0, or -1 with err. */
+static int
+copy_maps(struct ev_bus *b, const struct ev_bus_opts *o, struct ev_err *err)
+{
+	size_t size = (size_t)(o->nmaps + 1) * sizeof(char *), n;
+	char *p;
+	int i;
+
+	for (i = 0; i < o->nmaps; i++)
+		size += strlen(o->maps[i]) + 1;
+	if ((b->mcopy = malloc(size)) == NULL)
+		return nomem(err);
+	p = (char *)(b->mcopy + o->nmaps + 1);
+	for (i = 0; i < o->nmaps; i++) {
+		n = strlen(o->maps[i]) + 1;
+		b->mcopy[i] = memcpy(p, o->maps[i], n);
+		p += n;
+	}
+	b->mcopy[o->nmaps] = NULL;
+	b->o.maps = (const char *const *)b->mcopy;
 	return 0;
 }
 
@@ -248,9 +453,7 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 {
 	static const char *const where[] = { "region", "account" };
 	struct ev_bus *b = calloc(1, sizeof(*b));
-	struct ev_buf key = { NULL, 0, 0 };
-	int i, j, *used = NULL, slots = 0;
-	size_t k = 0;
+	int i, *used = NULL, slots = 0;
 
 	if (b == NULL) {
 		nomem(err);
@@ -266,7 +469,6 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		;
 	if ((b->m = ev_matcher_new(rs)) == NULL ||
 	    (b->r = calloc((size_t)cf->n + 1, sizeof(*b->r))) == NULL ||
-	    (b->t = calloc(b->nt + 1, sizeof(*b->t))) == NULL ||
 	    (b->outs = calloc(b->nt * 2 + 2, sizeof(*b->outs))) == NULL ||
 	    (b->act = calloc(b->nt + 1, sizeof(*b->act))) == NULL ||
 	    (b->hash = calloc(b->hcap, sizeof(*b->hash))) == NULL ||
@@ -283,7 +485,8 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 			nomem(err);
 		goto fail;
 	}
-	ev_advise_huge(b->t, (b->nt + 1) * sizeof(*b->t));
+	if (copy_maps(b, o, err) < 0)
+		goto fail;
 	for (i = 0; i < o->nmaps; i++) {
 		const char *eq = strchr(o->maps[i], '=');
 
@@ -291,27 +494,9 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 		    (size_t)-1;
 	}
 	for (i = 0; i < cf->n; i++) {
-		const struct ev_route_rule *r = &cf->r[i];
-		const struct ev_shape *sh;
-
-		b->r[i].r = r;
-		b->r[i].t = b->t + k;
-		for (j = 0; j < r->nt; j++, k++) {
-			b->t[k].t = &r->t[j];
-			b->t[k].r = r;
-			b->t[k].b = b;
-			b->t[k].gi = -1;
-			if (!r->enabled)
-				continue;
-			if (resolve(b, r, &b->t[k], used, &key, err) < 0)
-				goto fail;
-			sh = ev_shapes_get(r->shapes, r->t[j].shape);
-			/* the event as it is: nothing to scan or apply */
-			if (ev_shape_kind(sh) != EV_SHAPE_EVENT &&
-			    (b->t[k].gi = ev_shapes_add(b->all,
-			    (struct ev_shape *)sh, err)) < 0)
-				goto fail;
-		}
+		b->r[i].r = &cf->r[i];
+		if (cf->r[i].enabled && start_rule(b, &b->r[i], used, err) < 0)
+			goto fail;
 	}
 	if (ev_shapes_finish(b->all, err) < 0)
 		goto fail;
@@ -334,11 +519,9 @@ ev_bus_new(const struct ev_route_config *cf, const struct ev_rules *rs,
 	    (b->unmatched = writer(b, o->unmatched, err)) == NULL)
 		goto fail;
 	free(used);
-	ev_buf_free(&key);
 	return b;
 fail:
 	free(used);
-	ev_buf_free(&key);
 	ev_bus_free(b, NULL);
 	return NULL;
 }
@@ -367,6 +550,89 @@ ev_bus_check_inputs(const struct ev_bus *b, const struct stat *st,
 		}
 	}
 	return 0;
+}
+
+/* The URI of target j of rule br (NULL: a DISABLED rule's). */
+static const char *
+uri_at(const struct ev_bus *b, const struct brule *br, int j)
+{
+	struct ev_buf key = { NULL, 0, 0 };
+	const char *u;
+
+	if (br->t != NULL)
+		return br->t[j].uri;
+	if (!br->r->enabled)
+		return NULL;
+	u = target_uri(b, br->r, &br->r->t[j], NULL, &key);
+	ev_buf_free(&key);
+	return u;
+}
+
+void
+ev_bus_report(const struct ev_bus *b)
+{
+	const struct ev_route_config *c = b->cf;
+	int i, j;
+
+	for (i = 0; i < c->n; i++) {
+		for (j = 0; j < c->r[i].nt; j++) {
+			ev_out_name(c->r[i].name);
+			ev_out_write("\t", 1);
+			ev_out_name(c->r[i].t[j].id);
+			ev_out_write("\t", 1);
+			if (c->r[i].enabled)
+				ev_out_name(uri_at(b, &b->r[i], j));
+			else
+				ev_out_str("DISABLED");
+			ev_out_write("\n", 1);
+		}
+	}
+}
+
+int
+ev_bus_refuse_inputs(const struct ev_bus *b, char *const *files, int n,
+    const char *rules, const char *rej, struct ev_err *err)
+{
+	struct stat *st = calloc((size_t)n + 2, sizeof(*st));
+	const char **names = calloc((size_t)n + 2, sizeof(*names));
+	struct ev_err e;
+	const char *t;
+	int i, k = 0, r = 0;
+
+	if (st == NULL || names == NULL) {
+		r = nomem(err);
+		goto out;
+	}
+	if (stat(rules, &st[k]) == 0)
+		names[k++] = rules;
+	for (i = 0; i <= n; i++) {
+		const char *f = i < n ? files[i] : n == 0 ? "-" : NULL;
+
+		if (f == NULL)
+			break;
+		if (strcmp(f, "-") == 0) {
+			if (fstat(0, &st[k]) == 0)
+				names[k++] = "<stdin>";
+		} else if (stat(f, &st[k]) == 0)
+			names[k++] = f;
+	}
+	if (ev_bus_check_inputs(b, st, names, k, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	/* The bus has opened its files: a reject file that is one exists. */
+	ev_err_clear(&e);
+	if (rej != NULL && stat(rej, &st[0]) == 0 &&
+	    ev_bus_check_inputs(b, st, &rej, 1, &e) < 0) {
+		t = strstr(e.msg, " target '");
+		ev_err_set(err, "%s: reject file is also%s", rej, t != NULL ?
+		    t : " a target");
+		r = -1;
+	}
+out:
+	free(st);
+	free(names);
+	return r;
 }
 
 static int
@@ -420,10 +686,10 @@ rule_arn(struct ev_bus *b, const struct ev_route_rule *r, const char *line,
  * diagnostic.
  */
 static int
-write_dead(struct ev_bus *b, struct btarget *bt, const struct ev_task *t0,
+write_dead(struct ev_bus *b, struct bslow *x, const struct ev_task *t0,
     struct ev_err *err)
 {
-	struct ev_target *o = bt->dlq != NULL ? bt->dlq : b->dlq;
+	struct ev_target *o = x->dlq != NULL ? x->dlq : b->dlq;
 	struct ev_buf arn = { NULL, 0, 0 };
 	char msg[EV_STDERR_TAIL + 1];
 	struct ev_send_fail f;
@@ -438,16 +704,16 @@ write_dead(struct ev_bus *b, struct btarget *bt, const struct ev_task *t0,
 	}
 	if (o == NULL) {
 		ev_warnx("%s:%lu: rule '%s' target '%s': %s: %s", t.file,
-		    t.lineno, bt->r->name, bt->t->id,
+		    t.lineno, x->r->name, x->t->id,
 		    strcmp(t.name, "INVALID_PAYLOAD") == 0 ? "undeliverable" :
 		    t.name, t.message[0] ? t.message : t.exhausted);
 		return 0;
 	}
-	t.target_arn = bt->t->arn;
+	t.target_arn = x->t->arn;
 	if (t.payload == NULL)
 		t.payload = "";
 	b->rec.len = 0;
-	if (rule_arn(b, bt->r, t.event, t.len, &arn) < 0 ||
+	if (rule_arn(b, x->r, t.event, t.len, &arn) < 0 ||
 	    ev_buf_add(&arn, "", 1) < 0) {
 		ev_buf_free(&arn);
 		return nomem(err);
@@ -473,20 +739,20 @@ write_dead(struct ev_bus *b, struct btarget *bt, const struct ev_task *t0,
 static int
 bus_dead(void *ctx, const struct ev_task *t, struct ev_err *err)
 {
-	struct btarget *bt = ctx;
+	struct bslow *x = ctx;
 
-	return write_dead(bt->b, bt, t, err);
+	return write_dead(x->b, x, t, err);
 }
 
-/* Dead-letter the payload in b->pay that target bt would not take. */
+/* Dead-letter the payload in b->pay that target x would not take. */
 static enum ev_bus_res
-dead_letter(struct ev_bus *b, struct btarget *bt, const char *file,
+dead_letter(struct ev_bus *b, struct bslow *x, const char *file,
     unsigned long lineno, const char *line, size_t len, int64_t now,
     const char *why, struct ev_err *err)
 {
 	struct ev_task t;
 
-	bt->dead++;
+	x->dead++;
 	memset(&t, 0, sizeof(t));
 	t.event = line;
 	t.len = len;
@@ -499,7 +765,7 @@ dead_letter(struct ev_bus *b, struct btarget *bt, const char *file,
 	t.payload = b->pay.p != NULL ? b->pay.p : "";
 	t.paylen = b->pay.len;
 	t.message = why;
-	return write_dead(b, bt, &t, err) < 0 ? EV_BUS_FAIL : EV_BUS_OK;
+	return write_dead(b, x, &t, err) < 0 ? EV_BUS_FAIL : EV_BUS_OK;
 }
 
 /* A failed send: stdout gone quietly stops, anything else is fatal. */
@@ -514,25 +780,63 @@ send_failed(struct ev_bus *b, struct ev_target *o, struct ev_err *err)
 	return EV_BUS_FAIL;
 }
 
-/* Flush every target (a store commits); batched deliveries count. */
+/*
+ * Flush every target (a store commits), or (refs) those that take lines
+ * by reference only; then the arena is free.  Batched deliveries count.
+ */
 static int
-flush_outs(struct ev_bus *b, struct ev_err *err)
+flush_some(struct ev_bus *b, int refs, struct ev_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < b->nouts; i++) {
+		if (refs && !ev_target_takes_ref(b->outs[i]))
+			continue;
 		ev_err_clear(err);
 		if (ev_target_flush(b->outs[i], err) < 0) {
 			if (send_failed(b, b->outs[i], err) == EV_BUS_FAIL)
 				return -1;
 		}
 	}
-	for (i = 0; i < b->nt; i++) {
-		b->t[i].ok += b->t[i].unflushed;
-		b->t[i].unflushed = 0;
-		if (b->t[i].q != NULL)
-			ev_deliv_flushed(b->t[i].q);
+	b->alen = 0;
+	b->ref = NULL;
+	if (refs)
+		return 0;
+	for (i = 0; i < b->nxs; i++) {
+		b->xs[i]->bt->ok += b->xs[i]->unflushed;
+		b->xs[i]->unflushed = 0;
+		if (b->xs[i]->q != NULL)
+			ev_deliv_flushed(b->xs[i]->q);
 	}
+	return 0;
+}
+
+static int
+flush_outs(struct ev_bus *b, struct ev_err *err)
+{
+	return flush_some(b, 0, err);
+}
+
+#define ARENA (256 * 1024)
+
+/*
+ * Put the event line[0..len) and a newline in the arena (b->ref), once
+ * per event; b->ref stays NULL for a line too long for it.  0, or -1
+ * with err.
+ */
+static int
+to_arena(struct ev_bus *b, const char *line, size_t len, struct ev_err *err)
+{
+	if (len + 1 > ARENA)
+		return 0;
+	if (b->arena == NULL && (b->arena = malloc(ARENA)) == NULL)
+		return nomem(err);
+	if (b->alen + len + 1 > ARENA && flush_some(b, 1, err) < 0)
+		return -1;
+	memcpy(b->arena + b->alen, line, len);
+	b->arena[b->alen + len] = '\n';
+	b->ref = b->arena + b->alen;
+	b->alen += len + 1;
 	return 0;
 }
 
@@ -543,7 +847,7 @@ flush_outs(struct ev_bus *b, struct ev_err *err)
  * read meanwhile).
  */
 static int
-turn(struct ev_bus *b, struct btarget *wait_for, struct ev_err *err)
+turn(struct ev_bus *b, struct bslow *wait_for, struct ev_err *err)
 {
 	size_t i, j;
 
@@ -552,15 +856,16 @@ turn(struct ev_bus *b, struct btarget *wait_for, struct ev_err *err)
 		return -1;
 	do {
 		for (i = 0; i < b->nact; i++) {
-			struct btarget *bt = b->act[i];
+			struct bslow *x = b->act[i];
 
-			if (ev_deliv_run(bt->q, bt == wait_for ? 20 : 0,
+			if (ev_deliv_run(x->q, x == wait_for ? 20 : 0,
 			    err) < 0)
 				return -1;
 		}
 		/* the in-process ones whose retries are all done leave */
 		for (i = j = 0; i < b->nact; i++) {
-			if (ev_target_driver(b->act[i]->out)->sched == NULL &&
+			if (ev_target_driver(b->act[i]->bt->out)->sched ==
+			    NULL &&
 			    ev_deliv_pending(b->act[i]->q) == 0)
 				b->act[i]->active = 0;
 			else
@@ -575,7 +880,8 @@ turn(struct ev_bus *b, struct btarget *wait_for, struct ev_err *err)
 
 static void
 dry_line(const char *file, unsigned long lineno, const char *rule,
-    const struct btarget *bt, const char *why, struct ev_buf *o)
+    const char *id, const struct btarget *bt, const char *why,
+    struct ev_buf *o)
 {
 	char tmp[64];
 
@@ -588,7 +894,7 @@ dry_line(const char *file, unsigned long lineno, const char *rule,
 		ev_buf_add(o, ",\"rule\":null", 12);
 	} else {
 		jstr(o, "rule", rule);
-		jstr(o, "target", bt->t->id);
+		jstr(o, "target", id);
 		jstr(o, "uri", bt->uri);
 		if (why != NULL)
 			jstr(o, "undeliverable", why);
@@ -610,6 +916,8 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	int j, s;
 
 	br->matched++;
+	if (br->t == NULL && bind_rule(b, br, NULL, NULL, err) < 0)
+		return EV_BUS_FAIL;
 	/* one scan for every matched rule's targets' paths */
 	if (!b->scanned && ev_shapes_nslots(r->shapes) > 0) {
 		if (ev_shapes_scan(b->all, line, len, b->vals, err) < 0)
@@ -618,6 +926,7 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 	}
 	for (j = 0; j < r->nt; j++) {
 		struct btarget *bt = &br->t[j];
+		struct bslow *x = bt->x;
 		const char *p = line;
 		size_t n = len;
 
@@ -636,7 +945,7 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 			n = b->pay.len;
 		}
 		if (b->o.dry_run) {
-			dry_line(file, lineno, r->name, bt,
+			dry_line(file, lineno, r->name, r->t[j].id, bt,
 			    s == EV_SHAPE_UNDELIVERABLE ? err->msg : NULL,
 			    &b->rec);
 			if (ev_out_closed())
@@ -647,40 +956,55 @@ route_rule(struct ev_bus *b, size_t ri, const char *file,
 			char why[sizeof(err->msg)];
 
 			memcpy(why, err->msg, sizeof(why));
-			res = dead_letter(b, bt, file, lineno, line, len,
+			if (x == NULL && (x = slow(b, br, j, err)) == NULL)
+				return EV_BUS_FAIL;
+			res = dead_letter(b, x, file, lineno, line, len,
 			    now, why, err);
 			if (res != EV_BUS_OK)
 				return res;
 			continue;
 		}
 		ev_err_clear(err);
-		if (bt->q == NULL) {
+		if (x == NULL || x->q == NULL) {
 			/* an in-process target, no failure yet: at once */
 			struct ev_send_fail f;
-			enum ev_send sr = ev_target_send(bt->out, p, n, &f,
-			    err);
+			enum ev_send sr;
+
+			f.name[0] = f.msg[0] = '\0';
+			if (bt->gi < 0 && ev_target_takes_ref(bt->out) &&
+			    (b->ref != NULL || len + 1 <= ARENA)) {
+				if (b->ref == NULL &&
+				    to_arena(b, line, len, err) < 0)
+					return EV_BUS_FAIL;
+				sr = ev_target_send_ref(bt->out, b->ref,
+				    len + 1, err);
+			} else
+				sr = ev_target_send(bt->out, p, n, &f, err);
 
 			if (sr == EV_SEND_OK) {
+				/* a batching driver's x is made at start */
 				if (ev_target_driver(bt->out)->batched)
-					bt->unflushed++;
+					x->unflushed++;
 				else
 					bt->ok++;
 				continue;
 			}
-			if (sr == EV_SEND_ERROR || make_q(b, bt, err) < 0 ||
-			    ev_deliv_failed(bt->q, line, len, p, n, file,
+			if (sr == EV_SEND_ERROR ||
+			    (x == NULL && (x = slow(b, br, j, err)) == NULL) ||
+			    make_q(b, x, err) < 0 ||
+			    ev_deliv_failed(x->q, line, len, p, n, file,
 			    lineno, sr, &f, err) < 0)
 				return send_failed(b, bt->out, err);
 		} else {
-			if (ev_deliv_full(bt->q) && turn(b, bt, err) < 0)
+			if (ev_deliv_full(x->q) && turn(b, x, err) < 0)
 				return EV_BUS_FAIL;
-			if (ev_deliv_send(bt->q, line, len, p, n, file, lineno,
+			if (ev_deliv_send(x->q, line, len, p, n, file, lineno,
 			    err) < 0)
 				return send_failed(b, bt->out, err);
 		}
-		if (!bt->active && ev_deliv_pending(bt->q) > 0) {
-			bt->active = 1;
-			b->act[b->nact++] = bt;
+		if (!x->active && ev_deliv_pending(x->q) > 0) {
+			x->active = 1;
+			b->act[b->nact++] = x;
 		}
 	}
 	return EV_BUS_OK;
@@ -733,7 +1057,8 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 	if (n == 0) {
 		b->nunmatched++;
 		if (b->o.dry_run) {
-			dry_line(file, lineno, NULL, NULL, NULL, &b->rec);
+			dry_line(file, lineno, NULL, NULL, NULL, NULL,
+			    &b->rec);
 			return ev_out_closed() ? EV_BUS_STOP : EV_BUS_OK;
 		}
 		if (b->unmatched != NULL) {
@@ -747,6 +1072,7 @@ ev_bus_route(struct ev_bus *b, const char *file, unsigned long lineno,
 		return EV_BUS_OK;
 	}
 	b->scanned = 0;
+	b->ref = NULL;
 	for (i = 0; i < n; i++) {
 		res = route_rule(b, hits[i], file, lineno, line, len, now,
 		    err);
@@ -774,7 +1100,7 @@ ev_bus_event(struct ev_bus *b, const char *file, unsigned long lineno,
 const char *
 ev_bus_uri(const struct ev_bus *b, int i, int j)
 {
-	return b->r[i].t[j].uri;
+	return uri_at(b, &b->r[i], j);
 }
 
 unsigned long
@@ -806,19 +1132,24 @@ ev_bus_stats(const struct ev_bus *b, struct ev_buf *o)
 		    br->matched);
 		r |= ev_buf_add(o, tmp, strlen(tmp));
 		for (j = 0; j < br->r->nt; j++) {
-			const struct btarget *bt = &br->t[j];
+			const struct btarget *bt = br->t != NULL ? &br->t[j] :
+			    NULL;
+			const char *uri = uri_at(b, br, j);
 
 			r |= ev_buf_add(o, j ? ",{\"id\":" : "{\"id\":",
 			    j ? 7 : 6);
-			r |= ev_json_quote(o, bt->t->id, strlen(bt->t->id));
-			if (bt->uri != NULL)
-				r |= jstr(o, "uri", bt->uri);
+			r |= ev_json_quote(o, br->r->t[j].id,
+			    strlen(br->r->t[j].id));
+			if (uri != NULL)
+				r |= jstr(o, "uri", uri);
 			d = r0 = x = 0;
-			if (bt->q != NULL)
-				ev_deliv_counts(bt->q, &d, &r0, &x);
+			if (bt != NULL && bt->x != NULL && bt->x->q != NULL)
+				ev_deliv_counts(bt->x->q, &d, &r0, &x);
+			if (bt != NULL && bt->x != NULL)
+				x += bt->x->dead;
 			snprintf(tmp, sizeof(tmp), ",\"delivered\":%lu,"
 			    "\"retried\":%lu,\"deadLettered\":%lu}",
-			    d + bt->ok, r0, x + bt->dead);
+			    d + (bt != NULL ? bt->ok : 0), r0, x);
 			r |= ev_buf_add(o, tmp, strlen(tmp));
 		}
 		r |= ev_buf_add(o, "]}", 2);
@@ -883,8 +1214,10 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 
 	if (b == NULL)
 		return 0;
-	for (i = 0; i < b->nt; i++)
-		ev_deliv_free(b->t[i].q);
+	for (i = 0; i < b->nxs; i++) {
+		ev_deliv_free(b->xs[i]->q);
+		free(b->xs[i]);
+	}
 	for (i = 0; i < b->nouts; i++) {
 		ev_err_clear(&e);
 		if (ev_target_close(b->outs[i], err ? &e : NULL) < 0 &&
@@ -898,15 +1231,20 @@ ev_bus_free(struct ev_bus *b, struct ev_err *err)
 	ev_shapes_free(b->all);
 	ev_buf_free(&b->pay);
 	ev_buf_free(&b->rec);
+	ev_buf_free(&b->key);
+	free(b->arena);		/* after the targets' last writes */
+	for (i = 0; b->r != NULL && i < (size_t)b->cf->n; i++)
+		free(b->r[i].t);
 	free(b->outs);
 	free(b->act);
+	free(b->xs);
 	free(b->hash);
 	free(b->seen);
 	free(b->mlen);
+	free(b->mcopy);
 	free(b->vals);
 	free(b->hits);
 	free(b->r);
-	free(b->t);
 	free(b);
 	return r;
 }

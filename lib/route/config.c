@@ -10,6 +10,7 @@
  * state and targets, and compiles each target's shaping (shape.c) into the
  * rule's shape set.  Errors are located in the file (YAML too).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,16 @@ struct where {
 	struct load_ctx *lc;
 };
 
+/*
+ * The Id and Arn the previous rule's first HINTS targets had, by place:
+ * rules of the same targets (10,000 rules fanning out to the same 20
+ * files) find their strings there with a comparison, not a hash.
+ */
+#define HINTS 32
+
 struct load_ctx {
 	struct ev_route_config *cf;
-	int event_shape;	/* the rule's unshaped target's shape, or -1 */
+	const char *hint_id[HINTS], *hint_arn[HINTS];
 };
 
 /*
@@ -245,6 +253,9 @@ member(const struct where *w, int obj, const char *key)
 	return obj >= 0 ? ev_jdoc_member(w->doc, obj, key) : -1;
 }
 
+static int opt_str_hint(const struct where *w, int obj, const char *key,
+    int lax, const char **hint, char **out, struct ev_err *err);
+
 /*
  * An optional string member copied into *out (NULL when absent or, with
  * lax, when not a string: an intrinsic function of a template).  Returns
@@ -253,6 +264,14 @@ member(const struct where *w, int obj, const char *key)
 static int
 opt_str(const struct where *w, int obj, const char *key, int lax,
     char **out, struct ev_err *err)
+{
+	return opt_str_hint(w, obj, key, lax, NULL, out, err);
+}
+
+/* opt_str(), *hint (when not NULL) the string it likely is. */
+static int
+opt_str_hint(const struct where *w, int obj, const char *key, int lax,
+    const char **hint, char **out, struct ev_err *err)
 {
 	int m = member(w, obj, key);
 	const struct ev_jnode *n;
@@ -271,10 +290,17 @@ opt_str(const struct where *w, int obj, const char *key, int lax,
 		ev_err_set(err, "'%s' holds a NUL character", key);
 		return fail(w, m, 0, err);
 	}
+	if (hint != NULL && *hint != NULL &&
+	    strncmp(*hint, n->str, n->len) == 0 && (*hint)[n->len] == '\0') {
+		*out = (char *)*hint;
+		return 0;
+	}
 	if ((*out = intern(w->lc->cf, n->str, n->len)) == NULL) {
 		ev_err_set(err, "out of memory");
 		return -1;
 	}
+	if (hint != NULL)
+		*hint = *out;
 	return 0;
 }
 
@@ -336,7 +362,8 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 {
 	struct ev_shape *sh;
 	size_t erroff = 0;
-	int arn, retry, dlc, unshaped;
+	int64_t attempts, age;
+	int arn, retry, dlc;
 
 	memset(t, 0, sizeof(*t));
 	t->shape = -1;
@@ -345,14 +372,15 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 		return fail(w, tn, 0, err);
 	}
 	ev_rule_src_locate(w->src, w->doc->n[tn].off, err);
-	t->line = err->line;
-	t->col = err->col;
+	t->line = err->line > UINT_MAX ? UINT_MAX : (unsigned int)err->line;
+	t->col = err->col > UINT_MAX ? UINT_MAX : (unsigned int)err->col;
 	ev_err_clear(err);
 	if (id != NULL) {
 		if ((t->id = intern_str(w->lc->cf, id)) == NULL)
 			goto oom;
 	} else {
-		if (opt_str(w, tn, "Id", 0, &t->id, err) < 0)
+		if (opt_str_hint(w, tn, "Id", 0, index <= HINTS ?
+		    &w->lc->hint_id[index - 1] : NULL, &t->id, err) < 0)
 			return -1;
 		if (t->id == NULL) {
 			ev_err_set(err, "missing member 'Id'");
@@ -372,7 +400,8 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 		ev_err_set(err, "missing member 'Arn'");
 		return fail(w, tn, 0, err);
 	} else if (w->doc->n[arn].type == EV_J_STRING) {
-		if (opt_str(w, tn, "Arn", 0, &t->arn, err) < 0)
+		if (opt_str_hint(w, tn, "Arn", 0, index <= HINTS ?
+		    &w->lc->hint_arn[index - 1] : NULL, &t->arn, err) < 0)
 			return -1;
 	} else if (w->doc->n[arn].type == EV_J_OBJECT) {
 		t->arn_intrinsic = 1;
@@ -385,20 +414,19 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	/* EventBridge's defaults and limits (API RetryPolicy). */
 	if (opt_obj(w, tn, "RetryPolicy", &retry, err) < 0 ||
 	    opt_int(w, retry, "MaximumRetryAttempts", 0, 185, 185,
-	    &t->max_attempts, err) < 0 ||
+	    &attempts, err) < 0 ||
 	    opt_int(w, retry, "MaximumEventAgeInSeconds", 60, 86400, 86400,
-	    &t->max_age_s, err) < 0 ||
+	    &age, err) < 0 ||
 	    opt_obj(w, tn, "DeadLetterConfig", &dlc, err) < 0 ||
 	    opt_str(w, dlc, "Arn", 0, &t->dlq, err) < 0)
 		return -1;
+	t->max_attempts = (int32_t)attempts;
+	t->max_age_s = (int32_t)age;
 	ev_err_clear(err);
-	/* Targets without shaping share one shape (its id, for messages,
-	 * is the first one's: an unshaped target has none to give). */
-	unshaped = member(w, tn, "Input") < 0 &&
-	    member(w, tn, "InputPath") < 0 &&
-	    member(w, tn, "InputTransformer") < 0;
-	if (unshaped && w->lc->event_shape >= 0) {
-		t->shape = w->lc->event_shape;
+	/* Targets without shaping have no shape to compile (-1). */
+	if (member(w, tn, "Input") < 0 && member(w, tn, "InputPath") < 0 &&
+	    member(w, tn, "InputTransformer") < 0) {
+		t->event = 1;
 		return 0;
 	}
 	if ((sh = ev_shape_from_target(w->doc, tn, t->id, index, &erroff,
@@ -409,8 +437,6 @@ read_target(const struct where *w, struct ev_route_rule *r, int tn,
 	}
 	if ((t->shape = ev_shapes_add(r->shapes, sh, err)) < 0)
 		return -1;
-	if (unshaped)
-		w->lc->event_shape = t->shape;
 	return 0;
 oom:
 	ev_err_set(err, "out of memory");
@@ -475,7 +501,6 @@ on_rule(void *vctx, const struct ev_rule_src *src, struct ev_err *err)
 		return -1;
 	}
 	cf->n++;
-	lc->event_shape = -1;
 	memset(&w, 0, sizeof(w));
 	w.lc = lc;
 	w.src = src;
@@ -574,7 +599,10 @@ int
 ev_route_config_load(struct ev_route_config *cf, struct ev_rules *rs,
     const char *path, struct ev_err *err)
 {
-	struct load_ctx lc = { cf, -1 };
+	struct load_ctx lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.cf = cf;
 
 	memset(cf, 0, sizeof(*cf));
 	ev_err_clear(err);

@@ -124,6 +124,19 @@ ev_target_send(struct ev_target *t, const char *p, size_t n,
 }
 
 int
+ev_target_takes_ref(const struct ev_target *t)
+{
+	return t->d->send_ref != NULL;
+}
+
+enum ev_send
+ev_target_send_ref(struct ev_target *t, const char *p, size_t n,
+    struct ev_err *err)
+{
+	return t->d->send_ref(t->state, p, n, err);
+}
+
+int
 ev_target_flush(struct ev_target *t, struct ev_err *err)
 {
 	return t->d->flush != NULL ? t->d->flush(t->state, err) : 0;
@@ -188,11 +201,11 @@ pipe_sched(void *state, struct ev_sched_opts *so, struct ev_err *err)
 }
 
 const struct ev_target_driver ev_driver_exec = {
-	"exec", proc_open, NULL, NULL, proc_close, NULL, exec_sched, 0
+	"exec", proc_open, NULL, NULL, proc_close, NULL, exec_sched, 0, NULL
 };
 
 const struct ev_target_driver ev_driver_pipe = {
-	"pipe", proc_open, NULL, NULL, proc_close, NULL, pipe_sched, 0
+	"pipe", proc_open, NULL, NULL, proc_close, NULL, pipe_sched, 0, NULL
 };
 
 /* ------------------------------------------------------------- queues */

@@ -383,6 +383,39 @@ nomem:
 	return -1;
 }
 
+/*
+ * What both loaders start with: read path, parse it, check that it is an
+ * object (what names it in messages) of known members only, with a Name
+ * as AWS allows it (*name, in doc).  0 with doc and *text to free, or -1
+ * with err located (nothing to free).
+ */
+static int
+load_named(const char *path, const char *what, const char *const *known,
+    struct ev_jdoc *doc, char **text, const char **name, struct ev_err *err)
+{
+	size_t len;
+	int node;
+
+	if (slurp(path, text, &len, err) < 0)
+		return -1;
+	if (ev_jdoc_parse(doc, *text, len, err) < 0) {
+		err->file = path;
+		free(*text);
+		return -1;
+	}
+	if (ev_jdoc_as_type(doc, 0, what, EV_J_OBJECT, err) < 0 ||
+	    ev_jdoc_known(doc, 0, known, err) < 0)
+		at(doc, -1, path, err);
+	else if (get_str(doc, 0, "Name", EV_JGET_REQUIRED, name, &node, path,
+	    err) == 1 && check_name(doc, node, *name, path, err) == 0)
+		return 0;
+	if (err->msg[0] == '\0')
+		ev_err_set(err, "out of memory");
+	ev_jdoc_free(doc);
+	free(*text);
+	return -1;
+}
+
 int
 ev_http_conn_load(struct ev_http_conn **out, const char *path,
     struct ev_err *err)
@@ -393,31 +426,14 @@ ev_http_conn_load(struct ev_http_conn **out, const char *path,
 	struct ev_jdoc doc;
 	struct ev_http_conn *c;
 	char *text;
-	size_t len;
 	const char *s;
 	int node, ap, r = -1;
 
 	*out = NULL;
-	if (slurp(path, &text, &len, err) < 0)
+	if (load_named(path, "connection", known, &doc, &text, &s, err) < 0)
 		return -1;
-	if (ev_jdoc_parse(&doc, text, len, err) < 0) {
-		err->file = path;
-		free(text);
-		return -1;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		ev_err_set(err, "out of memory");
-		goto out;
-	}
-	if (ev_jdoc_as_type(&doc, 0, "connection", EV_J_OBJECT, err) < 0 ||
-	    ev_jdoc_known(&doc, 0, known, err) < 0) {
-		at(&doc, -1, path, err);
-		goto out;
-	}
-	if (get_str(&doc, 0, "Name", EV_JGET_REQUIRED, &s, &node, path,
-	    err) < 0 || check_name(&doc, node, s, path, err) < 0)
-		goto out;
-	if ((c->name = strdup(s)) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->name = strdup(s)) == NULL) {
 		ev_err_set(err, "out of memory");
 		goto out;
 	}
@@ -479,30 +495,15 @@ ev_http_dest_load(struct ev_http_dest **out, const char *path,
 	struct ev_jdoc doc;
 	struct ev_http_dest *d;
 	char *text;
-	size_t len;
 	const char *s, *rest;
 	int node, i, r = -1;
 	int64_t rate = 0;
 
 	*out = NULL;
-	if (slurp(path, &text, &len, err) < 0)
+	if (load_named(path, "API destination", known, &doc, &text, &s,
+	    err) < 0)
 		return -1;
-	if (ev_jdoc_parse(&doc, text, len, err) < 0) {
-		err->file = path;
-		free(text);
-		return -1;
-	}
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		ev_err_set(err, "out of memory");
-		goto out;
-	}
-	if (ev_jdoc_as_type(&doc, 0, "API destination", EV_J_OBJECT,
-	    err) < 0 || ev_jdoc_known(&doc, 0, known, err) < 0) {
-		at(&doc, -1, path, err);
-		goto out;
-	}
-	if (get_str(&doc, 0, "Name", EV_JGET_REQUIRED, &s, &node, path,
-	    err) < 0 || check_name(&doc, node, s, path, err) < 0 ||
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->name = strdup(s)) == NULL)
 		goto fail;
 	if (get_str(&doc, 0, "ConnectionArn", EV_JGET_REQUIRED, &s, &node,

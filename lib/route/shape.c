@@ -1301,8 +1301,12 @@ ev_shapes_apply(const struct ev_shapes *ss, int i, const char *line,
     size_t len, const struct ev_span *vals, const struct ev_shape_ctx *ctx,
     int flags, struct ev_buf *out, struct ev_err *err)
 {
-	struct vals vs = { vals, ss->map[i] };
+	struct vals vs;
 
+	if (i < 0)	/* no shaping: the event as it is */
+		return ev_buf_add(out, line, len) < 0 ? nomem(err) : 0;
+	vs.v = vals;
+	vs.map = ss->map[i];
 	return render(ss->sh[i], &vs, line, len, ctx, flags, out, err);
 }
 

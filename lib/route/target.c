@@ -23,13 +23,21 @@
 #include "store/store.h"
 
 #define OUT_BUF (64 * 1024)
+#define OUT_IOV 64		/* pieces held before a write */
 
+/*
+ * What waits to be written: pieces in order, each either lines copied
+ * into buf or lines the caller keeps (ev_route_out_ref()); adjacent
+ * bytes make one piece.
+ */
 struct ev_route_out {
 	int fd, own;
 	char *name;		/* the URI, for messages */
 	struct stat st;
 	char *buf;
 	size_t len;
+	struct iovec iov[OUT_IOV];
+	int niov;
 	int errnum;		/* first write error (EPIPE included) */
 };
 
@@ -275,15 +283,31 @@ write_all(struct ev_route_out *o, struct iovec *iov, int n)
 int
 ev_route_out_flush(struct ev_route_out *o)
 {
-	struct iovec iov;
-
-	if (o->len > 0) {
-		iov.iov_base = o->buf;
-		iov.iov_len = o->len;
-		write_all(o, &iov, 1);
-		o->len = 0;
-	}
+	if (o->niov > 0)
+		write_all(o, o->iov, o->niov);
+	o->niov = 0;
+	o->len = 0;
 	return o->errnum ? -1 : 0;
+}
+
+/*
+ * Add the piece p[0..n) (it stays where it is until the next write);
+ * there is room for one more (o->niov < OUT_IOV).
+ */
+static void
+piece(struct ev_route_out *o, const char *p, size_t n)
+{
+	struct iovec *v;
+
+	if (o->niov > 0) {
+		v = &o->iov[o->niov - 1];
+		if ((const char *)v->iov_base + v->iov_len == p) {
+			v->iov_len += n;
+			return;
+		}
+	}
+	o->iov[o->niov].iov_base = (void *)p;
+	o->iov[o->niov++].iov_len = n;
 }
 
 int
@@ -293,7 +317,8 @@ ev_route_out_line(struct ev_route_out *o, const char *p, size_t n)
 
 	if (o->errnum)
 		return -1;
-	if (o->len + n + 1 > OUT_BUF && ev_route_out_flush(o) < 0)
+	if ((o->len + n + 1 > OUT_BUF || o->niov == OUT_IOV) &&
+	    ev_route_out_flush(o) < 0)
 		return -1;
 	if (n + 1 > OUT_BUF) {
 		/* a line longer than the buffer: one writev of its own */
@@ -307,6 +332,16 @@ ev_route_out_line(struct ev_route_out *o, const char *p, size_t n)
 	memcpy(o->buf + o->len, p, n);
 	o->buf[o->len + n] = '\n';
 	o->len += n + 1;
+	piece(o, o->buf + o->len - n - 1, n + 1);
+	return 0;
+}
+
+int
+ev_route_out_ref(struct ev_route_out *o, const char *p, size_t n)
+{
+	if (o->errnum || (o->niov == OUT_IOV && ev_route_out_flush(o) < 0))
+		return -1;
+	piece(o, p, n);
 	return 0;
 }
 
@@ -364,6 +399,19 @@ file_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
 	return EV_SEND_ERROR;
 }
 
+static enum ev_send
+file_send_ref(void *state, const char *p, size_t n, struct ev_err *err)
+{
+	struct ev_route_out *o = state;
+
+	if (ev_route_out_ref(o, p, n) == 0)
+		return EV_SEND_OK;
+	ev_err_set(err, "write error on '%s': %s", o->name,
+	    strerror(o->errnum));
+	ev_err_errno(err, o->errnum);
+	return EV_SEND_ERROR;
+}
+
 static int
 file_flush(void *state, struct ev_err *err)
 {
@@ -391,7 +439,7 @@ file_stat(void *state)
 
 const struct ev_target_driver ev_driver_file = {
 	"file", file_open, file_send, file_flush, file_close, file_stat,
-	NULL, 0
+	NULL, 0, file_send_ref
 };
 
 /*
@@ -489,5 +537,5 @@ store_stat(void *state)
 
 const struct ev_target_driver ev_driver_store = {
 	"store", store_open, store_send, store_flush, store_close,
-	store_stat, NULL, 1
+	store_stat, NULL, 1, NULL
 };

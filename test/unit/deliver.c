@@ -63,7 +63,7 @@ fake_close(void *state, struct ev_err *e)
 }
 
 static const struct ev_target_driver fake = {
-	"fake", fake_open, fake_send, NULL, fake_close, NULL, NULL, 0
+	"fake", fake_open, fake_send, NULL, fake_close, NULL, NULL, 0, NULL
 };
 
 struct dead {
