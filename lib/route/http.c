@@ -113,45 +113,6 @@ global_init(void)
 
 /* ------------------------------------------------------------ the files */
 
-/* Read path whole into *text (NUL-terminated).  0, or -1 with err. */
-static int
-slurp(const char *path, char **text, size_t *len, struct ev_err *err)
-{
-	FILE *fp = fopen(path, "r");
-	struct ev_buf b = { NULL, 0, 0 };
-	char chunk[8192];
-	size_t n;
-
-	if (fp == NULL) {
-		ev_err_set(err, "%s: %s", path, strerror(errno));
-		ev_err_errno(err, errno);
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (ev_buf_add(&b, chunk, n) < 0) {
-			fclose(fp);
-			ev_buf_free(&b);
-			ev_err_set(err, "out of memory");
-			return -1;
-		}
-	}
-	if (ferror(fp)) {
-		ev_err_set(err, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		ev_buf_free(&b);
-		return -1;
-	}
-	fclose(fp);
-	if (ev_buf_add(&b, "", 1) < 0) {
-		ev_buf_free(&b);
-		ev_err_set(err, "out of memory");
-		return -1;
-	}
-	*text = b.p;
-	*len = b.len - 1;
-	return 0;
-}
-
 /* Locate err at node of doc in path; returns -1. */
 static int
 at(const struct ev_jdoc *doc, int node, const char *path, struct ev_err *err)
@@ -396,8 +357,10 @@ load_named(const char *path, const char *what, const char *const *known,
 	size_t len;
 	int node;
 
-	if (slurp(path, text, &len, err) < 0)
+	if (ev_file_read(path, text, &len, err) < 0) {
+		err->file = path;
 		return -1;
+	}
 	if (ev_jdoc_parse(doc, *text, len, err) < 0) {
 		err->file = path;
 		free(*text);
