@@ -3,8 +3,9 @@
  * input.c for the serial one; both stand on reader.c, the line policy).
  *
  * In parallel mode the calling thread is the reader: it cuts the input into
- * chunks of whole lines, counts their lines and deals with the lines that
- * are too long; worker threads run the tool's callback over the chunks,
+ * chunks of whole lines, finds where their lines end (once: the workers take
+ * the offsets the reader found and never search a byte for a newline again)
+ * and deals with the lines that are too long; worker threads run the tool's callback over the chunks,
  * with output and diagnostics captured per chunk (ev_out_capture()); one
  * writer thread writes the chunks out in input order, running the in-order
  * hook for each good line as it goes.  A ring of 2*jobs+2
@@ -54,6 +55,8 @@ struct chunk {
 	unsigned long lineno;	/* lines of file before data[skip] */
 	char *data;
 	size_t len, cap, skip;
+	size_t *ends;		/* offsets of the newlines of data[skip..len) */
+	size_t nends, capends;
 	int rej_nl;
 	size_t err0;
 	struct ev_outcap oc;
@@ -106,7 +109,7 @@ struct rd {
 	struct chunk *c;	/* being filled */
 	const char *name;
 	unsigned long lineno;	/* lines before c's first */
-	unsigned long nlines;	/* complete lines in c so far */
+	unsigned long nlines;	/* complete lines in c so far (c->nends) */
 	size_t start;		/* start of the partial line in c->data */
 	size_t scan;		/* bytes of c->data looked at for newlines */
 	int discarding;		/* in a line that is too long */
@@ -176,6 +179,12 @@ acquire(struct par *P, const char *name, unsigned long lineno)
 	trim(&c->oc.out, &c->oc.outcap, 4 * CHUNK_SIZE);
 	trim(&c->oc.err, &c->oc.errcap, 4 * CHUNK_SIZE);
 	trim(&c->rej, &c->rejcap, 4 * CHUNK_SIZE);
+	if (c->capends > 65536) {
+		free(c->ends);
+		c->ends = NULL;
+		c->capends = 0;
+	}
+	c->nends = 0;
 	if (c->capmarks > 65536) {
 		free(c->marks);
 		free(c->res);
@@ -344,6 +353,33 @@ rd_long(struct rd *d)
 }
 
 /*
+ * Record the newlines of c->data[d->scan..c->len) in c->ends, the ends of
+ * the complete lines the workers run through; d->start goes past the last.
+ */
+static int
+find_ends(struct rd *d, struct chunk *c)
+{
+	const char *p = c->data + d->scan, *end = c->data + c->len, *nl;
+	size_t ncap, *q;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (c->nends == c->capends) {
+			ncap = c->capends != 0 ? c->capends * 2 : 4096;
+			if ((q = realloc(c->ends, ncap * sizeof(*q))) == NULL)
+				return rd_oom(d);
+			c->ends = q;
+			c->capends = ncap;
+		}
+		c->ends[c->nends++] = (size_t)(nl - c->data);
+		p = nl + 1;
+	}
+	d->nlines = c->nends;
+	if (c->nends > 0)
+		d->start = c->ends[c->nends - 1] + 1;
+	return GO_ON;
+}
+
+/*
  * Look at the bytes read into the chunk since last time: finish a line
  * being discarded, count complete lines, catch a line that grows too long,
  * and dispatch the chunk once it is full.
@@ -354,6 +390,7 @@ rd_scan(struct rd *d)
 	struct loop *L = d->P->L;
 	struct chunk *c = d->c;
 	char *nl = NULL;
+	int r;
 
 	if (d->discarding) {
 		if (d->scan < c->len)
@@ -374,11 +411,8 @@ rd_scan(struct rd *d)
 		c->skip = d->start = d->scan = (size_t)(nl - c->data) + 1;
 		d->discarding = 0;
 	}
-	while (d->scan < c->len &&
-	    (nl = memchr(c->data + d->scan, '\n', c->len - d->scan)) != NULL) {
-		d->nlines++;
-		d->start = d->scan = (size_t)(nl - c->data) + 1;
-	}
+	if (d->scan < c->len && (r = find_ends(d, c)) != GO_ON)
+		return r;
 	d->scan = c->len;
 	if (c->len - d->start > L->max_line + 1)
 		return rd_long(d);
@@ -445,7 +479,10 @@ read_fd(struct par *P, const struct operand *op)
 			if (e > 0) {
 				d.c->len -= (size_t)e;
 				memmove(d.c->data, d.c->data + e, d.c->len);
-				d.scan = 0;
+				/* Found again from the start, if any were. */
+				d.c->nends = 0;
+				d.nlines = 0;
+				d.start = d.scan = 0;
 			}
 		}
 		if (nr <= 0)
@@ -592,7 +629,7 @@ chunk_run(struct par *P, struct chunk *c, struct worker *w)
 {
 	const char *p, *end, *nl;
 	unsigned long lineno = c->lineno;
-	size_t n;
+	size_t n, i = 0;
 
 	if (c->len <= c->skip)
 		return;
@@ -600,7 +637,8 @@ chunk_run(struct par *P, struct chunk *c, struct worker *w)
 	end = c->data + c->len;
 	ev_out_capture(&c->oc);
 	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
+		/* The reader found the newlines; the last line may lack one. */
+		nl = i < c->nends ? c->data + c->ends[i++] : NULL;
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		if (chunk_line(P, c, w, ++lineno, p, n) != GO_ON ||
 		    nl == NULL)
@@ -808,6 +846,7 @@ par_free(struct par *P, const struct ev_input_opts *opts)
 		free(c->rej);
 		free(c->marks);
 		free(c->res);
+		free(c->ends);
 	}
 	free(P->slot);
 	free(P->w);

@@ -1336,14 +1336,19 @@ scan_members(struct scan *c, const uchar *s, const struct pnode *n, int whole)
 			cn = scan_lookup_esc(c->ps, n, k, (size_t)(p - 1 - k));
 		else
 			cn = scan_lookup(c->ps, n, k, (size_t)(p - 1 - k));
-		p = skip_ws(p, end);
-		if (p >= end)
-			return lex_fail(lx, end, M_EOF);
-		if (*p != ':')
-			return lex_fail(lx, p, M_COLON);
-		p = skip_ws(p + 1, end);
-		if (p >= end)
-			return lex_fail(lx, end, M_EOF);
+		/* Fast path: ':' right after the key, the value right after. */
+		if (likely(end - p >= 2 && *p == ':' && !ws_tab[p[1]])) {
+			p++;
+		} else {
+			p = skip_ws(p, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+			if (*p != ':')
+				return lex_fail(lx, p, M_COLON);
+			p = skip_ws(p + 1, end);
+			if (p >= end)
+				return lex_fail(lx, end, M_EOF);
+		}
 		if (cn == NULL && *p == '"')
 			p = lex_string(lx, p + 1, &esc);
 		else if (cn == NULL)
@@ -1356,6 +1361,11 @@ scan_members(struct scan *c, const uchar *s, const struct pnode *n, int whole)
 		}
 		if (p == NULL)
 			return NULL;
+		/* Fast path: ',' right after the value, the key right after. */
+		if (likely(end - p >= 2 && *p == ',' && p[1] == '"')) {
+			p++;
+			continue;
+		}
 		p = skip_ws(p, end);
 		if (p >= end)
 			return lex_fail(lx, end, M_EOF);

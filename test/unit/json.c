@@ -1027,6 +1027,77 @@ test_number_locale(void)
 	}
 }
 
+/*
+ * A line scanned with the paths of list (the member walk of a named
+ * object, plain and EV_SCAN_WHOLE) must fail with msg at col.
+ */
+static void
+ps_bad(const char *list, const char *s, size_t len, const char *msg,
+    unsigned long col, const char *name)
+{
+	struct ev_pathset *ps = paths(list);
+	struct rec r;
+	int rc, fl;
+
+	for (fl = 0; fl <= EV_SCAN_WHOLE; fl += EV_SCAN_WHOLE) {
+		memset(&r, 0, sizeof(r));
+		ev_err_clear(&err);
+		rc = ev_scan_ex(s, len, ps, fl, rec_fn, &r, &err);
+		ok(rc == -1 && strcmp(err.msg, msg) == 0 && err.col == col,
+		    "rejected with paths %s%s: %s", list,
+		    fl ? " (whole)" : "", name);
+		if (rc != -1 || strcmp(err.msg, msg) != 0 || err.col != col)
+			printf("#   got %d %lu: '%s'\n#   expected %lu: '%s'\n",
+			    rc, err.col, err.msg, col, msg);
+	}
+	ev_pathset_free(ps);
+}
+
+/*
+ * The member walk of a named object takes ':' and ',' without whitespace
+ * around them in one step; whitespace, a missing or doubled separator, and
+ * a line that ends right after one go the careful way, with the same
+ * reports and errors.
+ */
+static void
+test_member_separators(void)
+{
+	reports("a.x,b", "{\"a\":{\"x\":1},\"b\":2}", "0:#:1 1:#:2",
+	    "members without whitespace");
+	reports("a.x,b", "{\"a\" :{\"x\": 1} ,\"b\"\t:\t2 , \"c\":3}",
+	    "0:#:1 1:#:2", "whitespace around each separator");
+	reports("a.x,b", "{\"c\":\"\",\"b\":\"\",\"a\":{\"y\":[],\"x\":{}}}",
+	    "1:s: 0:O:{}", "empty strings before the separators");
+	ps_bad("a,b", S("{\"a\":1,\""), "invalid JSON: unterminated string",
+	    9, "ends after ,\"");
+	ps_bad("a,b", S("{\"a\":1,"), "invalid JSON: unexpected end of input",
+	    8, "ends after ,");
+	ps_bad("a,b", S("{\"a\":"), "invalid JSON: unexpected end of input",
+	    6, "ends after :");
+	ps_bad("a,b", S("{\"a\":\""), "invalid JSON: unterminated string", 7,
+	    "ends after :\"");
+	ps_bad("a,b", S("{\"c\":\""), "invalid JSON: unterminated string", 7,
+	    "ends after :\" of an unnamed member");
+	ps_bad("a,b", S("{\"a\":1,\"b\""),
+	    "invalid JSON: unexpected end of input", 11, "ends after a key");
+	ps_bad("a,b", S("{\"a\":1,\"b\":}"), "invalid JSON: expected value", 12,
+	    "no value after :");
+	ps_bad("a,b", S("{\"a\":1,,\"b\":2}"),
+	    "invalid JSON: expected member name", 8, "doubled ,");
+	ps_bad("a,b", S("{\"a\":1,}"), "invalid JSON: expected member name", 8,
+	    "trailing ,");
+	ps_bad("a,b", S("{\"b\"::1}"), "invalid JSON: expected value", 6,
+	    "doubled :");
+	ps_bad("a,b", S("{\"b\",\"a\":1}"), "invalid JSON: expected ':'", 5,
+	    ", for :");
+	ps_bad("a,b", S("{\"b\":1:\"a\":1}"),
+	    "invalid JSON: expected ',' or '}'", 7, ": for ,");
+	ps_bad("a,b", S("{\"b\":1,\v\"a\":1}"),
+	    "invalid JSON: expected member name", 8, "vertical tab after ,");
+	ps_bad("a,b", S("{\"b\":\v1}"), "invalid JSON: expected value", 6,
+	    "vertical tab after :");
+}
+
 int
 main(void)
 {
@@ -1038,6 +1109,7 @@ main(void)
 	test_numbers_grammar();
 	test_depth();
 	test_paths();
+	test_member_separators();
 	test_long_escaped_key();
 	test_stop();
 	test_unescape();

@@ -505,6 +505,21 @@ test_chunks(void)
 	check("2 MiB of short lines", f, 1, 0, "rej.ndjson", NULL, 1, 1);
 	free(g.p);
 
+	/*
+	 * Chunks of nothing but newlines, then of long lines: the newline
+	 * offsets the reader hands the workers grow far past their first
+	 * size, and are trimmed again when the slot is reused.
+	 */
+	memset(&g, 0, sizeof(g));
+	for (int i = 0; i < 3 << 20; i++)
+		gen_add(&g, i % 5 == 4 ? "\r\n" : "\n", i % 5 == 4 ? 2 : 1);
+	gen_add(&g, "{\"a\":24}\n", 9);
+	gen_lines(&g, 4 << 20, 20000, 0);
+	put_file("a.ndjson", g.p, g.len);
+	check("3 MiB of empty lines, then long ones", f, 1, 0, "rej.ndjson",
+	    NULL, 1, 1);
+	free(g.p);
+
 	/* Workers slower than the reader: the ring fills, the writer waits. */
 	memset(&g, 0, sizeof(g));
 	gen_lines(&g, 6 << 20, 300, 0);
