@@ -239,8 +239,10 @@ lines() {
 
 @test "evdedupe: evdedupe_new is merged into evdedupe_keys during a run; repeats found after the merge" {
 	sqlite_only
-	# evdedupe_new is merged at 65536 rows: the first 65536 keys are
-	# merged, their repeats found in evdedupe_keys
+	# evdedupe_new is merged at 65536 rows here (EVKIT_DKEYS_MERGE; 262144
+	# unset): the first 65536 keys are merged, their repeats found in
+	# evdedupe_keys
+	export EVKIT_DKEYS_MERGE=65536
 	lines 70000 '{"k":%d}' >in
 	cat in in >in2
 	# --validate: repeats go to the state, not to the run's memory
@@ -310,7 +312,9 @@ lines() {
 
 @test "evdedupe: four processes on one state, overlapping inputs: every key out exactly once" {
 	sqlite_only
-	# enough keys for merges while the others run (evdedupe_new: 65536)
+	# enough keys for merges while the others run (evdedupe_new merged at
+	# 65536 rows: EVKIT_DKEYS_MERGE)
+	export EVKIT_DKEYS_MERGE=65536
 	lines 70000 '{"k":%d}' >all
 	awk 'NR % 4 != 0' all >a
 	awk 'NR % 4 != 1' all >b

@@ -16,6 +16,7 @@
  * transaction checks the generation first and reloads the filter when
  * another process merged.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ enum {
  */
 #define MERGE_MIN 262144
 #define MERGE_PART 4
+/* For tests: MERGE_MIN replaced (a number of rows, 1 at least). */
+#define MERGE_ENV "EVKIT_DKEYS_MERGE"
 
 #define COLS "h INTEGER PRIMARY KEY,\n" \
     "  h2 INTEGER NOT NULL,\n" \
@@ -80,6 +83,7 @@ struct ev_dkeys_mem {
 	int64_t gen;		/* loaded; -1: none */
 	int64_t keys, cap;	/* rows in evdedupe_keys; the filter's size */
 	int64_t nnew;		/* rows in evdedupe_new */
+	int64_t merge_min;	/* MERGE_MIN, or EVKIT_DKEYS_MERGE's */
 	uint64_t txn;		/* the transaction checked; 0: none */
 };
 
@@ -298,7 +302,7 @@ rebuild_filter(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_dkeys_mem *dk = db->dk;
 
-	dk->cap = dk->keys + dk->keys / MERGE_PART + MERGE_MIN;
+	dk->cap = dk->keys + dk->keys / MERGE_PART + dk->merge_min;
 	if (ev_bloom_init(&dk->f, (uint64_t)dk->cap) < 0) {
 		ev_err_set(err, "out of memory");
 		return -1;
@@ -381,7 +385,7 @@ maybe_merge(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_dkeys_mem *dk = db->dk;
 
-	if (!db->in_tx || dk->nnew < MERGE_MIN ||
+	if (!db->in_tx || dk->nnew < dk->merge_min ||
 	    dk->nnew < dk->keys / MERGE_PART)
 		return 0;
 	return merge(db, err);
@@ -405,6 +409,23 @@ version(struct ev_db *db, int64_t *v, struct ev_err *err)
 	return 0;
 }
 
+/* MERGE_MIN, or EVKIT_DKEYS_MERGE's number of rows when it is one. */
+static int64_t
+merge_min(void)
+{
+	const char *e = getenv(MERGE_ENV);
+	char *end;
+	long long n;
+
+	if (e == NULL || *e == '\0')
+		return MERGE_MIN;
+	errno = 0;
+	n = strtoll(e, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1)
+		return MERGE_MIN;
+	return n;
+}
+
 /*
  * Open: make the tables, or migrate version 1's (evdedupe_keys alone) to
  * version 2 by adding the others and a filter over its keys, in one
@@ -423,6 +444,7 @@ sqd_open(struct ev_db *db, struct ev_err *err)
 			return -1;
 		}
 		db->dk->gen = -1;
+		db->dk->merge_min = merge_min();
 	}
 	if (own && ev_db_begin(db, err) < 0)
 		return -1;
