@@ -745,6 +745,7 @@ order_sort(struct order *o, struct order *tmp, size_t n)
 static int
 run_batch(struct ev_dedupe *d, struct ev_err *err)
 {
+	const struct ev_key *k;
 	const char *first;
 	struct item *it;
 	size_t i, n = 0;
@@ -767,10 +768,14 @@ run_batch(struct ev_dedupe *d, struct ev_err *err)
 		goto emit;
 	}
 	for (i = 0; i < n; i++) {
-		/* the recent keys' slots, a few lookups ahead */
-		if (d->recent != NULL && i + PREFETCH_AHEAD < n)
-			ev_keyset_prefetch(d->recent,
-			    &d->items[d->order[i + PREFETCH_AHEAD].i].ev.key);
+		/* the recent keys' slots and the state's filter, a few
+		   lookups ahead */
+		if (i + PREFETCH_AHEAD < n) {
+			k = &d->items[d->order[i + PREFETCH_AHEAD].i].ev.key;
+			if (d->recent != NULL)
+				ev_keyset_prefetch(d->recent, k);
+			ev_dkeys_prefetch(d->db, k);
+		}
 		it = &d->items[d->order[i].i];
 		if ((r = decide_db(d, it, err)) < 0)
 			return -1;

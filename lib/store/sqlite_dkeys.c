@@ -781,6 +781,14 @@ sqd_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 	return 0;
 }
 
+/* The filter's bytes for k, which add_new() reads. */
+static void
+sqd_prefetch(struct ev_db *db, const struct ev_key *k)
+{
+	if (db->dk != NULL)
+		ev_bloom_prefetch(&db->dk->f, k);
+}
+
 const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.open = sqd_open,
 	.check = sqd_check,
@@ -790,4 +798,5 @@ const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.stat = sqd_stat,
 	.expire = sqd_expire,
 	.merge = sqd_merge,
+	.prefetch = sqd_prefetch,
 };
