@@ -240,8 +240,8 @@ lines() {
 @test "evdedupe: evdedupe_new is merged into evdedupe_keys during a run; repeats found after the merge" {
 	sqlite_only
 	# evdedupe_new is merged at 65536 rows here (EVKIT_DKEYS_MERGE; 262144
-	# unset): the first 65536 keys are merged, their repeats found in
-	# evdedupe_keys
+	# unset while evdedupe_keys is empty): the first 65536 keys are
+	# merged, their repeats found in evdedupe_keys
 	export EVKIT_DKEYS_MERGE=65536
 	lines 70000 '{"k":%d}' >in
 	cat in in >in2
@@ -259,6 +259,17 @@ lines() {
 	printf '%s\n' '{"k":1}' '{"k":70001}' >in3
 	run -0 evdedupe -k k --state $S in3
 	[ "$output" = '{"k":70001}' ]
+}
+
+@test "evdedupe: a state that starts empty is not merged before evdedupe_new holds 262144 rows" {
+	sqlite_only
+	unset EVKIT_DKEYS_MERGE
+	lines 70000 '{"k":%d}' >in
+	evdedupe -k k --state $S in >out
+	cmp out in
+	[ "$(sqlite3 $S 'SELECT generation FROM evdedupe_filter')" -eq 0 ]
+	[ "$(sqlite3 $S 'SELECT count(*) FROM evdedupe_new')" -eq 70000 ]
+	[ "$(sqlite3 $S 'SELECT count(*) FROM evdedupe_keys')" -eq 0 ]
 }
 
 @test "evdedupe: a version 1 state file is migrated on first use" {

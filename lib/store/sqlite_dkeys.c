@@ -36,15 +36,21 @@ enum {
 #define DKEYS_VERSION 2
 /*
  * evdedupe_new is merged when it holds this many rows and a quarter of
- * evdedupe_keys's.  Below it, evdedupe_new is a small table already
- * (about 10 MiB, in the page cache): a state that starts empty is not
- * merged a dozen times over while it grows (a fresh run of 100k keys: 12
- * merges at 4096 rows, 29% of its instructions; one at 65536, 14%; none
- * at 262144: about 8% less CPU than one merge).
+ * evdedupe_keys's.  Below it, evdedupe_new is a small table already (2-3
+ * MiB): a state that starts empty is not merged a dozen times over while
+ * it grows (a fresh run of 100k keys: 12 merges, 29% of its instructions,
+ * against one, 14%).
  */
-#define MERGE_MIN 262144
+#define MERGE_MIN 65536
 #define MERGE_PART 4
-/* For tests: MERGE_MIN replaced (a number of rows, 1 at least). */
+/*
+ * While evdedupe_keys is empty, evdedupe_new is the only table: it is
+ * merged at this many rows, not before (a fresh run of 100k keys merges
+ * none, about 8% less CPU).  MERGE_MIN * MERGE_PART: the merges after it
+ * come where they came before, at 327680, 409600, ... 1000000 keys.
+ */
+#define MERGE_FIRST (MERGE_MIN * MERGE_PART)
+/* For tests: both replaced by one number of rows (1 at least). */
 #define MERGE_ENV "EVKIT_DKEYS_MERGE"
 
 #define COLS "h INTEGER PRIMARY KEY,\n" \
@@ -84,6 +90,7 @@ struct ev_dkeys_mem {
 	int64_t keys, cap;	/* rows in evdedupe_keys; the filter's size */
 	int64_t nnew;		/* rows in evdedupe_new */
 	int64_t merge_min;	/* MERGE_MIN, or EVKIT_DKEYS_MERGE's */
+	int64_t merge_first;	/* MERGE_FIRST, or EVKIT_DKEYS_MERGE's */
 	uint64_t txn;		/* the transaction checked; 0: none */
 };
 
@@ -385,8 +392,8 @@ maybe_merge(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_dkeys_mem *dk = db->dk;
 
-	if (!db->in_tx || dk->nnew < dk->merge_min ||
-	    dk->nnew < dk->keys / MERGE_PART)
+	if (!db->in_tx || dk->nnew < (dk->keys == 0 ? dk->merge_first :
+	    dk->merge_min) || dk->nnew < dk->keys / MERGE_PART)
 		return 0;
 	return merge(db, err);
 }
@@ -409,20 +416,20 @@ version(struct ev_db *db, int64_t *v, struct ev_err *err)
 	return 0;
 }
 
-/* MERGE_MIN, or EVKIT_DKEYS_MERGE's number of rows when it is one. */
+/* EVKIT_DKEYS_MERGE's number of rows when it is one, else dflt. */
 static int64_t
-merge_min(void)
+merge_env(int64_t dflt)
 {
 	const char *e = getenv(MERGE_ENV);
 	char *end;
 	long long n;
 
 	if (e == NULL || *e == '\0')
-		return MERGE_MIN;
+		return dflt;
 	errno = 0;
 	n = strtoll(e, &end, 10);
 	if (errno != 0 || *end != '\0' || n < 1)
-		return MERGE_MIN;
+		return dflt;
 	return n;
 }
 
@@ -444,7 +451,8 @@ sqd_open(struct ev_db *db, struct ev_err *err)
 			return -1;
 		}
 		db->dk->gen = -1;
-		db->dk->merge_min = merge_min();
+		db->dk->merge_min = merge_env(MERGE_MIN);
+		db->dk->merge_first = merge_env(MERGE_FIRST);
 	}
 	if (own && ev_db_begin(db, err) < 0)
 		return -1;

@@ -89,7 +89,7 @@ two_tables(const char *dir)
 	key(-1, &a);
 	key(-2, &b);
 	key(-3, &y);
-	/* merges at 65536 rows, not at the default 262144: a quicker test */
+	/* the first merge at 65536 rows, not 262144: a quicker test */
 	setenv("EVKIT_DKEYS_MERGE", "65536", 1);
 	db = ev_db_open(path, NULL, &err);
 	ok(db != NULL && ev_dkeys_open(db, &err) == 0, "lsm: open");
