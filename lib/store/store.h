@@ -242,6 +242,12 @@ struct ev_dkeys_req {
 };
 enum { EV_DKEYS_CHECK, EV_DKEYS_CHECKV, EV_DKEYS_CLAIM };
 int ev_dkeys_batched(const struct ev_db *db);
+/*
+ * A hint that k will be checked soon: what the backend reads in memory
+ * for it (SQLite: the Bloom filter's bytes) starts on its way to the
+ * cache.  No effect on verdicts.
+ */
+void ev_dkeys_prefetch(struct ev_db *db, const struct ev_key *k);
 int ev_dkeys_batch(struct ev_db *db, int how, struct ev_dkeys_req *r,
     size_t n, int64_t ttl, int64_t lease, struct ev_buf *firsts,
     struct ev_err *err);

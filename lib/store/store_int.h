@@ -38,6 +38,8 @@ struct ev_dkeys_ops {
 	int (*batch)(struct ev_db *db, int how, struct ev_dkeys_req *r,
 	    size_t n, int64_t ttl, int64_t lease, struct ev_buf *firsts,
 	    struct ev_err *err);
+	/* ev_dkeys_prefetch(); NULL: nothing to fetch */
+	void (*prefetch)(struct ev_db *db, const struct ev_key *k);
 };
 
 /* The core operations every backend implements. */
@@ -102,6 +104,7 @@ int ev_bloom_alloc(struct ev_bloom *b, uint64_t nbits, int k);
 void ev_bloom_free(struct ev_bloom *b);
 void ev_bloom_add(struct ev_bloom *b, const struct ev_key *key);
 int ev_bloom_may(const struct ev_bloom *b, const struct ev_key *key);
+void ev_bloom_prefetch(const struct ev_bloom *b, const struct ev_key *key);
 
 /* evdedupe's keys: what a connection keeps of them (sqlite_dkeys.c). */
 struct ev_dkeys_mem;
