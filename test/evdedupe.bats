@@ -623,12 +623,13 @@ lines() {
 	[ "$output" = '{"k":1}' ]
 }
 
-@test "evdedupe: with --state a batch is finished when the input runs dry, not held for more" {
+# answers_when_dry ARG...: evdedupe -k k ARG... reading a FIFO that stays
+# open answers what it has read, in input order, without waiting for more.
+answers_when_dry() {
 	mkfifo fi fo
-	evdedupe -k k --state $S <fi >fo 3>&- &
+	evdedupe -k k "$@" <fi >fo 3>&- &
 	exec 7>fi 8<fo
 	printf '%s\n' '{"k":1}' '{"k":1}' '{"k":2}' >&7
-	# the input is still open: the answers come now, in input order
 	read -r -t 20 a <&8
 	read -r -t 20 b <&8
 	[ "$a" = '{"k":1}' ] && [ "$b" = '{"k":2}' ]
@@ -637,6 +638,10 @@ lines() {
 	[ "$c" = '{"k":3}' ]
 	exec 7>&- 8<&-
 	wait
+}
+
+@test "evdedupe: with --state a batch is finished when the input runs dry, not held for more" {
+	answers_when_dry --state "$S"
 }
 
 # both NAME: run the function NAME with the state $1 twice, on $S and on
@@ -727,18 +732,7 @@ claim_in_batch() {
 
 @test "evdedupe: in memory too, what was read is decided when the input runs dry, not held for more" {
 	sqlite_only
-	mkfifo fi fo
-	evdedupe -k k <fi >fo 3>&- &
-	exec 7>fi 8<fo
-	printf '%s\n' '{"k":1}' '{"k":1}' '{"k":2}' >&7
-	read -r -t 20 a <&8
-	read -r -t 20 b <&8
-	[ "$a" = '{"k":1}' ] && [ "$b" = '{"k":2}' ]
-	printf '%s\n' '{"k":2}' '{"k":3}' >&7
-	read -r -t 20 c <&8
-	[ "$c" = '{"k":3}' ]
-	exec 7>&- 8<&-
-	wait
+	answers_when_dry
 }
 
 # test/data/evdedupe/collide16.txt: 2,000 keys whose XXH3-128 hashes (of

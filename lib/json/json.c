@@ -115,6 +115,24 @@ skip_ws(const uchar *p, const uchar *end)
 	return p;
 }
 
+/*
+ * The ':' after a member's key at p (whitespace around it allowed): where
+ * the value starts, or NULL after lex_fail().
+ */
+static inline const uchar *
+lex_colon(struct lex *lx, const uchar *p, const uchar *end)
+{
+	p = skip_ws(p, end);
+	if (p >= end)
+		return lex_fail(lx, end, M_EOF);
+	if (*p != ':')
+		return lex_fail(lx, p, M_COLON);
+	p = skip_ws(p + 1, end);
+	if (p >= end)
+		return lex_fail(lx, end, M_EOF);
+	return p;
+}
+
 static inline int
 isdig(uchar c)
 {
@@ -599,14 +617,8 @@ key:
 		return lex_fail(lx, p, M_KEY);
 	if ((p = lex_string(lx, p + 1, &esc)) == NULL)
 		return NULL;
-	p = skip_ws(p, end);
-	if (p >= end)
-		return lex_fail(lx, end, M_EOF);
-	if (*p != ':')
-		return lex_fail(lx, p, M_COLON);
-	p = skip_ws(p + 1, end);
-	if (p >= end)
-		return lex_fail(lx, end, M_EOF);
+	if ((p = lex_colon(lx, p, end)) == NULL)
+		return NULL;
 	goto value;
 }
 
@@ -1339,15 +1351,8 @@ scan_members(struct scan *c, const uchar *s, const struct pnode *n, int whole)
 		/* Fast path: ':' right after the key, the value right after. */
 		if (likely(end - p >= 2 && *p == ':' && !ws_tab[p[1]])) {
 			p++;
-		} else {
-			p = skip_ws(p, end);
-			if (p >= end)
-				return lex_fail(lx, end, M_EOF);
-			if (*p != ':')
-				return lex_fail(lx, p, M_COLON);
-			p = skip_ws(p + 1, end);
-			if (p >= end)
-				return lex_fail(lx, end, M_EOF);
+		} else if ((p = lex_colon(lx, p, end)) == NULL) {
+			return NULL;
 		}
 		if (cn == NULL && *p == '"')
 			p = lex_string(lx, p + 1, &esc);

@@ -526,6 +526,32 @@ lookup(struct ev_db *db, const struct ev_key *k, struct row *r,
 	return 0;
 }
 
+
+/*
+ * Bind a row of evdedupe_new (?1 h, ?2 h2, ?3 seen, ?4 claimed, ?5 v,
+ * ?6 at; claimed, v and at NULL unless given) to st, run it and reset it.
+ * SQLite's result code.
+ */
+static int
+step_row(sqlite3_stmt *st, const struct ev_key *k, int64_t seen,
+    int has_claimed, int64_t claimed, int has_v, int64_t v, const char *at)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
+	sqlite3_bind_int64(st, 3, seen);
+	if (has_claimed)
+		sqlite3_bind_int64(st, 4, claimed);
+	if (has_v) {
+		sqlite3_bind_int64(st, 5, v);
+		sqlite3_bind_text(st, 6, at, -1, SQLITE_TRANSIENT);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /*
  * Write k's row to evdedupe_new: seen, claimed (when has_claimed), v and
  * at (when has_v); then merge when it is time.
@@ -543,17 +569,7 @@ put(struct ev_db *db, const struct ev_key *k, const struct row *old,
 	    err);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
-	sqlite3_bind_int64(st, 3, seen);
-	if (has_claimed)
-		sqlite3_bind_int64(st, 4, claimed);
-	if (has_v) {
-		sqlite3_bind_int64(st, 5, v);
-		sqlite3_bind_text(st, 6, at, -1, SQLITE_TRANSIENT);
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	rc = step_row(st, k, seen, has_claimed, claimed, has_v, v, at);
 	if (rc != SQLITE_DONE)
 		return ev_sqlite_err(db, rc, err);
 	if (!(old->found && old->in_new))
@@ -582,17 +598,7 @@ add_new(struct ev_db *db, const struct ev_key *k, int64_t seen,
 	    "ON CONFLICT (h) DO NOTHING", err);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)k->hi);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->lo);
-	sqlite3_bind_int64(st, 3, seen);
-	if (has_claimed)
-		sqlite3_bind_int64(st, 4, claimed);
-	if (has_v) {
-		sqlite3_bind_int64(st, 5, v);
-		sqlite3_bind_text(st, 6, at, -1, SQLITE_TRANSIENT);
-	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	rc = step_row(st, k, seen, has_claimed, claimed, has_v, v, at);
 	if (rc != SQLITE_DONE)
 		return ev_sqlite_err(db, rc, err);
 	if (sqlite3_changes(db->sq) == 0)
