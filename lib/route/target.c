@@ -485,6 +485,7 @@ static int
 store_open(const char *uri, void **state, struct ev_err *err)
 {
 	struct store_tgt *t = calloc(1, sizeof(*t));
+	struct ev_db_opts o = { .page_size = EV_LOG_PAGE_SIZE };
 	const char *path = uri + 6;
 
 	if (t == NULL) {
@@ -492,7 +493,7 @@ store_open(const char *uri, void **state, struct ev_err *err)
 		return -1;
 	}
 	*state = t;
-	if ((t->db = ev_db_open(path, NULL, err)) == NULL ||
+	if ((t->db = ev_db_open(path, &o, err)) == NULL ||
 	    ev_log_open(t->db, err) < 0 ||
 	    (t->null = ev_sink_open("/dev/null", 0, err)) == NULL) {
 		store_close(t, NULL);

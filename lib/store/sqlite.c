@@ -97,6 +97,23 @@ step_done(struct ev_db *db, int slot, const char *sql, struct ev_err *err)
 	return 0;
 }
 
+/*
+ * Run an open-time statement, waiting while another connection holds the
+ * lock: SQLite returns SQLITE_BUSY without calling the busy handler when
+ * a journal mode change meets another connection (several processes
+ * creating one store at once).
+ */
+static int
+exec_wait(struct ev_db *db, const char *sql)
+{
+	int rc, n = 0;
+
+	while (((rc = sqlite3_exec(db->sq, sql, NULL, NULL, NULL)) & 0xff) ==
+	    SQLITE_BUSY && ev_sqlite_busy(db, n++))
+		;
+	return rc;
+}
+
 static int
 sq_open(struct ev_db *db, struct ev_err *err)
 {
@@ -130,8 +147,7 @@ sq_open(struct ev_db *db, struct ev_err *err)
 	 * Reading the schema finds a file that is not a database at once
 	 * ("file is not a database"), before WAL mode is asked for.
 	 */
-	rc = sqlite3_exec(db->sq, "SELECT count(*) FROM sqlite_schema",
-	    NULL, NULL, NULL);
+	rc = exec_wait(db, "SELECT count(*) FROM sqlite_schema");
 	if (rc != SQLITE_OK)
 		goto fail;
 	if (!db->opts.readonly) {
@@ -142,17 +158,14 @@ sq_open(struct ev_db *db, struct ev_err *err)
 		if (db->opts.page_size > 0) {
 			snprintf(sql, sizeof(sql), "PRAGMA page_size=%d",
 			    db->opts.page_size);
-			rc = sqlite3_exec(db->sq, sql, NULL, NULL, NULL);
-			if (rc != SQLITE_OK)
+			if ((rc = exec_wait(db, sql)) != SQLITE_OK)
 				goto fail;
 		}
-		rc = sqlite3_exec(db->sq, "PRAGMA journal_mode=WAL", NULL,
-		    NULL, NULL);
+		rc = exec_wait(db, "PRAGMA journal_mode=WAL");
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	rc = sqlite3_exec(db->sq, sync[db->opts.sync], NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	if ((rc = exec_wait(db, sync[db->opts.sync])) != SQLITE_OK)
 		goto fail;
 	return 0;
 fail:

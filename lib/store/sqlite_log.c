@@ -208,30 +208,23 @@ upgrade(struct ev_db *db, struct ev_err *err)
 	return ev_db_commit(db, err);
 }
 
-/* The database's page size; 0 when it cannot be read. */
-static int
-page_size(struct ev_db *db)
-{
-	sqlite3_stmt *st;
-	int n = 0;
-
-	if (sqlite3_prepare_v2(db->sq, "PRAGMA page_size", -1, &st,
-	    NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 static int
 lg_open(struct ev_db *db, struct ev_err *err)
 {
 	int v, rc, empty;
 
-	if ((rc = log_version(db, &v)) != 0)
+	/*
+	 * Both in one snapshot: another process creating the store at this
+	 * moment has either committed all of its tables or none.
+	 */
+	if (ev_sqlite_exec(db, "BEGIN", err) < 0)
+		return -1;
+	empty = is_empty(db);
+	rc = log_version(db, &v);
+	sqlite3_exec(db->sq, "COMMIT", NULL, NULL, NULL);
+	if (rc != 0)
 		return ev_sqlite_err(db, rc, err);
-	empty = v < 0 && is_empty(db);
+	empty = empty && v < 0;
 	if (v < 0 && !empty)
 		return not_a_store(db, err);
 	if (db->opts.readonly) {
@@ -257,17 +250,6 @@ lg_open(struct ev_db *db, struct ev_err *err)
 	 * faulted its memory in again (a third of append's system time).
 	 */
 	sqlite3_exec(db->sq, "PRAGMA cache_size=64", NULL, NULL, NULL);
-	/*
-	 * A new store gets 64 KiB pages: an event log is read in long runs,
-	 * and bigger pages mean fewer reads (takes effect while it is empty).
-	 * Opened with that page size (ev_db_opts.page_size), it has them
-	 * already; else the empty file is rebuilt with them.
-	 */
-	if (empty && page_size(db) != EV_LOG_PAGE_SIZE)
-		sqlite3_exec(db->sq, "PRAGMA journal_mode=DELETE;"
-		    "PRAGMA page_size=" EV_LOG_PAGE_SIZE_S "; VACUUM; "
-		    "PRAGMA journal_mode=WAL",
-		    NULL, NULL, NULL);
 	if (v == 1 && upgrade(db, err) < 0)
 		return -1;
 	return ev_db_schema(db, "evstore", EV_LOG_SCHEMA_VERSION, ddl, err);

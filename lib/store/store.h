@@ -520,7 +520,6 @@ int ev_log_stat(struct ev_db *db, int64_t now, struct ev_buf *out,
  */
 /* A new store's page size: pass it as ev_db_opts.page_size. */
 #define EV_LOG_PAGE_SIZE 65536
-#define EV_LOG_PAGE_SIZE_S "65536"
 #define EV_LOG_BATCH_EVENTS 10000
 #define EV_LOG_BATCH_BYTES (8 << 20)
 #define EV_LOG_BATCH_MS 100
