@@ -709,6 +709,31 @@ conflict	{"k":1,"p":2}
 {"k":1,"p":1}' ]
 }
 
+commit_in_batch() {
+	export EVKIT_NOW=2026-01-01T00:00:00Z
+	printf '{"k":%d}\n' 1 2 5 | evdedupe --claim --lease 5m --state "$1" -k k
+	printf '{"k":%d}\n' 2 1 2 3 3 1 | evdedupe --commit --state "$1" -k k
+	export EVKIT_NOW=2026-01-01T00:06:00Z
+	printf '{"k":%d}\n' 1 2 3 4 5 | evdedupe --claim --lease 5m --state "$1" -k k
+	S=$1 q 'SELECT count(*), count(claimed) FROM evdedupe_all'
+}
+
+@test "evdedupe: --commit, one key many times in a batch: completed once, as a key at a time" {
+	both commit_in_batch
+	[ "$(cat commit_in_batch.out)" = '{"k":1}
+{"k":2}
+{"k":5}
+{"k":2}
+{"k":1}
+{"k":2}
+{"k":3}
+{"k":3}
+{"k":1}
+{"k":4}
+{"k":5}
+5|2' ]
+}
+
 claim_in_batch() {
 	echo '{"k":1}' | EVKIT_NOW=2026-01-01T00:00:00Z evdedupe --claim --lease 5m --ttl 2m --state "$1" -k k
 	echo '{"k":2}' | EVKIT_NOW=2026-01-01T00:00:00Z evdedupe --commit --state "$1" -k k

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ struct order {
 struct pending {
 	struct ev_key key;
 	int64_t time;
+	size_t seq;		/* complete_batched()'s */
 };
 
 struct ev_dedupe {
@@ -850,6 +852,60 @@ mem_add(struct ev_dedupe *d, const struct ev_dedupe_event *ev,
 	return 0;
 }
 
+/* Pending keys by key, then by input order. */
+static int
+pend_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->key.hi != y->key.hi)
+		return x->key.hi < y->key.hi ? -1 : 1;
+	if (x->key.lo != y->key.lo)
+		return x->key.lo < y->key.lo ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * The pending keys completed in a statement per round (PostgreSQL): a key
+ * pending twice is completed once, at its first time (what the second
+ * completion would leave); keys sharing key.hi go in rounds of their own.
+ */
+static int
+complete_batched(struct ev_dedupe *d, struct ev_err *err)
+{
+	struct ev_dkeys_req *req;
+	size_t i, m, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < d->npend; i++)
+		d->pend[i].seq = i;
+	qsort(d->pend, d->npend, sizeof(*d->pend), pend_cmp);
+	for (i = 0; i < d->npend; i++)
+		if (n == 0 || d->pend[i].key.hi != d->pend[n - 1].key.hi ||
+		    d->pend[i].key.lo != d->pend[n - 1].key.lo)
+			d->pend[n++] = d->pend[i];
+	if ((req = calloc(n, sizeof(*req))) == NULL)
+		return nomem(err);
+	while (n > 0 && rc == 0) {
+		/* the first of each key.hi now, the others in later rounds */
+		for (i = m = 0; i < n; i++) {
+			if (i > 0 && d->pend[i].key.hi == d->pend[i - 1].key.hi)
+				continue;
+			req[m].key = d->pend[i].key;
+			req[m++].now = d->pend[i].time;
+			d->pend[i].seq = SIZE_MAX;
+		}
+		rc = ev_dkeys_batch(d->db, EV_DKEYS_COMPLETE, req, m, 0, 0,
+		    &d->firsts, err);
+		for (i = m = 0; i < n; i++)
+			if (d->pend[i].seq != SIZE_MAX)
+				d->pend[m++] = d->pend[i];
+		n = m;
+	}
+	free(req);
+	return rc;
+}
+
 /*
  * --commit: mark the pending keys completed and commit.  In a pipeline
  * "evdedupe --claim | handler | evdedupe --commit" the claiming process
@@ -880,10 +936,14 @@ complete(struct ev_dedupe *d, int block, struct ev_err *err)
 		}
 		nanosleep(&ts, NULL);
 	}
-	for (i = 0; i < d->npend; i++)
-		if (ev_dkeys_complete(d->db, &d->pend[i].key, d->pend[i].time,
-		    err) < 0)
+	if (ev_dkeys_batched(d->db)) {
+		if (complete_batched(d, err) < 0)
 			return -1;
+	} else
+		for (i = 0; i < d->npend; i++)
+			if (ev_dkeys_complete(d->db, &d->pend[i].key,
+			    d->pend[i].time, err) < 0)
+				return -1;
 	d->npend = 0;
 	return commit(d, err);
 }

@@ -136,6 +136,11 @@ pd_claim(struct ev_db *db, const struct ev_key *k, int64_t now, int64_t ttl,
 }
 
 /* A key completed keeps the time it was first seen. */
+#define COMPLETE_ON "ON CONFLICT (h) DO UPDATE SET h2 = excluded.h2, seen " \
+    "= CASE WHEN " SAME " THEN k.seen ELSE excluded.seen END, claimed = " \
+    "NULL, v = CASE WHEN " SAME " THEN k.v END, at = CASE WHEN " SAME \
+    " THEN k.at END WHERE NOT (" SAME " AND k.claimed IS NULL) "
+
 static int
 pd_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
     struct ev_err *err)
@@ -143,13 +148,9 @@ pd_complete(struct ev_db *db, const struct ev_key *k, int64_t now,
 	char h[24], h2[24], t[24];
 
 	return decide(db, "INSERT INTO @keys AS k (h, h2, seen) VALUES ($1, "
-	    "$2, $3) ON CONFLICT (h) DO UPDATE SET h2 = excluded.h2, seen = "
-	    "CASE WHEN " SAME " THEN k.seen ELSE excluded.seen END, claimed = "
-	    "NULL, v = CASE WHEN " SAME " THEN k.v END, at = CASE WHEN " SAME
-	    " THEN k.at END WHERE NOT (" SAME " AND k.claimed IS NULL) "
-	    "RETURNING 1", 3, P(ev_pg_i64(h, (int64_t)k->hi), ev_pg_i64(h2,
-	    (int64_t)k->lo), ev_pg_i64(t, ev_pg_now(db, now))), err) < 0 ?
-	    -1 : 0;
+	    "$2, $3) " COMPLETE_ON "RETURNING 1", 3, P(ev_pg_i64(h,
+	    (int64_t)k->hi), ev_pg_i64(h2, (int64_t)k->lo), ev_pg_i64(t,
+	    ev_pg_now(db, now))), err) < 0 ? -1 : 0;
 }
 
 static int
@@ -333,6 +334,9 @@ pd_batch(struct ev_db *db, int how, struct ev_dkeys_req *r, size_t n,
 		    "claimed) SELECT u.h, u.h2, u.t, u.t + $5::int8 FROM "
 		    "unnest($1::int8[], $2::int8[], $3::int8[]) AS u(h, h2, t) "
 		    CLAIM_ON(LIVE_B, "excluded.seen") "RETURNING h",
+		[EV_DKEYS_COMPLETE] = "INSERT INTO @keys AS k (h, h2, seen) "
+		    "SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[]) "
+		    COMPLETE_ON "RETURNING h",
 	};
 	struct ev_buf a[5] = { { 0 } };
 	struct ev_dkeys_req *q;
@@ -374,8 +378,9 @@ pd_batch(struct ev_db *db, int how, struct ev_dkeys_req *r, size_t n,
 	p[3] = ev_pg_i64(l, ttl);
 	p[4] = how == EV_DKEYS_CHECKV ? a[3].p : ev_pg_i64(c, lease);
 	p[5] = a[4].p;
-	res = ev_pg_q(db, sql[how], how == EV_DKEYS_CHECK ? 4 :
-	    how == EV_DKEYS_CHECKV ? 6 : 5, p, err);
+	res = ev_pg_q(db, sql[how], how == EV_DKEYS_COMPLETE ? 3 :
+	    how == EV_DKEYS_CHECK ? 4 : how == EV_DKEYS_CHECKV ? 6 : 5, p,
+	    err);
 	if (res == NULL) {
 		rc = -1;
 		goto out;

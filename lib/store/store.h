@@ -225,7 +225,8 @@ int ev_dkeys_merge(struct ev_db *db, struct ev_err *err);
  * decisions take no round trip; nor PostgreSQL with EVKIT_PG_BATCH=0).
  * ev_dkeys_batch() decides r[0..n) as ev_dkeys_check() (how
  * EV_DKEYS_CHECK), ev_dkeys_checkv() (EV_DKEYS_CHECKV, with v and at) or
- * ev_dkeys_claim() (EV_DKEYS_CLAIM, with lease) would, each at its now,
+ * ev_dkeys_claim() (EV_DKEYS_CLAIM, with lease) would, or mark them
+ * completed as ev_dkeys_complete() (EV_DKEYS_COMPLETE), each at its now,
  * one after another in order of key.hi; no two requests may share a
  * key.hi (a later repeat goes in a later call).  Each r[i].verdict gets
  * the answer; a conflict's kept location is appended to firsts
@@ -240,7 +241,7 @@ struct ev_dkeys_req {
 	int verdict;		/* out: 0 pass, 1 repeat, 2 conflict */
 	size_t first;		/* out: a conflict's location, in firsts */
 };
-enum { EV_DKEYS_CHECK, EV_DKEYS_CHECKV, EV_DKEYS_CLAIM };
+enum { EV_DKEYS_CHECK, EV_DKEYS_CHECKV, EV_DKEYS_CLAIM, EV_DKEYS_COMPLETE };
 int ev_dkeys_batched(const struct ev_db *db);
 /*
  * A hint that k will be checked soon: what the backend reads in memory
