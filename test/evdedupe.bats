@@ -361,6 +361,23 @@ lines() {
 	[ -z "$output" ]
 }
 
+@test "evdedupe: a full disk (ulimit -f) under --state is exit 2 with the reason; the state opens, a rerun loses nothing" {
+	sqlite_only
+	lines 60000 '{"k":%d}' >in
+	# the limit applies to the state only: stdout is a pipe
+	bash -c "ulimit -f 1000; evdedupe -k k --state $S in 2>err; echo \$? >rc" |
+	    cat >out
+	[ "$(cat rc)" -eq 2 ]
+	[[ "$(cat err)" == "evdedupe: $S: "*disk* ]]
+	[ "$(sqlite3 $S 'PRAGMA integrity_check')" = ok ]
+	evdedupe --stat --state $S >/dev/null
+	# written before its key was committed: passed again, never held back
+	evdedupe -k k --state $S in >>out
+	[ "$(sort -u out | wc -l)" -eq 60000 ]
+	run -0 evdedupe -k k --state $S in
+	[ -z "$output" ]
+}
+
 @test "evdedupe: closed standard descriptors" {
 	sqlite_only
 	printf '{"k":1}\n{"k":1}\n' >in
