@@ -242,9 +242,10 @@ stems_documented() {
 		evdedupe --lease 0 </dev/null
 		evdedupe -V .a --validate a </dev/null
 		evdedupe -V .a --claim --lease 5m --state e.db </dev/null
+		mkfifo fifo; evdedupe --state fifo </dev/null
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evdedupe: ' "$tmp/stderr" >"$tmp/diags"
-	[ "$(wc -l <"$tmp/diags")" -eq 44 ] || { cat "$tmp/stderr"; false; }
+	[ "$(wc -l <"$tmp/diags")" -eq 45 ] || { cat "$tmp/stderr"; false; }
 	sed -E -e 's/^evdedupe: //' -e "s/^'[^']*' //" \
 	    -e 's/^(<[a-z]+>|[A-Za-z0-9._/-]+):([0-9]+:)*[0-9]*:? //' \
 	    -e "s/^([^':(]*).*/\1/" -e 's/ *$//' -e 's/ at [^ ]*$/ at/' \
@@ -334,6 +335,7 @@ stems_documented() {
 		evstore prune --keep -1 s.db
 		evstore receive --group g --max-receives 0 s.db
 		evstore append --retention 1x s.db
+		mkfifo fifo; evstore stat fifo; mkdir dir.db; evstore stat dir.db
 	} 2>"$tmp/stderr" >/dev/null || :
 	grep '^evstore: ' "$tmp/stderr" >"$tmp/diags"
 	[ "$(wc -l <"$tmp/diags")" -ge 20 ] || { cat "$tmp/stderr"; false; }

@@ -226,11 +226,15 @@ lines() {
 	[ "${lines[0]}" = "evdedupe: option '--expire' needs '--ttl'" ]
 }
 
-@test "evdedupe: a state file that is not a database, or newer, is refused" {
+@test "evdedupe: a state file that is not a database, not a regular file, or newer, is refused" {
 	sqlite_only
 	echo hello >notdb
 	run -2 --separate-stderr evdedupe --state notdb </dev/null
 	[ "$stderr" = "evdedupe: notdb: file is not a database" ]
+	mkfifo fifo
+	run -2 --separate-stderr evdedupe -k k --state fifo </dev/null
+	[ "$stderr" = "evdedupe: fifo: not a regular file" ]
+	[ "$(echo fifo*)" = fifo ]
 	echo '{"k":1}' | evdedupe -k k --state $S >/dev/null
 	sqlite3 $S "UPDATE evkit_schema SET version = 9 WHERE component = 'evdedupe'"
 	run -2 --separate-stderr evdedupe --state $S </dev/null

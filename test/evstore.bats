@@ -293,10 +293,18 @@ q() {
 	[ "${stderr_lines[0]}" = "evstore: 'stat' takes no option '-p' or '-f'" ]
 }
 
-@test "evstore: errors: not a database, missing store, stdout full, extra operands" {
+@test "evstore: errors: not a database, not a regular file, missing store, stdout full, extra operands" {
 	echo hello >not.db
 	run -2 --separate-stderr evstore append not.db ev
 	[ "$stderr" = "evstore: not.db: file is not a database" ]
+	# no journal is made beside a FIFO (nor /dev/null-journal)
+	mkfifo fifo
+	run -2 --separate-stderr evstore append fifo ev
+	[ "$stderr" = "evstore: fifo: not a regular file" ]
+	[ "$(echo fifo*)" = fifo ]
+	mkdir dir.db
+	run -2 --separate-stderr evstore stat dir.db
+	[ "$stderr" = "evstore: dir.db: Is a directory" ]
 	run -2 --separate-stderr evstore stat nosuch.db
 	[ "$stderr" = "evstore: nosuch.db: unable to open database file" ]
 	run -2 evstore stat $S extra

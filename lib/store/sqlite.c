@@ -3,6 +3,8 @@
  * timeout, write transactions, schema versions, and the helpers its parts
  * share (cached statements, errors).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +125,7 @@ sq_open(struct ev_db *db, struct ev_err *err)
 	    [EV_SYNC_OFF] = "PRAGMA synchronous=OFF",
 	};
 	static int configured;
+	struct stat st;
 	char sql[64];
 	int flags, rc;
 
@@ -134,6 +137,15 @@ sq_open(struct ev_db *db, struct ev_err *err)
 	if (!configured) {
 		configured = 1;
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	}
+	/*
+	 * A device, FIFO or socket is no database: SQLite would put its
+	 * journal beside it (/dev/null-journal) and fail on a disk I/O error.
+	 */
+	if (stat(db->name, &st) == 0 && !S_ISREG(st.st_mode)) {
+		ev_err_set(err, "%s: %s", db->name, S_ISDIR(st.st_mode) ?
+		    strerror(EISDIR) : "not a regular file");
+		return -1;
 	}
 	flags = db->opts.readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
