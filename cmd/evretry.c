@@ -14,8 +14,9 @@ static const char usage_text[] =
     "[--dlq FILE]\n"
     "               [--interval DURATION] [--jitter full | none] "
     "[--keep-order]\n"
-    "               [--max-attempts COUNT] [--max-delay DURATION] [--pass]\n"
-    "               [--reject FILE] [--timeout DURATION]\n"
+    "               [--max-attempts COUNT] [--max-delay DURATION]\n"
+    "               [--max-output SIZE] [--pass] [--reject FILE] "
+    "[--timeout DURATION]\n"
     "               [--catch FILE] [--max-age DURATION] "
     "[--redrive FILE ...]\n"
     "               [--retry FILE] [--breaker COUNT] [--group-by PATH]\n"
@@ -24,7 +25,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_ARG = 256, OPT_BACKOFF, OPT_DLQ, OPT_ENV, OPT_INTERVAL,
-	OPT_JITTER, OPT_KEEP, OPT_MAXATT, OPT_MAXDELAY, OPT_PASS,
+	OPT_JITTER, OPT_KEEP, OPT_MAXATT, OPT_MAXDELAY, OPT_MAXOUT, OPT_PASS,
 	OPT_REJECT, OPT_TIMEOUT, OPT_VERSION,
 	/* policy files, age, redrive */
 	OPT_CATCH, OPT_MAXAGE, OPT_REDRIVE, OPT_RETRY,
@@ -45,6 +46,7 @@ static const struct option longopts[] = {
 	{ "keep-order", no_argument, NULL, OPT_KEEP },
 	{ "max-attempts", required_argument, NULL, OPT_MAXATT },
 	{ "max-delay", required_argument, NULL, OPT_MAXDELAY },
+	{ "max-output", required_argument, NULL, OPT_MAXOUT },
 	{ "pass", no_argument, NULL, OPT_PASS },
 	{ "reject", required_argument, NULL, OPT_REJECT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -331,6 +333,7 @@ main(int argc, char *argv[])
 	const char *dlq = NULL, *s, *policy = NULL, *group = NULL;
 	const char *pending = NULL;
 	int64_t v;
+	size_t sz;
 	int c, bad, n;
 
 	memset(&in, 0, sizeof(in));
@@ -404,6 +407,12 @@ main(int argc, char *argv[])
 			    &rt.max_delay_ms) < 0)
 				usage();
 			policy = "--max-delay";
+			break;
+		case OPT_MAXOUT:
+			if (ev_opt_size("--max-output", optarg, 1, &sz) < 0)
+				usage();
+			so.max_output = sz > INT64_MAX ? INT64_MAX :
+			    (int64_t)sz;
 			break;
 		case OPT_PASS:
 			opt.pass = 1;

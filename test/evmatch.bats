@@ -1354,7 +1354,7 @@ EOF
 	[ -z "$output" ]
 	[[ ${stderr_lines[0]} == "evmatch: --max-line-bytes: invalid size '12Q': "* ]]
 	run -2 --separate-stderr evmatch --max-line-bytes=0 '{"a":["x"]}' </dev/null
-	[ "${stderr_lines[0]}" = "evmatch: invalid --max-line-bytes '0': expected at least 1 bytes" ]
+	[ "${stderr_lines[0]}" = "evmatch: invalid --max-line-bytes '0': expected at least 1 byte" ]
 }
 
 @test "evmatch: --reject=FILE receives the raw bad lines (file truncated)" {

@@ -233,6 +233,29 @@ SH
 	[ "$stderr" = "evretry: <stdin>:1: States.Timeout after 1 attempt (NoRetrier)" ]
 }
 
+@test "evretry: --max-output kills an attempt writing more: States.DataLimitExceeded, taken by its own name only" {
+	# killed as the output passes 1K, not after the sleep; not retried
+	# by the default States.ALL retrier, not caught by States.ALL
+	echo '[{"ErrorEquals":["States.ALL"],"Next":"caught"}]' >all.json
+	big='head -c 5000 /dev/zero | tr "\0" x; exec sleep 60'
+	run -1 --separate-stderr evretry --max-output 1K --catch all.json \
+	    --dlq dlq -- sh -c "$big" <<<'{}'
+	[ "$stderr" = "evretry: <stdin>:1: States.DataLimitExceeded after 1 attempt (NoRetrier)" ]
+	[ -z "$output" ] && [ ! -s caught ]
+	jq -e '.error == "States.DataLimitExceeded" and .attempts == 1' dlq
+	# the limit itself passes whole
+	run -0 evretry --max-output 1K -- sh -c 'head -c 1023 /dev/zero | tr "\0" x; echo' <<<'{}'
+	[ "${#output}" -eq 1023 ]
+	# named, it is retried, and caught
+	echo '[{"ErrorEquals":["States.DataLimitExceeded"],"MaxAttempts":1}]' >r.json
+	echo '[{"ErrorEquals":["States.DataLimitExceeded"],"Next":"caught"}]' >c.json
+	run -0 --separate-stderr evretry --max-output 1K --retry r.json \
+	    --catch c.json -- sh -c "$big" <<<'{}'
+	jq -e '.Error == "States.DataLimitExceeded"' caught
+	run -2 --separate-stderr evretry --max-output 0 -- true </dev/null
+	[ "${stderr_lines[0]}" = "evretry: invalid --max-output '0': expected at least 1 byte" ]
+}
+
 @test "evretry: --retry files are validated as Step Functions does" {
 	v() {
 		printf '%s\n' "$1" >bad.json

@@ -102,8 +102,8 @@ ev_opt_size(const char *opt, const char *arg, size_t lo, size_t *bytes)
 		return -1;
 	}
 	if (n < lo) {
-		ev_warnx("invalid %s '%s': expected at least %zu bytes", opt,
-		    arg, lo);
+		ev_warnx("invalid %s '%s': expected at least %zu byte%s", opt,
+		    arg, lo, lo == 1 ? "" : "s");
 		return -1;
 	}
 	*bytes = n;

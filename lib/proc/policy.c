@@ -40,6 +40,9 @@ ev_outcome_name(const struct ev_outcome *o, char *buf, size_t size)
 	case EV_RUN_ANSWER:	/* the answer names it */
 		snprintf(buf, size, "%s", "States.TaskFailed");
 		break;
+	case EV_RUN_DATALIMIT:
+		snprintf(buf, size, "%s", "States.DataLimitExceeded");
+		break;
 	}
 }
 
@@ -70,6 +73,12 @@ ev_retrier_matches(const struct ev_retrier *r, const char *name)
 	int i;
 
 	for (i = 0; i < r->nerrors; i++) {
+		/* A terminal error: only its own name takes it. */
+		if (strcmp(name, "States.DataLimitExceeded") == 0) {
+			if (strcmp(r->errors[i], name) == 0)
+				return 1;
+			continue;
+		}
 		if (strcmp(r->errors[i], "States.ALL") == 0)
 			return 1;
 		if (strcmp(r->errors[i], "States.TaskFailed") == 0 &&

@@ -28,8 +28,10 @@ enum ev_run {
 	EV_RUN_SIGNAL,		/* killed by a signal: "Signal.NAME" */
 	EV_RUN_TIMEOUT,		/* killed by the timeout: "States.Timeout" */
 	EV_RUN_NOEXEC,
-	EV_RUN_ANSWER		/* a persistent handler answered an error:
+	EV_RUN_ANSWER,		/* a persistent handler answered an error:
 				   the name is the answer's (ev_task.name) */
+	EV_RUN_DATALIMIT	/* its output passed max_output, killed:
+				   "States.DataLimitExceeded" */
 };
 
 struct ev_outcome {
@@ -64,7 +66,8 @@ void ev_retrier_default(struct ev_retrier *r);
 /*
  * Does the error named name match retrier r's ErrorEquals?  States.ALL
  * matches every error, States.TaskFailed every error but States.Timeout,
- * any other name only itself.
+ * any other name only itself; the terminal States.DataLimitExceeded is
+ * matched by its own name only, as in Step Functions.
  */
 int ev_retrier_matches(const struct ev_retrier *r, const char *name);
 /*
@@ -139,12 +142,20 @@ struct ev_task {
 typedef int (*ev_sched_fn)(void *ctx, const struct ev_task *t,
     struct ev_err *err);
 
+/* What an attempt may write, buffered until it ends: 256 MiB. */
+#define EV_SCHED_MAX_OUTPUT ((int64_t)256 << 20)
+
 struct ev_sched_opts {
 	char *const *argv;	/* the command (borrowed) */
 	int jobs;		/* handlers at once, >= 1 */
 	enum ev_feed feed;
 	const char *feed_name;	/* EV_FEED_ENV */
 	int64_t timeout_ms;	/* per attempt, real time; 0 none */
+	/*
+	 * An attempt whose standard output passes this many bytes (0:
+	 * EV_SCHED_MAX_OUTPUT) is killed: States.DataLimitExceeded.
+	 */
+	int64_t max_output;
 	const struct ev_retrier *retriers;	/* borrowed */
 	int nretriers;
 	int keep_order;

@@ -113,6 +113,8 @@ ev_sched_new(const struct ev_sched_opts *opts, ev_sched_fn done, void *ctx)
 		s->o.jobs = 1;
 	if (s->o.inflight < 1)
 		s->o.inflight = EV_SCHED_INFLIGHT;
+	if (s->o.max_output <= 0)
+		s->o.max_output = EV_SCHED_MAX_OUTPUT;
 	s->done = done;
 	s->ctx = ctx;
 	s->seed = opts->seed ? opts->seed :
@@ -482,6 +484,7 @@ spawn(struct ev_sched *s, struct task *k, struct ev_err *err)
 	k->err->len = k->err->pos = 0;
 	k->inoff = 0;
 	k->timedout = 0;
+	k->overflow = 0;
 	if (r != 0) {
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_NOEXEC;
@@ -505,9 +508,12 @@ oom:
 	return -1;
 }
 
-/* Read what fd i of k has; at end of file close it. */
+/*
+ * Read what fd i of k has; at end of file close it.  Output past max
+ * bytes kills the attempt (States.DataLimitExceeded).
+ */
 static int
-drain(struct task *k, int i, struct ev_err *err)
+drain(struct task *k, int i, int64_t max, struct ev_err *err)
 {
 	char b[65536];
 	ssize_t n;
@@ -515,6 +521,14 @@ drain(struct task *k, int i, struct ev_err *err)
 	for (;;) {
 		n = read(k->fd[i], b, sizeof(b));
 		if (n > 0) {
+			if (i == 1 && (int64_t)(k->out.len + (size_t)n) > max) {
+				k->overflow = 1;
+				kill(-k->pid, SIGKILL);
+				ev_sched_close(&k->fd[0]);
+				ev_sched_close(&k->fd[1]);
+				ev_sched_close(&k->fd[2]);
+				return 0;
+			}
 			if (i == 1) {
 				if (ev_buf_add(&k->out, b, (size_t)n) < 0) {
 					ev_err_set(err, "out of memory");
@@ -590,13 +604,16 @@ reap(struct ev_sched *s, struct task *k, int block)
 	if (k->timedout) {
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_TIMEOUT;
+	} else if (k->overflow) {
+		memset(&k->t.out, 0, sizeof(k->t.out));
+		k->t.out.run = EV_RUN_DATALIMIT;
 	} else if (r < 0) {
 		memset(&k->t.out, 0, sizeof(k->t.out));
 		k->t.out.run = EV_RUN_SIGNAL, k->t.out.sig = SIGKILL;
 	} else
 		ev_sched_outcome(&k->t.out, st);
 	/* the rest of the group: nothing of an attempt outlives it */
-	if (k->t.out.run != EV_RUN_OK || k->timedout)
+	if (k->t.out.run != EV_RUN_OK)
 		kill(-k->pid, SIGKILL);
 	k->st = T_DONE;
 	s->running--;
@@ -1178,10 +1195,11 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 					ev_sched_feed(&k->fd[0], &k->in,
 					    &k->inoff, 1);
 				else if (s->pfd[i].fd == k->fd[1]) {
-					if (drain(k, 1, err) < 0)
+					if (drain(k, 1, s->o.max_output,
+					    err) < 0)
 						return -1;
 				} else if (s->pfd[i].fd == k->fd[2])
-					drain(k, 2, err);
+					drain(k, 2, 0, err);
 			} else if ((w = s->pwk[i]) != NULL) {
 				if (s->pfd[i].fd == w->fd[0]) {
 					ev_worker_flush(w);
@@ -1204,7 +1222,8 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 				ev_sched_close(&k->fd[1]);
 				ev_sched_close(&k->fd[2]);
 			}
-			if (reap(s, k, k->timedout))
+			/* killed: it ends at once */
+			if (reap(s, k, k->timedout || k->overflow))
 				ev_sched_settle(s, k, k->err, NULL, 0);
 		}
 		for (j = 0; j < s->nw; j++)

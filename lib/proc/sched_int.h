@@ -54,6 +54,7 @@ struct task {
 	struct tail *err;
 	int64_t deadline;	/* ev_sched_clk(), 0 none */
 	int timedout;
+	int overflow;		/* its output passed max_output */
 	/* sent to a persistent handler */
 	struct worker *w;
 	size_t size;		/* allocated, for reuse */
