@@ -72,6 +72,7 @@ static struct {
 	enum missing missing;
 	int fail_on_dup;
 	int clocked;		/* events get the time of processing */
+	size_t jqmax;		/* -e and -V output at most a line's bytes */
 } opt;
 
 static struct ev_paths *paths;
@@ -185,16 +186,16 @@ on_line(void *ctx, const struct ev_line *ln, struct ev_err *err)
 		return bad(err);
 	if (opt.vjq != NULL) {
 		w->canon.len = 0;
-		if ((i = ev_jq_run(w->vjq, ln->buf, ln->len, &w->canon,
-		    err)) < 0)
+		if ((i = ev_jq_run(w->vjq, ln->buf, ln->len, opt.jqmax,
+		    &w->canon, err)) < 0)
 			return EV_BAD;
 		/* no output: one value of its own, like an absent path */
 		r->v = i > 0 ? ev_key_hash64(w->canon.p, w->canon.len) : 0;
 	}
 	if (opt.jq != NULL) {
 		w->canon.len = 0;
-		if ((i = ev_jq_run(w->jq, ln->buf, ln->len, &w->canon,
-		    err)) < 0)
+		if ((i = ev_jq_run(w->jq, ln->buf, ln->len, opt.jqmax,
+		    &w->canon, err)) < 0)
 			return EV_BAD;
 		if (i == 0)
 			return no_key(r, "from -e", err);
@@ -432,6 +433,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	dopt.validate = opt.validate != NULL || opt.vjq != NULL;
+	opt.jqmax = in.max_line != 0 ? in.max_line : EV_MAX_LINE_DEFAULT;
 	opt.clocked = dopt.ttl > 0 || dopt.state != NULL;
 	check_opts(&dopt, maint, expire);
 	ev_err_clear(&err);

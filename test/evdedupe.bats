@@ -500,6 +500,10 @@ lines() {
 	[[ ${stderr_lines[0]} == "evdedupe: invalid jq program '.a +': syntax error, "* ]]
 	run -2 evdedupe -e .a -k a in
 	[ "${lines[0]}" = "evdedupe: options '-e' and '-k' cannot be used together" ]
+	# outputs without end stop at a line's worth: a bad line, the rest flows
+	run -2 --separate-stderr evdedupe --max-line-bytes 100 -e 'repeat(.a)' in
+	[ "${stderr_lines[0]}" = "evdedupe: in:1: jq: outputs of more than 100 bytes" ]
+	[ "${#stderr_lines[@]}" -eq 6 ]
 }
 
 @test "evdedupe: claim | handler | commit over more than a pipe holds does not deadlock" {

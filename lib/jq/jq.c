@@ -67,9 +67,10 @@ ev_jq_free(struct ev_jq *q)
 }
 
 int
-ev_jq_run(struct ev_jq *q, const char *line, size_t len, struct ev_buf *out,
-    struct ev_err *err)
+ev_jq_run(struct ev_jq *q, const char *line, size_t len, size_t max,
+    struct ev_buf *out, struct ev_err *err)
 {
+	size_t start = out->len;
 	jv in, v, s;
 	int n = 0, r = 0;
 
@@ -105,6 +106,11 @@ ev_jq_run(struct ev_jq *q, const char *line, size_t len, struct ev_buf *out,
 		jv_free(s);
 		if (r < 0) {
 			ev_err_set(err, "out of memory");
+			return -1;
+		}
+		if (out->len - start > max) {
+			ev_err_set(err, "jq: outputs of more than %zu bytes",
+			    max);
 			return -1;
 		}
 		n++;

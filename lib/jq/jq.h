@@ -19,11 +19,13 @@ struct ev_jq *ev_jq_compile(const char *program, struct ev_err *err);
 void ev_jq_free(struct ev_jq *jq);
 /*
  * Run jq over the JSON text line[0..len) and append to out the outputs,
- * each compact with sorted object keys, separated by newlines.  Returns
- * the number of outputs (0: the program produced nothing), or -1 with err
- * ("invalid JSON", or the program's error: "jq: error: ...").
+ * each compact with sorted object keys, separated by newlines, at most
+ * max bytes of them (a program like repeat(.) never ends).  Returns the
+ * number of outputs (0: the program produced nothing), or -1 with err
+ * ("invalid JSON", the program's error: "jq: error: ...", or "jq: outputs
+ * of more than MAX bytes").
  */
-int ev_jq_run(struct ev_jq *jq, const char *line, size_t len,
+int ev_jq_run(struct ev_jq *jq, const char *line, size_t len, size_t max,
     struct ev_buf *out, struct ev_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/jq/jq.c: compiling, outputs with sorted keys, no
- * output, errors.
+ * output, errors, the bound on the outputs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +14,7 @@ run(struct ev_jq *q, const char *line, struct ev_buf *out, struct ev_err *err)
 {
 	out->len = 0;
 	ev_err_clear(err);
-	return ev_jq_run(q, line, strlen(line), out, err);
+	return ev_jq_run(q, line, strlen(line), 100, out, err);
 }
 
 int
@@ -49,6 +49,18 @@ main(void)
 	snprintf(s, sizeof(s), "%.*s", (int)out.len, out.p);
 	is_str(s, "1\n\"1\"", "one a line");
 	is_int(run(q, "{\"a\":[]}", &out, &err), 0, "no output");
+	ev_jq_free(q);
+
+	/* 100 bytes of outputs at most: a program that never ends ends */
+	q = ev_jq_compile("repeat(.)", &err);
+	is_int(run(q, "1", &out, &err), -1, "endless outputs");
+	is_str(err.msg, "jq: outputs of more than 100 bytes", "said so");
+	ev_jq_free(q);
+	q = ev_jq_compile("\"x\" * 98", &err);
+	is_int(run(q, "1", &out, &err), 1, "exactly 100 bytes pass");
+	ev_jq_free(q);
+	q = ev_jq_compile("\"x\" * 99", &err);
+	is_int(run(q, "1", &out, &err), -1, "101 do not");
 	ev_jq_free(q);
 	ev_jq_free(NULL);
 	ev_buf_free(&out);

@@ -911,7 +911,8 @@ test_jq(void)
 				continue;
 			}
 			jo.len = 0;
-			if (ev_jq_run(q, ev.p, ev.len, &jo, &e2) != 1) {
+			if (ev_jq_run(q, ev.p, ev.len, SIZE_MAX, &jo,
+			    &e2) != 1) {
 				printf("# jq %s: %s\n", gp[i].jq, e2.msg);
 				bad++;
 				ev_jq_free(q);
