@@ -144,7 +144,11 @@ main(void)
 	ok(ev_opt_size("--max-line", "0", 1, &sz) == -1 && sz == 65536,
 	    "size below minimum refused");
 	is_str(said(), "evtest: invalid --max-line '0': expected at least 1 "
-	    "bytes", "size minimum message");
+	    "byte", "size minimum message");
+	cap();
+	ok(ev_opt_size("--max-line", "1", 2, &sz) == -1, "size below 2");
+	is_str(said(), "evtest: invalid --max-line '1': expected at least 2 "
+	    "bytes", "plural past 1");
 
 	cap();
 	is_int(ev_opt_choice("--jitter", "none", jit), 1, "choice index");
