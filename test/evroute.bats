@@ -416,24 +416,23 @@ hrules() {
 @test "evroute: an http 503 is retried (on the virtual clock), a 400 dead-lettered at once with EventBridge's attributes" {
 	# one run an event: with two events in one run, whether the second is
 	# read before the first one's retry is up to the reader thread
-	httpd 503,503,200
-	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 3}|' \
-	    rules.json >h.json
-	echo '{"source":"shop","n":1}' >s.ndjson
-	EVKIT_NOW=2026-12-03T00:00:00Z run -0 --separate-stderr evroute \
-	    --stats --dlq d.ndjson -f h.json s.ndjson
+	# one ANSWERS N STATUS: event n N against a server answering ANSWERS
+	one() {
+		httpd "$1"
+		sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 3}|' \
+		    rules.json >h.json
+		echo '{"source":"shop","n":'"$2"'}' >s.ndjson
+		EVKIT_NOW=2026-12-03T00:00:00Z run "-$3" --separate-stderr evroute \
+		    --stats --dlq d.ndjson -f h.json s.ndjson
+	}
+	one 503,503,200 1 0
 	# 503 then 503 then 200
 	[ "$(jq -c '.body | fromjson | .n' req.ndjson | paste -sd ' ')" = '1 1 1' ]
 	[ ! -s d.ndjson ]
 	[ "$(printf '%s\n' "$stderr" | jq -c '.rules[0].targets[0] | [.delivered, .retried, .deadLettered]')" = '[1,2,0]' ]
 	kill "$hpid"; wait "$hpid" 2>/dev/null || :
 	rm req.ndjson
-	httpd 400
-	sed 's|"Arn": "file:all.ndjson"|"Arn": "'"$url"'", "RetryPolicy": {"MaximumRetryAttempts": 3}|' \
-	    rules.json >h.json
-	echo '{"source":"shop","n":2}' >s.ndjson
-	EVKIT_NOW=2026-12-03T00:00:00Z run -1 --separate-stderr evroute \
-	    --stats --dlq d.ndjson -f h.json s.ndjson
+	one 400 2 1
 	# not retried
 	[ "$(jq -c '.body | fromjson | .n' req.ndjson | paste -sd ' ')" = '2' ]
 	[ "$(jq -c '.attributes | [.ERROR_CODE, .ERROR_MESSAGE, .EXHAUSTED_RETRY_CONDITION, .RETRY_ATTEMPTS, .TARGET_ARN == "'"$url"'", .RULE_ARN]' d.ndjson)" = \

@@ -1794,14 +1794,8 @@ jp_value(struct jparse *j, const uchar *s, int *ni)
 				if ((p = lex_string(lx, k, &esc)) == NULL)
 					return NULL;
 				klen = (size_t)(p - 1 - k);
-				p = skip_ws(p, end);
-				if (p >= end)
-					return lex_fail(lx, end, M_EOF);
-				if (*p != ':')
-					return lex_fail(lx, p, M_COLON);
-				p = skip_ws(p + 1, end);
-				if (p >= end)
-					return lex_fail(lx, end, M_EOF);
+				if ((p = lex_colon(lx, p, end)) == NULL)
+					return NULL;
 			}
 			if ((p = jp_value(j, p, &ci)) == NULL)
 				return NULL;

@@ -178,28 +178,36 @@ classify_sse2(const uchar *p, struct cls *b)
 	}
 }
 
-static const uchar *
-arr_sse2(const uchar *p, const uchar *end, int room, int *rdepth)
-{
-	struct pass s;
-	struct cls b;
-	uchar t[64];
-
-	pass_init(&s, room);
-	for (; end - p >= 64; p += 64) {
-		classify_sse2(p, &b);
-		if (take(&s, &b, p) != 0)
-			return pass_end(&s, rdepth);
-	}
-	if (p < end) {
-		/* The line's last bytes, and NULs (not plain) after them. */
-		memset(t, 0, sizeof(t));
-		memcpy(t, p, (size_t)(end - p));
-		classify_sse2(t, &b);
-		take(&s, &b, p);
-	}
-	return pass_end(&s, rdepth);
+/*
+ * The pass over p[0..end) with one classifier: whole blocks, then the
+ * line's last bytes with NULs (not plain) after them.  A macro, so that
+ * each path's loop is compiled for its instruction set with its
+ * classifier inlined.
+ */
+#define ARR_PASS(attr, name, classify)					\
+attr static const uchar *						\
+name(const uchar *p, const uchar *end, int room, int *rdepth)		\
+{									\
+	struct pass s;							\
+	struct cls b;							\
+	uchar t[64];							\
+									\
+	pass_init(&s, room);						\
+	for (; end - p >= 64; p += 64) {				\
+		classify(p, &b);					\
+		if (take(&s, &b, p) != 0)				\
+			return pass_end(&s, rdepth);			\
+	}								\
+	if (p < end) {							\
+		memset(t, 0, sizeof(t));				\
+		memcpy(t, p, (size_t)(end - p));			\
+		classify(t, &b);					\
+		take(&s, &b, p);					\
+	}								\
+	return pass_end(&s, rdepth);					\
 }
+
+ARR_PASS(, arr_sse2, classify_sse2)
 
 #define CMP32(v, ch) \
 	((uint64_t)(uint32_t)_mm256_movemask_epi8( \
@@ -227,28 +235,7 @@ classify_avx2(const uchar *p, struct cls *b)
 	b->x = CMP32(a, ']') | CMP32(c, ']') << 32;
 }
 
-__attribute__((target("avx2"))) static const uchar *
-arr_avx2(const uchar *p, const uchar *end, int room, int *rdepth)
-{
-	struct pass s;
-	struct cls b;
-	uchar t[64];
-
-	pass_init(&s, room);
-	for (; end - p >= 64; p += 64) {
-		classify_avx2(p, &b);
-		if (take(&s, &b, p) != 0)
-			return pass_end(&s, rdepth);
-	}
-	if (p < end) {
-		/* The line's last bytes, and NULs (not plain) after them. */
-		memset(t, 0, sizeof(t));
-		memcpy(t, p, (size_t)(end - p));
-		classify_avx2(t, &b);
-		take(&s, &b, p);
-	}
-	return pass_end(&s, rdepth);
-}
+ARR_PASS(__attribute__((target("avx2"))), arr_avx2, classify_avx2)
 
 /* AVX-512BW: a block in one register, each class a mask at once. */
 #define CMP64(v, ch) \
@@ -269,27 +256,8 @@ classify_avx512(const uchar *p, struct cls *b)
 	b->x = CMP64(v, ']');
 }
 
-__attribute__((target("avx512f,avx512bw"))) static const uchar *
-arr_avx512(const uchar *p, const uchar *end, int room, int *rdepth)
-{
-	struct pass s;
-	struct cls b;
-	uchar t[64];
-
-	pass_init(&s, room);
-	for (; end - p >= 64; p += 64) {
-		classify_avx512(p, &b);
-		if (take(&s, &b, p) != 0)
-			return pass_end(&s, rdepth);
-	}
-	if (p < end) {
-		memset(t, 0, sizeof(t));
-		memcpy(t, p, (size_t)(end - p));
-		classify_avx512(t, &b);
-		take(&s, &b, p);
-	}
-	return pass_end(&s, rdepth);
-}
+ARR_PASS(__attribute__((target("avx512f,avx512bw"))), arr_avx512,
+    classify_avx512)
 #endif
 
 ev_simd_arr_fn ev_simd_arr;

@@ -508,6 +508,16 @@ oom:
 	return -1;
 }
 
+/* Kill k's attempt, its whole group, and close its pipes; reap() ends it. */
+static void
+stop_attempt(struct task *k)
+{
+	kill(-k->pid, SIGKILL);
+	ev_sched_close(&k->fd[0]);
+	ev_sched_close(&k->fd[1]);
+	ev_sched_close(&k->fd[2]);
+}
+
 /*
  * Read what fd i of k has; at end of file close it.  Output past max
  * bytes kills the attempt (States.DataLimitExceeded).
@@ -523,10 +533,7 @@ drain(struct task *k, int i, int64_t max, struct ev_err *err)
 		if (n > 0) {
 			if (i == 1 && (int64_t)(k->out.len + (size_t)n) > max) {
 				k->overflow = 1;
-				kill(-k->pid, SIGKILL);
-				ev_sched_close(&k->fd[0]);
-				ev_sched_close(&k->fd[1]);
-				ev_sched_close(&k->fd[2]);
+				stop_attempt(k);
 				return 0;
 			}
 			if (i == 1) {
@@ -1217,10 +1224,7 @@ ev_sched_run(struct ev_sched *s, long until, struct ev_err *err)
 				continue;
 			if (k->deadline && c >= k->deadline && !k->timedout) {
 				k->timedout = 1;
-				kill(-k->pid, SIGKILL);
-				ev_sched_close(&k->fd[0]);
-				ev_sched_close(&k->fd[1]);
-				ev_sched_close(&k->fd[2]);
+				stop_attempt(k);
 			}
 			/* killed: it ends at once */
 			if (reap(s, k, k->timedout || k->overflow))

@@ -384,15 +384,10 @@ file_open(const char *uri, void **state, struct ev_err *err)
 	return (*state = ev_route_out_open(uri, err)) == NULL ? -1 : 0;
 }
 
+/* A file target's write failed: its name and the reason. */
 static enum ev_send
-file_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
-    struct ev_err *err)
+file_failed(const struct ev_route_out *o, struct ev_err *err)
 {
-	struct ev_route_out *o = state;
-
-	(void)f;
-	if (ev_route_out_line(o, p, n) == 0)
-		return EV_SEND_OK;
 	ev_err_set(err, "write error on '%s': %s", o->name,
 	    strerror(o->errnum));
 	ev_err_errno(err, o->errnum);
@@ -400,16 +395,23 @@ file_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
 }
 
 static enum ev_send
+file_send(void *state, const char *p, size_t n, struct ev_send_fail *f,
+    struct ev_err *err)
+{
+	struct ev_route_out *o = state;
+
+	(void)f;
+	return ev_route_out_line(o, p, n) == 0 ? EV_SEND_OK :
+	    file_failed(o, err);
+}
+
+static enum ev_send
 file_send_ref(void *state, const char *p, size_t n, struct ev_err *err)
 {
 	struct ev_route_out *o = state;
 
-	if (ev_route_out_ref(o, p, n) == 0)
-		return EV_SEND_OK;
-	ev_err_set(err, "write error on '%s': %s", o->name,
-	    strerror(o->errnum));
-	ev_err_errno(err, o->errnum);
-	return EV_SEND_ERROR;
+	return ev_route_out_ref(o, p, n) == 0 ? EV_SEND_OK :
+	    file_failed(o, err);
 }
 
 static int
