@@ -179,7 +179,7 @@ locale_t ev_json_c_locale(void);
 /* ----------------------------------------------------------- vector path */
 
 /*
- * The scanner's vector path (simd.c): chosen once before main() (AVX-512BW
+ * The scanner's vector path (simd.c): chosen once before main() (AVX-512 VBMI
  * or AVX2 when the CPU has it, else SSE2 on x86-64, the scalar scanner
  * alone elsewhere), or as the environment variable EVKIT_SIMD says:
  * "scalar", "sse2", "avx2" or "avx512" (capped at what the CPU has; other

@@ -7,13 +7,15 @@
  * numbers and arrays (coordinates, metrics) is checked on the bitmaps with
  * shifts, one carry bit per class from the block before, and an addition
  * that carries along digit runs (at most one '.' per number).  Brackets are
- * counted over the bitmaps.  A block holding any other byte (a quote, a
+ * counted over the bitmaps.  The AVX-512 path has no compare per class:
+ * one table lookup (VBMI) gives each byte its class, a second each pair of
+ * neighbouring classes its flags.  A block holding any other byte (a quote, a
  * space, an exponent, '{'), breaking the grammar, closing the array the
  * pass started in or nesting too deep is not taken: the scalar scanner
  * resumes at the last ',' of the blocks taken and meets the block itself,
  * so every diagnostic (message and column) is the scalar scanner's.
  *
- * The path is chosen once, at start: AVX-512BW or AVX2 when the CPU has
+ * The path is chosen once, at start: AVX-512 (BW and VBMI) or AVX2 when the CPU has
  * it, else SSE2 (every x86-64), the scalar scanner alone elsewhere;
  * EVKIT_SIMD=scalar, sse2, avx2 or avx512 asks for one (capped at what the
  * CPU has).
@@ -46,9 +48,42 @@ struct pass {
 };
 
 /*
+ * The block at q holds a byte that may not follow (stop, when not 0), or
+ * its brackets may close the array the pass started in or nest too deep:
+ * the bytes before the first stop are valid, so walk their brackets and
+ * commas in order (*r the open arrays), up to one that closes the first
+ * array or nests too deep.  Returns 0 when the whole block is taken, -1
+ * when the pass ends in it (s->at and s->rat at the last ',' before).
+ */
+static inline int
+walk(struct pass *s, const struct cls *b, uint64_t stop, const uchar *q,
+    int *r)
+{
+	uint64_t ev, bit;
+
+	ev = (b->o | b->x | b->c) & (stop != 0 ? (stop & -stop) - 1 :
+	    ~(uint64_t)0);
+	for (; ev != 0; ev &= ev - 1) {
+		bit = ev & -ev;
+		if (b->c & bit) {
+			s->at = q + __builtin_ctzll(bit);
+			s->rat = *r;
+		} else if (b->o & bit) {
+			if (*r >= s->room)
+				return -1;
+			(*r)++;
+		} else if (--*r < 1) {
+			return -1;
+		}
+	}
+	return stop != 0 ? -1 : 0;
+}
+
+/*
  * Check block b (at q) against the grammar and the depth limits and take
- * it into s.  Returns 0, or -1 (s untouched) when the block is not plain,
- * not valid, or ends or nests the array too far.
+ * it into s.  Returns 0, or -1 (s->at and s->rat at the last valid ','
+ * before it) when the block is not plain, not valid, or ends or nests the
+ * array too far.
  */
 static inline __attribute__((always_inline)) int
 take(struct pass *s, const struct cls *b, const uchar *q)
@@ -99,31 +134,8 @@ take(struct pass *s, const struct cls *b, const uchar *q)
 			s->rat = r - __builtin_popcountll(b->o & above) +
 			    __builtin_popcountll(b->x & above);
 		}
-	} else {
-		/*
-		 * The bytes before the first that may not follow (stop) are
-		 * valid: walk their brackets and commas in order, up to one
-		 * that closes the first array or nests too deep.
-		 */
-		uint64_t ev, bit;
-
-		ev = (b->o | b->x | b->c) & (stop != 0 ? (stop & -stop) - 1 :
-		    ~(uint64_t)0);
-		for (; ev != 0; ev &= ev - 1) {
-			bit = ev & -ev;
-			if (b->c & bit) {
-				s->at = q + __builtin_ctzll(bit);
-				s->rat = r;
-			} else if (b->o & bit) {
-				if (r >= s->room)
-					return -1;
-				r++;
-			} else if (--r < 1) {
-				return -1;
-			}
-		}
-		if (stop != 0)
-			return -1;
+	} else if (walk(s, b, stop, q, &r) != 0) {
+		return -1;
 	}
 	s->r = r;
 	s->pv = *b;
@@ -237,27 +249,167 @@ classify_avx2(const uchar *p, struct cls *b)
 
 ARR_PASS(__attribute__((target("avx2"))), arr_avx2, classify_avx2)
 
-/* AVX-512BW: a block in one register, each class a mask at once. */
-#define CMP64(v, ch) \
-	((uint64_t)_mm512_cmpeq_epi8_mask((v), _mm512_set1_epi8(ch)))
+/*
+ * AVX-512 VBMI: a block's bytes become class codes and the pairs of
+ * neighbouring codes flags, by table lookups across the whole register
+ * (vpermb, vpermi2b), instead of a compare and a mask per class.
+ */
+enum { K_OTHER, K_D, K_Z, K_M, K_P, K_C, K_O, K_X };	/* D: 1-9, Z: 0 */
+#define F_STOP 0x01	/* not plain, or may not follow the byte before */
+#define F_Z0 0x02	/* a '0' starting an integer part */
+#define F_FR 0x04	/* a fraction's first digit */
+#define F_DG 0x08	/* a digit */
+#define F_DOT 0x10
+#define F_C 0x20
+#define F_O 0x40
+#define F_X 0x80
 
-__attribute__((target("avx512f,avx512bw"))) static inline void
-classify_avx512(const uchar *p, struct cls *b)
+/* The classes that may follow each class (OTHER: none is looked at). */
+static const uchar k_next[8] = {
+	[K_OTHER] = 0xff,
+	[K_D] = 1 << K_D | 1 << K_Z | 1 << K_P | 1 << K_C | 1 << K_X,
+	[K_Z] = 1 << K_D | 1 << K_Z | 1 << K_P | 1 << K_C | 1 << K_X,
+	[K_M] = 1 << K_D | 1 << K_Z,
+	[K_P] = 1 << K_D | 1 << K_Z,
+	[K_C] = 1 << K_D | 1 << K_Z | 1 << K_M | 1 << K_O,
+	[K_O] = 1 << K_D | 1 << K_Z | 1 << K_M | 1 << K_O | 1 << K_X,
+	[K_X] = 1 << K_C | 1 << K_X,
+};
+
+/* Tables the VBMI pass loads: built once, at start. */
+static struct {
+	uchar cls[128];		/* byte -> class */
+	uchar cls8[128];	/* byte -> class * 8 */
+	uchar pair[64];		/* class before * 8 + class -> F_* */
+	uchar idx[64];		/* the byte before each: 63, 64, ... 126 */
+} vt;
+
+static void
+vbmi_tables(void)
 {
-	__m512i v = _mm512_loadu_si512((const void *)p);
+	int b, k, c, f;
 
-	b->d = (uint64_t)_mm512_cmplt_epu8_mask(
-	    _mm512_sub_epi8(v, _mm512_set1_epi8('0')), _mm512_set1_epi8(10));
-	b->z = CMP64(v, '0');
-	b->m = CMP64(v, '-');
-	b->p = CMP64(v, '.');
-	b->c = CMP64(v, ',');
-	b->o = CMP64(v, '[');
-	b->x = CMP64(v, ']');
+	for (b = 0; b < 128; b++) {
+		k = b >= '1' && b <= '9' ? K_D : b == '0' ? K_Z :
+		    b == '-' ? K_M : b == '.' ? K_P : b == ',' ? K_C :
+		    b == '[' ? K_O : b == ']' ? K_X : K_OTHER;
+		vt.cls[b] = (uchar)k;
+		vt.cls8[b] = (uchar)(k * 8);
+	}
+	for (k = 0; k < 8; k++) {
+		for (c = 0; c < 8; c++) {
+			f = 0;
+			if (c == K_OTHER || !(k_next[k] >> c & 1))
+				f |= F_STOP;
+			if (c == K_Z && k != K_D && k != K_Z && k != K_P)
+				f |= F_Z0;
+			if (k == K_P && (c == K_D || c == K_Z))
+				f |= F_FR;
+			if (c == K_D || c == K_Z)
+				f |= F_DG;
+			f |= c == K_P ? F_DOT : c == K_C ? F_C : c == K_O ?
+			    F_O : c == K_X ? F_X : 0;
+			vt.pair[k * 8 + c] = (uchar)f;
+		}
+	}
+	for (b = 0; b < 64; b++)
+		vt.idx[b] = (uchar)(63 + b);
 }
 
-ARR_PASS(__attribute__((target("avx512f,avx512bw"))), arr_avx512,
-    classify_avx512)
+/*
+ * The pass took block b at q whole, r arrays open before it: its last ','
+ * is the resume point.
+ */
+static inline void
+last_comma(struct pass *s, const struct cls *b, const uchar *q, int r)
+{
+	int pos = 63 - __builtin_clzll(b->c);
+	uint64_t upto = pos == 63 ? ~(uint64_t)0 :
+	    ((uint64_t)1 << (pos + 1)) - 1;
+
+	s->at = q + pos;
+	s->rat = r + __builtin_popcountll(b->o & upto) -
+	    __builtin_popcountll(b->x & upto);
+}
+
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+#define TESTF(f) ((uint64_t)_mm512_test_epi8_mask(fl, _mm512_set1_epi8( \
+	(char)(f))))
+
+static VBMI const uchar *
+arr_avx512(const uchar *p, const uchar *end, int room, int *rdepth)
+{
+	const __m512i clo = _mm512_loadu_si512(vt.cls),
+		      chi = _mm512_loadu_si512(vt.cls + 64),
+		      c8lo = _mm512_loadu_si512(vt.cls8),
+		      c8hi = _mm512_loadu_si512(vt.cls8 + 64),
+		      ptab = _mm512_loadu_si512(vt.pair),
+		      idx = _mm512_loadu_si512(vt.idx);
+	__m512i v, k, k8, fl, prev8 = _mm512_set1_epi8(K_O * 8);
+	__mmask64 plain;
+	struct pass s;
+	struct cls b, lb;	/* lb: the last block with a ',' taken */
+	const uchar *q, *lq = NULL;
+	uint64_t stop, z0, dg, l0c = 0;
+	unsigned long long sum;
+	unsigned char c1, c2, fc = 0;
+	uchar tail[64];
+	int r = 1, lr = 0, no, nx;
+
+	pass_init(&s, room);
+	memset(&lb, 0, sizeof(lb));
+	for (q = p; q < end; q += 64) {
+		if (end - q >= 64) {
+			v = _mm512_loadu_si512((const void *)q);
+		} else {
+			/* The last bytes, NULs (not plain) after them. */
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, q, (size_t)(end - q));
+			v = _mm512_loadu_si512((const void *)tail);
+		}
+		plain = ~_mm512_movepi8_mask(v);
+		k = _mm512_maskz_permutex2var_epi8(plain, clo, v, chi);
+		k8 = _mm512_maskz_permutex2var_epi8(plain, c8lo, v, c8hi);
+		fl = _mm512_permutexvar_epi8(_mm512_or_si512(k,
+		    _mm512_permutex2var_epi8(prev8, idx, k8)), ptab);
+		prev8 = k8;
+		stop = TESTF(F_STOP);
+		b.o = TESTF(F_O);
+		b.x = TESTF(F_X);
+		b.c = TESTF(F_C);
+		/* No leading zero: "0" starting an integer part ends it. */
+		z0 = TESTF(F_Z0);
+		dg = TESTF(F_DG);
+		stop |= (z0 << 1 | l0c) & dg;
+		l0c = z0 >> 63;
+		/* One '.' per number, as in take(). */
+		c1 = (unsigned char)__builtin_uaddll_overflow(TESTF(F_FR), dg,
+		    &sum);
+		c2 = (unsigned char)__builtin_uaddll_overflow(sum, fc, &sum);
+		fc = c1 | c2;
+		stop |= sum & ~dg & TESTF(F_DOT);
+		no = __builtin_popcountll(b.o);
+		nx = __builtin_popcountll(b.x);
+		if (stop == 0 && r - nx >= 1 && r + no <= room) {
+			/* Where its last ',' is, is worked out at the end. */
+			if (b.c != 0) {
+				lq = q;
+				lb = b;
+				lr = r;
+			}
+			r += no - nx;
+			continue;
+		}
+		if (lq != NULL)
+			last_comma(&s, &lb, lq, lr);
+		lq = NULL;
+		if (walk(&s, &b, stop, q, &r) != 0)
+			return pass_end(&s, rdepth);
+	}
+	if (lq != NULL)
+		last_comma(&s, &lb, lq, lr);
+	return pass_end(&s, rdepth);
+}
 #endif
 
 ev_simd_arr_fn ev_simd_arr;
@@ -311,7 +463,9 @@ simd_init(void)
 
 #if defined(__x86_64__)
 	__builtin_cpu_init();
-	simd_best = __builtin_cpu_supports("avx512bw") ? EV_SIMD_AVX512 :
+	vbmi_tables();
+	simd_best = __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi") ? EV_SIMD_AVX512 :
 	    __builtin_cpu_supports("avx2") ? EV_SIMD_AVX2 : EV_SIMD_SSE2;
 #endif
 	path = simd_best;
