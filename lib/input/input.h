@@ -85,7 +85,8 @@ struct ev_input_opts {
 	 * callback on N worker threads; EV_JOBS_AUTO on one per CPU (so
 	 * serially on a single CPU).  Needs ctx_new, else reads serially:
 	 * it makes a worker's own context from ctx (NULL when it cannot; the
-	 * loop then uses fewer workers, or none); ctx_free releases one.
+	 * loop then uses fewer workers, and reads serially with fewer than
+	 * two); ctx_free releases one.
 	 * Both are called on the calling thread, before the workers start
 	 * and after they have ended, so ctx_free may fold a worker's
 	 * results into ctx.  Workers share nothing else: whatever fn reaches

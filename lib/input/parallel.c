@@ -2,15 +2,17 @@
  * parallel.c - the input loop's order-preserving parallel executor (see
  * input.c for the serial one; both stand on reader.c, the line policy).
  *
- * In parallel mode the calling thread is the reader: it cuts the input into
- * chunks of whole lines, finds where their lines end (once: the workers take
- * the offsets the reader found and never search a byte for a newline again)
- * and deals with the lines that are too long; worker threads run the tool's callback over the chunks,
- * with output and diagnostics captured per chunk (ev_out_capture()); one
- * writer thread writes the chunks out in input order, running the in-order
- * hook for each good line as it goes.  A ring of 2*jobs+2
- * chunk slots bounds memory; one mutex and three condition variables
- * (a slot is free, a chunk is ready, a chunk is done) tie them together.
+ * In parallel mode, worker threads take turns at being the reader: a
+ * worker with no chunk to take reads the next one, cutting the input into
+ * chunks of whole lines and finding where their lines end (once: workers
+ * never search a byte for a newline again), and dealing with the lines
+ * that are too long; then it runs the tool's callback over the chunk it
+ * read, while its bytes are in that CPU's cache, with output and
+ * diagnostics captured per chunk (ev_out_capture()).  One writer thread
+ * writes the chunks out in input order, running the in-order hook for each
+ * good line as it goes.  A ring of 2*jobs+2 chunk slots bounds memory; one
+ * mutex and three condition variables (a slot is free, a chunk is ready or
+ * the reader's turn is free, a chunk is done) tie them together.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +83,32 @@ struct worker {
 	struct ev_err err;	/* the callback's */
 };
 
+struct par;
+
+/* The reader's position in one file. */
+struct rd {
+	struct par *P;
+	struct chunk *c;	/* being filled */
+	const char *name;
+	unsigned long lineno;	/* lines before c's first */
+	unsigned long nlines;	/* complete lines in c so far (c->nends) */
+	size_t start;		/* start of the partial line in c->data */
+	size_t scan;		/* bytes of c->data looked at for newlines */
+	int discarding;		/* in a line that is too long */
+};
+
+/* The reader's place in the operands; a worker at a time moves it. */
+struct rdr {
+	char *const *files;
+	int nfiles, next;	/* operands, the next to open */
+	int open;		/* op is being read */
+	struct operand op;
+	struct rd d;
+	int bom;		/* a byte order mark may come */
+	int done;		/* no more chunks: res says why */
+	int res;		/* GO_ON, STOP, STOPPED or FATAL */
+};
+
 struct par {
 	struct loop *L;
 	struct chunk *slot;
@@ -101,6 +129,8 @@ struct par {
 	int rwait;		/* the reader waits for half the ring */
 	int nidle;		/* workers waiting for a chunk */
 	int finished;		/* the reader is done: no more chunks */
+	int reading;		/* a worker has the reader's turn */
+	struct rdr rdr;		/* the reader's state, the turn's holder's */
 	struct ev_rd_to to;	/* the writer's: the reject file, L->bad */
 	int wdone;		/* the writer has stopped */
 	int wres;		/* GO_ON, or FATAL */
@@ -108,17 +138,7 @@ struct par {
 	int wake[2];		/* a byte in this pipe: a cut was made */
 };
 
-/* The reader's position in one file. */
-struct rd {
-	struct par *P;
-	struct chunk *c;	/* being filled */
-	const char *name;
-	unsigned long lineno;	/* lines before c's first */
-	unsigned long nlines;	/* complete lines in c so far (c->nends) */
-	size_t start;		/* start of the partial line in c->data */
-	size_t scan;		/* bytes of c->data looked at for newlines */
-	int discarding;		/* in a line that is too long */
-};
+enum { MORE = -1 };	/* the reader's: the operand goes on */
 
 /*
  * Lower the cut to seq: nothing after chunk seq is to be written.  The
@@ -333,7 +353,7 @@ rd_next(struct rd *d)
 	d->c = n;
 	if (chunk_room(n, tail + CHUNK_READ) != 0)
 		return rd_oom(d);
-	/* The old slot is reused only after this thread acquires it again. */
+	/* The old slot is reused only after the reader acquires it again. */
 	if (tail > 0)
 		memcpy(n->data, c->data + d->start, tail);
 	n->len = tail;
@@ -444,95 +464,177 @@ rd_scan(struct rd *d)
 }
 
 /*
- * The reader: cut op's input into chunks for the workers.  A pipe or
- * terminal (streaming) has what was read so far dispatched, and standard
- * output flushed once it is written, whenever the next read would block;
- * the wait ends with a cut or a stop signal.  A byte order mark at the
- * start is dropped.
+ * The reader: cut an operand's input into chunks for the workers, one
+ * read(2) at a time (rd_once()), run by whichever worker finds no chunk to
+ * take (rd_step()), so that the bytes a read copies are scanned on the CPU
+ * whose cache holds them.  A pipe or terminal (streaming) has what was
+ * read so far dispatched, and standard output flushed once it is written,
+ * whenever the next read would block; the wait ends with a cut or a stop
+ * signal.  A byte order mark at the start is dropped.
+ */
+
+/* Start reading op: the reader's first chunk.  GO_ON, or STOP. */
+static int
+rd_begin(struct par *P, struct rdr *R)
+{
+	memset(&R->d, 0, sizeof(R->d));
+	R->d.P = P;
+	R->d.name = R->op.name;
+	R->bom = 1;
+	if ((R->d.c = acquire(P, R->d.name, 0)) == NULL)
+		return STOP;
+	return GO_ON;
+}
+
+/*
+ * The last chunk of the operand after the last read: nr (0 at the end of
+ * the input, -1 on an error, errno e) and r (STOPPED or GO_ON).
  */
 static int
-read_fd(struct par *P, const struct operand *op)
+rd_end(struct par *P, struct rdr *R, ssize_t nr, int e, int r)
 {
+	struct rd *d = &R->d;
 	struct ev_err err;
-	struct rd d;
-	ssize_t nr;
-	int r, e, bom = 1;
 
-	memset(&d, 0, sizeof(d));
-	d.P = P;
-	d.name = op->name;
-	if ((d.c = acquire(P, d.name, 0)) == NULL)
-		return STOP;
-	for (;;) {
-		if ((r = rd_scan(&d)) != GO_ON)
-			return r;
-		if (op->streaming && ev_rd_wait(op->fd, P->wake[0], 0) != GO_ON) {
-			if (!d.discarding && d.start > 0 &&
-			    (r = rd_next(&d)) != GO_ON)
-				return r;
-			request_flush(P);
-			/*
-			 * Not in read(2): "tail -f | tool -q" must end, and
-			 * so must a blocked read on a stop signal.
-			 */
-			r = ev_rd_wait(op->fd, P->wake[0], -1);
-			if (r == STOP)
-				return STOP;
-			if (r == STOPPED) {
-				nr = -1;
-				break;
-			}
-		}
-		if (halted(P))
-			return STOP;
-		if (chunk_room(d.c, d.c->len + CHUNK_READ) != 0)
-			return rd_oom(&d);
-		nr = ev_rd_read(op->fd, d.c->data + d.c->len,
-		    d.c->cap - d.c->len);
-		if (nr < 0 && ev_stop_signal() != 0) {
-			r = STOPPED;
-			break;
-		}
-		if (nr > 0)
-			d.c->len += (size_t)nr;
-		if (bom && (e = ev_rd_bom(d.c->data, d.c->len, nr == 0)) >= 0) {
-			bom = 0;
-			if (e > 0) {
-				d.c->len -= (size_t)e;
-				memmove(d.c->data, d.c->data + e, d.c->len);
-				/* Found again from the start, if any were. */
-				d.c->nends = 0;
-				d.nlines = 0;
-				d.start = d.scan = 0;
-			}
-		}
-		if (nr <= 0)
-			break;
-	}
-	e = errno;
 	if (r == STOPPED) {
 		/* Lines complete so far are written; the partial one is not. */
-		if (!d.discarding)
-			d.c->len = d.start;
+		if (!d->discarding)
+			d->c->len = d->start;
 		else
-			d.c->len = d.c->skip = 0;
-		dispatch(P, d.c);
+			d->c->len = d->c->skip = 0;
+		dispatch(P, d->c);
 		return STOPPED;
 	}
 	/* What is left: a line being discarded, or the last line. */
-	if (d.discarding) {
+	if (d->discarding) {
 		if (P->L->rej == NULL)
-			d.c->len = 0;
-		d.c->skip = d.c->len;
-		d.c->rej_nl = nr == 0 && P->L->rej != NULL;
+			d->c->len = 0;
+		d->c->skip = d->c->len;
+		d->c->rej_nl = nr == 0 && P->L->rej != NULL;
 	} else if (nr < 0)
-		d.c->len = d.start;
-	dispatch(P, d.c);
+		d->c->len = d->start;
+	dispatch(P, d->c);
 	if (nr < 0) {
-		ev_rd_file_error(&err, d.name, e);
+		ev_rd_file_error(&err, d->name, e);
 		return note(P, &err, GO_ON);
 	}
 	return GO_ON;
+}
+
+/*
+ * One step of reading the operand: look at what was read, then read(2)
+ * once.  MORE while the operand goes on; else what became of it (GO_ON at
+ * its end, STOP, STOPPED, FATAL).
+ */
+static int
+rd_once(struct par *P, struct rdr *R)
+{
+	struct rd *d = &R->d;
+	const struct operand *op = &R->op;
+	ssize_t nr;
+	int r, e;
+
+	if ((r = rd_scan(d)) != GO_ON)
+		return r;
+	if (op->streaming && ev_rd_wait(op->fd, P->wake[0], 0) != GO_ON) {
+		if (!d->discarding && d->start > 0 && (r = rd_next(d)) != GO_ON)
+			return r;
+		request_flush(P);
+		/*
+		 * Not in read(2): "tail -f | tool -q" must end, and so must a
+		 * blocked read on a stop signal.
+		 */
+		r = ev_rd_wait(op->fd, P->wake[0], -1);
+		if (r == STOP)
+			return STOP;
+		if (r == STOPPED)
+			return rd_end(P, R, -1, errno, STOPPED);
+	}
+	if (halted(P))
+		return STOP;
+	if (chunk_room(d->c, d->c->len + CHUNK_READ) != 0)
+		return rd_oom(d);
+	nr = ev_rd_read(op->fd, d->c->data + d->c->len,
+	    d->c->cap - d->c->len);
+	e = errno;
+	if (nr < 0 && ev_stop_signal() != 0)
+		return rd_end(P, R, nr, e, STOPPED);
+	if (nr > 0)
+		d->c->len += (size_t)nr;
+	if (R->bom && (r = ev_rd_bom(d->c->data, d->c->len, nr == 0)) >= 0) {
+		R->bom = 0;
+		if (r > 0) {
+			d->c->len -= (size_t)r;
+			memmove(d->c->data, d->c->data + r, d->c->len);
+			/* Found again from the start, if any were. */
+			d->c->nends = 0;
+			d->nlines = 0;
+			d->start = d->scan = 0;
+		}
+	}
+	if (nr > 0)
+		return MORE;
+	return rd_end(P, R, nr, e, GO_ON);
+}
+
+/*
+ * Open the next operand, reporting a bad one in input order.  MORE when
+ * there is one to read; GO_ON when there is none left, or STOP, STOPPED
+ * or FATAL.
+ */
+static int
+rd_open_next(struct par *P, struct rdr *R)
+{
+	struct ev_err err;
+	int r;
+
+	for (;;) {
+		if (R->next >= R->nfiles || halted(P))
+			return GO_ON;
+		if (ev_stop_signal() != 0)
+			return STOPPED;
+		r = ev_rd_open(P->L, R->files[R->next++], &R->op, &err);
+		if (r == BAD_FILE) {
+			if ((r = note(P, &err, GO_ON)) != GO_ON)
+				return r;
+			continue;
+		}
+		if (r != GO_ON)
+			return r;
+		if ((r = rd_begin(P, R)) != GO_ON) {
+			ev_rd_close(&R->op);
+			return r;
+		}
+		R->open = 1;
+		return MORE;
+	}
+}
+
+/*
+ * The reader's turn, taken by a worker: read until a chunk is dispatched
+ * or the input is done (R->done, with R->res what became of it).
+ */
+static void
+rd_step(struct par *P)
+{
+	struct rdr *R = &P->rdr;
+	unsigned long n0 = P->nfill;	/* only the reader dispatches */
+	int r;
+
+	while (!R->done && P->nfill == n0) {
+		if (!R->open)
+			r = rd_open_next(P, R);
+		else if ((r = rd_once(P, R)) != MORE) {
+			ev_rd_close(&R->op);
+			R->open = 0;
+			if (r == GO_ON)
+				continue;
+		}
+		if (r != MORE) {
+			R->done = 1;
+			R->res = r;
+		}
+	}
 }
 
 /* Out of memory in a worker: the chunk ends the run there. */
@@ -694,6 +796,22 @@ worker_main(void *arg)
 				pthread_mutex_lock(&P->mu);
 				continue;
 			}
+			if (!P->reading) {
+				/* No chunk to take: read one. */
+				P->reading = 1;
+				pthread_mutex_unlock(&P->mu);
+				rd_step(P);
+				pthread_mutex_lock(&P->mu);
+				P->reading = 0;
+				if (P->rdr.done) {
+					P->finished = 1;
+					pthread_cond_broadcast(&P->cv_work);
+					pthread_cond_broadcast(&P->cv_done);
+				} else if (P->nidle > 0) {
+					pthread_cond_signal(&P->cv_work);
+				}
+				continue;
+			}
 			P->nidle++;
 			pthread_cond_wait(&P->cv_work, &P->mu);
 			P->nidle--;
@@ -832,17 +950,12 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Tell the threads that no more chunks will come, and wait for them. */
+/* Wait for the threads: the reader's turn ends the run when it is done. */
 static void
-par_finish(struct par *P)
+par_join(struct par *P)
 {
 	int i;
 
-	pthread_mutex_lock(&P->mu);
-	P->finished = 1;
-	pthread_cond_broadcast(&P->cv_work);
-	pthread_cond_broadcast(&P->cv_done);
-	pthread_mutex_unlock(&P->mu);
 	for (i = 0; i < P->nwork; i++)
 		pthread_join(P->w[i].t, NULL);
 	pthread_join(P->writer, NULL);
@@ -882,26 +995,6 @@ to_reject(void *arg, const char *p, size_t n)
 	return ev_rd_reject(arg, p, n);
 }
 
-/* Open and read one operand, reporting a bad one in input order. */
-static int
-read_operand(struct par *P, const char *arg)
-{
-	struct operand op;
-	struct ev_err err;
-	int r;
-
-	if (ev_stop_signal() != 0)
-		return STOPPED;
-	r = ev_rd_open(P->L, arg, &op, &err);
-	if (r == BAD_FILE)
-		return note(P, &err, GO_ON);
-	if (r != GO_ON)
-		return r;
-	r = read_fd(P, &op);
-	ev_rd_close(&op);
-	return r;
-}
-
 /*
  * Give each slot its input buffer in one slab of huge pages where the
  * kernel has them: under a hypervisor a page fault costs microseconds, and
@@ -930,14 +1023,14 @@ slab_init(struct par *P)
 /*
  * Read the operands in parallel mode.  Returns GO_ON, STOP, STOPPED (what
  * was read is written) or FATAL, or NO_THREADS, having read nothing, when
- * no worker context or thread could be made.
+ * fewer than two workers (a context and a thread each) could be made.
  */
 int
 ev_par_loop(struct loop *L, char *const *files, int nfiles,
     const struct ev_input_opts *opts, void *ctx, int jobs)
 {
 	struct par P;
-	int i, r = GO_ON;
+	int r;
 
 	memset(&P, 0, sizeof(P));
 	P.L = L;
@@ -945,6 +1038,8 @@ ev_par_loop(struct loop *L, char *const *files, int nfiles,
 	P.to.arg = L;
 	P.to.bad = &L->bad;
 	P.nslot = 2 * (size_t)jobs + 2;
+	P.rdr.files = files;
+	P.rdr.nfiles = nfiles;
 	atomic_init(&P.cut, ULONG_MAX);
 	P.slot = calloc(P.nslot, sizeof(*P.slot));
 	P.w = calloc((size_t)jobs, sizeof(*P.w));
@@ -964,17 +1059,28 @@ ev_par_loop(struct loop *L, char *const *files, int nfiles,
 	pthread_cond_init(&P.cv_free, NULL);
 	pthread_cond_init(&P.cv_work, NULL);
 	pthread_cond_init(&P.cv_done, NULL);
+	/*
+	 * The workers wait until all have started: with fewer than two, one
+	 * waiting for input in the reader's turn would hold back the chunks
+	 * read before, so the run goes serially.
+	 */
+	P.reading = 1;
 	if (P.nctx > 0 &&
 	    pthread_create(&P.writer, NULL, writer_main, &P) == 0) {
 		while (P.nwork < P.nctx &&
 		    pthread_create(&P.w[P.nwork].t, NULL, worker_main,
 			&P.w[P.nwork]) == 0)
 			P.nwork++;
-		for (i = 0; i < nfiles && r == GO_ON && !halted(&P) &&
-		     P.nwork > 0; i++)
-			r = read_operand(&P, files[i]);
-		par_finish(&P);
-		if (P.nwork == 0)
+		pthread_mutex_lock(&P.mu);
+		if (P.nwork < 2)
+			P.finished = 1;
+		P.reading = 0;
+		pthread_cond_broadcast(&P.cv_work);
+		pthread_cond_broadcast(&P.cv_done);
+		pthread_mutex_unlock(&P.mu);
+		par_join(&P);
+		r = P.rdr.res;
+		if (P.nwork < 2)
 			r = NO_THREADS;
 		else if (P.wres == FATAL || r != STOPPED)
 			r = P.wres;

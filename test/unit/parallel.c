@@ -33,6 +33,8 @@ struct cfg {
 	int saw_parent;		/* the callback got the caller's ctx */
 };
 
+static unsigned long ctx_limit;	/* cfg_new fails past this many; 0: never */
+
 static uint32_t
 hash(const char *p, size_t n)
 {
@@ -189,9 +191,11 @@ cb(void *ctx, const struct ev_line *ln, struct ev_err *err)
 static void *
 cfg_new(void *ctx)
 {
-	struct cfg *parent = ctx, *c = calloc(1, sizeof(*c));
+	struct cfg *parent = ctx, *c;
 
-	if (c != NULL)
+	if (ctx_limit != 0 && parent->nctx >= ctx_limit)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) != NULL)
 		c->parent = parent;
 	parent->nctx++;	/* ctx_new runs on the calling thread */
 	return c;
@@ -632,27 +636,26 @@ test_reject_full(void)
 }
 
 /*
- * stdin from a pipe written in pieces; and, with stdout a pipe too, each
- * line's output must come out before the next line is written (the writer
- * flushes when the reader waits), as with "tail -f | evmatch".
+ * With stdin and stdout pipes, each line's output must come out before the
+ * next line is written (the writer flushes when the reader waits), as with
+ * "tail -f | evmatch": jobs workers, of which only limit (0: all) get a
+ * context.
  */
 static void
-test_pipe(void)
+pipe_echo(int jobs, unsigned long limit)
 {
-	static const char *pieces[] = {"{\"a\":\"", "x\"}\n{\"b\":", "1}\n",
-	    "12345678", "90\n{\"c\":2}", "\n{\"d\":4}\n"};
 	struct ev_input_opts o;
 	struct pollfd pfd;
 	struct ev_err err;
 	struct cfg cfg;
 	char buf[256];
-	size_t i, j, k;
-	int in[2], out[2], s0, s1, st, r, got;
+	size_t i;
+	int in[2], out[2], s0, s1, st, r;
 	pid_t pid;
 
 	memset(&o, 0, sizeof(o));
 	o.max_line = 9;
-	o.jobs = 2;
+	o.jobs = jobs;
 	o.ctx_new = cfg_new;
 	o.ctx_free = cfg_free;
 	memset(&cfg, 0, sizeof(cfg));
@@ -689,7 +692,9 @@ test_pipe(void)
 	close(in[0]);
 	close(out[1]);
 	ev_out_init();
+	ctx_limit = limit;
 	r = ev_input_loop(NULL, 0, &o, cb, &cfg);
+	ctx_limit = 0;
 	ev_out_close(&err);
 	dup2(s0, 0);
 	dup2(s1, 1);
@@ -697,9 +702,27 @@ test_pipe(void)
 	close(s1);
 	waitpid(pid, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && r == 0,
-	    "pipe: output of each line is written before the next read "
-	    "(status %d, result %d)", st, r);
+	    "pipe: output of each line is written before the next read, "
+	    "%d jobs, %lu context%s (status %d, result %d)", jobs,
+	    limit != 0 ? limit : (unsigned long)jobs, limit == 1 ? "" : "s",
+	    st, r);
+}
 
+/* stdin from a pipe written in pieces. */
+static void
+test_pipe(void)
+{
+	static const char *pieces[] = {"{\"a\":\"", "x\"}\n{\"b\":", "1}\n",
+	    "12345678", "90\n{\"c\":2}", "\n{\"d\":4}\n"};
+	char buf[256];
+	size_t i, j, k;
+	int in[2], st, got;
+	pid_t pid;
+
+	pipe_echo(2, 0);
+	/* One context: serially (a lone worker would hold its chunk back). */
+	pipe_echo(4, 1);
+	pipe_echo(4, 2);
 	/* The same pieces from a pipe, serially and in parallel. */
 	for (k = 0; k < 2; k++) {
 		struct run R[2];
