@@ -50,6 +50,12 @@ struct lex {
 	const uchar *end;
 	const uchar *errat;
 	const char *msg;
+	/*
+	 * lex_string()'s window: bit i of wm set when wq[i] would end a
+	 * plain run in a string; wq NULL, or 64 bytes before end at most.
+	 */
+	const uchar *wq;
+	uint64_t wm;
 };
 
 /* clang-format off */
@@ -310,16 +316,47 @@ lex_string_slow(struct lex *lx, const uchar *s, int *esc)
 	}
 }
 
+#ifdef __SSE2__
+/* Bits for the bytes of p[0..64) that end a plain run in a string. */
+static inline uint64_t
+str_special64(const uchar *p)
+{
+	return (uint64_t)str_special16(p) |
+	    (uint64_t)str_special16(p + 16) << 16 |
+	    (uint64_t)str_special16(p + 32) << 32 |
+	    (uint64_t)str_special16(p + 48) << 48;
+}
+#endif
+
 /*
  * lex_string_slow(), with the common case inline: a plain string that
- * ends within 32 bytes.
+ * ends within the window of 64 bytes the lexer keeps the bitmap of, made
+ * at the string when it lies past the last one.  The members of an object
+ * are strings a few bytes apart: from one to the next is then a shift and
+ * a count of trailing zeros, not a load and compares on the way.
  */
 static inline const uchar *
 lex_string(struct lex *lx, const uchar *s, int *esc)
 {
 #ifdef __SSE2__
+	uintptr_t off = (uintptr_t)s - (uintptr_t)lx->wq;
+	uint64_t m;
 	unsigned bits;
 
+	if (off >= 64 && likely(lx->end - s >= 64)) {
+		lx->wq = s;
+		lx->wm = str_special64(s);
+		off = 0;
+	}
+	if (off < 64) {
+		if (likely((m = lx->wm >> off) != 0)) {
+			s += __builtin_ctzll(m);
+			if (likely(*s == '"'))
+				return s + 1;
+			return lex_string_slow(lx, s, esc);
+		}
+		return lex_string_slow(lx, lx->wq + 64, esc);
+	}
 	if (likely(lx->end - s >= 32)) {
 		if ((bits = str_special16(s)) == 0) {
 			if ((bits = str_special16(s + 16) << 16) == 0)
@@ -1637,6 +1674,7 @@ scan_line(const char *line, size_t len, const struct ev_pathset *ps,
 	c.lx.end = c.lx.base + len;
 	c.lx.errat = NULL;
 	c.lx.msg = NULL;
+	c.lx.wq = NULL;
 	p = skip_ws(c.lx.base, c.lx.end);
 	if (p >= c.lx.end) {
 		lex_fail(&c.lx, c.lx.end, M_EOF);
