@@ -335,7 +335,7 @@ str_special64(const uchar *p)
  * are strings a few bytes apart: from one to the next is then a shift and
  * a count of trailing zeros, not a load and compares on the way.
  */
-static inline const uchar *
+static inline __attribute__((always_inline)) const uchar *
 lex_string(struct lex *lx, const uchar *s, int *esc)
 {
 #ifdef __SSE2__
