@@ -17,6 +17,31 @@
 #include "json/json_int.h"
 #include "pattern_int.h"
 
+/*
+ * The last n bytes (1 to 7) at s as a little-endian word, zero above: what
+ * memcpy(&w, s, n) leaves in a zeroed w on x86-64, without the byte stores
+ * that a word load then waits for.  back: the 8 bytes before s + n are
+ * readable.
+ */
+static inline uint64_t
+tail_word(const unsigned char *s, size_t n, int back)
+{
+	uint32_t a, b;
+	uint64_t w;
+
+	if (back) {
+		memcpy(&w, s + n - 8, 8);
+		return w >> (8 * (8 - n));
+	}
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << (8 * (n - 4));
+	}
+	return s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+	    (uint64_t)s[n - 1] << (8 * (n - 1));
+}
+
 /* A 64-bit hash of p[0..n). */
 uint64_t
 ev_hash_bytes(const void *p, size_t n)
@@ -24,6 +49,7 @@ ev_hash_bytes(const void *p, size_t n)
 	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
 	uint64_t w;
+	size_t len = n;
 
 	while (n >= 8) {
 		memcpy(&w, s, 8);
@@ -32,8 +58,7 @@ ev_hash_bytes(const void *p, size_t n)
 		s += 8;
 		n -= 8;
 	}
-	w = 0;
-	memcpy(&w, s, n);
+	w = n == 0 ? 0 : tail_word(s, n, len >= 8);
 	h ^= w * 0x87c37b91114253d5ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
