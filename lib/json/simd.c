@@ -332,6 +332,26 @@ last_comma(struct pass *s, const struct cls *b, const uchar *q, int r)
 	    __builtin_popcountll(b->x & upto);
 }
 
+/*
+ * Does a block with brackets o and x, r arrays open before it, stay inside
+ * the first array and within room, bracket by bracket?  (When the counts
+ * alone cannot tell: a ']' closing one array and a '[' opening the next
+ * are most blocks of an array of arrays.)
+ */
+static inline int
+depth_ok(uint64_t o, uint64_t x, int r, int room)
+{
+	uint64_t ev = o | x;
+	int lo = r, hi = r;
+
+	for (; ev != 0; ev &= ev - 1) {
+		r += (o >> __builtin_ctzll(ev) & 1) ? 1 : -1;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	return lo >= 1 && hi <= room;
+}
+
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 #define TESTF(f) ((uint64_t)_mm512_test_epi8_mask(fl, _mm512_set1_epi8( \
 	(char)(f))))
@@ -390,7 +410,8 @@ arr_avx512(const uchar *p, const uchar *end, int room, int *rdepth)
 		stop |= sum & ~dg & TESTF(F_DOT);
 		no = __builtin_popcountll(b.o);
 		nx = __builtin_popcountll(b.x);
-		if (stop == 0 && r - nx >= 1 && r + no <= room) {
+		if (stop == 0 && ((r - nx >= 1 && r + no <= room) ||
+			depth_ok(b.o, b.x, r, room))) {
 			/* Where its last ',' is, is worked out at the end. */
 			if (b.c != 0) {
 				lq = q;
