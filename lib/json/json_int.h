@@ -203,9 +203,10 @@ int ev_simd_set(int path);
  * included) before "nesting too deep".  Takes 64-byte blocks of
  * [p, end) while they hold nothing but numbers (no exponent), ',', '['
  * and ']' in valid order, stay inside the array and within room.  Returns
- * the last ',' taken, with *rdepth the arrays open there (that one
- * included; all of them hold only what was checked up to it), or NULL
- * when no ',' was taken.  NULL on the scalar path.
+ * the last ',' taken, or the array's own ']' when the bytes up to it are
+ * valid, with *rdepth the arrays open there (that one included, so 1 at
+ * its ']'; all of them hold only what was checked up to it), or NULL when
+ * neither was reached.  NULL on the scalar path.
  */
 typedef const unsigned char *(*ev_simd_arr_fn)(const unsigned char *p,
     const unsigned char *end, int room, int *rdepth);

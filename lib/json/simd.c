@@ -53,7 +53,8 @@ struct pass {
  * the bytes before the first stop are valid, so walk their brackets and
  * commas in order (*r the open arrays), up to one that closes the first
  * array or nests too deep.  Returns 0 when the whole block is taken, -1
- * when the pass ends in it (s->at and s->rat at the last ',' before).
+ * when the pass ends in it (s->at and s->rat at the last ',' before, or
+ * at the first array's ']').
  */
 static inline int
 walk(struct pass *s, const struct cls *b, uint64_t stop, const uchar *q,
@@ -73,6 +74,9 @@ walk(struct pass *s, const struct cls *b, uint64_t stop, const uchar *q,
 				return -1;
 			(*r)++;
 		} else if (--*r < 1) {
+			/* The first array's ']': the scalar scanner resumes there. */
+			s->at = q + __builtin_ctzll(bit);
+			s->rat = 1;
 			return -1;
 		}
 	}
