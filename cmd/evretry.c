@@ -275,25 +275,31 @@ load_policy(const struct ev_sched_opts *so, char **reads, int nreads)
 }
 
 /*
- * The dead-letter file (open, so it exists) may not also be the reject
- * file (which the input loop would empty) or a catcher's file (lines of
- * two sinks could interleave).  0, or -1 reported.
+ * The dead-letter or pending file (what) at path (open, so it exists) may
+ * not also be the reject file (which the input loop would empty), a
+ * catcher's file or, for the pending file, the dead-letter file dlq (lines
+ * of two sinks, in two formats, would interleave).  0, or -1 reported.
  */
 static int
-outputs_overlap(const char *dlq, const char *reject)
+outputs_overlap(const char *path, const char *what, const char *dlq,
+    const char *reject)
 {
-	char *d[] = { (char *)dlq };
+	char *d[] = { (char *)path };
 	int i;
 
+	if (dlq != NULL && ev_file_is_input(dlq, d, 1) != NULL) {
+		ev_warnx("%s: %s file is also the dead-letter file", path, what);
+		return -1;
+	}
 	if (reject != NULL && ev_file_is_input(reject, d, 1) != NULL) {
-		ev_warnx("%s: dead-letter file is also the reject file", dlq);
+		ev_warnx("%s: %s file is also the reject file", path, what);
 		return -1;
 	}
 	for (i = 0; i < opt.cp.ncatchers; i++)
 		if (opt.cp.catchers[i].argv == NULL &&
 		    ev_file_is_input(opt.cp.catchers[i].next, d, 1) != NULL) {
-			ev_warnx("%s: dead-letter file is also a catch file",
-			    dlq);
+			ev_warnx("%s: %s file is also a catch file", path,
+			    what);
 			return -1;
 		}
 	return 0;
@@ -537,11 +543,16 @@ main(int argc, char *argv[])
 	    so.inflight : EV_SCHED_INFLIGHT) : opt.jobs * 4 + 16;
 	if (dlq != NULL) {
 		opt.dlq = open_aside(dlq, "dead-letter", opt.reads, n);
-		if (outputs_overlap(dlq, in.reject_path) < 0)
+		if (outputs_overlap(dlq, "dead-letter", NULL,
+			in.reject_path) < 0)
 			return EV_EXIT_ERROR;
 	}
-	if (pending != NULL)
+	if (pending != NULL) {
 		opt.pending = open_aside(pending, "pending", opt.reads, n);
+		if (outputs_overlap(pending, "pending", dlq,
+			in.reject_path) < 0)
+			return EV_EXIT_ERROR;
+	}
 	in.order = on_order;
 	in.read_files = (const char *const *)opt.reads + opt.ninputs;
 	in.nread_files = n - opt.ninputs;

@@ -416,7 +416,7 @@ ok' ] || { echo "$output"; false; }
 	done
 }
 
-@test "evretry: dead-letter, catch and reject files may not be an input" {
+@test "evretry: dead-letter, catch, reject and pending files may not be an input or each other" {
 	echo '{"event":{},"error":"x","exhausted":"y"}' >dlq
 	cp dlq orig
 	run -2 --separate-stderr evretry --redrive dlq --dlq dlq -- false
@@ -439,6 +439,12 @@ ok' ] || { echo "$output"; false; }
 	echo '[{"ErrorEquals":["States.ALL"],"Next":"out2"}]' >c3.json
 	run -2 --separate-stderr evretry --dlq ./out2 --catch c3.json -- false </dev/null
 	[ "$stderr" = "evretry: ./out2: dead-letter file is also a catch file" ]
+	run -2 --separate-stderr evretry --dlq out3 --pending ./out3 -- false </dev/null
+	[ "$stderr" = "evretry: ./out3: pending file is also the dead-letter file" ]
+	run -2 --separate-stderr evretry --reject out4 --pending ./out4 -- false </dev/null
+	[ "$stderr" = "evretry: ./out4: pending file is also the reject file" ]
+	run -2 --separate-stderr evretry --catch c3.json --pending ./out2 -- false </dev/null
+	[ "$stderr" = "evretry: ./out2: pending file is also a catch file" ]
 	cmp dlq orig
 	[ "$(cat r.json)" = '[{"ErrorEquals":["States.ALL"]}]' ]
 	[ "$(cat c.json)" = '[{"ErrorEquals":["States.ALL"],"Next":"dlq"}]' ]
