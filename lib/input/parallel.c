@@ -200,11 +200,7 @@ acquire(struct par *P, const char *name, unsigned long lineno)
 	pthread_mutex_unlock(&P->mu);
 	if (c == NULL)
 		return NULL;
-	if (c->data != c->home && c->cap > SLOT_DATA) {
-		free(c->data);
-		c->data = NULL;
-		c->cap = 0;
-	}
+	trim(&c->data, &c->cap, SLOT_DATA);	/* the home's cap: kept */
 	trim(&c->oc.out, &c->oc.outcap, 4 * CHUNK_SIZE);
 	trim(&c->oc.err, &c->oc.errcap, 4 * CHUNK_SIZE);
 	trim(&c->rej, &c->rejcap, 4 * CHUNK_SIZE);
@@ -279,7 +275,7 @@ chunk_room(struct chunk *c, size_t need)
 			return -1;
 		ncap *= 2;
 	}
-	if (c->data != NULL && c->data == c->home) {
+	if (c->home != NULL && c->data == c->home) {
 		if ((p = malloc(ncap)) == NULL)
 			return -1;
 		memcpy(p, c->data, c->len);

@@ -9,14 +9,15 @@
  * that carries along digit runs (at most one '.' per number).  Brackets are
  * counted over the bitmaps.  The AVX-512 path has no compare per class:
  * one table lookup (VBMI) gives each byte its class, a second each pair of
- * neighbouring classes its flags.  A block holding any other byte (a quote, a
- * space, an exponent, '{'), breaking the grammar, closing the array the
- * pass started in or nesting too deep is not taken: the scalar scanner
- * resumes at the last ',' of the blocks taken and meets the block itself,
- * so every diagnostic (message and column) is the scalar scanner's.
+ * neighbouring classes its flags.  A block holding any other byte (a
+ * quote, a space, an exponent, '{'), breaking the grammar or nesting too
+ * deep is not taken: the scalar scanner resumes at the last ',' of the
+ * blocks taken and meets the block itself, so every diagnostic (message
+ * and column) is the scalar scanner's.  Where the array the pass started
+ * in closes, with every byte before valid, the scanner resumes at its ']'.
  *
- * The path is chosen once, at start: AVX-512 (BW and VBMI) or AVX2 when the CPU has
- * it, else SSE2 (every x86-64), the scalar scanner alone elsewhere;
+ * The path is chosen once, at start: AVX-512 (BW and VBMI) or AVX2 when the
+ * CPU has it, else SSE2 (every x86-64), the scalar scanner alone elsewhere;
  * EVKIT_SIMD=scalar, sse2, avx2 or avx512 asks for one (capped at what the
  * CPU has).
  */
@@ -46,6 +47,42 @@ struct pass {
 	const uchar *at;	/* the last ',' taken, or NULL */
 	int rat;		/* r there */
 };
+
+/*
+ * The pass took block b at q whole, r arrays open before it: its last ','
+ * is the resume point.
+ */
+static inline void
+last_comma(struct pass *s, const struct cls *b, const uchar *q, int r)
+{
+	int pos = 63 - __builtin_clzll(b->c);
+	uint64_t upto = pos == 63 ? ~(uint64_t)0 :
+	    ((uint64_t)1 << (pos + 1)) - 1;
+
+	s->at = q + pos;
+	s->rat = r + __builtin_popcountll(b->o & upto) -
+	    __builtin_popcountll(b->x & upto);
+}
+
+/*
+ * Does a block with brackets o and x, r arrays open before it, stay inside
+ * the first array and within room, bracket by bracket?  (When the counts
+ * alone cannot tell: a ']' closing one array and a '[' opening the next
+ * are most blocks of an array of arrays.)
+ */
+static inline int
+depth_ok(uint64_t o, uint64_t x, int r, int room)
+{
+	uint64_t ev = o | x;
+	int lo = r, hi = r;
+
+	for (; ev != 0; ev &= ev - 1) {
+		r += (o >> __builtin_ctzll(ev) & 1) ? 1 : -1;
+		lo = r < lo ? r : lo;
+		hi = r > hi ? r : hi;
+	}
+	return lo >= 1 && hi <= room;
+}
 
 /*
  * The block at q holds a byte that may not follow (stop, when not 0), or
@@ -93,10 +130,10 @@ static inline __attribute__((always_inline)) int
 take(struct pass *s, const struct cls *b, const uchar *q)
 {
 	const struct cls *v = &s->pv;
-	uint64_t pd, pm, pp, pc, po, px, pn, bad, ist, l0, sum, above, stop;
+	uint64_t pd, pm, pp, pc, po, px, pn, bad, ist, l0, sum, stop;
 	unsigned long long t;
 	unsigned char c1, c2;
-	int r, no, nx, pos;
+	int r, no, nx;
 
 	pd = b->d << 1 | v->d >> 63;
 	pm = b->m << 1 | v->m >> 63;
@@ -129,15 +166,11 @@ take(struct pass *s, const struct cls *b, const uchar *q)
 	r = s->r;
 	no = __builtin_popcountll(b->o);
 	nx = __builtin_popcountll(b->x);
-	if (stop == 0 && r - nx >= 1 && r + no <= s->room) {
+	if (stop == 0 && ((r - nx >= 1 && r + no <= s->room) ||
+		depth_ok(b->o, b->x, r, s->room))) {
+		if (b->c != 0)
+			last_comma(s, b, q, r);
 		r += no - nx;
-		if (b->c != 0) {
-			pos = 63 - __builtin_clzll(b->c);
-			above = pos == 63 ? 0 : ~(uint64_t)0 << (pos + 1);
-			s->at = q + pos;
-			s->rat = r - __builtin_popcountll(b->o & above) +
-			    __builtin_popcountll(b->x & above);
-		}
 	} else if (walk(s, b, stop, q, &r) != 0) {
 		return -1;
 	}
@@ -318,42 +351,6 @@ vbmi_tables(void)
 	}
 	for (b = 0; b < 64; b++)
 		vt.idx[b] = (uchar)(63 + b);
-}
-
-/*
- * The pass took block b at q whole, r arrays open before it: its last ','
- * is the resume point.
- */
-static inline void
-last_comma(struct pass *s, const struct cls *b, const uchar *q, int r)
-{
-	int pos = 63 - __builtin_clzll(b->c);
-	uint64_t upto = pos == 63 ? ~(uint64_t)0 :
-	    ((uint64_t)1 << (pos + 1)) - 1;
-
-	s->at = q + pos;
-	s->rat = r + __builtin_popcountll(b->o & upto) -
-	    __builtin_popcountll(b->x & upto);
-}
-
-/*
- * Does a block with brackets o and x, r arrays open before it, stay inside
- * the first array and within room, bracket by bracket?  (When the counts
- * alone cannot tell: a ']' closing one array and a '[' opening the next
- * are most blocks of an array of arrays.)
- */
-static inline int
-depth_ok(uint64_t o, uint64_t x, int r, int room)
-{
-	uint64_t ev = o | x;
-	int lo = r, hi = r;
-
-	for (; ev != 0; ev &= ev - 1) {
-		r += (o >> __builtin_ctzll(ev) & 1) ? 1 : -1;
-		lo = r < lo ? r : lo;
-		hi = r > hi ? r : hi;
-	}
-	return lo >= 1 && hi <= room;
 }
 
 #define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
